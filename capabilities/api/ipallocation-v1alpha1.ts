@@ -54,7 +54,7 @@ export interface ClaimRef {
    */
   namespace: string;
   /**
-   * UID of the IPClaim
+   * UID of the IPClaim, so a claim re-created under the same name is told apart.
    */
   uid?: string;
 }

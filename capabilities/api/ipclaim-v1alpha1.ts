@@ -65,11 +65,11 @@ export interface StatusObject {
    */
   conditions?: Condition[];
   /**
-   * The pool's gateway
+   * The pool's gateway, when it has one.
    */
   gateway?: string;
   /**
-   * The MAC address of the NIC
+   * The MAC address of the NIC, stable for the claim's life.
    */
   mac?: string;
   /**

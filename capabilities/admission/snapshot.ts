@@ -1,0 +1,34 @@
+// The read-only view of the cluster that the validators consult. Implemented elsewhere from watch
+// caches; tests implement it from plain arrays. Every method must answer from memory (no API calls).
+import type { Spec as IPPoolSpec } from "../api/ippool-v1alpha1";
+import type { NetworkAttachmentDefinition } from "../api/external/multus";
+
+/** The parts of an IPPool the validators read. */
+export interface IPPoolLike {
+  metadata?: { name?: string; [key: string]: unknown };
+  spec?: Partial<IPPoolSpec>;
+}
+
+/** Who holds an address: the IPClaim (named `<vm>.<interface>`) and its VM. */
+export interface AddressHolder {
+  namespace: string;
+  claim: string;
+  vm: string;
+}
+
+export interface AllocationLike extends AddressHolder {
+  address: string;
+}
+
+export interface AdmissionSnapshot {
+  /** Pools whose spec.networks include the network ("namespace/name"). */
+  poolsForNetwork(network: string): IPPoolLike[];
+  pool(name: string): IPPoolLike | undefined;
+  pools(): IPPoolLike[];
+  nad(namespace: string, name: string): NetworkAttachmentDefinition | undefined;
+  /** Labels of a namespace, undefined when the namespace is not known. */
+  namespaceLabels(ns: string): Record<string, string> | undefined;
+  /** The holder of an address (canonical text, no prefix length) in a pool. */
+  holderOf(pool: string, address: string): AddressHolder | undefined;
+  allocationsInPool(pool: string): AllocationLike[];
+}

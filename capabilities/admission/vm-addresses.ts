@@ -1,0 +1,135 @@
+// The vmnet.io/addresses annotation: requested fixed addresses per interface.
+import { z } from "zod";
+import { Findings, show } from "./findings";
+import { parseJson, describePosition } from "./json";
+import { IP, familyName, parseIP } from "./net";
+import { PoolView, poolName, poolView, whyNotAllocatable } from "./pool-view";
+import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
+import { IfaceEntry, VMContext, annotationPath } from "./vm-context";
+
+export const ADDRESSES_ANNOTATION = "vmnet.io/addresses";
+
+const EXAMPLE = '{"ovs1": "10.100.0.23"} or {"ovs1": ["10.100.0.23", "fd00:100::23"]}';
+
+const addressesSchema = z.record(
+  z.string().min(1, { error: "interface names must not be empty" }),
+  z.union([z.string(), z.array(z.string()).min(1).max(2)], {
+    error: "must be an address or a list of one or two addresses (one per IP family)",
+  }),
+);
+
+export type AddressesParse = { ok: true; requests: Map<string, string[]> } | { ok: false; field: string; message: string };
+
+/** Parses the annotation value into interface name -> requested addresses. */
+export function parseAddressesAnnotation(value: unknown): AddressesParse {
+  const base = annotationPath(ADDRESSES_ANNOTATION);
+  if (typeof value !== "string") return { ok: false, field: base, message: `must be a string holding JSON such as ${EXAMPLE}` };
+  const json = parseJson(value);
+  if (!json.ok) return { ok: false, field: base, message: `is not JSON (${json.message} at ${describePosition(json)}); write it as ${EXAMPLE}` };
+  const parsed = addressesSchema.safeParse(json.value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.length > 0 ? `${base}.${issue.path.map(String).join(".")}` : base;
+    return { ok: false, field, message: `${issue.message}; write it as ${EXAMPLE}` };
+  }
+  const requests = new Map<string, string[]>();
+  for (const [iface, addrs] of Object.entries(json.value as Record<string, string | string[]>)) {
+    requests.set(iface, typeof addrs === "string" ? [addrs] : addrs);
+  }
+  return { ok: true, requests };
+}
+
+interface Request {
+  ctx: VMContext;
+  iface: string;
+  address: string;
+  field: string;
+}
+
+export function checkAddresses(ctx: VMContext, snapshot: AdmissionSnapshot, out: Findings): void {
+  const value = ctx.annotations.get(ADDRESSES_ANNOTATION);
+  if (value === undefined) return;
+  const parsed = parseAddressesAnnotation(value);
+  if (!parsed.ok) {
+    out.deny(parsed.field, value, `annotation ${ADDRESSES_ANNOTATION} ${show(value)} ${parsed.message}`);
+    return;
+  }
+  const taken = new Map<string, string>();
+  for (const [name, addrs] of parsed.requests) {
+    const field = `${annotationPath(ADDRESSES_ANNOTATION)}.${name}`;
+    const pools = interfacePools(ctx, name, field, snapshot, out);
+    if (!pools) continue;
+    const families = new Set<number>();
+    addrs.forEach((address, i) => {
+      const req = { ctx, iface: name, address, field: addrs.length > 1 ? `${field}[${i}]` : field };
+      const key = checkOne(req, pools, families, snapshot, out);
+      if (key) noDuplicate(req, key, taken, out);
+    });
+  }
+}
+
+/** The pools serving a requested interface, or undefined (denied) when it cannot take an address. */
+function interfacePools(ctx: VMContext, name: string, field: string, snapshot: AdmissionSnapshot, out: Findings): IPPoolLike[] | undefined {
+  const iface = ctx.ifaceByName.get(name);
+  const problem = iface ? notPoolBacked(iface, snapshot) : `names interface ${show(name)}, which the VM does not have (interfaces: ${[...ctx.ifaceByName.keys()].join(", ") || "none"})`;
+  if (typeof problem === "string") {
+    out.deny(field, name, `${ADDRESSES_ANNOTATION} ${problem}; request addresses only for bridge interfaces on Multus networks that an IPPool serves`);
+    return undefined;
+  }
+  return problem;
+}
+
+function notPoolBacked(iface: IfaceEntry, snapshot: AdmissionSnapshot): string | IPPoolLike[] {
+  const name = show(iface.name);
+  if (!iface.bindings.includes("bridge")) return `names interface ${name}, which is not a bridge interface`;
+  const ref = iface.network?.ref;
+  if (!ref || "error" in ref) return `names interface ${name}, which is not on a (valid) Multus network`;
+  const pools = snapshot.poolsForNetwork(ref.qualified);
+  return pools.length > 0 ? pools : `names interface ${name}, whose network ${show(ref.qualified)} no IPPool serves`;
+}
+
+/** Checks one requested address; returns "pool address" when it may be taken. */
+function checkOne(req: Request, pools: IPPoolLike[], families: Set<number>, snapshot: AdmissionSnapshot, out: Findings): string | undefined {
+  const what = `address ${show(req.address)} for interface ${show(req.iface)}`;
+  const ip = parseIP(req.address);
+  if (!ip) {
+    const hint = req.address.includes("/") ? "give the address without a prefix length" : "give an IPv4 or IPv6 address such as 10.100.0.23";
+    out.deny(req.field, req.address, `${what} is not an IP address; ${hint}`);
+    return undefined;
+  }
+  if (families.has(ip.family)) {
+    out.deny(req.field, req.address, `${what} is a second ${familyName(ip.family)} address; give at most one address per IP family`);
+    return undefined;
+  }
+  families.add(ip.family);
+  const pool = pools.map(poolView).find(v => v.cidr?.family === ip.family);
+  if (!pool) {
+    out.deny(req.field, req.address, `${what}: no ${familyName(ip.family)} pool serves the interface's network (pools: ${pools.map(poolName).join(", ")}); request an address of the pool's family`);
+    return undefined;
+  }
+  return checkInPool(req, ip, pool, snapshot, out) ? `${pool.name} ${ip.text}` : undefined;
+}
+
+function checkInPool(req: Request, ip: IP, pool: PoolView, snapshot: AdmissionSnapshot, out: Findings): boolean {
+  const what = `address ${show(req.address)} for interface ${show(req.iface)}`;
+  const why = whyNotAllocatable(pool, ip);
+  if (why) {
+    out.deny(req.field, req.address, `${what} ${why.reason} (IPPool ${show(pool.name)}); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`);
+    return false;
+  }
+  const holder = snapshot.holderOf(pool.name, ip.text);
+  const own = holder && holder.namespace === req.ctx.namespace && holder.claim === `${req.ctx.name}.${req.iface}`;
+  if (holder && !own) {
+    const holderIface = holder.claim.startsWith(`${holder.vm}.`) ? holder.claim.slice(holder.vm.length + 1) : holder.claim;
+    out.deny(req.field, req.address, `${what} is held by VM ${holder.namespace}/${holder.vm} interface ${show(holderIface)} (IPClaim ${holder.namespace}/${holder.claim}); pick another address (it is freed only when that VM is deleted)`);
+    return false;
+  }
+  return true;
+}
+
+function noDuplicate(req: Request, key: string, taken: Map<string, string>, out: Findings): void {
+  const other = taken.get(key);
+  if (other !== undefined) {
+    out.deny(req.field, req.address, `address ${show(req.address)} is requested for interfaces ${show(other)} and ${show(req.iface)}; every interface needs its own address`);
+  } else taken.set(key, req.iface);
+}

@@ -1,0 +1,65 @@
+// In-memory copies of the objects the operator reasons about, filled from a List at start,
+// kept by watch events and replaced whole by periodic relists (the cluster is the source of truth).
+import { KubeObject } from "./client";
+
+export const keyOf = (obj: KubeObject): string =>
+  obj.metadata?.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : String(obj.metadata?.name);
+
+/** resourceVersion as a number, for "is this event older than what we hold" checks. */
+const rv = (obj: KubeObject | undefined): number => Number(obj?.metadata?.resourceVersion ?? 0);
+
+export class ObjectCache<T extends KubeObject> {
+  readonly #items = new Map<string, T>();
+  /** Seconds-since-epoch of the last event or relist: watch staleness is measured from it. */
+  lastEventAt = 0;
+
+  get size(): number {
+    return this.#items.size;
+  }
+
+  get(key: string): T | undefined {
+    return this.#items.get(key);
+  }
+
+  values(): IterableIterator<T> {
+    return this.#items.values();
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#items.keys();
+  }
+
+  /** Applies a watch ADDED/MODIFIED event; ignores one older than the copy held. Returns whether it changed. */
+  upsert(obj: T): boolean {
+    this.lastEventAt = Date.now() / 1000;
+    const key = keyOf(obj);
+    const held = this.#items.get(key);
+    if (held && rv(held) >= rv(obj) && held.metadata?.uid === obj.metadata?.uid) return false;
+    this.#items.set(key, obj);
+    return true;
+  }
+
+  remove(obj: T): boolean {
+    this.lastEventAt = Date.now() / 1000;
+    const key = keyOf(obj);
+    const held = this.#items.get(key);
+    // A DELETED event for an older incarnation must not drop a re-created object.
+    if (held && held.metadata?.uid !== obj.metadata?.uid && rv(held) > rv(obj)) return false;
+    return this.#items.delete(key);
+  }
+
+  /** Replaces everything with a fresh List; returns the keys that changed or vanished. */
+  replace(items: T[]): string[] {
+    this.lastEventAt = Date.now() / 1000;
+    const changed: string[] = [];
+    const next = new Map(items.map(i => [keyOf(i), i]));
+    for (const [key, held] of this.#items) {
+      const fresh = next.get(key);
+      if (!fresh || fresh.metadata?.resourceVersion !== held.metadata?.resourceVersion) changed.push(key);
+    }
+    for (const key of next.keys()) if (!this.#items.has(key)) changed.push(key);
+    this.#items.clear();
+    for (const [k, v] of next) this.#items.set(k, v);
+    return changed;
+  }
+}

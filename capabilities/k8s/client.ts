@@ -1,0 +1,227 @@
+// The one thin layer between vmnet-operator and the Kubernetes API for writes and reads.
+// Why not kubernetes-fluent-client for these: it re-reads the kubeconfig and opens a new TLS
+// connection on every call and applies under a fixed field manager. Here one keep-alive pool is
+// shared, server-side apply uses our own field manager, and 429/5xx/connection errors are retried
+// with backoff in one place. Watches stay on kubernetes-fluent-client through Pepr.
+import { KubeConfig } from "@kubernetes/client-node";
+import https from "node:https";
+import { Agent, fetch } from "undici";
+import { ApiError } from "./errors";
+import { KindRef, resourcePath } from "./kinds";
+
+export const FIELD_MANAGER = "vmnet-operator";
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[];
+  [key: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+  [key: string]: unknown;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+interface RequestSpec {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  query?: Record<string, string>;
+  body?: unknown;
+  contentType?: string;
+  /** What the call is about, for error messages: "create IPAllocation pool-a.10-0-0-1". */
+  what: string;
+}
+
+// Overload and restarts: retried patiently. A 500 is often permanent (a bad patch), so only twice.
+const RETRYABLE = new Set([429, 503, 504]);
+const RETRYABLE_BRIEFLY = new Set([500, 502]);
+const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
+
+export class KubeClient {
+  readonly server: string;
+  readonly #agent: Agent;
+  readonly #headers: Record<string, string>;
+  /** Counts writes by verb and kind, so benchmarks can report writes per VM. */
+  readonly writes = new Map<string, number>();
+  maxAttempts = 8;
+
+  private constructor(server: string, agent: Agent, headers: Record<string, string>) {
+    this.server = server.replace(/\/$/, "");
+    this.#agent = agent;
+    this.#headers = headers;
+  }
+
+  /** Reads KUBECONFIG (or in-cluster config) once. */
+  static async fromDefault(connections = 32): Promise<KubeClient> {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error("no current cluster in the kubeconfig: set KUBECONFIG or run in a pod");
+    const opts: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = { Accept: "application/json" };
+    const auth = (opts.headers as Record<string, string> | undefined)?.Authorization;
+    if (auth) headers.Authorization = auth;
+    const agent = new Agent({
+      connections,
+      keepAliveTimeout: 60_000,
+      connect: { ca: opts.ca as string, cert: opts.cert as string, key: opts.key as string, rejectUnauthorized: !cluster.skipTLSVerify },
+    });
+    return new KubeClient(cluster.server, agent, headers);
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  async request<T>(spec: RequestSpec): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#once<T>(spec);
+      } catch (err) {
+        const status = err instanceof ApiError ? err.status : 0; // 0: connection failed
+        const limit = RETRYABLE_BRIEFLY.has(status) ? 3 : this.maxAttempts;
+        if ((status === 0 || RETRYABLE.has(status) || RETRYABLE_BRIEFLY.has(status)) && attempt < limit) {
+          const retryAfter = err instanceof ApiError ? err.retryAfterSeconds * 1000 : 0;
+          const backoff = Math.min(5000, 50 * 2 ** attempt) * (0.5 + Math.random());
+          await sleep(Math.max(retryAfter, backoff));
+          continue;
+        }
+        throw err instanceof ApiError ? err : new ApiError(0, "ConnectionFailed", `${spec.what}: ${String(err)}`, 0);
+      }
+    }
+  }
+
+  async #once<T>(spec: RequestSpec): Promise<T> {
+    const url = new URL(this.server + spec.path);
+    for (const [k, v] of Object.entries(spec.query ?? {})) url.searchParams.set(k, v);
+    const headers: Record<string, string> = { ...this.#headers };
+    if (spec.body !== undefined) headers["Content-Type"] = spec.contentType ?? "application/json";
+    const resp = await fetch(url, {
+      method: spec.method,
+      headers,
+      body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+      dispatcher: this.#agent,
+    });
+    const text = await resp.text();
+    if (resp.ok) return (text ? JSON.parse(text) : {}) as T;
+    throw ApiError.fromResponse(resp.status, text, spec.what, Number(resp.headers.get("retry-after") ?? 0));
+  }
+
+  #count(verb: string, kind: KindRef): void {
+    const key = `${verb} ${kind.kind}`;
+    this.writes.set(key, (this.writes.get(key) ?? 0) + 1);
+  }
+
+  get<T extends KubeObject>(kind: KindRef, name: string, namespace?: string): Promise<T> {
+    return this.request<T>({ method: "GET", path: resourcePath(kind, namespace, name), what: `get ${kind.kind} ${ref(namespace, name)}` });
+  }
+
+  /** Returns undefined on 404 instead of throwing. */
+  async getOrUndefined<T extends KubeObject>(kind: KindRef, name: string, namespace?: string): Promise<T | undefined> {
+    try {
+      return await this.get<T>(kind, name, namespace);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async list<T extends KubeObject>(kind: KindRef, opts: ListOptions = {}): Promise<{ items: T[]; resourceVersion: string }> {
+    const query: Record<string, string> = {};
+    if (opts.labelSelector) query.labelSelector = opts.labelSelector;
+    if (opts.fieldSelector) query.fieldSelector = opts.fieldSelector;
+    const list = await this.request<{ items: T[]; metadata: { resourceVersion: string } }>({
+      method: "GET",
+      path: resourcePath(kind, opts.namespace),
+      query,
+      what: `list ${kind.kind}${opts.namespace ? ` in ${opts.namespace}` : ""}`,
+    });
+    return { items: list.items.map(i => ({ apiVersion: kind.apiVersion, kind: kind.kind, ...i })), resourceVersion: list.metadata.resourceVersion };
+  }
+
+  create<T extends KubeObject>(kind: KindRef, obj: T): Promise<T> {
+    this.#count("create", kind);
+    const { name, namespace } = obj.metadata ?? {};
+    return this.request<T>({
+      method: "POST",
+      path: resourcePath(kind, namespace),
+      query: { fieldManager: FIELD_MANAGER },
+      body: { apiVersion: kind.apiVersion, kind: kind.kind, ...obj },
+      what: `create ${kind.kind} ${ref(namespace, name)}`,
+    });
+  }
+
+  /** Server-side apply under our field manager. Objects we own are rendered whole each time. */
+  apply<T extends KubeObject>(kind: KindRef, obj: T, opts: { subresource?: "status"; force?: boolean } = {}): Promise<T> {
+    this.#count(opts.subresource ? "apply-status" : "apply", kind);
+    const { name, namespace } = obj.metadata ?? {};
+    return this.request<T>({
+      method: "PATCH",
+      path: resourcePath(kind, namespace, name, opts.subresource),
+      query: { fieldManager: FIELD_MANAGER, force: String(opts.force ?? true) },
+      body: { apiVersion: kind.apiVersion, kind: kind.kind, ...obj },
+      contentType: "application/apply-patch+yaml",
+      what: `apply ${kind.kind} ${ref(namespace, name)}${opts.subresource ? "/status" : ""}`,
+    });
+  }
+
+  /** JSON merge patch, for fields shared with other writers (finalizers on a user's VM). */
+  mergePatch<T extends KubeObject>(kind: KindRef, name: string, namespace: string | undefined, patch: unknown, subresource?: "status"): Promise<T> {
+    this.#count(subresource ? "patch-status" : "patch", kind);
+    return this.request<T>({
+      method: "PATCH",
+      path: resourcePath(kind, namespace, name, subresource),
+      body: patch,
+      contentType: "application/merge-patch+json",
+      what: `patch ${kind.kind} ${ref(namespace, name)}${subresource ? "/status" : ""}`,
+    });
+  }
+
+  /** JSON patch, used with a `test` op for optimistic concurrency on lists such as finalizers. */
+  jsonPatch<T extends KubeObject>(kind: KindRef, name: string, namespace: string | undefined, ops: unknown[]): Promise<T> {
+    this.#count("patch", kind);
+    return this.request<T>({
+      method: "PATCH",
+      path: resourcePath(kind, namespace, name),
+      body: ops,
+      contentType: "application/json-patch+json",
+      what: `patch ${kind.kind} ${ref(namespace, name)}`,
+    });
+  }
+
+  /** Deletes; a 404 counts as done. Preconditions guard against deleting a re-created object. */
+  async delete(kind: KindRef, name: string, namespace?: string, opts: { uid?: string; propagationPolicy?: string } = {}): Promise<void> {
+    this.#count("delete", kind);
+    const body: Record<string, unknown> = { apiVersion: "v1", kind: "DeleteOptions" };
+    if (opts.uid) body.preconditions = { uid: opts.uid };
+    if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
+    try {
+      await this.request({ method: "DELETE", path: resourcePath(kind, namespace, name), body, what: `delete ${kind.kind} ${ref(namespace, name)}` });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return;
+      throw err;
+    }
+  }
+}
+
+function ref(namespace: string | undefined, name: string | undefined): string {
+  return namespace ? `${namespace}/${name}` : String(name);
+}

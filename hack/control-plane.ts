@@ -1,0 +1,299 @@
+// Starts a real Kubernetes control plane on loopback: etcd, kube-apiserver and
+// kube-controller-manager built by hack/build-control-plane.sh. Used by the test harness and by
+// `npm start`. Run directly (`npm run control-plane`) it starts one and waits until Ctrl-C.
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export interface ControlPlane {
+  kubeconfig: string;
+  server: string;
+  dir: string;
+  binDir: string;
+  /** PEM of the cluster CA, also used to sign webhook serving certificates. */
+  caCertFile: string;
+  caKeyFile: string;
+  stop(): Promise<void>;
+  /** Restarts kube-apiserver (and etcd when asked) in place, for fault tests. */
+  restartApiServer(withEtcd?: boolean): Promise<void>;
+}
+
+const HACK_DIR = __dirname;
+const log = (msg: string): void => void process.stderr.write(`[control-plane] ${msg}\n`);
+
+/** Builds the binaries once (cached outside git) and returns their directory. */
+export function ensureBinaries(): string {
+  const out = execFileSync("bash", [path.join(HACK_DIR, "build-control-plane.sh")], {
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+  });
+  return out.trim().split("\n").pop() as string;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** CA, API server serving cert (127.0.0.1 and localhost), admin client cert, SA signing key. */
+function makePki(dir: string): void {
+  const sign = (name: string, subj: string, ext: string): void => {
+    fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
+    openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj], dir);
+    openssl(
+      ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365"]
+        .concat(["-out", `${name}.crt`, "-extfile", `${name}.ext`]),
+      dir,
+    );
+  };
+  openssl(["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "365", "-subj", "/CN=vmnet-local-ca"], dir);
+  sign(
+    "apiserver",
+    "/CN=kube-apiserver",
+    "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" +
+      "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n",
+  );
+  sign("admin", "/O=system:masters/CN=vmnet-admin", "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
+  openssl(["genrsa", "-out", "sa.key", "2048"], dir);
+  openssl(["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
+}
+
+function writeKubeconfig(dir: string, server: string): string {
+  const b64 = (f: string): string => fs.readFileSync(path.join(dir, f)).toString("base64");
+  const file = path.join(dir, "admin.kubeconfig");
+  fs.writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Config
+clusters:
+- name: vmnet-local
+  cluster: {server: "${server}", certificate-authority-data: ${b64("ca.crt")}}
+users:
+- name: vmnet-admin
+  user: {client-certificate-data: ${b64("admin.crt")}, client-key-data: ${b64("admin.key")}}
+contexts:
+- name: vmnet-local
+  context: {cluster: vmnet-local, user: vmnet-admin}
+current-context: vmnet-local
+`,
+  );
+  return file;
+}
+
+interface Proc {
+  name: string;
+  args: string[];
+  child?: ChildProcess;
+}
+
+function launch(binDir: string, dir: string, p: Proc): void {
+  const out = fs.openSync(path.join(dir, `${p.name}.log`), "a");
+  // Own process group, so stop() can kill anything the binary forks.
+  p.child = spawn(path.join(binDir, p.name), p.args, { stdio: ["ignore", out, out], detached: true });
+  fs.closeSync(out);
+  fs.appendFileSync(path.join(dir, "pids"), `${p.child.pid}\n`);
+}
+
+async function stopProc(p: Proc): Promise<void> {
+  const child = p.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>(resolve => child.once("exit", () => resolve()));
+  try {
+    process.kill(-(child.pid as number), "SIGTERM");
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-(child.pid as number), "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise(r => setTimeout(r, 200));
+  }
+  const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n") : "";
+  throw new Error(`${what} did not become ready in ${timeoutMs} ms; last log lines:\n${tail}`);
+}
+
+async function httpsReady(server: string, dir: string): Promise<boolean> {
+  const https = await import("node:https");
+  return new Promise(resolve => {
+    const req = https.get(
+      `${server}/readyz`,
+      {
+        ca: fs.readFileSync(path.join(dir, "ca.crt")),
+        cert: fs.readFileSync(path.join(dir, "admin.crt")),
+        key: fs.readFileSync(path.join(dir, "admin.key")),
+        timeout: 2000,
+      },
+      res => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on("error", () => resolve(false));
+  });
+}
+
+function tcpReady(port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const s = net.connect(port, "127.0.0.1", () => {
+      s.end();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+}
+
+/** Kills processes left by an earlier run that died before stopping them. */
+function reapStale(root: string): void {
+  if (!fs.existsSync(root)) return;
+  for (const entry of fs.readdirSync(root)) {
+    const pids = path.join(root, entry, "pids");
+    if (!fs.existsSync(pids)) continue;
+    for (const pid of fs.readFileSync(pids, "utf8").split("\n").filter(Boolean)) {
+      try {
+        process.kill(-Number(pid), "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    fs.rmSync(path.join(root, entry), { recursive: true, force: true });
+  }
+}
+
+export interface StartOptions {
+  /** Extra kube-apiserver flags, e.g. a low --max-requests-inflight for overload tests. */
+  apiServerFlags?: string[];
+  /** Skip kube-controller-manager (namespace deletion and garbage collection need it). */
+  withoutControllerManager?: boolean;
+}
+
+export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
+  const binDir = ensureBinaries();
+  const root = path.join(os.tmpdir(), "vmnet-control-plane");
+  reapStale(root);
+  fs.mkdirSync(root, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(root, "run-"));
+  makePki(dir);
+  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const server = `https://127.0.0.1:${apiPort}`;
+  const kubeconfig = writeKubeconfig(dir, server);
+  const f = (name: string): string => path.join(dir, name);
+
+  const etcd: Proc = {
+    name: "etcd",
+    args: [
+      `--data-dir=${f("etcd-data")}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+      "--unsafe-no-fsync", // test data only: fsync on a shared disk dominates write latency
+      "--log-level=warn",
+    ],
+  };
+  const apiserver: Proc = {
+    name: "kube-apiserver",
+    args: [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${apiPort}`,
+      `--tls-cert-file=${f("apiserver.crt")}`,
+      `--tls-private-key-file=${f("apiserver.key")}`,
+      `--client-ca-file=${f("ca.crt")}`,
+      `--service-account-issuer=https://kubernetes.default.svc`,
+      `--service-account-key-file=${f("sa.pub")}`,
+      `--service-account-signing-key-file=${f("sa.key")}`,
+      "--service-cluster-ip-range=10.96.0.0/16",
+      "--authorization-mode=RBAC",
+      "--enable-priority-and-fairness=true",
+      "--profiling=false",
+      ...(opts.apiServerFlags ?? []),
+    ],
+  };
+  const kcm: Proc = {
+    name: "kube-controller-manager",
+    args: [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      "--leader-elect=false",
+      "--secure-port=0",
+      `--service-account-private-key-file=${f("sa.key")}`,
+      `--root-ca-file=${f("ca.crt")}`,
+      "--controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller",
+      "--concurrent-gc-syncs=10",
+    ],
+  };
+
+  const startEtcd = async (): Promise<void> => {
+    launch(binDir, dir, etcd);
+    await waitFor("etcd", () => tcpReady(etcdPort), 30_000, f("etcd.log"));
+  };
+  const startApi = async (): Promise<void> => {
+    launch(binDir, dir, apiserver);
+    await waitFor("kube-apiserver", () => httpsReady(server, dir), 90_000, f("kube-apiserver.log"));
+  };
+  const t0 = Date.now();
+  await startEtcd();
+  await startApi();
+  if (!opts.withoutControllerManager) launch(binDir, dir, kcm);
+  log(`ready at ${server} in ${Date.now() - t0} ms (logs and kubeconfig in ${dir})`);
+
+  return {
+    kubeconfig,
+    server,
+    dir,
+    binDir,
+    caCertFile: f("ca.crt"),
+    caKeyFile: f("ca.key"),
+    stop: async () => {
+      await stopProc(kcm);
+      await stopProc(apiserver);
+      await stopProc(etcd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    restartApiServer: async (withEtcd = false) => {
+      await stopProc(apiserver);
+      if (withEtcd) {
+        await stopProc(etcd);
+        await startEtcd();
+      }
+      await startApi();
+    },
+  };
+}
+
+if (require.main === module) {
+  void (async () => {
+    const cp = await startControlPlane();
+    console.log(`export KUBECONFIG=${cp.kubeconfig}`);
+    const stop = (): void => void cp.stop().then(() => process.exit(0));
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  })();
+}

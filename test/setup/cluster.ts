@@ -1,0 +1,34 @@
+// One real control plane per test run, shared by every integration test. Mocha global fixtures
+// start it before the first test and stop it after the last.
+import crypto from "node:crypto";
+import { installCrds } from "../../hack/cluster-setup";
+import { ControlPlane, startControlPlane } from "../../hack/control-plane";
+import { KubeClient } from "../../capabilities/k8s/client";
+import { Kinds } from "../../capabilities/k8s/kinds";
+
+let controlPlane: ControlPlane | undefined;
+let client: KubeClient | undefined;
+
+export async function mochaGlobalSetup(): Promise<void> {
+  controlPlane = await startControlPlane();
+  process.env.KUBECONFIG = controlPlane.kubeconfig;
+  client = await KubeClient.fromDefault();
+  await installCrds(client);
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  await client?.close();
+  await controlPlane?.stop();
+}
+
+export function cluster(): { controlPlane: ControlPlane; client: KubeClient } {
+  if (!controlPlane || !client) throw new Error("the control plane is not running: run integration tests through mocha's root hooks (npm test)");
+  return { controlPlane, client };
+}
+
+/** A fresh namespace for one test, deleted afterwards by the namespace controller. */
+export async function freshNamespace(prefix = "t", labels: Record<string, string> = {}): Promise<string> {
+  const name = `${prefix}-${crypto.randomBytes(3).toString("hex")}`;
+  await cluster().client.create(Kinds.Namespace, { metadata: { name, labels } });
+  return name;
+}
