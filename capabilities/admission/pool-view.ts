@@ -41,20 +41,25 @@ export function poolView(pool: IPPoolLike | undefined): PoolView {
 
 /** Why an address cannot be handed out by the pool (field of the pool to blame), or undefined. */
 export function whyNotAllocatable(view: PoolView, ip: IP): { field: string; reason: string } | undefined {
+  return outsideRanges(view, ip) ?? reserved(view, ip);
+}
+
+function outsideRanges(view: PoolView, ip: IP): { field: string; reason: string } | undefined {
   const { cidr } = view;
   if (!cidr || !containsIP(cidr, ip)) return { field: "spec.cidr", reason: `is outside the pool's CIDR ${show(cidr?.text ?? "(invalid)")}` };
-  if (view.explicitRanges && !view.ranges.some(r => containsIP(r.span, ip))) {
+  if (view.explicitRanges) {
+    if (view.ranges.some(r => containsIP(r.span, ip))) return undefined;
     return { field: "spec.ranges", reason: `is outside the pool's ranges ${view.ranges.map(r => spanText(r.span)).join(", ") || "(none valid)"}` };
   }
-  if (!view.explicitRanges && !containsIP(defaultRange(cidr), ip)) {
-    const which = ip.value === cidr.first ? "network" : "broadcast";
-    return { field: "spec.cidr", reason: `is the ${which} address of ${cidr.text}, which is never handed out` };
-  }
+  if (containsIP(defaultRange(cidr), ip)) return undefined;
+  const which = ip.value === cidr.first ? "network" : "broadcast";
+  return { field: "spec.cidr", reason: `is the ${which} address of ${cidr.text}, which is never handed out` };
+}
+
+function reserved(view: PoolView, ip: IP): { field: string; reason: string } | undefined {
   const ex = view.excludes.find(e => containsIP(e.span, ip));
   if (ex) return { field: `spec.exclude[${ex.index}]`, reason: `is excluded by the pool's spec.exclude[${ex.index}] ${show(ex.text)}` };
-  if (view.gateway && view.gateway.family === ip.family && view.gateway.value === ip.value) {
-    return { field: "spec.gateway", reason: "is the pool's gateway" };
-  }
+  if (view.gateway?.family === ip.family && view.gateway.value === ip.value) return { field: "spec.gateway", reason: "is the pool's gateway" };
   return undefined;
 }
 

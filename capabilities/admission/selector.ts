@@ -57,3 +57,40 @@ export function describeSelector(selector: unknown): string {
     return "(unprintable selector)";
   }
 }
+
+type Problem = [string, unknown, string];
+
+/** Structural problems of a label selector: [field suffix, value, message]. */
+export function selectorProblems(selector: unknown): Problem[] {
+  if (selector === undefined || selector === null) return [];
+  if (!isRecord(selector)) return [["", selector, "must be a label selector object such as {matchLabels: {tenant: a}}"]];
+  return [...matchLabelsProblems(selector.matchLabels), ...expressionsProblems(selector.matchExpressions)];
+}
+
+function matchLabelsProblems(matchLabels: unknown): Problem[] {
+  if (matchLabels === undefined || matchLabels === null) return [];
+  if (!isRecord(matchLabels)) return [[".matchLabels", matchLabels, "must be a map of label keys to values"]];
+  return Object.entries(matchLabels)
+    .filter(([, v]) => typeof v !== "string")
+    .map(([k, v]): Problem => [`.matchLabels.${k}`, v, "must be a string"]);
+}
+
+function expressionsProblems(expressions: unknown): Problem[] {
+  if (expressions === undefined || expressions === null) return [];
+  if (!Array.isArray(expressions)) return [[".matchExpressions", expressions, "must be a list of {key, operator, values}"]];
+  return expressions.flatMap((e: unknown, i) => expressionProblems(e, `.matchExpressions[${i}]`));
+}
+
+const VALUE_OPERATORS = new Set(["In", "NotIn"]);
+const PRESENCE_OPERATORS = new Set(["Exists", "DoesNotExist"]);
+
+function expressionProblems(e: unknown, path: string): Problem[] {
+  if (!isRecord(e)) return [[path, e, "must be an object {key, operator, values}"]];
+  if (typeof e.key !== "string" || e.key === "") return [[`${path}.key`, e.key, "must be a non-empty label key"]];
+  const values = e.values ?? [];
+  if (!Array.isArray(values) || !values.every(v => typeof v === "string")) return [[`${path}.values`, values, "must be a list of strings"]];
+  const op = typeof e.operator === "string" ? e.operator : "";
+  if (VALUE_OPERATORS.has(op)) return values.length > 0 ? [] : [[`${path}.values`, e.values, `operator ${op} needs at least one value`]];
+  if (PRESENCE_OPERATORS.has(op)) return values.length === 0 ? [] : [[`${path}.values`, values, `operator ${op} takes no values; remove them`]];
+  return [[`${path}.operator`, e.operator, "must be In, NotIn, Exists or DoesNotExist"]];
+}

@@ -6,7 +6,7 @@ import { nadPoolReadiness } from "./nad-readiness";
 import { parseIP } from "./net";
 import { poolName } from "./pool-view";
 import { describeSelector, effectiveNamespaceLabels, selectorMatches } from "./selector";
-import type { AdmissionSnapshot } from "./snapshot";
+import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
 import { checkAddresses } from "./vm-addresses";
 import { IfaceEntry, NETWORKS, NetEntry, VMContext, annotationPath, present, typeName, vmContext } from "./vm-context";
 
@@ -158,14 +158,19 @@ function checkMultusNetwork(ctx: VMContext, iface: IfaceEntry, snapshot: Admissi
   if (!nad) out.warn(path, qualified, `NetworkAttachmentDefinition ${qualified} does not exist (yet); the VM will not start until it is created`);
   if (!iface.bindings.includes("bridge")) return;
   const pools = snapshot.poolsForNetwork(qualified);
+  checkPoolSelectors(ctx, qualified, path, pools, snapshot, out);
+  const readiness = nad && pools.length > 0 ? nadPoolReadiness(nad.spec?.config) : { ready: true };
+  if (!readiness.ready) out.warn(path, qualified, `NetworkAttachmentDefinition ${qualified} is served by IPPool ${show(poolName(pools[0]))} but is not ready for fixed addresses: ${readiness.reason}`);
+}
+
+/** A tenant may not draw from a pool whose namespaceSelector excludes its namespace. */
+function checkPoolSelectors(ctx: VMContext, network: string, path: string, pools: IPPoolLike[], snapshot: AdmissionSnapshot, out: Findings): void {
   const labels = effectiveNamespaceLabels(ctx.namespace, snapshot.namespaceLabels(ctx.namespace));
   for (const pool of pools) {
     const selector = isRecord(pool.spec) ? pool.spec.namespaceSelector : undefined;
     if (selectorMatches(selector, labels)) continue;
-    out.deny(path, qualified, `network ${show(qualified)} draws addresses from IPPool ${show(poolName(pool))}, whose namespaceSelector ${describeSelector(selector)} does not select namespace ${show(ctx.namespace)}; use a network whose pool serves this namespace, or ask the pool's owner to select it`);
+    out.deny(path, network, `network ${show(network)} draws addresses from IPPool ${show(poolName(pool))}, whose namespaceSelector ${describeSelector(selector)} does not select namespace ${show(ctx.namespace)}; use a network whose pool serves this namespace, or ask the pool's owner to select it`);
   }
-  const readiness = nad && pools.length > 0 ? nadPoolReadiness(nad.spec?.config) : { ready: true };
-  if (!readiness.ready) out.warn(path, qualified, `NetworkAttachmentDefinition ${qualified} is served by IPPool ${show(poolName(pools[0]))} but is not ready for fixed addresses: ${readiness.reason}`);
 }
 
 function checkExpose(ctx: VMContext, out: Findings): void {

@@ -89,6 +89,13 @@ class LayoutBuilder {
     return [first.value, last.value];
   }
 
+  /** spec.ranges as a set; the whole CIDR when absent or empty. */
+  ranges(items: string[] | undefined): RangeSet {
+    if (!items || items.length === 0) return RangeSet.of(this.net.base, this.net.last);
+    const parsed = items.map((text, i) => this.range(`spec.ranges[${i}]`, text));
+    return RangeSet.fromRanges(parsed.filter((r): r is [bigint, bigint] => r !== undefined));
+  }
+
   /** One spec.exclude item: an address or a CIDR. Parts outside the pool's CIDR are ignored. */
   exclude(field: string, text: string): void {
     let net: ParsedCIDR;
@@ -150,9 +157,8 @@ function build(spec: PoolSpecInput): { layout?: PoolLayout; errors: InvalidPoolE
   const gateway = spec.gateway === undefined ? undefined : b.gateway(spec.gateway);
   b.networkAddresses();
   (spec.exclude ?? []).forEach((text, i) => b.exclude(`spec.exclude[${i}]`, text));
-  const given = spec.ranges && spec.ranges.length > 0 ? spec.ranges.map((text, i) => b.range(`spec.ranges[${i}]`, text)) : undefined;
+  const ranges = b.ranges(spec.ranges);
   if (b.errors.length > 0) return { errors: b.errors };
-  const ranges = given ? RangeSet.fromRanges(given as [bigint, bigint][]) : RangeSet.of(net.base, net.last);
   const usable = b.reserved.reduce((set, r) => set.subtract(r.first, r.last), ranges);
   const layout: PoolLayout = { family: net.family, prefix: net.prefix, cidr, base: net.base, last: net.last, ranges, usable, capacity: usable.size, gateway, reserved: b.reserved };
   return { layout, errors: [] };

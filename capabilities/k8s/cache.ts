@@ -1,14 +1,17 @@
 // In-memory copies of the objects the operator reasons about, filled from a List at start,
 // kept by watch events and replaced whole by periodic relists (the cluster is the source of truth).
-import { KubeObject } from "./client";
+/** Any object with Kubernetes metadata: our CRD classes, KubeVirt kinds, core objects. */
+export interface HasMeta {
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
 
-export const keyOf = (obj: KubeObject): string =>
+export const keyOf = (obj: HasMeta): string =>
   obj.metadata?.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : String(obj.metadata?.name);
 
 /** resourceVersion as a number, for "is this event older than what we hold" checks. */
-const rv = (obj: KubeObject | undefined): number => Number(obj?.metadata?.resourceVersion ?? 0);
+const rv = (obj: HasMeta | undefined): number => Number(obj?.metadata?.resourceVersion ?? 0);
 
-export class ObjectCache<T extends KubeObject> {
+export class ObjectCache<T extends HasMeta> {
   readonly #items = new Map<string, T>();
   /** Seconds-since-epoch of the last event or relist: watch staleness is measured from it. */
   lastEventAt = 0;

@@ -130,12 +130,12 @@ export class KubeClient {
     this.writes.set(key, (this.writes.get(key) ?? 0) + 1);
   }
 
-  get<T extends KubeObject>(kind: KindRef, name: string, namespace?: string): Promise<T> {
+  get<T>(kind: KindRef, name: string, namespace?: string): Promise<T> {
     return this.request<T>({ method: "GET", path: resourcePath(kind, namespace, name), what: `get ${kind.kind} ${ref(namespace, name)}` });
   }
 
   /** Returns undefined on 404 instead of throwing. */
-  async getOrUndefined<T extends KubeObject>(kind: KindRef, name: string, namespace?: string): Promise<T | undefined> {
+  async getOrUndefined<T>(kind: KindRef, name: string, namespace?: string): Promise<T | undefined> {
     try {
       return await this.get<T>(kind, name, namespace);
     } catch (err) {
@@ -144,7 +144,7 @@ export class KubeClient {
     }
   }
 
-  async list<T extends KubeObject>(kind: KindRef, opts: ListOptions = {}): Promise<{ items: T[]; resourceVersion: string }> {
+  async list<T>(kind: KindRef, opts: ListOptions = {}): Promise<{ items: T[]; resourceVersion: string }> {
     const query: Record<string, string> = {};
     if (opts.labelSelector) query.labelSelector = opts.labelSelector;
     if (opts.fieldSelector) query.fieldSelector = opts.fieldSelector;
@@ -154,37 +154,37 @@ export class KubeClient {
       query,
       what: `list ${kind.kind}${opts.namespace ? ` in ${opts.namespace}` : ""}`,
     });
-    return { items: list.items.map(i => ({ apiVersion: kind.apiVersion, kind: kind.kind, ...i })), resourceVersion: list.metadata.resourceVersion };
+    return { items: list.items.map(i => ({ apiVersion: kind.apiVersion, kind: kind.kind, ...(i as object) }) as T), resourceVersion: list.metadata.resourceVersion };
   }
 
-  create<T extends KubeObject>(kind: KindRef, obj: T): Promise<T> {
+  create<T>(kind: KindRef, obj: T): Promise<T> {
     this.#count("create", kind);
-    const { name, namespace } = obj.metadata ?? {};
+    const { name, namespace } = (obj as KubeObject).metadata ?? {};
     return this.request<T>({
       method: "POST",
       path: resourcePath(kind, namespace),
       query: { fieldManager: FIELD_MANAGER },
-      body: { apiVersion: kind.apiVersion, kind: kind.kind, ...obj },
+      body: { apiVersion: kind.apiVersion, kind: kind.kind, ...(obj as object) },
       what: `create ${kind.kind} ${ref(namespace, name)}`,
     });
   }
 
   /** Server-side apply under our field manager. Objects we own are rendered whole each time. */
-  apply<T extends KubeObject>(kind: KindRef, obj: T, opts: { subresource?: "status"; force?: boolean } = {}): Promise<T> {
+  apply<T>(kind: KindRef, obj: T, opts: { subresource?: "status"; force?: boolean } = {}): Promise<T> {
     this.#count(opts.subresource ? "apply-status" : "apply", kind);
-    const { name, namespace } = obj.metadata ?? {};
+    const { name, namespace } = (obj as KubeObject).metadata ?? {};
     return this.request<T>({
       method: "PATCH",
       path: resourcePath(kind, namespace, name, opts.subresource),
       query: { fieldManager: FIELD_MANAGER, force: String(opts.force ?? true) },
-      body: { apiVersion: kind.apiVersion, kind: kind.kind, ...obj },
+      body: { apiVersion: kind.apiVersion, kind: kind.kind, ...(obj as object) },
       contentType: "application/apply-patch+yaml",
       what: `apply ${kind.kind} ${ref(namespace, name)}${opts.subresource ? "/status" : ""}`,
     });
   }
 
   /** JSON merge patch, for fields shared with other writers (finalizers on a user's VM). */
-  mergePatch<T extends KubeObject>(kind: KindRef, name: string, namespace: string | undefined, patch: unknown, subresource?: "status"): Promise<T> {
+  mergePatch<T>(kind: KindRef, name: string, namespace: string | undefined, patch: unknown, subresource?: "status"): Promise<T> {
     this.#count(subresource ? "patch-status" : "patch", kind);
     return this.request<T>({
       method: "PATCH",
@@ -196,7 +196,7 @@ export class KubeClient {
   }
 
   /** JSON patch, used with a `test` op for optimistic concurrency on lists such as finalizers. */
-  jsonPatch<T extends KubeObject>(kind: KindRef, name: string, namespace: string | undefined, ops: unknown[]): Promise<T> {
+  jsonPatch<T>(kind: KindRef, name: string, namespace: string | undefined, ops: unknown[]): Promise<T> {
     this.#count("patch", kind);
     return this.request<T>({
       method: "PATCH",

@@ -1,0 +1,200 @@
+// Admission rules for IPPools. Pure.
+import { Findings, ValidationResult, isRecord, ratchet, show } from "./findings";
+import { CIDR, Span, contains, familyName, overlaps, parseAddressOrCIDR, parseCIDR, parseIP, parseRange } from "./net";
+import { parseNetworkRef } from "./names";
+import { listOf, poolName, poolView, whyNotAllocatable } from "./pool-view";
+import { effectiveNamespaceLabels, selectorMatches, selectorProblems } from "./selector";
+import type { AdmissionSnapshot, AllocationLike, IPPoolLike } from "./snapshot";
+
+/** At most this many held addresses are named one by one in a denial; the rest are counted. */
+const MAX_NAMED_HOLDERS = 10;
+
+interface PoolCtx {
+  pool: IPPoolLike;
+  name: string;
+  spec: Record<string, unknown>;
+  cidr?: CIDR;
+}
+
+/**
+ * Validates an IPPool. On update (oldPool given) a denial the old pool already had is only a
+ * warning, and addresses that are allocated must stay allocatable.
+ */
+export function validatePool(pool: IPPoolLike | unknown, snapshot: AdmissionSnapshot, oldPool?: IPPoolLike | unknown): ValidationResult {
+  const result = checkPool(pool, snapshot, oldPool);
+  return oldPool === undefined ? result : ratchet(result, checkPool(oldPool, snapshot, undefined));
+}
+
+/** Refuses deleting a pool that still has allocations. */
+export function validatePoolDelete(pool: IPPoolLike | unknown, snapshot: AdmissionSnapshot): ValidationResult {
+  const out = new Findings();
+  const name = poolName(pool as IPPoolLike);
+  const allocations = name === "" ? [] : snapshot.allocationsInPool(name);
+  if (allocations.length === 0) return out.result();
+  const spec = isRecord(pool) && isRecord(pool.spec) ? pool.spec : {};
+  const networks = listOf(spec.networks).filter(n => typeof n === "string").join(", ") || "its networks";
+  const examples = allocations.slice(0, 3).map(a => `${a.address} held by ${holderText(a)}`).join("; ");
+  out.deny(
+    "status.allocated",
+    allocations.length,
+    `IPPool ${show(name)} still has ${allocations.length} allocated address${allocations.length === 1 ? "" : "es"} (${examples}${allocations.length > 3 ? "; ..." : ""}); ` +
+      `drain it first: delete the VMs on ${networks} or move them to another network, delete their IPClaims if the pool's reclaimPolicy is Retain, ` +
+      `and delete the pool when kubectl get ippool ${name} shows 0 allocated`,
+  );
+  return out.result();
+}
+
+function checkPool(pool: unknown, snapshot: AdmissionSnapshot, oldPool: unknown): ValidationResult {
+  const out = new Findings();
+  const spec = isRecord(pool) && isRecord(pool.spec) ? pool.spec : undefined;
+  if (!spec) {
+    out.deny("spec", isRecord(pool) ? pool.spec : pool, 'must be an object with at least a cidr, such as {cidr: "10.100.0.0/24"}');
+    return out.result();
+  }
+  const ctx: PoolCtx = { pool: pool as IPPoolLike, name: poolName(pool as IPPoolLike), spec, cidr: checkCIDR(spec.cidr, out) };
+  checkImmutableCIDR(ctx, oldPool, out);
+  if (ctx.cidr) {
+    checkRanges(ctx, ctx.cidr, out);
+    checkExcludes(ctx, ctx.cidr, out);
+    checkGateway(ctx, ctx.cidr, out);
+    checkSharedNetworks(ctx, ctx.cidr, snapshot, out);
+  }
+  checkNetworks(ctx, out);
+  selectorProblems(spec.namespaceSelector).forEach(([suffix, value, msg]) => out.deny(`spec.namespaceSelector${suffix}`, value, `${show(value)} ${msg}`));
+  checkAllocations(ctx, snapshot, out);
+  return out.result();
+}
+
+function checkCIDR(value: unknown, out: Findings): CIDR | undefined {
+  const cidr = parseCIDR(value);
+  if (!cidr) {
+    out.deny("spec.cidr", value, `${show(value)} is not a CIDR; write the subnet such as 10.100.0.0/24 or fd00:100::/64`);
+    return undefined;
+  }
+  if (value !== cidr.text) out.deny("spec.cidr", value, `${show(value)} is not in canonical form; write ${cidr.text}`);
+  return cidr;
+}
+
+function checkImmutableCIDR(ctx: PoolCtx, oldPool: unknown, out: Findings): void {
+  if (oldPool === undefined) return;
+  const old = isRecord(oldPool) && isRecord(oldPool.spec) ? oldPool.spec.cidr : undefined;
+  if (old !== undefined && old !== ctx.spec.cidr) {
+    out.deny("spec.cidr", ctx.spec.cidr, `spec.cidr is immutable (was ${show(old)}, now ${show(ctx.spec.cidr)}); create a new IPPool for a new subnet`);
+  }
+}
+
+function checkRanges(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
+  if (ctx.spec.ranges !== undefined && !Array.isArray(ctx.spec.ranges)) {
+    out.deny("spec.ranges", ctx.spec.ranges, `${show(ctx.spec.ranges)} must be a list such as ["10.100.0.10-10.100.0.200"]`);
+    return;
+  }
+  listOf(ctx.spec.ranges).forEach((r, i) => {
+    const parsed = parseRange(r);
+    if ("error" in parsed) out.deny(`spec.ranges[${i}]`, r, `range ${show(r)} ${parsed.error}`);
+    else if (!contains(cidr, parsed.span)) out.deny(`spec.ranges[${i}]`, r, `range ${show(r)} is not inside spec.cidr ${cidr.text}; keep every range inside the pool's subnet`);
+  });
+}
+
+function checkExcludes(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
+  if (ctx.spec.exclude !== undefined && !Array.isArray(ctx.spec.exclude)) {
+    out.deny("spec.exclude", ctx.spec.exclude, `${show(ctx.spec.exclude)} must be a list of addresses and CIDRs`);
+    return;
+  }
+  listOf(ctx.spec.exclude).forEach((e, i) => {
+    const span = parseAddressOrCIDR(e);
+    if (!span) out.deny(`spec.exclude[${i}]`, e, `exclusion ${show(e)} is not an address or CIDR; write 10.100.0.50 or 10.100.0.64/28`);
+    else if (!contains(cidr, span)) out.deny(`spec.exclude[${i}]`, e, `exclusion ${show(e)} is not inside spec.cidr ${cidr.text}; exclude only addresses of the pool's subnet`);
+  });
+}
+
+function checkGateway(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
+  const value = ctx.spec.gateway;
+  if (value === undefined) return;
+  const gw = parseIP(value);
+  if (!gw) {
+    out.deny("spec.gateway", value, `gateway ${show(value)} is not an IP address; write it such as 10.100.0.1`);
+    return;
+  }
+  const point: Span = { family: gw.family, first: gw.value, last: gw.value };
+  if (!contains(cidr, point)) {
+    out.deny("spec.gateway", value, `gateway ${show(value)} is not inside spec.cidr ${cidr.text}; use an address of the pool's subnet`);
+    return;
+  }
+  listOf(ctx.spec.ranges).forEach((r, i) => {
+    const parsed = parseRange(r);
+    if ("span" in parsed && contains(parsed.span, point)) {
+      out.deny("spec.gateway", value, `gateway ${show(value)} lies inside spec.ranges[${i}] ${show(r)}; split the range around the gateway, or choose a gateway outside the ranges`);
+    }
+  });
+}
+
+function checkNetworks(ctx: PoolCtx, out: Findings): void {
+  const networks = ctx.spec.networks;
+  if (networks !== undefined && !Array.isArray(networks)) {
+    out.deny("spec.networks", networks, `${show(networks)} must be a list of "namespace/name" network references`);
+    return;
+  }
+  const seen = new Set<string>();
+  listOf(networks).forEach((n, i) => {
+    const ref = typeof n === "string" && n.includes("/") ? parseNetworkRef(n, "") : { error: 'must be "namespace/name" of a NetworkAttachmentDefinition' };
+    if ("error" in ref) out.deny(`spec.networks[${i}]`, n, `network ${show(n)} ${ref.error}`);
+    else if (seen.has(ref.qualified)) out.deny(`spec.networks[${i}]`, n, `network ${show(n)} is listed twice; list it once`);
+    else seen.add(ref.qualified);
+  });
+}
+
+/** One pool per network and IP family: another pool of this family on a shared network is refused. */
+function checkSharedNetworks(ctx: PoolCtx, cidr: CIDR, snapshot: AdmissionSnapshot, out: Findings): void {
+  listOf(ctx.spec.networks).forEach((n, i) => {
+    if (typeof n !== "string") return;
+    for (const other of snapshot.poolsForNetwork(n)) {
+      const otherName = poolName(other);
+      const otherCidr = parseCIDR(isRecord(other.spec) ? other.spec.cidr : undefined);
+      if (otherName === ctx.name || !otherCidr || otherCidr.family !== cidr.family) continue;
+      const overlap = overlaps(cidr, otherCidr) ? `, overlapping this pool's ${cidr.text}` : "";
+      out.deny(
+        `spec.networks[${i}]`,
+        n,
+        `network ${show(n)} is already served by ${familyName(cidr.family)} IPPool ${show(otherName)} (${otherCidr.text}${overlap}); ` +
+          `a network has one pool per IP family: add the addresses to ${show(otherName)}, or remove the network from one of the pools`,
+      );
+    }
+  });
+}
+
+/** Allocated addresses must stay allocatable: name the holders of those the new spec drops. */
+function checkAllocations(ctx: PoolCtx, snapshot: AdmissionSnapshot, out: Findings): void {
+  if (ctx.name === "") return;
+  const allocations = snapshot.allocationsInPool(ctx.name);
+  if (allocations.length === 0) return;
+  const view = poolView(ctx.pool);
+  let dropped = 0;
+  for (const a of allocations) {
+    const ip = parseIP(a.address);
+    const why = ip ? whyNotAllocatable(view, ip) : undefined;
+    if (!why) continue;
+    dropped++;
+    if (dropped > MAX_NAMED_HOLDERS) continue;
+    out.deny(why.field, a.address, `allocated address ${a.address} (held by ${holderText(a)}) ${why.reason}; keep it in the pool until that VM is deleted`);
+  }
+  if (dropped > MAX_NAMED_HOLDERS) {
+    out.deny("spec", dropped, `${dropped - MAX_NAMED_HOLDERS} more allocated addresses would leave the pool; list them with kubectl get ipallocations and keep them in the pool`);
+  }
+  warnDeselected(ctx, allocations, snapshot, out);
+}
+
+function warnDeselected(ctx: PoolCtx, allocations: AllocationLike[], snapshot: AdmissionSnapshot, out: Findings): void {
+  const namespaces = [...new Set(allocations.map(a => a.namespace))];
+  const dropped = namespaces.filter(ns => !selectorMatches(ctx.spec.namespaceSelector, effectiveNamespaceLabels(ns, snapshot.namespaceLabels(ns))));
+  if (dropped.length === 0) return;
+  out.warn(
+    "spec.namespaceSelector",
+    dropped,
+    `namespaces ${dropped.join(", ")} hold addresses of this pool but are no longer selected; their VMs keep their addresses, new VMs there are refused`,
+  );
+}
+
+function holderText(a: AllocationLike): string {
+  const iface = a.claim.startsWith(`${a.vm}.`) ? a.claim.slice(a.vm.length + 1) : a.claim;
+  return `VM ${a.namespace}/${a.vm} interface ${show(iface)}`;
+}

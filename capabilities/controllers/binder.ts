@@ -1,0 +1,220 @@
+// Binds an IPClaim: picks free addresses from the in-memory allocators and makes them real by
+// creating one IPAllocation per address. The IPAllocation's name is derived from pool and address,
+// so the API server's AlreadyExists is the only arbiter of uniqueness: however many processes
+// allocate at once, an address is handed out once. Used by the VM controller and by the mutating
+// webhook (which binds on the spot when a launcher pod arrives first).
+import type { IPAllocation } from "../api/ipallocation-v1alpha1";
+import type { IPClaim } from "../api/ipclaim-v1alpha1";
+import { macFor } from "../ipam/mac";
+import { allocationName, parseIP } from "../ipam/address";
+import { IpamError } from "../ipam/errors";
+import { KubeClient } from "../k8s/client";
+import { isAlreadyExists } from "../k8s/errors";
+import { Kinds } from "../k8s/kinds";
+import { ClusterView, ownerOf } from "./cluster-view";
+import { Condition, renderAllocation, setCondition } from "./render";
+
+export interface BindRequest {
+  claim: IPClaim;
+  /** Addresses asked for with the vmnet.io/addresses annotation, any family order. */
+  requested?: string[];
+  /** macAddress from the VM spec: it wins over the derived MAC. */
+  specMac?: string;
+}
+
+export type BindOutcome =
+  | { bound: true; addresses: string[]; mac: string; gateway?: string }
+  | { bound: false; reason: "Exhausted" | "Conflict" | "NetworkNotReady" | "InvalidRequest"; message: string };
+
+export interface ClaimStatus {
+  addresses?: string[];
+  mac?: string;
+  gateway?: string;
+  released?: boolean;
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+const MAX_ATTEMPTS = 64;
+
+/** Serialises work per key inside one process (controller and webhook share the allocator). */
+export class KeyedMutex {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#tails.get(key) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    this.#tails.set(key, next);
+    try {
+      return await next;
+    } finally {
+      if (this.#tails.get(key) === next) this.#tails.delete(key);
+    }
+  }
+}
+
+export class Binder {
+  readonly mutex = new KeyedMutex();
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly view: ClusterView,
+  ) {}
+
+  /** Binds every pool of the claim and writes its status. Safe to call again at any time. */
+  async bind(req: BindRequest): Promise<BindOutcome> {
+    const ns = req.claim.metadata!.namespace as string;
+    const name = req.claim.metadata!.name as string;
+    return this.mutex.run(ownerOf(ns, name), async () => {
+      const outcome = await this.#bindPools(req);
+      await this.writeStatus(req.claim, statusFor(req.claim, outcome));
+      return outcome;
+    });
+  }
+
+  async #bindPools(req: BindRequest): Promise<BindOutcome> {
+    const pools = req.claim.spec?.pools?.length ? req.claim.spec.pools : req.claim.spec?.pool ? [req.claim.spec.pool] : [];
+    if (!pools.length) {
+      return { bound: false, reason: "NetworkNotReady", message: `no IPPool serves network "${req.claim.spec?.network}" for this namespace` };
+    }
+    const addresses: string[] = [];
+    let gateway: string | undefined;
+    for (const pool of pools) {
+      const result = await this.#bindPool(req, pool);
+      if (typeof result !== "string") return result;
+      const layout = this.view.poolState(pool)!.layout!;
+      addresses.push(`${result}/${layout.prefix}`);
+      gateway ??= layout.gateway;
+    }
+    const v4 = addresses.find(a => !a.includes(":")) ?? addresses[0];
+    const mac = req.specMac?.toLowerCase() ?? macFor(v4.split("/")[0]);
+    return { bound: true, addresses, mac, gateway };
+  }
+
+  /** Returns the bound address of the claim in one pool, or why there is none. */
+  async #bindPool(req: BindRequest, pool: string): Promise<string | BindOutcome> {
+    const state = this.view.poolState(pool);
+    if (!state?.allocator || !state.layout) {
+      const why = state?.error ?? `IPPool "${pool}" does not exist`;
+      return { bound: false, reason: "NetworkNotReady", message: why };
+    }
+    const { allocator, layout } = state;
+    const claim = req.claim;
+    const ns = claim.metadata!.namespace as string;
+    const name = claim.metadata!.name as string;
+    const owner = ownerOf(ns, name);
+    // An address the claim already shows is kept (its record may have been lost); then the request.
+    const shown = ((claim.status as ClaimStatus | undefined)?.addresses ?? []).map(a => a.split("/")[0]);
+    const requested = [...shown, ...(req.requested ?? [])].find(a => familyOf(a) === layout.family);
+
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const held = allocator.addressOf(owner);
+      const result = held ? { ok: true as const, address: held } : allocator.tryAllocate(owner, requested);
+      if (!result.ok) return failure(result.error, pool);
+      const address = result.address;
+      const outcome = await this.#makeReal(pool, address, { namespace: ns, name, uid: claim.metadata?.uid as string | undefined });
+      if (outcome === "ours") return address;
+      // Someone else holds it: remember them, and try the next address (or report the conflict).
+      allocator.release(address);
+      allocator.markTaken(address, outcome.holder);
+      if (requested) {
+        return { bound: false, reason: "Conflict", message: `${requested} in pool ${pool} is held by IPClaim ${outcome.holder}` };
+      }
+    }
+    return { bound: false, reason: "Exhausted", message: `gave up after ${MAX_ATTEMPTS} addresses of pool ${pool} were taken concurrently; will retry` };
+  }
+
+  /** Creates the IPAllocation if absent. "ours" when it exists for this claim afterwards. */
+  async #makeReal(pool: string, address: string, claim: { namespace: string; name: string; uid?: string }): Promise<"ours" | { holder: string }> {
+    const existing = this.view.caches.allocations.get(allocationName(pool, address));
+    if (existing && sameClaim(existing, claim)) return "ours";
+    try {
+      const created = await this.client.create(Kinds.IPAllocation, renderAllocation(pool, address, claim));
+      this.view.caches.allocations.upsert(created as IPAllocation);
+      return "ours";
+    } catch (err) {
+      if (!isAlreadyExists(err)) {
+        this.view.allocator(pool)?.release(address);
+        throw err;
+      }
+    }
+    const live = await this.client.getOrUndefined<IPAllocation>(Kinds.IPAllocation, allocationName(pool, address));
+    if (!live) return this.#makeReal(pool, address, claim); // deleted meanwhile: try again
+    this.view.caches.allocations.upsert(live);
+    if (sameClaim(live, claim)) return "ours"; // ours from before a crash, or from another replica
+    if (live.spec?.claimRef.namespace === claim.namespace && live.spec?.claimRef.name === claim.name) {
+      // Left by an earlier claim of the same name that was deleted: free it, then take it again.
+      await this.client.delete(Kinds.IPAllocation, live.metadata!.name as string, undefined, { uid: live.metadata!.uid as string });
+      this.view.caches.allocations.remove(live);
+      return this.#makeReal(pool, address, claim);
+    }
+    return { holder: ownerOf(live.spec!.claimRef.namespace, live.spec!.claimRef.name) };
+  }
+
+  /** Writes claim status when it differs; the resourceVersion guard makes concurrent writers retry. */
+  async writeStatus(claim: IPClaim, status: ClaimStatus): Promise<void> {
+    if (sameStatus(claim.status as ClaimStatus | undefined, status)) return;
+    const updated = await this.client.mergePatch<IPClaim>(
+      Kinds.IPClaim,
+      claim.metadata!.name as string,
+      claim.metadata!.namespace as string,
+      { metadata: { resourceVersion: claim.metadata!.resourceVersion }, status },
+      "status",
+    );
+    this.view.caches.claims.upsert(updated);
+  }
+}
+
+function sameClaim(alloc: IPAllocation, claim: { namespace: string; name: string; uid?: string }): boolean {
+  const ref = alloc.spec?.claimRef;
+  if (!ref || ref.namespace !== claim.namespace || ref.name !== claim.name) return false;
+  return !ref.uid || !claim.uid || ref.uid === claim.uid;
+}
+
+function familyOf(address: string): 4 | 6 {
+  try {
+    return parseIP(address).family;
+  } catch {
+    return address.includes(":") ? 6 : 4;
+  }
+}
+
+function failure(error: IpamError, pool: string): BindOutcome {
+  const reason = error.code === "Exhausted" ? "Exhausted" : error.code === "Taken" || error.code === "Conflict" ? "Conflict" : "InvalidRequest";
+  return { bound: false, reason, message: `pool ${pool}: ${error.message}` };
+}
+
+export function statusFor(claim: IPClaim, outcome: BindOutcome, now = new Date().toISOString()): ClaimStatus {
+  const prev = (claim.status ?? {}) as ClaimStatus;
+  const generation = claim.metadata?.generation as number | undefined;
+  if (outcome.bound) {
+    const message = `${outcome.addresses.join(", ")} with MAC ${outcome.mac}`;
+    return {
+      addresses: outcome.addresses,
+      mac: outcome.mac,
+      ...(outcome.gateway ? { gateway: outcome.gateway } : {}),
+      released: false,
+      observedGeneration: generation,
+      conditions: setCondition(prev.conditions, { type: "Bound", status: "True", reason: "Allocated", message, observedGeneration: generation }, now),
+    };
+  }
+  return {
+    ...prev,
+    observedGeneration: generation,
+    conditions: setCondition(prev.conditions, { type: "Bound", status: "False", reason: outcome.reason, message: outcome.message, observedGeneration: generation }, now),
+  };
+}
+
+/** Equal apart from condition timestamps (and key order): no write needed. */
+export function sameStatus(a: ClaimStatus | undefined, b: ClaimStatus): boolean {
+  const view = (s: ClaimStatus | undefined): string =>
+    JSON.stringify([
+      s?.addresses ?? [],
+      s?.mac,
+      s?.gateway,
+      Boolean(s?.released),
+      s?.observedGeneration,
+      (s?.conditions ?? []).map(c => [c.type, c.status, c.reason, c.message, c.observedGeneration]),
+    ]);
+  return view(a) === view(b);
+}

@@ -1,0 +1,33 @@
+// Pepr wiring for the controllers: watch events go to the operator, which updates its caches and
+// enqueues work. Handlers only enqueue, so Pepr dropping a failed callback cannot lose work.
+import { Capability } from "pepr";
+import { IPAllocation } from "../api/ipallocation-v1alpha1";
+import { IPClaim } from "../api/ipclaim-v1alpha1";
+import { IPPool } from "../api/ippool-v1alpha1";
+import { VirtualMachine } from "../api/external/kubevirt";
+import { NetworkAttachmentDefinition } from "../api/external/multus";
+import { HasMeta } from "../k8s/cache";
+import { operator, Phase, WatchedKind } from "./operator";
+
+export const Controllers = new Capability({
+  name: "vmnet-controllers",
+  description: "Binds fixed addresses to VM NICs, keeps pool status, releases addresses of deleted VMs",
+});
+
+const { When } = Controllers;
+
+const forward =
+  (kind: WatchedKind, phase: Phase) =>
+  async (obj: HasMeta): Promise<void> =>
+    (await operator()).onEvent(kind, phase, obj);
+
+When(VirtualMachine).IsCreatedOrUpdated().Watch(forward("VirtualMachine", "MODIFIED"));
+When(VirtualMachine).IsDeleted().Watch(forward("VirtualMachine", "DELETED"));
+When(IPPool).IsCreatedOrUpdated().Watch(forward("IPPool", "MODIFIED"));
+When(IPPool).IsDeleted().Watch(forward("IPPool", "DELETED"));
+When(IPClaim).IsCreatedOrUpdated().Watch(forward("IPClaim", "MODIFIED"));
+When(IPClaim).IsDeleted().Watch(forward("IPClaim", "DELETED"));
+When(IPAllocation).IsCreatedOrUpdated().Watch(forward("IPAllocation", "MODIFIED"));
+When(IPAllocation).IsDeleted().Watch(forward("IPAllocation", "DELETED"));
+When(NetworkAttachmentDefinition).IsCreatedOrUpdated().Watch(forward("NetworkAttachmentDefinition", "MODIFIED"));
+When(NetworkAttachmentDefinition).IsDeleted().Watch(forward("NetworkAttachmentDefinition", "DELETED"));

@@ -1,0 +1,216 @@
+// The operator's runtime: caches filled by a List and kept by watches, the work queue, the
+// reconcilers and the timers for full resync and the garbage sweep. One per process; admission
+// and controllers share it, so the webhook binds through the same allocators.
+import { GenericClass, K8s, kind as coreKinds } from "kubernetes-fluent-client";
+import { IPAllocation } from "../api/ipallocation-v1alpha1";
+import { IPClaim } from "../api/ipclaim-v1alpha1";
+import { IPPool } from "../api/ippool-v1alpha1";
+import { VirtualMachine } from "../api/external/kubevirt";
+import { NetworkAttachmentDefinition } from "../api/external/multus";
+import { KubeClient, KubeObject } from "../k8s/client";
+import { HasMeta, keyOf, ObjectCache } from "../k8s/cache";
+import { errorText } from "../k8s/errors";
+import { eventRecorder, EventSink } from "../k8s/events";
+import { KindRef, Kinds } from "../k8s/kinds";
+import { logger } from "../log";
+import { Binder, ClaimStatus } from "./binder";
+import { ClusterView } from "./cluster-view";
+import { GarbageSweep } from "./garbage-sweep";
+import { PoolController } from "./pool-controller";
+import { VmController } from "./vm-controller";
+import { WorkQueue } from "./work-queue";
+
+export type Phase = "ADDED" | "MODIFIED" | "DELETED";
+export type WatchedKind = "VirtualMachine" | "IPPool" | "IPClaim" | "IPAllocation" | "NetworkAttachmentDefinition" | "Namespace";
+
+export interface OperatorOptions {
+  /** Run reconcilers (watch process); false in an admission-only process. */
+  controllers: boolean;
+  resyncSeconds?: number;
+  gcIntervalSeconds?: number;
+  gcGraceSeconds?: number;
+  concurrency?: number;
+}
+
+const log = logger("operator");
+
+const WATCHED: { kind: WatchedKind; ref: KindRef; model: GenericClass }[] = [
+  { kind: "Namespace", ref: Kinds.Namespace, model: coreKinds.Namespace },
+  { kind: "NetworkAttachmentDefinition", ref: Kinds.NetworkAttachmentDefinition, model: NetworkAttachmentDefinition },
+  { kind: "IPPool", ref: Kinds.IPPool, model: IPPool },
+  { kind: "IPAllocation", ref: Kinds.IPAllocation, model: IPAllocation },
+  { kind: "IPClaim", ref: Kinds.IPClaim, model: IPClaim },
+  { kind: "VirtualMachine", ref: Kinds.VirtualMachine, model: VirtualMachine },
+];
+
+export class Operator {
+  readonly view = new ClusterView();
+  readonly queue: WorkQueue;
+  readonly binder: Binder;
+  readonly vms: VmController;
+  readonly pools: PoolController;
+  readonly sweep: GarbageSweep;
+  readonly event: EventSink;
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #watchers: { close(): void }[] = [];
+  /** Pool generation last acted on: only a spec change re-examines every VM. */
+  readonly #poolGenerations = new Map<string, number>();
+
+  constructor(
+    readonly client: KubeClient,
+    readonly opts: OperatorOptions,
+  ) {
+    this.event = eventRecorder(client, msg => log.warn(msg));
+    this.binder = new Binder(client, this.view);
+    this.vms = new VmController(client, this.view, this.binder, this.event);
+    this.pools = new PoolController(client, this.view);
+    this.sweep = new GarbageSweep(client, this.view, this.vms, (opts.gcGraceSeconds ?? 60) * 1000);
+    this.queue = new WorkQueue(key => this.#handle(key), {
+      concurrency: opts.concurrency ?? 16,
+      onError: (key, err, attempt) => log.warn({ key, attempt }, `reconcile ${key} failed (attempt ${attempt}, retrying with backoff): ${errorText(err)}`),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.relist();
+    for (const w of WATCHED) this.#watch(w.kind, w.model);
+    if (!this.opts.controllers) return;
+    this.enqueueAll();
+    const every = (seconds: number, fn: () => Promise<unknown>): void => {
+      const t = setInterval(() => void fn().catch(err => log.warn(`periodic task failed: ${errorText(err)}`)), seconds * 1000);
+      t.unref();
+      this.#timers.push(t);
+    };
+    every(this.opts.resyncSeconds ?? 60, async () => {
+      await this.relist();
+      this.enqueueAll();
+    });
+    every(this.opts.gcIntervalSeconds ?? 30, async () => {
+      const freed = await this.sweep.sweep();
+      if (freed.length) log.info({ freed }, `garbage sweep freed ${freed.length} orphans`);
+    });
+    log.info("controllers started");
+  }
+
+  stop(): void {
+    this.#timers.forEach(t => clearInterval(t));
+    this.#watchers.forEach(w => w.close());
+    this.queue.stop();
+  }
+
+  /** Replaces every cache with a fresh List; allocators are rebuilt from the IPAllocation records. */
+  async relist(): Promise<void> {
+    const lists = await Promise.all(WATCHED.map(w => this.client.list<KubeObject>(w.ref)));
+    WATCHED.forEach((w, i) => this.#cache(w.kind).replace(lists[i].items as HasMeta[] as never[]));
+    for (const pool of this.view.caches.pools.keys()) this.view.forgetPool(pool);
+  }
+
+  enqueueAll(): void {
+    for (const key of this.view.caches.pools.keys()) this.queue.add(`pool/${key}`);
+    for (const key of this.view.caches.vms.keys()) this.queue.add(`vm/${key}`);
+  }
+
+  /** Entry point for every watch event, from our informers and from Pepr's Watch bindings. */
+  onEvent(kind: WatchedKind, phase: Phase, obj: HasMeta): void {
+    const cache = this.#cache(kind);
+    const changed = phase === "DELETED" ? cache.remove(obj as never) : cache.upsert(obj as never);
+    // Allocation events always recount their pool: the binder may have cached the object first.
+    if (!changed && kind !== "IPAllocation") return;
+    if (kind === "IPAllocation") this.view.noteAllocation(obj as IPAllocation, phase === "DELETED");
+    if (this.opts.controllers) this.#enqueueFor(kind, phase, obj);
+  }
+
+  #enqueueFor(kind: WatchedKind, phase: Phase, obj: HasMeta): void {
+    const ns = obj.metadata?.namespace;
+    const name = obj.metadata?.name as string;
+    switch (kind) {
+      case "VirtualMachine":
+        return this.queue.add(`vm/${ns}/${name}`);
+      case "IPClaim":
+        if (phase === "DELETED") this.queue.add(`claim/${ns}/${name}`);
+        return this.queue.add(`vm/${ns}/${(obj as IPClaim).spec?.vm}`);
+      case "IPAllocation": {
+        this.queue.add(`pool/${(obj as IPAllocation).spec?.pool}`);
+        if (phase === "DELETED") this.#enqueueWaiting();
+        return;
+      }
+      case "IPPool":
+        return this.#onPool(obj as IPPool, phase);
+      case "NetworkAttachmentDefinition":
+        for (const p of this.view.poolsForNetwork(`${ns}/${name}`)) this.queue.add(`pool/${p.metadata?.name}`);
+        return;
+      case "Namespace":
+        for (const vm of this.view.caches.vms.values()) if (vm.metadata?.namespace === name) this.queue.add(`vm/${keyOf(vm)}`);
+        return;
+    }
+  }
+
+  #onPool(pool: IPPool, phase: Phase): void {
+    const name = pool.metadata!.name as string;
+    this.queue.add(`pool/${name}`);
+    const generation = phase === "DELETED" ? -1 : Number(pool.metadata?.generation ?? 0);
+    if (this.#poolGenerations.get(name) === generation) return; // our own status write
+    this.#poolGenerations.set(name, generation);
+    for (const key of this.view.caches.vms.keys()) this.queue.add(`vm/${key}`);
+  }
+
+  /** VMs whose claims wait for an address: a freed address may now serve them. */
+  #enqueueWaiting(): void {
+    for (const claim of this.view.caches.claims.values()) {
+      const bound = (claim.status as ClaimStatus | undefined)?.conditions?.some(c => c.type === "Bound" && c.status === "True");
+      if (!bound) this.queue.add(`vm/${claim.metadata?.namespace}/${claim.spec?.vm}`);
+    }
+  }
+
+  async #handle(key: string): Promise<void> {
+    const [type, ...rest] = key.split("/");
+    if (type === "vm") return this.vms.reconcile(rest[0], rest[1]);
+    if (type === "pool") return this.pools.reconcile(rest[0]);
+    if (type === "claim") {
+      // A deleted claim frees its addresses at once (the sweep would, later).
+      if (!this.view.caches.claims.get(`${rest[0]}/${rest[1]}`)) await this.vms.freeAddresses(rest[0], rest[1]);
+    }
+  }
+
+  #cache(kind: WatchedKind): ObjectCache<HasMeta> {
+    const c = this.view.caches;
+    const byKind: Record<WatchedKind, ObjectCache<HasMeta>> = {
+      VirtualMachine: c.vms as ObjectCache<HasMeta>,
+      IPPool: c.pools as ObjectCache<HasMeta>,
+      IPClaim: c.claims as ObjectCache<HasMeta>,
+      IPAllocation: c.allocations as ObjectCache<HasMeta>,
+      NetworkAttachmentDefinition: c.nads as ObjectCache<HasMeta>,
+      Namespace: c.namespaces as ObjectCache<HasMeta>,
+    };
+    return byKind[kind];
+  }
+
+  #watch(kind: WatchedKind, model: GenericClass): void {
+    const watcher = K8s(model).Watch((obj, phase) => this.onEvent(kind, phase as Phase, obj as HasMeta), {
+      resyncDelaySec: 1,
+      resyncFailureMax: Number.MAX_SAFE_INTEGER, // never give up: a silent watch is worse than a noisy one
+      relistIntervalSec: 300,
+    });
+    watcher.start().catch(err => log.error(`watch ${kind} failed to start: ${errorText(err)}`));
+    this.#watchers.push(watcher);
+  }
+}
+
+let singleton: Promise<Operator> | undefined;
+
+/** The process's operator, created and started on first use. */
+export function operator(): Promise<Operator> {
+  singleton ??= (async () => {
+    const client = await KubeClient.fromDefault();
+    const controllers = process.env.PEPR_WATCH_MODE === "true" || process.env.PEPR_MODE === "dev";
+    const op = new Operator(client, {
+      controllers,
+      resyncSeconds: Number(process.env.VMNET_RESYNC_SECONDS ?? 60),
+      gcIntervalSeconds: Number(process.env.VMNET_GC_INTERVAL_SECONDS ?? 30),
+      gcGraceSeconds: Number(process.env.VMNET_GC_GRACE_SECONDS ?? 60),
+    });
+    await op.start();
+    return op;
+  })();
+  return singleton;
+}

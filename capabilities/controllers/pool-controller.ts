@@ -1,0 +1,89 @@
+// Pool controller: status recounted from IPAllocation records every time (never a running
+// counter, which drifts), Ready from the pool's spec and its networks' NADs, Exhausted when full.
+import type { IPPool } from "../api/ippool-v1alpha1";
+import { nadPoolReadiness } from "../admission/nad-readiness";
+import { KubeClient } from "../k8s/client";
+import { isNotFound } from "../k8s/errors";
+import { Kinds } from "../k8s/kinds";
+import { ClusterView } from "./cluster-view";
+import { Condition, setCondition } from "./render";
+
+export interface PoolStatus {
+  capacity: number;
+  allocated: number;
+  available: number;
+  observedGeneration?: number;
+  conditions: Condition[];
+}
+
+export class PoolController {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly view: ClusterView,
+  ) {}
+
+  async reconcile(name: string): Promise<void> {
+    const pool = this.view.caches.pools.get(name);
+    if (!pool) {
+      this.view.forgetPool(name);
+      return;
+    }
+    const status = this.desiredStatus(pool);
+    if (sameStatus(pool.status as PoolStatus | undefined, status)) return;
+    try {
+      const updated = await this.client.mergePatch<IPPool>(Kinds.IPPool, name, undefined, { status }, "status");
+      this.view.caches.pools.upsert(updated);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  desiredStatus(pool: IPPool, now = new Date().toISOString()): PoolStatus {
+    const name = pool.metadata!.name as string;
+    const state = this.view.poolState(name);
+    const allocated = this.view.allocationsOfPool(name).length;
+    const capacityBig = state?.layout?.capacity ?? 0n;
+    const capacity = capacityBig > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(capacityBig);
+    const generation = pool.metadata?.generation as number | undefined;
+    const prev = (pool.status as PoolStatus | undefined)?.conditions;
+    const notReady = state?.error ?? this.#networkProblem(pool);
+    let conditions = setCondition(
+      prev,
+      notReady
+        ? { type: "Ready", status: "False", reason: state?.error ? "InvalidSpec" : "NetworkNotReady", message: notReady, observedGeneration: generation }
+        : { type: "Ready", status: "True", reason: "Ready", message: "the pool and its networks can serve addresses", observedGeneration: generation },
+      now,
+    );
+    const full = capacity > 0 && allocated >= capacity;
+    conditions = setCondition(
+      conditions,
+      full
+        ? { type: "Exhausted", status: "True", reason: "NoFreeAddress", message: `all ${capacity} addresses are allocated: widen spec.ranges or free addresses`, observedGeneration: generation }
+        : { type: "Exhausted", status: "False", reason: "FreeAddresses", message: `${Math.max(0, capacity - allocated)} addresses free`, observedGeneration: generation },
+      now,
+    );
+    return { capacity, allocated, available: Math.max(0, capacity - allocated), observedGeneration: generation, conditions };
+  }
+
+  /** Why a network of the pool cannot carry fixed addresses, or undefined when all can. */
+  #networkProblem(pool: IPPool): string | undefined {
+    const problems: string[] = [];
+    for (const network of pool.spec?.networks ?? []) {
+      const [ns, name] = network.split("/");
+      const nad = this.view.nad(ns, name);
+      if (!nad) {
+        problems.push(`NetworkAttachmentDefinition ${network} does not exist`);
+        continue;
+      }
+      const readiness = nadPoolReadiness(nad.spec?.config);
+      if (!readiness.ready) problems.push(`NetworkAttachmentDefinition ${network}: ${readiness.reason}`);
+    }
+    return problems.length ? problems.join("; ") : undefined;
+  }
+}
+
+function sameStatus(a: PoolStatus | undefined, b: PoolStatus): boolean {
+  const view = (s: PoolStatus | undefined): string =>
+    JSON.stringify([s?.capacity, s?.allocated, s?.available, s?.observedGeneration, (s?.conditions ?? []).map(c => [c.type, c.status, c.reason, c.message])]);
+  return view(a) === view(b);
+}

@@ -1,0 +1,99 @@
+// Pure renderers: what an IPClaim, an IPAllocation or a status should be, from plain data.
+// The reconcilers write what these return; tests check them without a cluster.
+import type { IPAllocation } from "../api/ipallocation-v1alpha1";
+import type { IPClaim } from "../api/ipclaim-v1alpha1";
+import { VirtualMachine, vmNics } from "../api/external/kubevirt";
+import { allocationName } from "../ipam/address";
+
+export const GROUP = "vmnet.io";
+export const FINALIZER = "vmnet.io/release";
+export const VM_LABEL = "vmnet.io/vm";
+export const ADDRESSES_ANNOTATION = "vmnet.io/addresses";
+export const MANAGED_BY = { "app.kubernetes.io/managed-by": "vmnet-operator" };
+
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+/** Sets a condition, keeping lastTransitionTime when the status did not change. */
+export function setCondition(existing: Condition[] | undefined, next: Omit<Condition, "lastTransitionTime">, now: string): Condition[] {
+  const list = (existing ?? []).filter(c => c.type !== next.type);
+  const prev = existing?.find(c => c.type === next.type);
+  const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : now;
+  return [...list, { ...next, lastTransitionTime }].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+/** A bridge NIC of a VM on a Multus network, the unit that gets an IPClaim. */
+export interface BridgeNic {
+  interface: string;
+  network: string;
+  macAddress?: string;
+}
+
+export function bridgeNics(vm: VirtualMachine): BridgeNic[] {
+  const ns = vm.metadata?.namespace ?? "default";
+  return vmNics(vm.spec?.template?.spec)
+    .filter(n => n.bindings.length === 1 && n.bindings[0] === "bridge" && n.networkKind === "multus" && n.networkName)
+    .map(n => ({
+      interface: n.interface,
+      network: n.networkName!.includes("/") ? n.networkName! : `${ns}/${n.networkName}`,
+      macAddress: n.macAddress,
+    }));
+}
+
+export const claimName = (vm: string, iface: string): string => `${vm}.${iface}`;
+
+/** The claim of one NIC: spec and labels only; status is written separately. */
+export function renderClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[]): IPClaim {
+  return {
+    apiVersion: `${GROUP}/v1alpha1`,
+    kind: "IPClaim",
+    metadata: {
+      name: claimName(vm.metadata!.name!, nic.interface),
+      namespace: vm.metadata!.namespace,
+      labels: { [VM_LABEL]: vm.metadata!.name!, ...MANAGED_BY },
+    },
+    spec: { vm: vm.metadata!.name!, interface: nic.interface, network: nic.network, pool: pools[0] ?? "", pools },
+  } as IPClaim;
+}
+
+export function renderAllocation(pool: string, address: string, claim: { namespace: string; name: string; uid?: string }): IPAllocation {
+  return {
+    apiVersion: `${GROUP}/v1alpha1`,
+    kind: "IPAllocation",
+    metadata: { name: allocationName(pool, address), labels: { "vmnet.io/pool": pool, ...MANAGED_BY } },
+    spec: { pool, address, claimRef: { namespace: claim.namespace, name: claim.name, uid: claim.uid } },
+  } as IPAllocation;
+}
+
+/** Claim spec fields the operator sets; a difference means the claim must be re-applied. */
+export function claimSpecDiffers(have: IPClaim | undefined, want: IPClaim): boolean {
+  if (!have?.spec || !want.spec) return true;
+  const a = have.spec;
+  const b = want.spec;
+  return a.network !== b.network || a.pool !== b.pool || JSON.stringify(a.pools ?? []) !== JSON.stringify(b.pools ?? []);
+}
+
+/** Parses the vmnet.io/addresses annotation leniently: the webhook reports its errors. */
+export function requestedAddresses(vm: VirtualMachine): { byInterface: Map<string, string[]>; error?: string } {
+  const raw = vm.metadata?.annotations?.[ADDRESSES_ANNOTATION];
+  const byInterface = new Map<string, string[]>();
+  if (!raw) return { byInterface };
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("expected a JSON object");
+    for (const [iface, v] of Object.entries(parsed)) {
+      const list = Array.isArray(v) ? v : [v];
+      if (!list.every(x => typeof x === "string")) throw new Error(`addresses of "${iface}" must be strings`);
+      byInterface.set(iface, list as string[]);
+    }
+    return { byInterface };
+  } catch (err) {
+    return { byInterface, error: `metadata.annotations["${ADDRESSES_ANNOTATION}"] = ${JSON.stringify(raw)} is not valid: ${(err as Error).message}` };
+  }
+}

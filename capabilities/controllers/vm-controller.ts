@@ -1,0 +1,208 @@
+// VM controller: one IPClaim per bridge NIC on a pool-backed network, bound to fixed addresses;
+// finalizer vmnet.io/release on the VM so its addresses are released (or retained) when, and only
+// when, the VM is deleted.
+import type { IPClaim } from "../api/ipclaim-v1alpha1";
+import type { IPPool } from "../api/ippool-v1alpha1";
+import { VirtualMachine } from "../api/external/kubevirt";
+import { KubeClient } from "../k8s/client";
+import { isNotFound } from "../k8s/errors";
+import { EventSink } from "../k8s/events";
+import { Kinds } from "../k8s/kinds";
+import { Binder, BindOutcome, statusFor, ClaimStatus } from "./binder";
+import { ClusterView, ownerOf } from "./cluster-view";
+import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition, VM_LABEL } from "./render";
+
+export class VmController {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly view: ClusterView,
+    private readonly binder: Binder,
+    private readonly event: EventSink,
+  ) {}
+
+  async reconcile(namespace: string, name: string): Promise<void> {
+    const vm = this.view.caches.vms.get(`${namespace}/${name}`);
+    if (!vm) return; // gone: the finalizer already released it, or the garbage sweep will
+    if (vm.metadata?.deletionTimestamp) return this.#finalize(vm);
+    await this.ensureBound(vm);
+  }
+
+  /** Claims for every pool-backed NIC, bound. Also the webhook's on-the-spot path. */
+  async ensureBound(vm: VirtualMachine): Promise<IPClaim[]> {
+    const ns = vm.metadata!.namespace!;
+    const wanted = this.#desiredClaims(vm);
+    if (wanted.length && !vm.metadata?.finalizers?.includes(FINALIZER)) await this.#addFinalizer(vm);
+    const { byInterface, error } = requestedAddresses(vm);
+    if (error) this.event(vmRef(vm), "Warning", "InvalidRequest", error);
+    const claims: IPClaim[] = [];
+    for (const { nic, pools, refused } of wanted) {
+      const claim = await this.#applyClaim(vm, nic, pools);
+      if (refused.length && !pools.length) {
+        await this.#reportUnbound(vm, claim, {
+          bound: false,
+          reason: "NetworkNotReady",
+          message: `IPPool ${refused.join(", ")} serves network "${nic.network}" but its namespaceSelector does not select namespace "${ns}"`,
+        });
+      } else if (!isBound(claim) || !this.#recordsMatch(claim)) {
+        const outcome = await this.binder.bind({ claim, requested: byInterface.get(nic.interface), specMac: nic.macAddress });
+        this.#announce(vm, claim, outcome);
+      }
+      claims.push(this.view.caches.claims.get(`${ns}/${claim.metadata!.name}`) ?? claim);
+    }
+    await this.#pruneRemovedNics(vm, new Set(wanted.map(w => claimName(vm.metadata!.name!, w.nic.interface))));
+    return claims;
+  }
+
+  /** Every address the claim shows is held for it by the allocators (its IPAllocation exists). */
+  #recordsMatch(claim: IPClaim): boolean {
+    const owner = ownerOf(claim.metadata!.namespace as string, claim.metadata!.name as string);
+    const pools = claim.spec?.pools?.length ? claim.spec.pools : [claim.spec?.pool ?? ""];
+    const shown = ((claim.status as ClaimStatus | undefined)?.addresses ?? []).map(a => a.split("/")[0]);
+    return shown.length === pools.length && shown.every((a, i) => this.view.allocator(pools[i])?.holderOf(a) === owner);
+  }
+
+  #desiredClaims(vm: VirtualMachine): { nic: BridgeNic; pools: string[]; refused: string[] }[] {
+    const ns = vm.metadata!.namespace!;
+    return bridgeNics(vm)
+      .map(nic => {
+        const { permitted, refused } = this.view.servingPools(nic.network, ns);
+        return { nic, pools: onePerFamily(permitted), refused: refused.map(p => p.metadata!.name as string) };
+      })
+      .filter(w => w.pools.length || w.refused.length);
+  }
+
+  async #applyClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[]): Promise<IPClaim> {
+    const want = renderClaim(vm, nic, pools);
+    const key = `${want.metadata!.namespace}/${want.metadata!.name}`;
+    const have = this.view.caches.claims.get(key);
+    if (have && !claimSpecDiffers(have, want) && !(have.status as ClaimStatus | undefined)?.released) return have;
+    const applied = await this.client.apply<IPClaim>(Kinds.IPClaim, want);
+    this.view.caches.claims.upsert(applied);
+    if ((applied.status as ClaimStatus | undefined)?.released) {
+      // A VM re-created under a retained name adopts its claim and addresses.
+      const status = { ...(applied.status as ClaimStatus), released: false };
+      await this.binder.writeStatus(applied, status);
+      this.event(vmRef(vm), "Normal", "Adopted", `adopted retained IPClaim ${key} with ${(status.addresses ?? []).join(", ")}`);
+    }
+    return this.view.caches.claims.get(key) ?? applied;
+  }
+
+  async #reportUnbound(vm: VirtualMachine, claim: IPClaim, outcome: BindOutcome): Promise<void> {
+    await this.binder.writeStatus(claim, statusFor(claim, outcome));
+    this.#announce(vm, claim, outcome);
+  }
+
+  #announce(vm: VirtualMachine, claim: IPClaim, outcome: BindOutcome): void {
+    const iface = claim.spec?.interface;
+    if (outcome.bound) {
+      this.event(vmRef(vm), "Normal", "Bound", `interface ${iface}: ${outcome.addresses.join(", ")} MAC ${outcome.mac}`);
+    } else {
+      const msg = `interface ${iface} has no address: ${outcome.message}`;
+      this.event(vmRef(vm), "Warning", outcome.reason, msg);
+      this.event(claimRef(claim), "Warning", outcome.reason, outcome.message);
+    }
+  }
+
+  async #addFinalizer(vm: VirtualMachine): Promise<void> {
+    const finalizers = vm.metadata?.finalizers;
+    // JSON patch with a test on resourceVersion: never clobber a finalizer someone else just added.
+    const ops = [
+      { op: "test", path: "/metadata/resourceVersion", value: vm.metadata!.resourceVersion },
+      finalizers ? { op: "add", path: "/metadata/finalizers/-", value: FINALIZER } : { op: "add", path: "/metadata/finalizers", value: [FINALIZER] },
+    ];
+    const updated = await this.client.jsonPatch<VirtualMachine>(Kinds.VirtualMachine, vm.metadata!.name!, vm.metadata!.namespace, ops);
+    this.view.caches.vms.upsert(updated);
+  }
+
+  async #removeFinalizer(vm: VirtualMachine): Promise<void> {
+    const finalizers = vm.metadata?.finalizers ?? [];
+    const index = finalizers.indexOf(FINALIZER);
+    if (index < 0) return;
+    const ops = [
+      { op: "test", path: `/metadata/finalizers/${index}`, value: FINALIZER },
+      { op: "remove", path: `/metadata/finalizers/${index}` },
+    ];
+    try {
+      await this.client.jsonPatch(Kinds.VirtualMachine, vm.metadata!.name!, vm.metadata!.namespace, ops);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async #finalize(vm: VirtualMachine): Promise<void> {
+    if (!vm.metadata?.finalizers?.includes(FINALIZER)) return;
+    for (const claim of this.#claimsOfVm(vm.metadata!.namespace!, vm.metadata!.name!)) await this.releaseClaim(claim, "VM deleted");
+    await this.#removeFinalizer(vm);
+  }
+
+  /** Claims labelled with the VM, plus any named after it that lost their label. */
+  #claimsOfVm(namespace: string, vm: string): IPClaim[] {
+    return [...this.view.caches.claims.values()].filter(
+      c => c.metadata?.namespace === namespace && (c.metadata?.labels?.[VM_LABEL] === vm || c.spec?.vm === vm),
+    );
+  }
+
+  async #pruneRemovedNics(vm: VirtualMachine, keep: Set<string>): Promise<void> {
+    for (const claim of this.#claimsOfVm(vm.metadata!.namespace!, vm.metadata!.name!)) {
+      if (!keep.has(claim.metadata!.name as string)) await this.releaseClaim(claim, "interface removed from the VM", true);
+    }
+  }
+
+  /**
+   * Releases a claim by its pools' reclaimPolicy: Delete frees the addresses and deletes the claim;
+   * Retain keeps both and marks the claim released, for a VM re-created under the same name.
+   */
+  async releaseClaim(claim: IPClaim, why: string, forceDelete = false): Promise<void> {
+    const ns = claim.metadata!.namespace as string;
+    const name = claim.metadata!.name as string;
+    const pools = (claim.spec?.pools?.length ? claim.spec.pools : [claim.spec?.pool]).filter(Boolean) as string[];
+    const retain = !forceDelete && pools.some(p => (this.view.pool(p) as IPPool | undefined)?.spec?.reclaimPolicy === "Retain");
+    await this.binder.mutex.run(ownerOf(ns, name), async () => {
+      if (retain) {
+        const now = new Date().toISOString();
+        const prev = (claim.status ?? {}) as ClaimStatus;
+        const conditions = setCondition(prev.conditions, { type: "Bound", status: "False", reason: "Released", message: `${why}; addresses retained by reclaimPolicy Retain: delete this IPClaim to free them` }, now);
+        await this.binder.writeStatus(claim, { ...prev, released: true, conditions });
+        return;
+      }
+      await this.freeAddresses(ns, name);
+      await this.client.delete(Kinds.IPClaim, name, ns, { uid: claim.metadata?.uid as string });
+      this.view.caches.claims.remove(claim);
+    });
+  }
+
+  /** Deletes every IPAllocation of a claim and returns its addresses to the allocators. */
+  async freeAddresses(namespace: string, claim: string): Promise<void> {
+    for (const alloc of this.view.allocationsOfClaim(namespace, claim)) {
+      await this.client.delete(Kinds.IPAllocation, alloc.metadata!.name as string, undefined, { uid: alloc.metadata?.uid as string });
+      this.view.caches.allocations.remove(alloc);
+      this.view.noteAllocation(alloc, true);
+    }
+  }
+}
+
+function onePerFamily(pools: IPPool[]): string[] {
+  const seen = new Set<string>();
+  return pools.filter(p => {
+    const family = p.spec?.cidr?.includes(":") ? "6" : "4";
+    if (seen.has(family)) return false;
+    seen.add(family);
+    return true;
+  }).map(p => p.metadata!.name as string);
+}
+
+export function isBound(claim: IPClaim): boolean {
+  const status = claim.status as ClaimStatus | undefined;
+  return Boolean(status?.addresses?.length) && status?.conditions?.some(c => c.type === "Bound" && c.status === "True") === true;
+}
+
+const vmRef = (vm: VirtualMachine): { apiVersion: string; kind: string; metadata: VirtualMachine["metadata"] } => ({
+  apiVersion: "kubevirt.io/v1",
+  kind: "VirtualMachine",
+  metadata: vm.metadata,
+});
+const claimRef = (claim: IPClaim): { apiVersion: string; kind: string; metadata: { name?: string; namespace?: string; uid?: string } } => ({
+  apiVersion: "vmnet.io/v1alpha1",
+  kind: "IPClaim",
+  metadata: claim.metadata as { name?: string; namespace?: string; uid?: string },
+});
