@@ -71,8 +71,8 @@ export function renderAdmissionPolicy(operatorIdentity: string): [KindRef, KubeO
       },
       validations: [
         {
-          expression: `request.userInfo.username == '${id}' || (request.resource.resource == 'ipclaims' && request.subResource == '' && request.operation == 'DELETE')`,
-          messageExpression: `'only vmnet-operator (${id}) may ' + request.operation + ' ' + request.resource.resource + (request.subResource != '' ? '/' + request.subResource : '') + ', not ' + request.userInfo.username + ': these objects record which VM holds which address. To free a retained address, delete its IPClaim.'`,
+          expression: `request.userInfo.username == '${id}' || (request.resource.resource == 'ipclaims' && (!has(request.subResource) || request.subResource == '') && request.operation == 'DELETE')`,
+          messageExpression: `'only vmnet-operator (${id}) may ' + request.operation + ' ' + request.resource.resource + ', not ' + request.userInfo.username + ': these objects record which VM holds which address. To free a retained address, delete its IPClaim.'`,
           reason: "Forbidden",
         },
       ],

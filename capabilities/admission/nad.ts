@@ -66,7 +66,7 @@ function checkReadiness(nad: unknown, config: unknown, snapshot: AdmissionSnapsh
     .map(p => ({ name: poolName(p), count: snapshot.allocationsInPool(poolName(p)).length }))
     .filter(p => p.count > 0);
   const wasReady = oldNad === undefined || nadPoolReadiness(configOf(oldNad)).ready;
-  const served = `network ${network} is served by IPPool ${pools.map(p => show(poolName(p))).join(", ")}`;
+  const served = `network ${network} is served by IPPool${pools.length > 1 ? "s" : ""} ${pools.map(p => show(poolName(p))).join(" and ")}`;
   if (inUse.length > 0 && wasReady) {
     const held = inUse.map(p => `${p.count} in ${show(p.name)}`).join(", ");
     out.deny(CONFIG, network, `${served}, whose VMs hold addresses (${held}), and this config cannot carry them: ${readiness.reason}`);

@@ -5,18 +5,22 @@ import { installCrds } from "../../hack/cluster-setup";
 import { ControlPlane, startControlPlane } from "../../hack/control-plane";
 import { KubeClient } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
+import { OperatorProcess, startOperator } from "./operator";
 
 let controlPlane: ControlPlane | undefined;
 let client: KubeClient | undefined;
+let operatorProc: OperatorProcess | undefined;
 
 export async function mochaGlobalSetup(): Promise<void> {
   controlPlane = await startControlPlane();
   process.env.KUBECONFIG = controlPlane.kubeconfig;
   client = await KubeClient.fromDefault();
   await installCrds(client);
+  operatorProc = await startOperator();
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
+  await operatorProc?.stop();
   await client?.close();
   await controlPlane?.stop();
 }
@@ -31,4 +35,19 @@ export async function freshNamespace(prefix = "t", labels: Record<string, string
   const name = `${prefix}-${crypto.randomBytes(3).toString("hex")}`;
   await cluster().client.create(Kinds.Namespace, { metadata: { name, labels } });
   return name;
+}
+
+/** The operator process shared by integration tests. */
+export function operatorProcess(): OperatorProcess {
+  if (!operatorProc) throw new Error("the operator is not running");
+  return operatorProc;
+}
+
+/** Stops the shared operator (SIGKILL for crash tests) and starts a new one. */
+export async function restartOperator(signal: NodeJS.Signals = "SIGTERM", whileDown?: () => Promise<void>): Promise<OperatorProcess> {
+  await operatorProc?.stop(signal);
+  operatorProc = undefined;
+  if (whileDown) await whileDown();
+  operatorProc = await startOperator();
+  return operatorProc;
 }

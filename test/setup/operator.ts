@@ -1,0 +1,63 @@
+// Runs the operator as a child process (as in production: its own process, its own caches), so
+// tests can restart it or kill it with SIGKILL.
+import { ChildProcess, spawn } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+
+export interface OperatorProcess {
+  port: number;
+  child: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const ROOT = path.join(__dirname, "..", "..");
+
+async function freePort(): Promise<number> {
+  return new Promise(resolve => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Fast timers for tests: short resync and garbage-sweep grace, so tests finish in seconds. */
+export const TEST_OPERATOR_ENV = {
+  VMNET_RESYNC_SECONDS: "10",
+  VMNET_GC_INTERVAL_SECONDS: "1",
+  VMNET_GC_GRACE_SECONDS: "2",
+  LOG_LEVEL: "warn",
+};
+
+export async function startOperator(env: Record<string, string> = {}): Promise<OperatorProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(ROOT, "hack", "run-operator.ts")], {
+    env: { ...process.env, ...TEST_OPERATOR_ENV, VMNET_WEBHOOK_PORT: String(port), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (out.length > 2_000_000) out = out.slice(-1_000_000);
+      if (out.includes("[operator] serving admission")) resolve();
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", code => reject(new Error(`operator exited with ${code} before it was ready:\n${out.slice(-3000)}`)));
+  });
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`operator not ready in 60 s:\n${out.slice(-3000)}`)), 60_000).unref());
+  await Promise.race([ready, timeout]);
+  return {
+    port,
+    child,
+    output: () => out,
+    stop: async (signal: NodeJS.Signals = "SIGTERM") => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise(r => child.once("exit", r));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
