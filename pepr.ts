@@ -3,9 +3,14 @@
 // in one process (Pepr's dev mode) against the cluster in KUBECONFIG.
 import { PeprModule } from "pepr";
 import cfg from "./package.json";
+import { Admission } from "./capabilities/admission";
 import { Controllers } from "./capabilities/controllers";
+import { operator } from "./capabilities/controllers/operator";
 
-const capabilities = [Controllers];
+const capabilities = [Admission, Controllers];
+
+// Warm the caches before the first admission request arrives (not while `pepr build` loads us).
+if (process.env.PEPR_MODE !== "build") void operator();
 
 const module = new PeprModule(cfg, capabilities, { deferStart: true });
 module.start(Number(process.env.VMNET_WEBHOOK_PORT ?? 3000));

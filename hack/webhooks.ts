@@ -71,8 +71,13 @@ export function renderAdmissionPolicy(operatorIdentity: string): [KindRef, KubeO
       },
       validations: [
         {
-          expression: `request.userInfo.username == '${id}' || (request.resource.resource == 'ipclaims' && (!has(request.subResource) || request.subResource == '') && request.operation == 'DELETE')`,
-          messageExpression: `'only vmnet-operator (${id}) may ' + request.operation + ' ' + request.resource.resource + ', not ' + request.userInfo.username + ': these objects record which VM holds which address. To free a retained address, delete its IPClaim.'`,
+          // Users may delete a claim their Retain pool released (that frees its addresses), and
+          // the namespace controller may delete any claim when it empties a namespace.
+          expression:
+            `request.userInfo.username == '${id}' || (request.resource.resource == 'ipclaims' && request.operation == 'DELETE' && ` +
+            `(!has(request.subResource) || request.subResource == '') && ((has(oldObject.status) && has(oldObject.status.released) && oldObject.status.released == true) || ` +
+            `request.userInfo.username == 'system:kube-controller-manager' || 'system:serviceaccounts:kube-system' in request.userInfo.groups))`,
+          messageExpression: `'only vmnet-operator (${id}) may ' + request.operation + ' ' + request.resource.resource + ', not ' + request.userInfo.username + ': these objects record which VM holds which address. A claim released by a Retain pool may be deleted to free its addresses.'`,
           reason: "Forbidden",
         },
       ],

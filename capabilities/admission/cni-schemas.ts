@@ -101,7 +101,11 @@ const schemas: Record<string, object> = {
       mtu,
       promisc: bool,
       allmulti: bool,
-      sysctl: { type: "object", additionalProperties: str, "x-hint": 'write an object of strings such as {"net.ipv4.conf.IFNAME.arp_notify": "1"}' },
+      sysctl: {
+        type: "object",
+        additionalProperties: str,
+        "x-hint": 'write an object of strings such as {"net.ipv4.conf.IFNAME.arp_notify": "1"}',
+      },
     },
   }),
 };
@@ -114,7 +118,12 @@ const conflist = ajv.compile({
   properties: {
     cniVersion: str,
     name: str,
-    plugins: { type: "array", minItems: 1, items: { type: "object" }, "x-hint": 'list the plugins, such as [{"type": "ovs", "bridge": "br1"}]' },
+    plugins: {
+      type: "array",
+      minItems: 1,
+      items: { type: "object" },
+      "x-hint": 'list the plugins, such as [{"type": "ovs", "bridge": "br1"}]',
+    },
   },
 });
 

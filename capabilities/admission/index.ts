@@ -1,24 +1,20 @@
-// Pure admission rules and the launcher-pod renderer. The Pepr adapters (elsewhere) turn their
-// results into Approve/Deny and warnings; the controllers re-check the same rules.
-export { formatFinding, formatFindings, objectRef, ratchet } from "./findings";
-export type { Finding, ValidationResult } from "./findings";
-export type { AdmissionSnapshot, AddressHolder, AllocationLike, IPPoolLike } from "./snapshot";
-export { validateVM, EXPOSE_ANNOTATION, SERVICE_IP_ANNOTATION, ALLOW_POD_BRIDGE_MIGRATION, EXPOSE_TYPES } from "./vm";
-export { parseAddressesAnnotation, ADDRESSES_ANNOTATION } from "./vm-addresses";
-export type { AddressesParse } from "./vm-addresses";
-export { validatePool, validatePoolDelete } from "./ippool";
-export { validateNAD, nadPoolReadiness } from "./nad";
-export type { PoolReadiness } from "./nad";
-export {
-  renderLauncherNetworks,
-  isLauncherPod,
-  vmNameOfPod,
-  isClaimBound,
-  launcherInterfaceName,
-  LAUNCHER_LABEL,
-  VM_NAME_LABEL,
-} from "./launcher-pod";
-export type { ClaimLike, RenderedNetworks } from "./launcher-pod";
-export { validateOperatorOwnedWrite } from "./protected";
-export type { OwnedWrite, UserInfoLike } from "./protected";
-export { selectorMatches } from "./selector";
+// Pepr wiring for admission: which requests reach which handler. Rules live in the pure modules
+// beside this file; handlers.ts adapts them to Pepr.
+import { Capability, a } from "pepr";
+import { IPPool } from "../api/ippool-v1alpha1";
+import { VirtualMachine } from "../api/external/kubevirt";
+import { NetworkAttachmentDefinition } from "../api/external/multus";
+import { mutateLauncherPod, validateIPPool, validateNetworkAttachment, validateVirtualMachine } from "./handlers";
+
+export const Admission = new Capability({
+  name: "vmnet-admission",
+  description: "Validates VM NIC configurations, IPPools and NADs; puts fixed addresses on virt-launcher pods",
+});
+
+const { When } = Admission;
+
+When(a.Pod).IsCreated().WithLabel("kubevirt.io", "virt-launcher").Mutate(mutateLauncherPod);
+When(VirtualMachine).IsCreatedOrUpdated().Validate(validateVirtualMachine);
+When(IPPool).IsCreatedOrUpdated().Validate(validateIPPool);
+When(IPPool).IsDeleted().Validate(validateIPPool);
+When(NetworkAttachmentDefinition).IsCreatedOrUpdated().Validate(validateNetworkAttachment);

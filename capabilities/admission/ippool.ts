@@ -32,8 +32,14 @@ export function validatePoolDelete(pool: IPPoolLike | unknown, snapshot: Admissi
   const allocations = name === "" ? [] : snapshot.allocationsInPool(name);
   if (allocations.length === 0) return out.result();
   const spec = isRecord(pool) && isRecord(pool.spec) ? pool.spec : {};
-  const networks = listOf(spec.networks).filter(n => typeof n === "string").join(", ") || "its networks";
-  const examples = allocations.slice(0, 3).map(a => `${a.address} held by ${holderText(a)}`).join("; ");
+  const networks =
+    listOf(spec.networks)
+      .filter(n => typeof n === "string")
+      .join(", ") || "its networks";
+  const examples = allocations
+    .slice(0, 3)
+    .map(a => `${a.address} held by ${holderText(a)}`)
+    .join("; ");
   out.deny(
     "status.allocated",
     allocations.length,
@@ -60,7 +66,9 @@ function checkPool(pool: unknown, snapshot: AdmissionSnapshot, oldPool: unknown)
     checkSharedNetworks(ctx, ctx.cidr, snapshot, out);
   }
   checkNetworks(ctx, out);
-  selectorProblems(spec.namespaceSelector).forEach(([suffix, value, msg]) => out.deny(`spec.namespaceSelector${suffix}`, value, `${show(value)} ${msg}`));
+  selectorProblems(spec.namespaceSelector).forEach(([suffix, value, msg]) =>
+    out.deny(`spec.namespaceSelector${suffix}`, value, `${show(value)} ${msg}`),
+  );
   checkAllocations(ctx, snapshot, out);
   return out.result();
 }
@@ -79,7 +87,11 @@ function checkImmutableCIDR(ctx: PoolCtx, oldPool: unknown, out: Findings): void
   if (oldPool === undefined) return;
   const old = isRecord(oldPool) && isRecord(oldPool.spec) ? oldPool.spec.cidr : undefined;
   if (old !== undefined && old !== ctx.spec.cidr) {
-    out.deny("spec.cidr", ctx.spec.cidr, `spec.cidr is immutable (was ${show(old)}, now ${show(ctx.spec.cidr)}); create a new IPPool for a new subnet`);
+    out.deny(
+      "spec.cidr",
+      ctx.spec.cidr,
+      `spec.cidr is immutable (was ${show(old)}, now ${show(ctx.spec.cidr)}); create a new IPPool for a new subnet`,
+    );
   }
 }
 
@@ -91,7 +103,8 @@ function checkRanges(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
   listOf(ctx.spec.ranges).forEach((r, i) => {
     const parsed = parseRange(r);
     if ("error" in parsed) out.deny(`spec.ranges[${i}]`, r, `range ${show(r)} ${parsed.error}`);
-    else if (!contains(cidr, parsed.span)) out.deny(`spec.ranges[${i}]`, r, `range ${show(r)} is not inside spec.cidr ${cidr.text}; keep every range inside the pool's subnet`);
+    else if (!contains(cidr, parsed.span))
+      out.deny(`spec.ranges[${i}]`, r, `range ${show(r)} is not inside spec.cidr ${cidr.text}; keep every range inside the pool's subnet`);
   });
 }
 
@@ -103,7 +116,12 @@ function checkExcludes(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
   listOf(ctx.spec.exclude).forEach((e, i) => {
     const span = parseAddressOrCIDR(e);
     if (!span) out.deny(`spec.exclude[${i}]`, e, `exclusion ${show(e)} is not an address or CIDR; write 10.100.0.50 or 10.100.0.64/28`);
-    else if (!contains(cidr, span)) out.deny(`spec.exclude[${i}]`, e, `exclusion ${show(e)} is not inside spec.cidr ${cidr.text}; exclude only addresses of the pool's subnet`);
+    else if (!contains(cidr, span))
+      out.deny(
+        `spec.exclude[${i}]`,
+        e,
+        `exclusion ${show(e)} is not inside spec.cidr ${cidr.text}; exclude only addresses of the pool's subnet`,
+      );
   });
 }
 
@@ -123,7 +141,11 @@ function checkGateway(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
   listOf(ctx.spec.ranges).forEach((r, i) => {
     const parsed = parseRange(r);
     if ("span" in parsed && contains(parsed.span, point)) {
-      out.deny("spec.gateway", value, `gateway ${show(value)} lies inside spec.ranges[${i}] ${show(r)}; split the range around the gateway, or choose a gateway outside the ranges`);
+      out.deny(
+        "spec.gateway",
+        value,
+        `gateway ${show(value)} lies inside spec.ranges[${i}] ${show(r)}; split the range around the gateway, or choose a gateway outside the ranges`,
+      );
     }
   });
 }
@@ -136,7 +158,10 @@ function checkNetworks(ctx: PoolCtx, out: Findings): void {
   }
   const seen = new Set<string>();
   listOf(networks).forEach((n, i) => {
-    const ref = typeof n === "string" && n.includes("/") ? parseNetworkRef(n, "") : { error: 'must be "namespace/name" of a NetworkAttachmentDefinition' };
+    const ref =
+      typeof n === "string" && n.includes("/")
+        ? parseNetworkRef(n, "")
+        : { error: 'must be "namespace/name" of a NetworkAttachmentDefinition' };
     if ("error" in ref) out.deny(`spec.networks[${i}]`, n, `network ${show(n)} ${ref.error}`);
     else if (seen.has(ref.qualified)) out.deny(`spec.networks[${i}]`, n, `network ${show(n)} is listed twice; list it once`);
     else seen.add(ref.qualified);
@@ -175,17 +200,27 @@ function checkAllocations(ctx: PoolCtx, snapshot: AdmissionSnapshot, out: Findin
     if (!why) continue;
     dropped++;
     if (dropped > MAX_NAMED_HOLDERS) continue;
-    out.deny(why.field, a.address, `allocated address ${a.address} (held by ${holderText(a)}) ${why.reason}; keep it in the pool until that VM is deleted`);
+    out.deny(
+      why.field,
+      a.address,
+      `allocated address ${a.address} (held by ${holderText(a)}) ${why.reason}; keep it in the pool until that VM is deleted`,
+    );
   }
   if (dropped > MAX_NAMED_HOLDERS) {
-    out.deny("spec", dropped, `${dropped - MAX_NAMED_HOLDERS} more allocated addresses would leave the pool; list them with kubectl get ipallocations and keep them in the pool`);
+    out.deny(
+      "spec",
+      dropped,
+      `${dropped - MAX_NAMED_HOLDERS} more allocated addresses would leave the pool; list them with kubectl get ipallocations and keep them in the pool`,
+    );
   }
   warnDeselected(ctx, allocations, snapshot, out);
 }
 
 function warnDeselected(ctx: PoolCtx, allocations: AllocationLike[], snapshot: AdmissionSnapshot, out: Findings): void {
   const namespaces = [...new Set(allocations.map(a => a.namespace))];
-  const dropped = namespaces.filter(ns => !selectorMatches(ctx.spec.namespaceSelector, effectiveNamespaceLabels(ns, snapshot.namespaceLabels(ns))));
+  const dropped = namespaces.filter(
+    ns => !selectorMatches(ctx.spec.namespaceSelector, effectiveNamespaceLabels(ns, snapshot.namespaceLabels(ns))),
+  );
   if (dropped.length === 0) return;
   out.warn(
     "spec.namespaceSelector",

@@ -1,9 +1,7 @@
 // JSON.parse with an error position a person can use. V8 names the position only for some
 // errors, so a small iterative syntax scanner finds it for the others.
 
-export type JsonParse =
-  | { ok: true; value: unknown }
-  | { ok: false; message: string; position: number; line: number; column: number };
+export type JsonParse = { ok: true; value: unknown } | { ok: false; message: string; position: number; line: number; column: number };
 
 export function parseJson(text: string): JsonParse {
   try {

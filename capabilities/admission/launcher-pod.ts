@@ -127,7 +127,12 @@ class ClaimMatcher {
 
   /** A claim whose hashed interface name is some other element's must not be taken by position. */
   private hashedNameTaken(c: ClaimLike, podInterface: unknown): boolean {
-    return typeof podInterface === "string" && podInterface.startsWith("pod") && typeof c.spec?.interface === "string" && launcherInterfaceName(c.spec.interface) !== podInterface;
+    return (
+      typeof podInterface === "string" &&
+      podInterface.startsWith("pod") &&
+      typeof c.spec?.interface === "string" &&
+      launcherInterfaceName(c.spec.interface) !== podInterface
+    );
   }
 }
 
@@ -145,9 +150,13 @@ export function parseElements(value: unknown): Parsed {
     return { elements: json.value, shortForm: false };
   }
   const elements: NetworkSelectionElement[] = [];
-  for (const item of text.split(",").map(s => s.trim()).filter(s => s !== "")) {
+  for (const item of text
+    .split(",")
+    .map(s => s.trim())
+    .filter(s => s !== "")) {
     const el = shortElement(item);
-    if (!el) return { error: `the annotation element ${JSON.stringify(item)} is not "name", "namespace/name" or "namespace/name@interface"` };
+    if (!el)
+      return { error: `the annotation element ${JSON.stringify(item)} is not "name", "namespace/name" or "namespace/name@interface"` };
     elements.push(el);
   }
   return { elements, shortForm: true };

@@ -30,15 +30,21 @@ function checkMain(main: Record<string, unknown>, plugins: Record<string, unknow
   const type = typeof main.type === "string" ? main.type : "(no type)";
   const ipamType = isRecord(main.ipam) ? main.ipam.type : undefined;
   if (ipamType !== "static") {
-    return notReady(`the IPAM of CNI plugin ${show(type)} is ${show(ipamType ?? "not set")}; set "ipam": {"type": "static"} so the plugin applies the pool's address`);
+    return notReady(
+      `the IPAM of CNI plugin ${show(type)} is ${show(ipamType ?? "not set")}; set "ipam": {"type": "static"} so the plugin applies the pool's address`,
+    );
   }
   if (!isRecord(main.capabilities) || main.capabilities.ips !== true) {
-    return notReady(`CNI plugin ${show(type)} does not declare "capabilities": {"ips": true}, so Multus does not pass it the pool's address; add it`);
+    return notReady(
+      `CNI plugin ${show(type)} does not declare "capabilities": {"ips": true}, so Multus does not pass it the pool's address; add it`,
+    );
   }
   if (MAC_SETTING_TYPES.has(type)) return { ready: true };
   const tuning = plugins.some(p => p.type === "tuning" && isRecord(p.capabilities) && p.capabilities.mac === true);
   if (tuning) return { ready: true };
-  return notReady(`CNI type ${show(type)} does not set the pool's MAC itself; chain {"type": "tuning", "capabilities": {"mac": true}} after it in a "plugins" list`);
+  return notReady(
+    `CNI type ${show(type)} does not set the pool's MAC itself; chain {"type": "tuning", "capabilities": {"mac": true}} after it in a "plugins" list`,
+  );
 }
 
 /** The plugins of a config: its "plugins" list (conflist) or the config itself. */

@@ -62,9 +62,7 @@ function checkReadiness(nad: unknown, config: unknown, snapshot: AdmissionSnapsh
   if (pools.length === 0) return;
   const readiness = nadPoolReadiness(config);
   if (readiness.ready) return;
-  const inUse = pools
-    .map(p => ({ name: poolName(p), count: snapshot.allocationsInPool(poolName(p)).length }))
-    .filter(p => p.count > 0);
+  const inUse = pools.map(p => ({ name: poolName(p), count: snapshot.allocationsInPool(poolName(p)).length })).filter(p => p.count > 0);
   const wasReady = oldNad === undefined || nadPoolReadiness(configOf(oldNad)).ready;
   const served = `network ${network} is served by IPPool${pools.length > 1 ? "s" : ""} ${pools.map(p => show(poolName(p))).join(" and ")}`;
   if (inUse.length > 0 && wasReady) {

@@ -30,7 +30,7 @@ export function parseIP(text: unknown): IP | undefined {
   return a && { family: a.family, value: a.addr.bigInt(), text: a.addr.correctForm() };
 }
 
-/** Parses "address/prefix"; host bits may be set (see isCanonicalCIDR). */
+/** Parses "address/prefix"; host bits may be set (compare .text with the input for canonical form). */
 export function parseCIDR(text: unknown): CIDR | undefined {
   if (typeof text !== "string" || !/^[^/]+\/\d{1,3}$/.test(text) || text.includes("%") || text.length > 64) return undefined;
   const a = parseAddress(text);
@@ -39,11 +39,6 @@ export function parseCIDR(text: unknown): CIDR | undefined {
   const last = a.addr.endAddress().bigInt();
   const network = a.family === 4 ? Address4.fromBigInt(first) : Address6.fromBigInt(first);
   return { family: a.family, first, last, prefix: a.addr.subnetMask, text: `${network.correctForm()}/${a.addr.subnetMask}` };
-}
-
-/** True when the text is the network address in canonical form, as the CRD's CEL rule requires. */
-export function isCanonicalCIDR(text: string, cidr: CIDR): boolean {
-  return text === cidr.text;
 }
 
 export type RangeParse = { span: Span } | { error: string };
@@ -81,11 +76,12 @@ export function overlaps(a: Span, b: Span): boolean {
 }
 
 /**
- * The addresses a pool without explicit ranges hands out (before exclusions and gateway): the
- * CIDR minus its network and broadcast addresses for IPv4 up to /30, minus the subnet-router
- * anycast (first) address for IPv6 up to /126; /31, /32, /127 and /128 keep every address.
+ * The host addresses of a CIDR, which is what a pool without ranges hands out (before exclusions
+ * and gateway), and the bound explicit ranges never cross: the CIDR minus its network and broadcast
+ * addresses for IPv4 up to /30, minus the subnet-router anycast (first) address for IPv6 up to
+ * /126; /31, /32, /127 and /128 keep every address (RFC 3021), as the allocator does.
  */
-export function defaultRange(cidr: CIDR): Span {
+export function hostRange(cidr: CIDR): Span {
   const trim = cidr.family === 4 ? cidr.prefix <= 30 : cidr.prefix <= 126;
   if (!trim) return { family: cidr.family, first: cidr.first, last: cidr.last };
   return { family: cidr.family, first: cidr.first + 1n, last: cidr.family === 4 ? cidr.last - 1n : cidr.last };

@@ -1,6 +1,6 @@
 // A parsed view of an IPPool spec and the rule "may this address be handed out".
 import { isRecord, show } from "./findings";
-import { CIDR, IP, Span, containsIP, defaultRange, parseAddressOrCIDR, parseCIDR, parseIP, parseRange, spanText } from "./net";
+import { CIDR, IP, Span, containsIP, hostRange, parseAddressOrCIDR, parseCIDR, parseIP, parseRange, spanText } from "./net";
 import type { IPPoolLike } from "./snapshot";
 
 export interface PoolView {
@@ -46,12 +46,16 @@ export function whyNotAllocatable(view: PoolView, ip: IP): { field: string; reas
 
 function outsideRanges(view: PoolView, ip: IP): { field: string; reason: string } | undefined {
   const { cidr } = view;
-  if (!cidr || !containsIP(cidr, ip)) return { field: "spec.cidr", reason: `is outside the pool's CIDR ${show(cidr?.text ?? "(invalid)")}` };
-  if (view.explicitRanges) {
-    if (view.ranges.some(r => containsIP(r.span, ip))) return undefined;
-    return { field: "spec.ranges", reason: `is outside the pool's ranges ${view.ranges.map(r => spanText(r.span)).join(", ") || "(none valid)"}` };
+  if (!cidr || !containsIP(cidr, ip))
+    return { field: "spec.cidr", reason: `is outside the pool's CIDR ${show(cidr?.text ?? "(invalid)")}` };
+  if (view.explicitRanges && !view.ranges.some(r => containsIP(r.span, ip))) {
+    return {
+      field: "spec.ranges",
+      reason: `is outside the pool's ranges ${view.ranges.map(r => spanText(r.span)).join(", ") || "(none valid)"}`,
+    };
   }
-  if (containsIP(defaultRange(cidr), ip)) return undefined;
+  // Network and (IPv4) broadcast addresses are never handed out, not even from explicit ranges.
+  if (containsIP(hostRange(cidr), ip)) return undefined;
   const which = ip.value === cidr.first ? "network" : "broadcast";
   return { field: "spec.cidr", reason: `is the ${which} address of ${cidr.text}, which is never handed out` };
 }
@@ -59,7 +63,8 @@ function outsideRanges(view: PoolView, ip: IP): { field: string; reason: string 
 function reserved(view: PoolView, ip: IP): { field: string; reason: string } | undefined {
   const ex = view.excludes.find(e => containsIP(e.span, ip));
   if (ex) return { field: `spec.exclude[${ex.index}]`, reason: `is excluded by the pool's spec.exclude[${ex.index}] ${show(ex.text)}` };
-  if (view.gateway?.family === ip.family && view.gateway.value === ip.value) return { field: "spec.gateway", reason: "is the pool's gateway" };
+  if (view.gateway?.family === ip.family && view.gateway.value === ip.value)
+    return { field: "spec.gateway", reason: "is the pool's gateway" };
   return undefined;
 }
 

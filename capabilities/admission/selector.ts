@@ -91,6 +91,7 @@ function expressionProblems(e: unknown, path: string): Problem[] {
   if (!Array.isArray(values) || !values.every(v => typeof v === "string")) return [[`${path}.values`, values, "must be a list of strings"]];
   const op = typeof e.operator === "string" ? e.operator : "";
   if (VALUE_OPERATORS.has(op)) return values.length > 0 ? [] : [[`${path}.values`, e.values, `operator ${op} needs at least one value`]];
-  if (PRESENCE_OPERATORS.has(op)) return values.length === 0 ? [] : [[`${path}.values`, values, `operator ${op} takes no values; remove them`]];
+  if (PRESENCE_OPERATORS.has(op))
+    return values.length === 0 ? [] : [[`${path}.values`, values, `operator ${op} takes no values; remove them`]];
   return [[`${path}.operator`, e.operator, "must be In, NotIn, Exists or DoesNotExist"]];
 }

@@ -25,7 +25,8 @@ export function parseAddressesAnnotation(value: unknown): AddressesParse {
   const base = annotationPath(ADDRESSES_ANNOTATION);
   if (typeof value !== "string") return { ok: false, field: base, message: `must be a string holding JSON such as ${EXAMPLE}` };
   const json = parseJson(value);
-  if (!json.ok) return { ok: false, field: base, message: `is not JSON (${json.message} at ${describePosition(json)}); write it as ${EXAMPLE}` };
+  if (!json.ok)
+    return { ok: false, field: base, message: `is not JSON (${json.message} at ${describePosition(json)}); write it as ${EXAMPLE}` };
   const parsed = addressesSchema.safeParse(json.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -71,9 +72,15 @@ export function checkAddresses(ctx: VMContext, snapshot: AdmissionSnapshot, out:
 /** The pools serving a requested interface, or undefined (denied) when it cannot take an address. */
 function interfacePools(ctx: VMContext, name: string, field: string, snapshot: AdmissionSnapshot, out: Findings): IPPoolLike[] | undefined {
   const iface = ctx.ifaceByName.get(name);
-  const problem = iface ? notPoolBacked(iface, snapshot) : `names interface ${show(name)}, which the VM does not have (interfaces: ${[...ctx.ifaceByName.keys()].join(", ") || "none"})`;
+  const problem = iface
+    ? notPoolBacked(iface, snapshot)
+    : `names interface ${show(name)}, which the VM does not have (interfaces: ${[...ctx.ifaceByName.keys()].join(", ") || "none"})`;
   if (typeof problem === "string") {
-    out.deny(field, name, `${ADDRESSES_ANNOTATION} ${problem}; request addresses only for bridge interfaces on Multus networks that an IPPool serves`);
+    out.deny(
+      field,
+      name,
+      `${ADDRESSES_ANNOTATION} ${problem}; request addresses only for bridge interfaces on Multus networks that an IPPool serves`,
+    );
     return undefined;
   }
   return problem;
@@ -89,11 +96,19 @@ function notPoolBacked(iface: IfaceEntry, snapshot: AdmissionSnapshot): string |
 }
 
 /** Checks one requested address; returns "pool address" when it may be taken. */
-function checkOne(req: Request, pools: IPPoolLike[], families: Set<number>, snapshot: AdmissionSnapshot, out: Findings): string | undefined {
+function checkOne(
+  req: Request,
+  pools: IPPoolLike[],
+  families: Set<number>,
+  snapshot: AdmissionSnapshot,
+  out: Findings,
+): string | undefined {
   const what = `address ${show(req.address)} for interface ${show(req.iface)}`;
   const ip = parseIP(req.address);
   if (!ip) {
-    const hint = req.address.includes("/") ? "give the address without a prefix length" : "give an IPv4 or IPv6 address such as 10.100.0.23";
+    const hint = req.address.includes("/")
+      ? "give the address without a prefix length"
+      : "give an IPv4 or IPv6 address such as 10.100.0.23";
     out.deny(req.field, req.address, `${what} is not an IP address; ${hint}`);
     return undefined;
   }
@@ -104,7 +119,11 @@ function checkOne(req: Request, pools: IPPoolLike[], families: Set<number>, snap
   families.add(ip.family);
   const pool = pools.map(poolView).find(v => v.cidr?.family === ip.family);
   if (!pool) {
-    out.deny(req.field, req.address, `${what}: no ${familyName(ip.family)} pool serves the interface's network (pools: ${pools.map(poolName).join(", ")}); request an address of the pool's family`);
+    out.deny(
+      req.field,
+      req.address,
+      `${what}: no ${familyName(ip.family)} pool serves the interface's network (pools: ${pools.map(poolName).join(", ")}); request an address of the pool's family`,
+    );
     return undefined;
   }
   return checkInPool(req, ip, pool, snapshot, out) ? `${pool.name} ${ip.text}` : undefined;
@@ -114,14 +133,22 @@ function checkInPool(req: Request, ip: IP, pool: PoolView, snapshot: AdmissionSn
   const what = `address ${show(req.address)} for interface ${show(req.iface)}`;
   const why = whyNotAllocatable(pool, ip);
   if (why) {
-    out.deny(req.field, req.address, `${what} ${why.reason} (IPPool ${show(pool.name)}); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`);
+    out.deny(
+      req.field,
+      req.address,
+      `${what} ${why.reason} (IPPool ${show(pool.name)}); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`,
+    );
     return false;
   }
   const holder = snapshot.holderOf(pool.name, ip.text);
   const own = holder && holder.namespace === req.ctx.namespace && holder.claim === `${req.ctx.name}.${req.iface}`;
   if (holder && !own) {
     const holderIface = holder.claim.startsWith(`${holder.vm}.`) ? holder.claim.slice(holder.vm.length + 1) : holder.claim;
-    out.deny(req.field, req.address, `${what} is held by VM ${holder.namespace}/${holder.vm} interface ${show(holderIface)} (IPClaim ${holder.namespace}/${holder.claim}); pick another address (it is freed only when that VM is deleted)`);
+    out.deny(
+      req.field,
+      req.address,
+      `${what} is held by VM ${holder.namespace}/${holder.vm} interface ${show(holderIface)} (IPClaim ${holder.namespace}/${holder.claim}); pick another address (it is freed only when that VM is deleted)`,
+    );
     return false;
   }
   return true;
@@ -130,6 +157,10 @@ function checkInPool(req: Request, ip: IP, pool: PoolView, snapshot: AdmissionSn
 function noDuplicate(req: Request, key: string, taken: Map<string, string>, out: Findings): void {
   const other = taken.get(key);
   if (other !== undefined) {
-    out.deny(req.field, req.address, `address ${show(req.address)} is requested for interfaces ${show(other)} and ${show(req.iface)}; every interface needs its own address`);
+    out.deny(
+      req.field,
+      req.address,
+      `address ${show(req.address)} is requested for interfaces ${show(other)} and ${show(req.iface)}; every interface needs its own address`,
+    );
   } else taken.set(key, req.iface);
 }

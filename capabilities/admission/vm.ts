@@ -42,11 +42,15 @@ function checkVM(vm: unknown, snapshot: AdmissionSnapshot): ValidationResult {
 }
 
 function checkUniqueNames(ctx: VMContext, out: Findings): void {
-  for (const [entries, what] of [[ctx.ifaces, "interface"], [ctx.nets, "network"]] as const) {
+  for (const [entries, what] of [
+    [ctx.ifaces, "interface"],
+    [ctx.nets, "network"],
+  ] as const) {
     const seen = new Map<string, string>();
     for (const e of entries) {
       const first = seen.get(e.name ?? "");
-      if (first !== undefined) out.deny(`${e.path}.name`, e.name, `${what} name ${show(e.name)} is already used by ${first}; give every ${what} a unique name`);
+      if (first !== undefined)
+        out.deny(`${e.path}.name`, e.name, `${what} name ${show(e.name)} is already used by ${first}; give every ${what} a unique name`);
       else seen.set(e.name ?? "", e.path);
     }
   }
@@ -55,11 +59,19 @@ function checkUniqueNames(ctx: VMContext, out: Findings): void {
 function checkPairing(ctx: VMContext, out: Findings): void {
   for (const iface of ctx.ifaces) {
     if (iface.network) continue;
-    out.deny(`${iface.path}.name`, iface.name, `interface ${show(iface.name)} has no network of the same name in ${NETWORKS}; add one (pod: {} or multus: {networkName: ...}) or rename the interface`);
+    out.deny(
+      `${iface.path}.name`,
+      iface.name,
+      `interface ${show(iface.name)} has no network of the same name in ${NETWORKS}; add one (pod: {} or multus: {networkName: ...}) or rename the interface`,
+    );
   }
   for (const net of ctx.nets) {
     if (ctx.ifaceByName.has(net.name ?? "")) continue;
-    out.deny(`${net.path}.name`, net.name, `network ${show(net.name)} has no interface of the same name in spec.template.spec.domain.devices.interfaces; add an interface named ${show(net.name)} or remove the network`);
+    out.deny(
+      `${net.path}.name`,
+      net.name,
+      `network ${show(net.name)} has no interface of the same name in spec.template.spec.domain.devices.interfaces; add an interface named ${show(net.name)} or remove the network`,
+    );
   }
 }
 
@@ -67,8 +79,18 @@ function checkNetworkSource(net: NetEntry, out: Findings): void {
   const pod = present(net.raw.pod);
   const multus = present(net.raw.multus);
   if (pod && multus) out.deny(net.path, net.name, `network ${show(net.name)} sets both pod and multus; keep one of them`);
-  else if (!pod && !multus) out.deny(net.path, net.name, `network ${show(net.name)} sets neither pod: {} nor multus: {networkName: "namespace/name"}; set one of them`);
-  if (multus && !isRecord(net.raw.multus)) out.deny(`${net.path}.multus`, net.raw.multus, `must be an object such as {networkName: "tenant-a/vlan100"}, not ${typeName(net.raw.multus)}`);
+  else if (!pod && !multus)
+    out.deny(
+      net.path,
+      net.name,
+      `network ${show(net.name)} sets neither pod: {} nor multus: {networkName: "namespace/name"}; set one of them`,
+    );
+  if (multus && !isRecord(net.raw.multus))
+    out.deny(
+      `${net.path}.multus`,
+      net.raw.multus,
+      `must be an object such as {networkName: "tenant-a/vlan100"}, not ${typeName(net.raw.multus)}`,
+    );
   if (net.ref && "error" in net.ref) {
     const value = isRecord(net.raw.multus) ? net.raw.multus.networkName : undefined;
     out.deny(`${net.path}.multus.networkName`, value, `Multus network name ${show(value)} ${net.ref.error}`);
@@ -78,7 +100,11 @@ function checkNetworkSource(net: NetEntry, out: Findings): void {
 function checkSinglePodNetwork(ctx: VMContext, out: Findings): void {
   const pods = ctx.nets.filter(n => n.kind === "pod");
   for (const extra of pods.slice(1)) {
-    out.deny(`${extra.path}.pod`, extra.name, `network ${show(extra.name)} is a second pod network (${pods[0].path} is the first); a VM has at most one, use a Multus network for more NICs`);
+    out.deny(
+      `${extra.path}.pod`,
+      extra.name,
+      `network ${show(extra.name)} is a second pod network (${pods[0].path} is the first); a VM has at most one, use a Multus network for more NICs`,
+    );
   }
 }
 
@@ -87,15 +113,28 @@ function checkBinding(ctx: VMContext, iface: IfaceEntry, out: Findings): void {
   if (iface.bindings.length === 0) {
     out.deny(iface.path, iface.name, `interface ${name} sets no binding; set exactly one of bridge: {}, masquerade: {} or sriov: {}`);
   } else if (iface.bindings.length > 1) {
-    out.deny(`${iface.path}.${iface.bindings[1]}`, iface.bindings, `interface ${name} sets ${iface.bindings.length} bindings (${iface.bindings.join(", ")}); keep exactly one`);
+    out.deny(
+      `${iface.path}.${iface.bindings[1]}`,
+      iface.bindings,
+      `interface ${name} sets ${iface.bindings.length} bindings (${iface.bindings.join(", ")}); keep exactly one`,
+    );
   }
   const net = iface.network;
   if (iface.bindings.includes("masquerade") && net && net.kind !== "pod") {
-    const where = net.kind === "multus" ? `Multus network ${show(multusName(net))}` : `network ${show(net.name)}, which is not the pod network,`;
-    out.deny(`${iface.path}.masquerade`, multusName(net) ?? net.name, `masquerade binding on ${where} is not allowed; use bridge, or move the interface to the pod network`);
+    const where =
+      net.kind === "multus" ? `Multus network ${show(multusName(net))}` : `network ${show(net.name)}, which is not the pod network,`;
+    out.deny(
+      `${iface.path}.masquerade`,
+      multusName(net) ?? net.name,
+      `masquerade binding on ${where} is not allowed; use bridge, or move the interface to the pod network`,
+    );
   }
   if (iface.bindings.includes("bridge") && net?.kind === "pod" && !ctx.templateAnnotations.has(ALLOW_POD_BRIDGE_MIGRATION)) {
-    out.warn(`${iface.path}.bridge`, iface.name, `bridge binding on the pod network (interface ${name}) blocks live migration; use masquerade, or set annotation ${ALLOW_POD_BRIDGE_MIGRATION} in spec.template.metadata.annotations if the guest copes with the address change`);
+    out.warn(
+      `${iface.path}.bridge`,
+      iface.name,
+      `bridge binding on the pod network (interface ${name}) blocks live migration; use masquerade, or set annotation ${ALLOW_POD_BRIDGE_MIGRATION} in spec.template.metadata.annotations if the guest copes with the address change`,
+    );
   }
 }
 
@@ -112,7 +151,12 @@ function checkPorts(iface: IfaceEntry, out: Findings): void {
     const key = checkPort(p, path, out);
     if (key === undefined) return;
     const first = seen.get(key);
-    if (first !== undefined) out.deny(path, p, `port ${key} of interface ${show(iface.name)} is already listed at ports[${first}]; list each port and protocol once`);
+    if (first !== undefined)
+      out.deny(
+        path,
+        p,
+        `port ${key} of interface ${show(iface.name)} is already listed at ports[${first}]; list each port and protocol once`,
+      );
     else seen.set(key, i);
   });
 }
@@ -144,7 +188,12 @@ function checkMacs(ctx: VMContext, out: Findings): void {
       continue;
     }
     const first = seen.get(parsed.mac);
-    if (first !== undefined) out.deny(path, value, `macAddress ${show(value)} of interface ${show(iface.name)} is also the MAC of interface ${show(first)}; give every interface its own MAC, or omit it`);
+    if (first !== undefined)
+      out.deny(
+        path,
+        value,
+        `macAddress ${show(value)} of interface ${show(iface.name)} is also the MAC of interface ${show(first)}; give every interface its own MAC, or omit it`,
+      );
     else seen.set(parsed.mac, iface.name ?? "");
   }
 }
@@ -155,21 +204,38 @@ function checkMultusNetwork(ctx: VMContext, iface: IfaceEntry, snapshot: Admissi
   const { namespace, name, qualified } = net.ref;
   const path = `${net.path}.multus.networkName`;
   const nad = snapshot.nad(namespace, name);
-  if (!nad) out.warn(path, qualified, `NetworkAttachmentDefinition ${qualified} does not exist (yet); the VM will not start until it is created`);
+  if (!nad)
+    out.warn(path, qualified, `NetworkAttachmentDefinition ${qualified} does not exist (yet); the VM will not start until it is created`);
   if (!iface.bindings.includes("bridge")) return;
   const pools = snapshot.poolsForNetwork(qualified);
   checkPoolSelectors(ctx, qualified, path, pools, snapshot, out);
   const readiness = nad && pools.length > 0 ? nadPoolReadiness(nad.spec?.config) : { ready: true };
-  if (!readiness.ready) out.warn(path, qualified, `NetworkAttachmentDefinition ${qualified} is served by IPPool ${show(poolName(pools[0]))} but is not ready for fixed addresses: ${readiness.reason}`);
+  if (!readiness.ready)
+    out.warn(
+      path,
+      qualified,
+      `NetworkAttachmentDefinition ${qualified} is served by IPPool ${show(poolName(pools[0]))} but is not ready for fixed addresses: ${readiness.reason}`,
+    );
 }
 
 /** A tenant may not draw from a pool whose namespaceSelector excludes its namespace. */
-function checkPoolSelectors(ctx: VMContext, network: string, path: string, pools: IPPoolLike[], snapshot: AdmissionSnapshot, out: Findings): void {
+function checkPoolSelectors(
+  ctx: VMContext,
+  network: string,
+  path: string,
+  pools: IPPoolLike[],
+  snapshot: AdmissionSnapshot,
+  out: Findings,
+): void {
   const labels = effectiveNamespaceLabels(ctx.namespace, snapshot.namespaceLabels(ctx.namespace));
   for (const pool of pools) {
     const selector = isRecord(pool.spec) ? pool.spec.namespaceSelector : undefined;
     if (selectorMatches(selector, labels)) continue;
-    out.deny(path, network, `network ${show(network)} draws addresses from IPPool ${show(poolName(pool))}, whose namespaceSelector ${describeSelector(selector)} does not select namespace ${show(ctx.namespace)}; use a network whose pool serves this namespace, or ask the pool's owner to select it`);
+    out.deny(
+      path,
+      network,
+      `network ${show(network)} draws addresses from IPPool ${show(poolName(pool))}, whose namespaceSelector ${describeSelector(selector)} does not select namespace ${show(ctx.namespace)}; use a network whose pool serves this namespace, or ask the pool's owner to select it`,
+    );
   }
 }
 
@@ -179,7 +245,12 @@ function checkExpose(ctx: VMContext, out: Findings): void {
   if (expose !== undefined) checkExposeValue(ctx, expose, out);
   if (serviceIP === undefined) return;
   const path = annotationPath(SERVICE_IP_ANNOTATION);
-  if (!parseIP(serviceIP)) out.deny(path, serviceIP, `${show(serviceIP)} is not an IP address; give the ClusterIP to pin, such as 10.96.0.50, or remove the annotation`);
+  if (!parseIP(serviceIP))
+    out.deny(
+      path,
+      serviceIP,
+      `${show(serviceIP)} is not an IP address; give the ClusterIP to pin, such as 10.96.0.50, or remove the annotation`,
+    );
   if (expose === undefined) out.warn(path, serviceIP, `has no effect without annotation ${EXPOSE_ANNOTATION}`);
 }
 
@@ -192,9 +263,17 @@ function checkExposeValue(ctx: VMContext, expose: unknown, out: Findings): void 
   const masquerade = ctx.ifaces.filter(i => i.bindings.includes("masquerade"));
   const withPorts = masquerade.filter(i => Array.isArray(i.raw.ports) && i.raw.ports.length > 0);
   if (masquerade.length === 0) {
-    out.deny(path, expose, `${EXPOSE_ANNOTATION}: ${expose} needs a masquerade interface on the pod network to expose; add one, or remove the annotation`);
+    out.deny(
+      path,
+      expose,
+      `${EXPOSE_ANNOTATION}: ${expose} needs a masquerade interface on the pod network to expose; add one, or remove the annotation`,
+    );
   } else if (withPorts.length === 0) {
-    out.deny(path, expose, `${EXPOSE_ANNOTATION}: ${expose} needs the ports to expose: list them in ${masquerade[0].path}.ports, such as [{port: 22}]`);
+    out.deny(
+      path,
+      expose,
+      `${EXPOSE_ANNOTATION}: ${expose} needs the ports to expose: list them in ${masquerade[0].path}.ports, such as [{port: 22}]`,
+    );
   }
 }
 

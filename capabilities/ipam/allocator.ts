@@ -61,7 +61,7 @@ class MostlyOneMap<K, V> {
   }
 
   add(k: K, v: V): void {
-    if (!this.one.has(k)) {
+    if (this.one.get(k) === undefined) {
       this.one.set(k, v);
       return;
     }
@@ -102,16 +102,23 @@ export class PoolAllocator {
   readonly layout: PoolLayout;
   readonly name: string;
   private readonly remember: number;
-  private readonly holders = new Map<bigint, string>();
+  // Per address, one entry whichever its state, so moving between held and released is one
+  // overwrite: a string is the owner holding it, a number its slot in `queue` (released).
+  private readonly state = new Map<bigint, string | number>();
   private readonly owned = new MostlyOneMap<string, bigint>();
-  // Insertion-ordered: the first key is the least recently released. Re-releasing moves to the end.
-  private readonly released = new Map<bigint, true>();
+  // Released addresses in release order. Slot i is live while state.get(queue[i]) === i; slots
+  // left behind when an address is taken again are skipped and dropped by compaction. (A Map
+  // used as a queue is not O(1) in V8: deleted entries stay as holes that iteration walks.)
+  private queue: bigint[] = [];
+  private queueHead = 0;
+  private releasedCount = 0;
+  private heldCount = 0;
+  private heldUsable = 0;
   // Only where two addresses of the pool can share a MAC key (IPv6 pools wider than /88).
   private readonly macs?: MostlyOneMap<bigint, bigint>;
   private readonly end: bigint;
   private readonly capacityN: number;
   private cursor: bigint;
-  private heldUsable = 0;
 
   constructor(layout: PoolLayout, options: PoolAllocatorOptions = {}) {
     this.layout = layout;
@@ -130,7 +137,7 @@ export class PoolAllocator {
 
   /** Number of held addresses (including held addresses the layout no longer makes usable). */
   get allocatedCount(): number {
-    return this.holders.size;
+    return this.heldCount;
   }
 
   /** Usable addresses not held. */
@@ -168,7 +175,7 @@ export class PoolAllocator {
   checkRequest(owner: string, requested: string): IpamError | undefined {
     try {
       const v = this.valueOf(requested);
-      if (this.holders.get(v) === owner) return undefined;
+      if (this.holder(v) === owner) return undefined;
       this.checkOwner(owner, v);
       this.checkFree(v);
       return undefined;
@@ -199,16 +206,16 @@ export class PoolAllocator {
   markTaken(address: string, owner: string): void {
     this.checkOwnerName(owner);
     const v = this.valueOf(address);
-    const holder = this.holders.get(v);
-    if (holder === owner) return;
-    if (holder !== undefined) this.untake(v, holder);
-    this.take(v, owner, this.layout.usable.contains(v));
+    const prev = this.state.get(v);
+    if (prev === owner) return;
+    if (typeof prev === "string") this.untake(v, prev);
+    this.take(v, owner, this.layout.usable.contains(v), typeof prev === "number");
   }
 
   /** Owner holding the address, if any (undefined also for the other family). */
   holderOf(address: string): string | undefined {
     const ip = parseIP(address);
-    return ip.family === this.layout.family ? this.holders.get(ip.value) : undefined;
+    return ip.family === this.layout.family ? this.holder(ip.value) : undefined;
   }
 
   /** The address the owner holds, if any. */
@@ -224,7 +231,7 @@ export class PoolAllocator {
 
   /** Held addresses and their owners, in no particular order. */
   *entries(): Generator<AllocationRecord> {
-    for (const [v, owner] of this.holders) yield { address: this.format(v), owner };
+    for (const [v, s] of this.state) if (typeof s === "string") yield { address: this.format(v), owner: s };
   }
 
   /**
@@ -235,10 +242,13 @@ export class PoolAllocator {
    * restart) go out only after the never-used ones.
    */
   rebuild(records: Iterable<AllocationRecord>): RebuildResult {
-    this.holders.clear();
+    this.state.clear();
     this.owned.clear();
-    this.released.clear();
     this.macs?.clear();
+    this.queue = [];
+    this.queueHead = 0;
+    this.releasedCount = 0;
+    this.heldCount = 0;
     this.heldUsable = 0;
     const skipped: RebuildResult["skipped"] = [];
     let top: bigint | undefined;
@@ -248,7 +258,7 @@ export class PoolAllocator {
       else if (problem !== undefined && (top === undefined || problem > top)) top = problem;
     }
     this.cursor = top === undefined ? (this.layout.usable.first ?? this.layout.base) : top + 1n;
-    return { loaded: this.holders.size, skipped };
+    return { loaded: this.heldCount, skipped };
   }
 
   // ---- value API (hot path: no text parsing or formatting) ----------------------------------
@@ -256,28 +266,38 @@ export class PoolAllocator {
   /** allocate() on bigint values. */
   allocateValue(owner: string, requested?: bigint): bigint {
     this.checkOwnerName(owner);
-    if (requested !== undefined && this.holders.get(requested) === owner) return requested;
+    if (requested !== undefined && this.holder(requested) === owner) return requested;
     const held = this.checkOwner(owner, requested);
     if (held !== undefined) return held;
-    const v = requested === undefined ? this.pick() : this.checkFree(requested);
-    this.take(v, owner, true);
-    return v;
+    if (requested === undefined) {
+      const v = this.pick();
+      this.take(v, owner, true, false);
+      return v;
+    }
+    this.take(this.checkFree(requested), owner, true, typeof this.state.get(requested) === "number");
+    return requested;
+  }
+
+  /** addressOf() as a bigint value. */
+  addressValueOf(owner: string): bigint | undefined {
+    return this.owned.get(owner);
   }
 
   /** release() on a bigint value. */
   releaseValue(v: bigint): boolean {
-    const owner = this.holders.get(v);
-    if (owner === undefined) return false;
-    this.untake(v, owner);
-    if (this.layout.usable.contains(v)) {
-      this.released.set(v, true);
-      // Forget the oldest: it stays free, handed out after the remembered ones.
-      if (this.released.size > this.remember) this.released.delete(this.released.keys().next().value as bigint);
-    }
+    const owner = this.state.get(v);
+    if (typeof owner !== "string") return false;
+    if (this.untake(v, owner)) this.pushReleased(v);
+    else this.state.delete(v);
     return true;
   }
 
   // ---- internals --------------------------------------------------------------------------
+
+  private holder(v: bigint): string | undefined {
+    const s = this.state.get(v);
+    return typeof s === "string" ? s : undefined;
+  }
 
   private format(v: bigint): string {
     return formatIP(this.layout.family, v);
@@ -312,12 +332,12 @@ export class PoolAllocator {
     const why = whyUnusable(this.layout, ip);
     if (why?.code === "OutOfRange") throw new AddressOutOfRangeError(this.format(v), why.reason, this.name);
     if (why) throw new AddressExcludedError(this.format(v), why.reason, this.name);
-    const holder = this.holders.get(v);
+    const holder = this.holder(v);
     if (holder !== undefined) throw new AddressTakenError(this.format(v), holder, this.name);
     const twin = this.macTwin(v);
     if (twin !== undefined) {
       const via = { address: this.format(twin), mac: macFor(ip) };
-      throw new AddressTakenError(this.format(v), this.holders.get(twin) as string, this.name, via);
+      throw new AddressTakenError(this.format(v), this.holder(twin) as string, this.name, via);
     }
     return v;
   }
@@ -332,7 +352,7 @@ export class PoolAllocator {
   private pick(): bigint {
     if (this.heldUsable >= this.capacityN) throw this.exhausted("");
     const lapStart = this.cursor;
-    let v = this.scan() ?? this.fromReleased();
+    let v = this.scan() ?? this.shiftReleased(this.macs ? (c: bigint): boolean => this.macTwin(c) === undefined : undefined);
     // Free addresses below the cursor that are not in the FIFO: after rebuild or forgetting.
     if (v === undefined && lapStart !== this.layout.usable.first) {
       this.cursor = this.layout.usable.first as bigint;
@@ -343,44 +363,83 @@ export class PoolAllocator {
   }
 
   private exhausted(detail: string): PoolExhaustedError {
-    return new PoolExhaustedError(this.name, this.layout.capacity, this.holders.size, detail);
+    return new PoolExhaustedError(this.name, this.layout.capacity, this.heldCount, detail);
   }
 
   /** Lowest usable address at or above the cursor that is neither held, remembered as released, nor a MAC twin. */
   private scan(): bigint | undefined {
     const usable = this.layout.usable;
     let c = usable.nextAtOrAfter(this.cursor);
-    while (c !== undefined && (this.holders.has(c) || this.released.has(c) || this.macTwin(c) !== undefined)) {
+    while (c !== undefined && (this.state.has(c) || this.macTwin(c) !== undefined)) {
       c = usable.nextAtOrAfter(c + 1n);
     }
     this.cursor = c === undefined ? this.end : c + 1n;
     return c;
   }
 
-  /** Least recently released address that is not a MAC twin. */
-  private fromReleased(): bigint | undefined {
-    for (const v of this.released.keys()) {
-      if (this.macTwin(v) === undefined) {
-        this.released.delete(v);
-        return v;
-      }
+  private pushReleased(v: bigint): void {
+    this.state.set(v, this.queue.length);
+    this.queue.push(v);
+    this.releasedCount++;
+    if (this.releasedCount > this.remember) {
+      // Forget the oldest: it stays free, handed out after the remembered ones.
+      this.state.delete(this.shiftReleased() as bigint);
+    }
+  }
+
+  /**
+   * The least recently released address that passes `accept`, taken off the queue. Its state
+   * entry still holds the slot number: the caller overwrites it (take) or deletes it (forget).
+   */
+  private shiftReleased(accept?: (v: bigint) => boolean): bigint | undefined {
+    const q = this.queue;
+    for (let i = this.queueHead; i < q.length; i++) {
+      const live = this.state.get(q[i]) === i;
+      if (!live && i === this.queueHead) this.queueHead++;
+      if (!live || (accept && !accept(q[i]))) continue;
+      if (i === this.queueHead) this.queueHead++;
+      const v = q[i];
+      // Mark the slot consumed: the state entry still points at it until the caller overwrites it.
+      q[i] = -1n;
+      this.releasedCount--;
+      this.compactQueue();
+      return v;
     }
     return undefined;
   }
 
-  private take(v: bigint, owner: string, usable: boolean): void {
-    this.holders.set(v, owner);
+  /** Drops consumed and stale slots once they are the majority, so memory follows the live count. */
+  private compactQueue(): void {
+    const q = this.queue;
+    if (q.length < 1024 || q.length < 2 * this.releasedCount) return;
+    const kept: bigint[] = [];
+    for (let i = this.queueHead; i < q.length; i++) {
+      if (this.state.get(q[i]) !== i) continue;
+      this.state.set(q[i], kept.length);
+      kept.push(q[i]);
+    }
+    this.queue = kept;
+    this.queueHead = 0;
+  }
+
+  /** Records v as held. `wasReleased`: v is still queued as released (a request or markTaken), and leaves the FIFO. */
+  private take(v: bigint, owner: string, usable: boolean, wasReleased: boolean): void {
+    this.state.set(v, owner);
+    if (wasReleased) this.releasedCount--;
+    this.heldCount++;
     this.owned.add(owner, v);
-    if (this.released.size > 0) this.released.delete(v);
     if (usable) this.heldUsable++;
     this.macs?.add(macKey(6, v), v);
   }
 
-  private untake(v: bigint, owner: string): void {
-    this.holders.delete(v);
+  /** Forgets that v is held (leaving its state entry to the caller); returns whether v is usable. */
+  private untake(v: bigint, owner: string): boolean {
+    this.heldCount--;
     this.owned.delete(owner, v);
-    if (this.layout.usable.contains(v)) this.heldUsable--;
     this.macs?.delete(macKey(6, v), v);
+    const usable = this.layout.usable.contains(v);
+    if (usable) this.heldUsable--;
+    return usable;
   }
 
   /** Loads one record; returns why it was skipped, or the value when it is usable (for the cursor). */
@@ -393,10 +452,10 @@ export class PoolAllocator {
     }
     if (typeof owner !== "string" || owner.length === 0) return "has no owner";
     if (ip.family !== this.layout.family) return `is IPv${ip.family} but the pool is IPv${this.layout.family}`;
-    const holder = this.holders.get(ip.value);
+    const holder = this.holder(ip.value);
     if (holder !== undefined) return `is already held by ${holder}`;
     const usable = this.layout.usable.contains(ip.value);
-    this.take(ip.value, owner, usable);
+    this.take(ip.value, owner, usable, false);
     return usable ? ip.value : undefined;
   }
 }

@@ -39,7 +39,7 @@ function churn(label: string, text: boolean, rounds: number): void {
         a.release(a.addressOf(victim) as string);
       } else {
         a.allocateValue(owner);
-        a.releaseOwner(victim);
+        a.releaseValue(a.addressValueOf(victim) as bigint);
       }
       live[head] = owner;
       head = (head + 1) % live.length;
@@ -87,7 +87,7 @@ function heap(cidr: string, count: number): number {
 
 console.log(`node ${process.version}, ${process.arch}`);
 churn("/16, text API (allocate(owner) + release(address))", true, 1_000_000);
-churn("/16, value API (allocateValue + releaseOwner)", false, 2_000_000);
+churn("/16, value API (allocateValue + releaseValue)", false, 2_000_000);
 pingPong(2_000_000);
 rebuild();
 heap("10.0.0.0/8", 100_000);

@@ -8,7 +8,7 @@ import type { VirtualMachine } from "../../capabilities/api/external/kubevirt";
 import { KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { boundClaim, claimCondition, createNad, createPool, eventually, gone, uniqueSubnet, vmManifest } from "../helpers";
-import { cluster, freshNamespace, restartOperator } from "../setup/cluster";
+import { cluster, duringWebhookOutage, freshNamespace, restartOperator } from "../setup/cluster";
 
 const client = (): ReturnType<typeof cluster>["client"] => cluster().client;
 
@@ -60,12 +60,14 @@ describe("fixed addresses for bridge NICs", () => {
     await eventually("a Bound Event on the VM", async () => (await events(ns)).some(e => e.reason === "Bound" && e.involvedObject.name === "web-1"));
   });
 
-  it("honours vmnet.io/addresses and reports a taken address with its holder", async () => {
+  it("honours vmnet.io/addresses and, when the webhook was down, reports a taken address with its holder", async () => {
     const { ns, prefix } = await network();
     await client().create(Kinds.VirtualMachine, vmManifest(ns, "a", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.23` }) }));
     const a = await boundClaim(ns, "a.ovs1");
     assert.equal(a.status?.addresses?.[0], `${prefix}.23/24`);
-    await client().create(Kinds.VirtualMachine, vmManifest(ns, "b", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.23` }) }));
+    await duringWebhookOutage(async () => {
+      await client().create(Kinds.VirtualMachine, vmManifest(ns, "b", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.23` }) }));
+    });
     const b = await claimCondition(ns, "b.ovs1", "Conflict");
     assert.match(String(b.status?.conditions?.[0].message), new RegExp(`${prefix}.23.*held by.*${ns}/a.ovs1`));
   });
@@ -148,20 +150,24 @@ describe("fixed addresses for bridge NICs", () => {
     assert.equal(claim.status?.mac, macOf(`${prefix}.2`));
   });
 
-  it("refuses a pool whose namespaceSelector excludes the namespace, and says why on the claim", async () => {
+  it("refuses a pool whose namespaceSelector excludes the namespace (past a webhook outage), and says why on the claim", async () => {
     const ns = await freshNamespace("sel");
     await createNad(ns, "vlan100");
     await createPool(`sel-${ns}`, { cidr: uniqueSubnet().cidr, networks: [`${ns}/vlan100`], namespaceSelector: { matchLabels: { tenant: "someone-else" } } });
-    await client().create(Kinds.VirtualMachine, vmManifest(ns, "vm", [{ name: "ovs1", network: "vlan100" }]));
+    await duringWebhookOutage(async () => {
+      await client().create(Kinds.VirtualMachine, vmManifest(ns, "vm", [{ name: "ovs1", network: "vlan100" }]));
+    });
     const claim = await claimCondition(ns, "vm.ovs1", "NetworkNotReady");
     assert.match(String(claim.status?.conditions?.[0].message), /namespaceSelector does not select namespace/);
     assert.equal(claim.status?.addresses, undefined);
   });
 
-  it("reports a malformed vmnet.io/addresses annotation and an address outside the pool, and keeps serving other VMs", async () => {
+  it("reports a malformed vmnet.io/addresses annotation and an address outside the pool that got past a webhook outage, and keeps serving other VMs", async () => {
     const { ns, prefix } = await network();
-    await client().create(Kinds.VirtualMachine, vmManifest(ns, "bad", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": "{not json" }));
-    await client().create(Kinds.VirtualMachine, vmManifest(ns, "far", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": '{"ovs1": "192.0.2.9"}' }));
+    await duringWebhookOutage(async () => {
+      await client().create(Kinds.VirtualMachine, vmManifest(ns, "bad", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": "{not json" }));
+      await client().create(Kinds.VirtualMachine, vmManifest(ns, "far", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": '{"ovs1": "192.0.2.9"}' }));
+    });
     await client().create(Kinds.VirtualMachine, vmManifest(ns, "fine", [{ name: "ovs1", network: "vlan100" }]));
     await boundClaim(ns, "fine.ovs1");
     const far = await claimCondition(ns, "far.ovs1", "InvalidRequest");

@@ -12,10 +12,13 @@ let client: KubeClient | undefined;
 let operatorProc: OperatorProcess | undefined;
 
 export async function mochaGlobalSetup(): Promise<void> {
-  controlPlane = await startControlPlane();
-  process.env.KUBECONFIG = controlPlane.kubeconfig;
-  client = await KubeClient.fromDefault();
-  await installCrds(client);
+  controlPlane = await startControlPlane({
+    beforeControllerManager: async kubeconfig => {
+      process.env.KUBECONFIG = kubeconfig;
+      client = await KubeClient.fromDefault();
+      await installCrds(client);
+    },
+  });
   operatorProc = await startOperator();
 }
 
@@ -50,4 +53,17 @@ export async function restartOperator(signal: NodeJS.Signals = "SIGTERM", whileD
   if (whileDown) await whileDown();
   operatorProc = await startOperator();
   return operatorProc;
+}
+
+/**
+ * Runs `fn` with the validating webhooks unregistered, as during an operator outage (their
+ * failurePolicy is Ignore), then restarts the operator, which registers them again.
+ */
+export async function duringWebhookOutage(fn: () => Promise<void>): Promise<void> {
+  await cluster().client.delete(Kinds.ValidatingWebhookConfiguration, "vmnet-operator");
+  try {
+    await fn();
+  } finally {
+    await restartOperator();
+  }
 }

@@ -1,7 +1,7 @@
 // Plain-data fixtures for the admission unit tests: a snapshot built from arrays, and builders.
 import assert from "node:assert/strict";
 import type { NetworkAttachmentDefinition } from "../../../capabilities/api/external/multus";
-import type { AdmissionSnapshot, AllocationLike, Finding, IPPoolLike, ValidationResult } from "../../../capabilities/admission";
+import type { AdmissionSnapshot, AllocationLike, Finding, IPPoolLike, ValidationResult } from "../../../capabilities/admission/rules";
 
 export interface World {
   pools?: IPPoolLike[];
@@ -38,7 +38,12 @@ export const OVS_READY = JSON.stringify({
 });
 
 export function nad(namespace: string, name: string, config: unknown = OVS_READY): NetworkAttachmentDefinition {
-  return { apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefinition", metadata: { namespace, name }, spec: { config } } as NetworkAttachmentDefinition;
+  return {
+    apiVersion: "k8s.cni.cncf.io/v1",
+    kind: "NetworkAttachmentDefinition",
+    metadata: { namespace, name },
+    spec: { config },
+  } as NetworkAttachmentDefinition;
 }
 
 export function pool(name: string, spec: Record<string, unknown>): IPPoolLike {

@@ -1,10 +1,19 @@
 import assert from "node:assert/strict";
-import { validatePool, validatePoolDelete } from "../../../capabilities/admission";
+import { validatePool, validatePoolDelete } from "../../../capabilities/admission/rules";
 import { VLAN100_POOL, VLAN100_POOL6, assertDenied, assertNoDenials, assertWarned, pool, snapshot, tenantWorld } from "./fixtures";
 
 const snap = snapshot(tenantWorld());
-const spec = (extra: Record<string, unknown>): Record<string, unknown> => ({ cidr: "10.100.0.0/24", networks: ["tenant-a/vlan100"], ...extra });
-const held = (address: string, vm = "web-1", iface = "ovs1", namespace = "tenant-a"): { pool: string; address: string; namespace: string; claim: string; vm: string } => ({
+const spec = (extra: Record<string, unknown>): Record<string, unknown> => ({
+  cidr: "10.100.0.0/24",
+  networks: ["tenant-a/vlan100"],
+  ...extra,
+});
+const held = (
+  address: string,
+  vm = "web-1",
+  iface = "ovs1",
+  namespace = "tenant-a",
+): { pool: string; address: string; namespace: string; claim: string; vm: string } => ({
   pool: "tenant-a-vlan100",
   address,
   namespace,
@@ -26,7 +35,10 @@ describe("validatePool", () => {
   });
 
   it("refuses ranges outside the CIDR, malformed, reversed or of mixed family", () => {
-    const r = validatePool(pool("p", { cidr: "10.9.0.0/24", ranges: ["10.9.0.10-10.9.1.5", "10.9.0.x", "10.9.0.20-10.9.0.10", "10.9.0.1-fd00::1", "a-b-c"] }), snap);
+    const r = validatePool(
+      pool("p", { cidr: "10.9.0.0/24", ranges: ["10.9.0.10-10.9.1.5", "10.9.0.x", "10.9.0.20-10.9.0.10", "10.9.0.1-fd00::1", "a-b-c"] }),
+      snap,
+    );
     assertDenied(r, "spec.ranges[0]", '"10.9.0.10-10.9.1.5"', "not inside spec.cidr 10.9.0.0/24");
     assertDenied(r, "spec.ranges[1]", '"10.9.0.x"', "two IP addresses joined by '-'");
     assertDenied(r, "spec.ranges[2]", '"10.9.0.20-10.9.0.10"', "10.9.0.10-10.9.0.20");
@@ -42,9 +54,17 @@ describe("validatePool", () => {
   });
 
   it("refuses a gateway outside the CIDR, malformed, or inside a range (naming the range)", () => {
-    assertDenied(validatePool(pool("p", { cidr: "10.9.0.0/24", gateway: "10.8.0.1" }), snap), "spec.gateway", '"10.8.0.1"', "not inside spec.cidr");
+    assertDenied(
+      validatePool(pool("p", { cidr: "10.9.0.0/24", gateway: "10.8.0.1" }), snap),
+      "spec.gateway",
+      '"10.8.0.1"',
+      "not inside spec.cidr",
+    );
     assertDenied(validatePool(pool("p", { cidr: "10.9.0.0/24", gateway: "gw" }), snap), "spec.gateway", '"gw"', "not an IP address");
-    const r = validatePool(pool("p", { cidr: "10.9.0.0/24", gateway: "10.9.0.1", ranges: ["10.9.0.100-10.9.0.200", "10.9.0.1-10.9.0.50"] }), snap);
+    const r = validatePool(
+      pool("p", { cidr: "10.9.0.0/24", gateway: "10.9.0.1", ranges: ["10.9.0.100-10.9.0.200", "10.9.0.1-10.9.0.50"] }),
+      snap,
+    );
     assertDenied(r, "spec.gateway", '"10.9.0.1"', 'spec.ranges[1] "10.9.0.1-10.9.0.50"', "split the range");
     assert.equal(r.denials.length, 1);
   });
@@ -74,7 +94,11 @@ describe("validatePool", () => {
         cidr: "10.9.0.0/24",
         namespaceSelector: {
           matchLabels: { tenant: 5 },
-          matchExpressions: [{ key: "a", operator: "In" }, { key: "b", operator: "Exists", values: ["x"] }, { key: "c", operator: "Gt", values: ["1"] }],
+          matchExpressions: [
+            { key: "a", operator: "In" },
+            { key: "b", operator: "Exists", values: ["x"] },
+            { key: "c", operator: "Gt", values: ["1"] },
+          ],
         },
       }),
       snap,
@@ -87,7 +111,8 @@ describe("validatePool", () => {
 
   describe("updates with allocated addresses", () => {
     const world = snapshot(tenantWorld({ allocations: [held("10.100.0.23"), held("10.100.0.150", "db-1", "ovs2", "tenant-b")] }));
-    const updated = (extra: Record<string, unknown>): ReturnType<typeof pool> => pool("tenant-a-vlan100", { ...VLAN100_POOL.spec, ...extra });
+    const updated = (extra: Record<string, unknown>): ReturnType<typeof pool> =>
+      pool("tenant-a-vlan100", { ...VLAN100_POOL.spec, ...extra });
 
     it("refuses changing the CIDR", () => {
       assertDenied(validatePool(updated({ cidr: "10.100.0.0/23" }), world, VLAN100_POOL), "spec.cidr", "immutable", '"10.100.0.0/24"');
@@ -139,7 +164,16 @@ describe("validatePoolDelete", () => {
 
   it("refuses deleting a pool with allocations, with the count and how to drain it", () => {
     const world = snapshot(tenantWorld({ allocations: [held("10.100.0.23"), held("10.100.0.24", "web-2")] }));
-    const d = assertDenied(validatePoolDelete(VLAN100_POOL, world), "status.allocated", '"tenant-a-vlan100"', "2 allocated addresses", "VM tenant-a/web-1", "tenant-a/vlan100", "Retain", "drain");
+    const d = assertDenied(
+      validatePoolDelete(VLAN100_POOL, world),
+      "status.allocated",
+      '"tenant-a-vlan100"',
+      "2 allocated addresses",
+      "VM tenant-a/web-1",
+      "tenant-a/vlan100",
+      "Retain",
+      "drain",
+    );
     assert.equal(d.value, 2);
   });
 });

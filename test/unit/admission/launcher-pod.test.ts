@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { ClaimLike, isClaimBound, isLauncherPod, launcherInterfaceName, renderLauncherNetworks, vmNameOfPod } from "../../../capabilities/admission";
+import {
+  ClaimLike,
+  isClaimBound,
+  isLauncherPod,
+  launcherInterfaceName,
+  renderLauncherNetworks,
+  vmNameOfPod,
+} from "../../../capabilities/admission/rules";
 
 const bound = (iface: string, network: string, addresses: string[], mac?: string): ClaimLike => ({
   metadata: { name: `web-1.${iface}`, namespace: "tenant-a" },
@@ -17,9 +24,17 @@ describe("renderLauncherNetworks", () => {
   it("adds ips and mac to the pool-backed element, keeping other fields and the order", () => {
     const value = JSON.stringify([
       { name: "other", namespace: "tenant-a", interface: "pod1234" },
-      { name: "vlan100", namespace: "tenant-a", interface: launcherInterfaceName("ovs1"), "default-route": ["10.100.0.1"], cniArgs: { x: 1 } },
+      {
+        name: "vlan100",
+        namespace: "tenant-a",
+        interface: launcherInterfaceName("ovs1"),
+        "default-route": ["10.100.0.1"],
+        cniArgs: { x: 1 },
+      },
     ]);
-    const r = renderLauncherNetworks(value, "tenant-a", [bound("ovs1", "tenant-a/vlan100", ["10.100.0.23/24", "fd00:100::23/64"], "02:00:0a:64:00:17")]);
+    const r = renderLauncherNetworks(value, "tenant-a", [
+      bound("ovs1", "tenant-a/vlan100", ["10.100.0.23/24", "fd00:100::23/64"], "02:00:0a:64:00:17"),
+    ]);
     assert.equal(r.changed, true);
     assert.deepEqual(r.missing, []);
     assert.deepEqual(JSON.parse(r.value), [
@@ -37,12 +52,16 @@ describe("renderLauncherNetworks", () => {
   });
 
   it("defaults the element's namespace to the pod's", () => {
-    const r = renderLauncherNetworks('[{"name": "vlan100", "interface": "net1"}]', "tenant-a", [bound("ovs1", "tenant-a/vlan100", ["10.100.0.23/24"])]);
+    const r = renderLauncherNetworks('[{"name": "vlan100", "interface": "net1"}]', "tenant-a", [
+      bound("ovs1", "tenant-a/vlan100", ["10.100.0.23/24"]),
+    ]);
     assert.deepEqual(JSON.parse(r.value), [{ name: "vlan100", interface: "net1", ips: ["10.100.0.23/24"] }]);
   });
 
   it("accepts the short form and writes JSON", () => {
-    const r = renderLauncherNetworks("tenant-a/vlan100@eth1, other", "tenant-a", [bound("ovs1", "tenant-a/vlan100", ["10.100.0.23/24"], "02:00:0a:64:00:17")]);
+    const r = renderLauncherNetworks("tenant-a/vlan100@eth1, other", "tenant-a", [
+      bound("ovs1", "tenant-a/vlan100", ["10.100.0.23/24"], "02:00:0a:64:00:17"),
+    ]);
     assert.deepEqual(JSON.parse(r.value), [
       { name: "vlan100", namespace: "tenant-a", interface: "eth1", ips: ["10.100.0.23/24"], mac: "02:00:0a:64:00:17" },
       { name: "other" },
@@ -56,7 +75,10 @@ describe("renderLauncherNetworks", () => {
     ]);
     const claims = [bound("a", "tenant-a/vlan100", ["10.100.0.10/24"]), bound("b", "tenant-a/vlan100", ["10.100.0.11/24"])];
     const r = renderLauncherNetworks(value, "tenant-a", claims);
-    assert.deepEqual((JSON.parse(r.value) as { ips: string[] }[]).map(e => e.ips), [["10.100.0.11/24"], ["10.100.0.10/24"]]);
+    assert.deepEqual(
+      (JSON.parse(r.value) as { ips: string[] }[]).map(e => e.ips),
+      [["10.100.0.11/24"], ["10.100.0.10/24"]],
+    );
   });
 
   it("reports pool-backed elements without a bound claim as missing", () => {

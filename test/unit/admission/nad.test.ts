@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { nadPoolReadiness, validateNAD } from "../../../capabilities/admission";
+import { nadPoolReadiness, validateNAD } from "../../../capabilities/admission/rules";
 import { OVS_READY, assertDenied, assertNoDenials, assertWarned, nad, snapshot, tenantWorld } from "./fixtures";
 
 const empty = snapshot();
-const check = (config: unknown): ReturnType<typeof validateNAD> => validateNAD(nad("tenant-a", "net"), empty) && validateNAD(nad("tenant-a", "net", config), empty);
+const check = (config: unknown): ReturnType<typeof validateNAD> =>
+  validateNAD(nad("tenant-a", "net"), empty) && validateNAD(nad("tenant-a", "net", config), empty);
 const json = (x: unknown): string => JSON.stringify(x);
 
 describe("validateNAD", () => {
@@ -34,7 +35,9 @@ describe("validateNAD", () => {
   });
 
   it("refuses OVS VLAN, trunk and MTU values out of range", () => {
-    const r = check(json({ type: "ovs", bridge: "br1", vlan: 5000, mtu: 100, trunk: [{ id: 4095 }, { minID: 200, maxID: 100 }, { foo: 1 }] }));
+    const r = check(
+      json({ type: "ovs", bridge: "br1", vlan: 5000, mtu: 100, trunk: [{ id: 4095 }, { minID: 200, maxID: 100 }, { foo: 1 }] }),
+    );
     assertDenied(r, "spec.config.vlan", "5000", "<= 4094");
     assertDenied(r, "spec.config.mtu", "100", ">= 576");
     assertDenied(r, "spec.config.trunk[0].id", "4095", "0 to 4094");
@@ -46,11 +49,18 @@ describe("validateNAD", () => {
   });
 
   it("refuses a macvlan mode outside its enum", () => {
-    assertDenied(check(json({ type: "macvlan", master: "eth1", mode: "bridged" })), "spec.config.mode", '"bridged"', "bridge, private, vepa, passthru");
+    assertDenied(
+      check(json({ type: "macvlan", master: "eth1", mode: "bridged" })),
+      "spec.config.mode",
+      '"bridged"',
+      "bridge, private, vepa, passthru",
+    );
   });
 
   it("validates each plugin of a conflist", () => {
-    const r = check(json({ cniVersion: "0.4.0", name: "x", plugins: [{ type: "bridge", bridge: "br0" }, { type: "ovs", vlan: -1 }, "nope"] }));
+    const r = check(
+      json({ cniVersion: "0.4.0", name: "x", plugins: [{ type: "bridge", bridge: "br0" }, { type: "ovs", vlan: -1 }, "nope"] }),
+    );
     assertDenied(r, "spec.config.plugins[1].bridge", "bridge is required");
     assertDenied(r, "spec.config.plugins[1].vlan", "-1", ">= 0");
     assertDenied(r, "spec.config.plugins[2]", '"nope"', "must be object");
@@ -60,7 +70,9 @@ describe("validateNAD", () => {
 
   describe("on a network a pool serves", () => {
     const hostLocal = json({ type: "ovs", bridge: "br1", ipam: { type: "host-local" } });
-    const allocated = tenantWorld({ allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-a", claim: "web-1.ovs1", vm: "web-1" }] });
+    const allocated = tenantWorld({
+      allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-a", claim: "web-1.ovs1", vm: "web-1" }],
+    });
 
     it("warns when it is not pool-ready and no address is allocated", () => {
       const r = validateNAD(nad("tenant-a", "vlan100", hostLocal), snapshot(tenantWorld()));
@@ -120,7 +132,12 @@ describe("nadPoolReadiness", () => {
 
   it("a bridge or macvlan chained with tuning {mac: true} is ready", () => {
     for (const type of ["bridge", "macvlan"]) {
-      const r = ready({ plugins: [{ type, ipam: { type: "static" }, capabilities: { ips: true } }, { type: "tuning", capabilities: { mac: true } }] });
+      const r = ready({
+        plugins: [
+          { type, ipam: { type: "static" }, capabilities: { ips: true } },
+          { type: "tuning", capabilities: { mac: true } },
+        ],
+      });
       assert.deepEqual(r, { ready: true });
     }
   });

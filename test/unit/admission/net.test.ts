@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { firstSyntaxError, parseJson } from "../../../capabilities/admission/json";
-import { containsIP, defaultRange, parseCIDR, parseIP, parseRange } from "../../../capabilities/admission/net";
+import { containsIP, hostRange, parseCIDR, parseIP, parseRange } from "../../../capabilities/admission/net";
 import { parseNetworkRef, parseUnicastMac } from "../../../capabilities/admission/names";
 
 describe("admission/net", () => {
   it("parses bare addresses canonically and refuses prefixes and zones", () => {
     assert.deepEqual(parseIP("10.0.0.1"), { family: 4, value: 0x0a000001n, text: "10.0.0.1" });
     assert.equal(parseIP("FD00:0::1")?.text, "fd00::1");
-    for (const bad of ["10.0.0.1/24", "fe80::1%eth0", "010.0.0.1", "1.2.3", "", 5, null]) assert.equal(parseIP(bad), undefined, String(bad));
+    for (const bad of ["10.0.0.1/24", "fe80::1%eth0", "010.0.0.1", "1.2.3", "", 5, null])
+      assert.equal(parseIP(bad), undefined, String(bad));
   });
 
   it("parses CIDRs with their first and last address", () => {
@@ -25,9 +26,9 @@ describe("admission/net", () => {
     assert.match((parseRange("10.0.0.1-::1") as { error: string }).error, /one family/);
   });
 
-  it("default range drops network and broadcast (IPv4), the anycast address (IPv6), nothing for /31 and /32", () => {
+  it("the host range drops network and broadcast (IPv4), the anycast address (IPv6), nothing for /31 and /32", () => {
     const d = (c: string): [bigint, bigint] => {
-      const r = defaultRange(parseCIDR(c)!);
+      const r = hostRange(parseCIDR(c)!);
       return [r.first - parseCIDR(c)!.first, r.last - parseCIDR(c)!.first];
     };
     assert.deepEqual(d("10.0.0.0/24"), [1n, 254n]);

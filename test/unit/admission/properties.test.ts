@@ -8,11 +8,10 @@ import {
   parseAddressesAnnotation,
   renderLauncherNetworks,
   validateNAD,
-  validateOperatorOwnedWrite,
   validatePool,
   validatePoolDelete,
   validateVM,
-} from "../../../capabilities/admission";
+} from "../../../capabilities/admission/rules";
 import { OVS_READY, VLAN100_POOL, nad, pool, snapshot, tenantWorld, vm } from "./fixtures";
 
 // ADMISSION_FC_RUNS=20000 for a longer soak.
@@ -20,7 +19,13 @@ const RUNS = { numRuns: Number(process.env.ADMISSION_FC_RUNS ?? 400) };
 
 const world = snapshot(
   tenantWorld({
-    pools: [pool("shared", { cidr: "10.200.0.0/24", networks: ["tenant-a/shared"], namespaceSelector: { matchExpressions: [{ key: "tenant", operator: "In", values: ["b"] }] } })],
+    pools: [
+      pool("shared", {
+        cidr: "10.200.0.0/24",
+        networks: ["tenant-a/shared"],
+        namespaceSelector: { matchExpressions: [{ key: "tenant", operator: "In", values: ["b"] }] },
+      }),
+    ],
     allocations: [
       { pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-b", claim: "db-1.ovs1", vm: "db-1" },
       { pool: "tenant-a-vlan100", address: "10.100.0.150", namespace: "tenant-a", claim: "web-1.ovs1", vm: "web-1" },
@@ -30,7 +35,10 @@ const world = snapshot(
 
 /** Arbitrary JSON, and arbitrary JS values (null prototypes, bigints, sparse arrays, dates...). */
 const json = fc.jsonValue({ maxDepth: 3 });
-const anything = fc.oneof(json, fc.anything({ maxDepth: 2, withNullPrototype: true, withBigInt: true, withDate: true, withSparseArray: true, withBoxedValues: true }));
+const anything = fc.oneof(
+  json,
+  fc.anything({ maxDepth: 2, withNullPrototype: true, withBigInt: true, withDate: true, withSparseArray: true, withBoxedValues: true }),
+);
 
 function maybe<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | unknown> {
   return fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: anything });
@@ -78,14 +86,24 @@ function assertWellFormed(result: ValidationResult): void {
 }
 
 const names = fc.constantFrom("default", "ovs1", "ovs2", "a", "", "__proto__", "constructor", "toString");
-const address = fc.oneof(fc.constantFrom("10.100.0.23", "10.100.0.1", "10.100.0.50", "10.100.0.150", "fd00:100::5", "10.100.0.23/24", "x", ""), fc.ipV4(), fc.ipV6());
+const address = fc.oneof(
+  fc.constantFrom("10.100.0.23", "10.100.0.1", "10.100.0.50", "10.100.0.150", "fd00:100::5", "10.100.0.23/24", "x", ""),
+  fc.ipV4(),
+  fc.ipV6(),
+);
 const addressesAnnotation = fc.oneof(
   fc.dictionary(names, fc.oneof(address, fc.array(address, { maxLength: 3 }), json)).map(stringify),
   fc.string(),
   fc.json(),
 );
 const annotations = fc.dictionary(
-  fc.constantFrom("vmnet.io/addresses", "vmnet.io/expose", "vmnet.io/service-ip", "kubevirt.io/allow-pod-bridge-network-live-migration", "other"),
+  fc.constantFrom(
+    "vmnet.io/addresses",
+    "vmnet.io/expose",
+    "vmnet.io/service-ip",
+    "kubevirt.io/allow-pod-bridge-network-live-migration",
+    "other",
+  ),
   maybe(fc.oneof(addressesAnnotation, fc.constantFrom("ClusterIP", "NodePort", "LoadBalancer", "Bogus", "10.96.0.5"), fc.string())),
 );
 const binding = fc.constantFrom({}, undefined, null, { extra: 1 });
@@ -96,7 +114,15 @@ const iface = fc.record(
     masquerade: binding,
     sriov: fc.constantFrom(undefined, {}),
     macAddress: maybe(fc.constantFrom("02:00:00:00:00:01", "02-00-00-00-00-01", "01:00:5e:00:00:01", "00:00:00:00:00:00", "zz")),
-    ports: maybe(fc.array(fc.record({ port: maybe(fc.integer({ min: -1, max: 70000 })), protocol: maybe(fc.constantFrom("TCP", "UDP", "SCTP", "tcp")) }, { requiredKeys: [] }), { maxLength: 4 })),
+    ports: maybe(
+      fc.array(
+        fc.record(
+          { port: maybe(fc.integer({ min: -1, max: 70000 })), protocol: maybe(fc.constantFrom("TCP", "UDP", "SCTP", "tcp")) },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 4 },
+      ),
+    ),
   },
   { requiredKeys: [] },
 );
@@ -104,7 +130,12 @@ const network = fc.record(
   {
     name: maybe(names),
     pod: fc.constantFrom({}, undefined),
-    multus: maybe(fc.record({ networkName: maybe(fc.constantFrom("tenant-a/vlan100", "vlan100", "shared", "tenant-a/later", "Bad/x", "a/b/c", "")) }, { requiredKeys: [] })),
+    multus: maybe(
+      fc.record(
+        { networkName: maybe(fc.constantFrom("tenant-a/vlan100", "vlan100", "shared", "tenant-a/later", "Bad/x", "a/b/c", "")) },
+        { requiredKeys: [] },
+      ),
+    ),
   },
   { requiredKeys: [] },
 );
@@ -148,7 +179,11 @@ describe("admission properties", () => {
     fc.tuple(fc.ipV6(), fc.integer({ min: 0, max: 130 })).map(([ip, p]) => `${ip}/${p}`),
     fc.constantFrom("10.100.0.0/24", "fd00:100::/64", "10.100.0.0/31", "10.100.0.0/32"),
   );
-  const rangeText = fc.oneof(fc.tuple(address, address).map(([a, b]) => `${a}-${b}`), address, fc.string());
+  const rangeText = fc.oneof(
+    fc.tuple(address, address).map(([a, b]) => `${a}-${b}`),
+    address,
+    fc.string(),
+  );
   const poolArb = fc.oneof(
     fc
       .record(
@@ -158,7 +193,12 @@ describe("admission properties", () => {
           exclude: maybe(fc.array(fc.oneof(address, cidr), { maxLength: 4 })),
           gateway: maybe(address),
           networks: maybe(fc.array(fc.constantFrom("tenant-a/vlan100", "tenant-a/shared", "vlan100", "Bad/x"), { maxLength: 3 })),
-          namespaceSelector: maybe(fc.record({ matchLabels: maybe(fc.dictionary(fc.string(), fc.string())), matchExpressions: maybe(fc.array(json, { maxLength: 2 })) }, { requiredKeys: [] })),
+          namespaceSelector: maybe(
+            fc.record(
+              { matchLabels: maybe(fc.dictionary(fc.string(), fc.string())), matchExpressions: maybe(fc.array(json, { maxLength: 2 })) },
+              { requiredKeys: [] },
+            ),
+          ),
         },
         { requiredKeys: [] },
       )
@@ -216,7 +256,15 @@ describe("admission properties", () => {
     }),
     anything,
   );
-  const element = fc.record({ name: maybe(fc.constantFrom("vlan100", "other")), namespace: maybe(fc.constantFrom("tenant-a", "tenant-b")), interface: maybe(fc.constantFrom("net1", "pod1234")), extra: json }, { requiredKeys: [] });
+  const element = fc.record(
+    {
+      name: maybe(fc.constantFrom("vlan100", "other")),
+      namespace: maybe(fc.constantFrom("tenant-a", "tenant-b")),
+      interface: maybe(fc.constantFrom("net1", "pod1234")),
+      extra: json,
+    },
+    { requiredKeys: [] },
+  );
   const networksAnnotation = fc.oneof(
     fc.array(fc.oneof(element, json), { maxLength: 4 }).map(stringify),
     fc.array(fc.constantFrom("vlan100", "tenant-a/vlan100@eth1", "other", "tenant-b/vlan100"), { maxLength: 4 }).map(l => l.join(",")),
@@ -241,12 +289,4 @@ describe("admission properties", () => {
     );
   });
 
-  it("validateOperatorOwnedWrite never throws", () => {
-    fc.assert(
-      fc.property(anything, fc.array(fc.string(), { maxLength: 3 }), (user, ids) => {
-        assertWellFormed(validateOperatorOwnedWrite(user as never, ids));
-      }),
-      RUNS,
-    );
-  });
 });

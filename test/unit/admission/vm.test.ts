@@ -1,18 +1,6 @@
 import assert from "node:assert/strict";
-import { formatFinding, validateVM } from "../../../capabilities/admission";
-import {
-  IFACES,
-  NETS,
-  VLAN100_POOL,
-  assertDenied,
-  assertNoDenials,
-  assertWarned,
-  nad,
-  pool,
-  snapshot,
-  tenantWorld,
-  vm,
-} from "./fixtures";
+import { formatFinding, validateVM } from "../../../capabilities/admission/rules";
+import { IFACES, NETS, VLAN100_POOL, assertDenied, assertNoDenials, assertWarned, nad, pool, snapshot, tenantWorld, vm } from "./fixtures";
 
 const snap = snapshot(tenantWorld());
 const ADDR = "metadata.annotations['vmnet.io/addresses']";
@@ -40,8 +28,14 @@ describe("validateVM", () => {
     it("refuses duplicate interface and network names", () => {
       const r = validateVM(
         vm({
-          interfaces: [{ name: "ovs1", bridge: {} }, { name: "ovs1", bridge: {} }],
-          networks: [{ name: "ovs1", multus: { networkName: "vlan100" } }, { name: "ovs1", multus: { networkName: "vlan100" } }],
+          interfaces: [
+            { name: "ovs1", bridge: {} },
+            { name: "ovs1", bridge: {} },
+          ],
+          networks: [
+            { name: "ovs1", multus: { networkName: "vlan100" } },
+            { name: "ovs1", multus: { networkName: "vlan100" } },
+          ],
         }),
         snap,
       );
@@ -56,7 +50,15 @@ describe("validateVM", () => {
     });
 
     it("refuses masquerade on a Multus network with the documented message", () => {
-      const r = validateVM(vm({ interfaces: [{ name: "default", masquerade: {} }, { name: "ovs1", masquerade: {} }] }), snap);
+      const r = validateVM(
+        vm({
+          interfaces: [
+            { name: "default", masquerade: {} },
+            { name: "ovs1", masquerade: {} },
+          ],
+        }),
+        snap,
+      );
       const d = assertDenied(r, `${IFACES}[1].masquerade`, 'Multus network "tenant-a/vlan100"');
       assert.equal(
         formatFinding("VirtualMachine", "tenant-a/web-1", d),
@@ -67,7 +69,16 @@ describe("validateVM", () => {
 
     it("refuses a second pod network", () => {
       const r = validateVM(
-        vm({ interfaces: [{ name: "a", masquerade: {} }, { name: "b", bridge: {} }], networks: [{ name: "a", pod: {} }, { name: "b", pod: {} }] }),
+        vm({
+          interfaces: [
+            { name: "a", masquerade: {} },
+            { name: "b", bridge: {} },
+          ],
+          networks: [
+            { name: "a", pod: {} },
+            { name: "b", pod: {} },
+          ],
+        }),
         snap,
       );
       assertDenied(r, `${NETS}[1].pod`, '"b"', "second pod network", "at most one");
@@ -76,7 +87,10 @@ describe("validateVM", () => {
     it("refuses a network with neither or both of pod and multus", () => {
       const r = validateVM(
         vm({
-          interfaces: [{ name: "a", bridge: {} }, { name: "b", bridge: {} }],
+          interfaces: [
+            { name: "a", bridge: {} },
+            { name: "b", bridge: {} },
+          ],
           networks: [{ name: "a" }, { name: "b", pod: {}, multus: { networkName: "vlan100" } }],
         }),
         snap,
@@ -87,13 +101,29 @@ describe("validateVM", () => {
 
     for (const bad of ["Tenant_A/vlan100", "a/b/c", "", "tenant-a/", "-x"]) {
       it(`refuses the malformed Multus network name ${JSON.stringify(bad)}`, () => {
-        const r = validateVM(vm({ networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: bad } }] }), snap);
+        const r = validateVM(
+          vm({
+            networks: [
+              { name: "default", pod: {} },
+              { name: "ovs1", multus: { networkName: bad } },
+            ],
+          }),
+          snap,
+        );
         assertDenied(r, `${NETS}[1].multus.networkName`, JSON.stringify(bad));
       });
     }
 
     it("accepts a bare Multus network name, qualified with the VM's namespace", () => {
-      const r = validateVM(vm({ networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: "vlan100" } }] }), snap);
+      const r = validateVM(
+        vm({
+          networks: [
+            { name: "default", pod: {} },
+            { name: "ovs1", multus: { networkName: "vlan100" } },
+          ],
+        }),
+        snap,
+      );
       assert.deepEqual(r, { denials: [], warnings: [] });
     });
 
@@ -114,8 +144,24 @@ describe("validateVM", () => {
 
   describe("ports", () => {
     it("refuses out-of-range ports, unknown protocols and duplicates", () => {
-      const ports = [{ port: 0 }, { port: 70000 }, { port: "80" }, { port: 22, protocol: "tcp" }, { port: 22 }, { port: 22, protocol: "TCP" }, { port: 22, protocol: "UDP" }];
-      const r = validateVM(vm({ interfaces: [{ name: "default", masquerade: {}, ports }, { name: "ovs1", bridge: {} }] }), snap);
+      const ports = [
+        { port: 0 },
+        { port: 70000 },
+        { port: "80" },
+        { port: 22, protocol: "tcp" },
+        { port: 22 },
+        { port: 22, protocol: "TCP" },
+        { port: 22, protocol: "UDP" },
+      ];
+      const r = validateVM(
+        vm({
+          interfaces: [
+            { name: "default", masquerade: {}, ports },
+            { name: "ovs1", bridge: {} },
+          ],
+        }),
+        snap,
+      );
       assertDenied(r, `${IFACES}[0].ports[0].port`, "0", "1 to 65535");
       assertDenied(r, `${IFACES}[0].ports[1].port`, "70000");
       assertDenied(r, `${IFACES}[0].ports[2].port`, '"80"');
@@ -125,14 +171,27 @@ describe("validateVM", () => {
     });
 
     it("refuses ports that are not a list", () => {
-      const r = validateVM(vm({ interfaces: [{ name: "default", masquerade: {}, ports: 22 }, { name: "ovs1", bridge: {} }] }), snap);
+      const r = validateVM(
+        vm({
+          interfaces: [
+            { name: "default", masquerade: {}, ports: 22 },
+            { name: "ovs1", bridge: {} },
+          ],
+        }),
+        snap,
+      );
       assertDenied(r, `${IFACES}[0].ports`, "must be a list");
     });
   });
 
   describe("macAddress", () => {
     const withMacs = (a: unknown, b: unknown): Record<string, unknown> =>
-      vm({ interfaces: [{ name: "default", masquerade: {}, macAddress: a }, { name: "ovs1", bridge: {}, macAddress: b }] });
+      vm({
+        interfaces: [
+          { name: "default", masquerade: {}, macAddress: a },
+          { name: "ovs1", bridge: {}, macAddress: b },
+        ],
+      });
 
     it("accepts distinct unicast MACs", () => {
       assertNoDenials(validateVM(withMacs("02:00:00:00:00:01", "02-00-00-00-00-02"), snap));
@@ -155,8 +214,18 @@ describe("validateVM", () => {
 
   describe("pool namespaceSelector", () => {
     const guarded = (namespaceSelector: unknown): ReturnType<typeof snapshot> =>
-      snapshot(tenantWorld({ pools: [pool("shared", { cidr: "10.200.0.0/24", networks: ["tenant-a/shared"], namespaceSelector })], nads: [nad("tenant-a", "shared")] }));
-    const onShared = vm({ networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: "tenant-a/shared" } }] });
+      snapshot(
+        tenantWorld({
+          pools: [pool("shared", { cidr: "10.200.0.0/24", networks: ["tenant-a/shared"], namespaceSelector })],
+          nads: [nad("tenant-a", "shared")],
+        }),
+      );
+    const onShared = vm({
+      networks: [
+        { name: "default", pod: {} },
+        { name: "ovs1", multus: { networkName: "tenant-a/shared" } },
+      ],
+    });
     const field = `${NETS}[1].multus.networkName`;
 
     it("refuses a network whose pool does not select the VM's namespace", () => {
@@ -211,7 +280,10 @@ describe("validateVM", () => {
       assertDenied(validateVM(withAddresses('{"eth9": "10.100.0.23"}'), snap), `${ADDR}.eth9`, '"eth9"', "does not have", "default, ovs1");
       assertDenied(validateVM(withAddresses('{"default": "10.100.0.23"}'), snap), `${ADDR}.default`, '"default"', "not a bridge interface");
       const other = vm({
-        networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: "tenant-a/nopool" } }],
+        networks: [
+          { name: "default", pod: {} },
+          { name: "ovs1", multus: { networkName: "tenant-a/nopool" } },
+        ],
         annotations: { "vmnet.io/addresses": '{"ovs1": "10.100.0.23"}' },
       });
       assertDenied(validateVM(other, snap), `${ADDR}.ovs1`, '"tenant-a/nopool"', "no IPPool serves");
@@ -227,7 +299,12 @@ describe("validateVM", () => {
     ];
     for (const [address, what, fragments] of bad) {
       it(`refuses ${what}`, () => {
-        const d = assertDenied(validateVM(withAddresses(JSON.stringify({ ovs1: address })), snap), `${ADDR}.ovs1`, JSON.stringify(address), ...fragments);
+        const d = assertDenied(
+          validateVM(withAddresses(JSON.stringify({ ovs1: address })), snap),
+          `${ADDR}.ovs1`,
+          JSON.stringify(address),
+          ...fragments,
+        );
         assert.equal(d.value, address);
       });
     }
@@ -245,33 +322,63 @@ describe("validateVM", () => {
       assertDenied(validateVM(withAddresses('{"ovs1": "10.100.0.255"}'), snapshot(world)), `${ADDR}.ovs1`, "broadcast address");
     });
 
+    it("refuses the network address even when an explicit range covers it", () => {
+      const world = tenantWorld();
+      world.pools = [pool("ranged", { cidr: "10.100.0.0/24", ranges: ["10.100.0.0-10.100.0.255"], networks: ["tenant-a/vlan100"] })];
+      assertDenied(validateVM(withAddresses('{"ovs1": "10.100.0.0"}'), snapshot(world)), `${ADDR}.ovs1`, "network address");
+      assertNoDenials(validateVM(withAddresses('{"ovs1": "10.100.0.1"}'), snapshot(world)));
+    });
+
     it("refuses an address held by another VM's NIC, naming the holder", () => {
-      const world = tenantWorld({ allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-b", claim: "db-1.ovs2", vm: "db-1" }] });
+      const world = tenantWorld({
+        allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-b", claim: "db-1.ovs2", vm: "db-1" }],
+      });
       const r = validateVM(withAddresses('{"ovs1": "10.100.0.23"}'), snapshot(world));
       assertDenied(r, `${ADDR}.ovs1`, '"10.100.0.23"', "held by VM tenant-b/db-1", 'interface "ovs2"');
     });
 
     it("accepts an address held by the VM's own claim for that interface", () => {
-      const world = tenantWorld({ allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-a", claim: "web-1.ovs1", vm: "web-1" }] });
+      const world = tenantWorld({
+        allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-a", claim: "web-1.ovs1", vm: "web-1" }],
+      });
       assertNoDenials(validateVM(withAddresses('{"ovs1": "10.100.0.23"}'), snapshot(world)));
     });
 
     it("refuses an address held by another interface of the same VM", () => {
-      const world = tenantWorld({ allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-a", claim: "web-1.ovs2", vm: "web-1" }] });
+      const world = tenantWorld({
+        allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-a", claim: "web-1.ovs2", vm: "web-1" }],
+      });
       assertDenied(validateVM(withAddresses('{"ovs1": "10.100.0.23"}'), snapshot(world)), `${ADDR}.ovs1`, "tenant-a/web-1", '"ovs2"');
     });
 
     it("refuses two addresses of one family, and a family no pool serves", () => {
-      assertDenied(validateVM(withAddresses('{"ovs1": ["10.100.0.23", "10.100.0.24"]}'), snap), `${ADDR}.ovs1[1]`, '"10.100.0.24"', "second IPv4");
+      assertDenied(
+        validateVM(withAddresses('{"ovs1": ["10.100.0.23", "10.100.0.24"]}'), snap),
+        `${ADDR}.ovs1[1]`,
+        '"10.100.0.24"',
+        "second IPv4",
+      );
       const v4only = snapshot({ ...tenantWorld(), pools: [VLAN100_POOL] });
-      assertDenied(validateVM(withAddresses('{"ovs1": "fd00:100::5"}'), v4only), `${ADDR}.ovs1`, '"fd00:100::5"', "no IPv6 pool", "tenant-a-vlan100");
+      assertDenied(
+        validateVM(withAddresses('{"ovs1": "fd00:100::5"}'), v4only),
+        `${ADDR}.ovs1`,
+        '"fd00:100::5"',
+        "no IPv6 pool",
+        "tenant-a-vlan100",
+      );
     });
 
     it("refuses one address requested for two interfaces on one pool", () => {
       const r = validateVM(
         vm({
-          interfaces: [{ name: "a", bridge: {} }, { name: "b", bridge: {} }],
-          networks: [{ name: "a", multus: { networkName: "vlan100" } }, { name: "b", multus: { networkName: "vlan100" } }],
+          interfaces: [
+            { name: "a", bridge: {} },
+            { name: "b", bridge: {} },
+          ],
+          networks: [
+            { name: "a", multus: { networkName: "vlan100" } },
+            { name: "b", multus: { networkName: "vlan100" } },
+          ],
           annotations: { "vmnet.io/addresses": '{"a": "10.100.0.23", "b": "10.100.0.23"}' },
         }),
         snap,
@@ -282,24 +389,48 @@ describe("validateVM", () => {
 
   describe("vmnet.io/expose and vmnet.io/service-ip", () => {
     it("accepts each Service type on a masquerade NIC with ports", () => {
-      for (const t of ["ClusterIP", "NodePort", "LoadBalancer"]) assertNoDenials(validateVM(vm({ annotations: { "vmnet.io/expose": t } }), snap));
+      for (const t of ["ClusterIP", "NodePort", "LoadBalancer"])
+        assertNoDenials(validateVM(vm({ annotations: { "vmnet.io/expose": t } }), snap));
     });
 
     it("refuses an unknown Service type", () => {
-      assertDenied(validateVM(vm({ annotations: { "vmnet.io/expose": "External" } }), snap), "metadata.annotations['vmnet.io/expose']", '"External"', "ClusterIP, NodePort, LoadBalancer");
+      assertDenied(
+        validateVM(vm({ annotations: { "vmnet.io/expose": "External" } }), snap),
+        "metadata.annotations['vmnet.io/expose']",
+        '"External"',
+        "ClusterIP, NodePort, LoadBalancer",
+      );
     });
 
     it("refuses expose without a masquerade NIC, or without ports", () => {
-      const bridgeOnly = vm({ interfaces: [{ name: "ovs1", bridge: {} }], networks: [{ name: "ovs1", multus: { networkName: "vlan100" } }], annotations: { "vmnet.io/expose": "ClusterIP" } });
+      const bridgeOnly = vm({
+        interfaces: [{ name: "ovs1", bridge: {} }],
+        networks: [{ name: "ovs1", multus: { networkName: "vlan100" } }],
+        annotations: { "vmnet.io/expose": "ClusterIP" },
+      });
       assertDenied(validateVM(bridgeOnly, snap), "metadata.annotations['vmnet.io/expose']", "needs a masquerade interface");
-      const noPorts = vm({ interfaces: [{ name: "default", masquerade: {} }, { name: "ovs1", bridge: {} }], annotations: { "vmnet.io/expose": "NodePort" } });
+      const noPorts = vm({
+        interfaces: [
+          { name: "default", masquerade: {} },
+          { name: "ovs1", bridge: {} },
+        ],
+        annotations: { "vmnet.io/expose": "NodePort" },
+      });
       assertDenied(validateVM(noPorts, snap), "metadata.annotations['vmnet.io/expose']", "needs the ports", `${IFACES}[0].ports`);
     });
 
     it("refuses a service-ip that is not an IP, and warns when it has no expose", () => {
-      assertDenied(validateVM(vm({ annotations: { "vmnet.io/expose": "ClusterIP", "vmnet.io/service-ip": "10.96.0.300" } }), snap), "metadata.annotations['vmnet.io/service-ip']", '"10.96.0.300"');
+      assertDenied(
+        validateVM(vm({ annotations: { "vmnet.io/expose": "ClusterIP", "vmnet.io/service-ip": "10.96.0.300" } }), snap),
+        "metadata.annotations['vmnet.io/service-ip']",
+        '"10.96.0.300"',
+      );
       assertNoDenials(validateVM(vm({ annotations: { "vmnet.io/expose": "ClusterIP", "vmnet.io/service-ip": "fd00::50" } }), snap));
-      assertWarned(validateVM(vm({ annotations: { "vmnet.io/service-ip": "10.96.0.50" } }), snap), "metadata.annotations['vmnet.io/service-ip']", "no effect");
+      assertWarned(
+        validateVM(vm({ annotations: { "vmnet.io/service-ip": "10.96.0.50" } }), snap),
+        "metadata.annotations['vmnet.io/service-ip']",
+        "no effect",
+      );
     });
   });
 
@@ -315,7 +446,15 @@ describe("validateVM", () => {
     });
 
     it("warns about a NetworkAttachmentDefinition that does not exist yet", () => {
-      const r = validateVM(vm({ networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: "tenant-a/later" } }] }), snap);
+      const r = validateVM(
+        vm({
+          networks: [
+            { name: "default", pod: {} },
+            { name: "ovs1", multus: { networkName: "tenant-a/later" } },
+          ],
+        }),
+        snap,
+      );
       assertNoDenials(r);
       assertWarned(r, `${NETS}[1].multus.networkName`, "tenant-a/later", "does not exist");
     });
@@ -329,13 +468,30 @@ describe("validateVM", () => {
 
   describe("updates", () => {
     it("does not block an update for a problem the old VM already had, but still refuses new ones", () => {
-      const world = snapshot(tenantWorld({ pools: [pool("shared", { cidr: "10.200.0.0/24", networks: ["tenant-a/shared"], namespaceSelector: { matchLabels: { tenant: "b" } } })] }));
-      const old = vm({ networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: "shared" } }] });
+      const world = snapshot(
+        tenantWorld({
+          pools: [
+            pool("shared", { cidr: "10.200.0.0/24", networks: ["tenant-a/shared"], namespaceSelector: { matchLabels: { tenant: "b" } } }),
+          ],
+        }),
+      );
+      const old = vm({
+        networks: [
+          { name: "default", pod: {} },
+          { name: "ovs1", multus: { networkName: "shared" } },
+        ],
+      });
       const same = { ...old, metadata: { ...(old.metadata as object), finalizers: ["vmnet.io/release"] } };
       const r = validateVM(same, world, old);
       assertNoDenials(r);
       assertWarned(r, `${NETS}[1].multus.networkName`, 'IPPool "shared"', "already so before this update");
-      const worse = vm({ networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: "shared" } }], annotations: { "vmnet.io/expose": "Bogus" } });
+      const worse = vm({
+        networks: [
+          { name: "default", pod: {} },
+          { name: "ovs1", multus: { networkName: "shared" } },
+        ],
+        annotations: { "vmnet.io/expose": "Bogus" },
+      });
       assertDenied(validateVM(worse, world, old), "metadata.annotations['vmnet.io/expose']", '"Bogus"');
     });
   });

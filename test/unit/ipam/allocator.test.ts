@@ -8,6 +8,7 @@ import {
   OwnerConflictError,
   PoolAllocator,
   PoolExhaustedError,
+  PoolLayout,
   PoolSpecInput,
   formatIP,
   macFor,
@@ -424,51 +425,81 @@ class Model {
   }
 }
 
-function runAgainstModel(s: Scenario): { allocator: PoolAllocator; model: Model } {
-  const layout = poolLayout(s.spec);
-  const a = new PoolAllocator(layout, { name: "p" });
-  const addr = (off: number): string => formatIP(s.family, layout.base + BigInt(off));
-  const offOf = (text: string): number => Number(parseIP(text).value - layout.base);
-  const usable = new Set(Array.from(layout.usable.values(), v => Number(v - layout.base)));
-  const m = new Model(usable);
+/** Applies each op to the allocator and the model, and checks they agree after every step. */
+class Harness {
+  readonly layout: PoolLayout;
+  readonly a: PoolAllocator;
+  readonly m: Model;
 
-  for (const op of s.ops) {
-    const owner = "owner" in op ? `vm-${op.owner}` : "";
-    if (op.t === "alloc") {
-      const got = a.tryAllocate(owner);
-      const held = m.owners.get(owner)?.[0];
-      if (held !== undefined) assert.deepEqual(got, { ok: true, address: addr(held) }, "idempotent");
-      else if (m.heldUsable() >= usable.size) assert.equal(!got.ok && got.error.code, "Exhausted");
-      else {
-        const want = m.pick();
-        assert.ok(want !== undefined, "model: a free address is never-used or in the FIFO");
-        assert.deepEqual(got, { ok: true, address: addr(want) }, `policy: ${JSON.stringify({ fifo: m.fifo })}`);
-        m.take(want, owner);
-      }
-    } else if (op.t === "req") {
-      const got = a.tryAllocate(owner, addr(op.off));
-      const expected = expectRequest(m, layout, owner, op.off, addr(op.off));
-      assert.equal(got.ok ? "ok" : got.error.code, expected, `request ${addr(op.off)} by ${owner}`);
-      if (got.ok) {
-        assert.equal(got.address, addr(op.off));
-        if (m.holders.get(op.off) !== owner) m.take(op.off, owner);
-      } else if (got.error instanceof AddressTakenError) assert.equal(got.error.holder, m.holders.get(op.off));
-    } else if (op.t === "rel") {
-      assert.equal(a.release(addr(op.off)), m.release(op.off));
-    } else if (op.t === "relOwner") {
-      const offs = [...(m.owners.get(owner) ?? [])];
-      assert.deepEqual(a.releaseOwner(owner).map(offOf).sort(), [...offs].sort());
-      offs.forEach(o => m.release(o));
-    } else {
-      a.markTaken(addr(op.off), owner);
-      if (m.holders.get(op.off) !== owner) m.transfer(op.off, owner);
-    }
-    checkInvariants(a, m, addr);
+  constructor(readonly s: Scenario) {
+    this.layout = poolLayout(s.spec);
+    this.a = new PoolAllocator(this.layout, { name: "p" });
+    this.m = new Model(new Set(Array.from(this.layout.usable.values(), v => Number(v - this.layout.base))));
   }
-  return { allocator: a, model: m };
+
+  addr(off: number): string {
+    return formatIP(this.s.family, this.layout.base + BigInt(off));
+  }
+
+  offOf(text: string): number {
+    return Number(parseIP(text).value - this.layout.base);
+  }
+
+  alloc(owner: string): void {
+    const { a, m } = this;
+    const got = a.tryAllocate(owner);
+    const held = m.owners.get(owner)?.[0];
+    if (held !== undefined) return assert.deepEqual(got, { ok: true, address: this.addr(held) }, "idempotent");
+    if (m.heldUsable() >= m.usable.size) return assert.equal(!got.ok && got.error.code, "Exhausted");
+    const want = m.pick();
+    assert.ok(want !== undefined, "model: a free address is never-used or in the FIFO");
+    assert.deepEqual(got, { ok: true, address: this.addr(want) }, `policy: ${JSON.stringify({ fifo: m.fifo })}`);
+    m.take(want, owner);
+  }
+
+  req(owner: string, off: number): void {
+    const got = this.a.tryAllocate(owner, this.addr(off));
+    const expected = expectRequest(this.m, this.layout, owner, off, this.addr(off));
+    assert.equal(got.ok ? "ok" : got.error.code, expected, `request ${this.addr(off)} by ${owner}`);
+    if (got.ok) {
+      assert.equal(got.address, this.addr(off));
+      if (this.m.holders.get(off) !== owner) this.m.take(off, owner);
+    } else if (got.error instanceof AddressTakenError) assert.equal(got.error.holder, this.m.holders.get(off));
+  }
+
+  rel(off: number): void {
+    assert.equal(this.a.release(this.addr(off)), this.m.release(off));
+  }
+
+  relOwner(owner: string): void {
+    const offs = [...(this.m.owners.get(owner) ?? [])];
+    assert.deepEqual(this.a.releaseOwner(owner).map(t => this.offOf(t)).sort(), [...offs].sort());
+    offs.forEach(o => this.m.release(o));
+  }
+
+  mark(owner: string, off: number): void {
+    this.a.markTaken(this.addr(off), owner);
+    if (this.m.holders.get(off) !== owner) this.m.transfer(off, owner);
+  }
+
+  apply(op: Op): void {
+    const owner = "owner" in op ? `vm-${op.owner}` : "";
+    if (op.t === "alloc") this.alloc(owner);
+    else if (op.t === "req") this.req(owner, op.off);
+    else if (op.t === "rel") this.rel(op.off);
+    else if (op.t === "relOwner") this.relOwner(owner);
+    else this.mark(owner, op.off);
+    checkInvariants(this.a, this.m, off => this.addr(off));
+  }
 }
 
-function expectRequest(m: Model, layout: ReturnType<typeof poolLayout>, owner: string, off: number, text: string): string {
+function runAgainstModel(s: Scenario): { allocator: PoolAllocator; model: Model } {
+  const h = new Harness(s);
+  s.ops.forEach(op => h.apply(op));
+  return { allocator: h.a, model: h.m };
+}
+
+function expectRequest(m: Model, layout: PoolLayout, owner: string, off: number, text: string): string {
   const mine = m.owners.get(owner) ?? [];
   if (mine.includes(off)) return "ok";
   if (mine.length > 0) return "Conflict";

@@ -1,0 +1,92 @@
+// Thin Pepr adapters: run a pure rule against the operator's in-memory view of the cluster and
+// turn its findings into Approve/Deny with warnings. No API call on the validation path.
+import type { PeprMutateRequest, PeprValidateRequest } from "pepr";
+import { kind as k8s } from "kubernetes-fluent-client";
+import type { IPPool } from "../api/ippool-v1alpha1";
+import type { VirtualMachine } from "../api/external/kubevirt";
+import { NETWORKS_ANNOTATION, NetworkAttachmentDefinition } from "../api/external/multus";
+import { operator } from "../controllers/operator";
+import { Kinds } from "../k8s/kinds";
+import { logger } from "../log";
+import { formatFinding, objectRef, ValidationResult } from "./findings";
+import { validatePool, validatePoolDelete } from "./ippool";
+import { ClaimLike, renderLauncherNetworks, vmNameOfPod } from "./launcher-pod";
+import { validateNAD } from "./nad";
+import { validateVM } from "./vm";
+
+type ValidateResponse = ReturnType<PeprValidateRequest<never>["Approve"]>;
+const log = logger("admission");
+
+/** Time the on-the-spot bind may take, inside the API server's 10 s webhook timeout. */
+const BIND_BUDGET_MS = Number(process.env.VMNET_BIND_BUDGET_MS ?? 7000);
+
+function respond<T>(req: PeprValidateRequest<T & object>, kind: string, result: ValidationResult): ValidateResponse {
+  const ref = objectRef(req.Raw);
+  const warnings = result.warnings.map(f => formatFinding(kind, ref, f));
+  if (!result.denials.length) return req.Approve(warnings.length ? warnings : undefined);
+  const message = result.denials.map(f => formatFinding(kind, ref, f)).join("; ");
+  return req.Deny(message, 422, warnings.length ? warnings : undefined);
+}
+
+export async function validateVirtualMachine(req: PeprValidateRequest<VirtualMachine>): Promise<ValidateResponse> {
+  const { view } = await operator();
+  return respond(req, "VirtualMachine", validateVM(req.Raw, view, req.OldResource));
+}
+
+export async function validateIPPool(req: PeprValidateRequest<IPPool>): Promise<ValidateResponse> {
+  const { view } = await operator();
+  if (req.Request.operation === "DELETE") return respond(req, "IPPool", validatePoolDelete(req.OldResource ?? req.Raw, view));
+  return respond(req, "IPPool", validatePool(req.Raw, view, req.OldResource));
+}
+
+export async function validateNetworkAttachment(req: PeprValidateRequest<NetworkAttachmentDefinition>): Promise<ValidateResponse> {
+  const { view } = await operator();
+  return respond(req, "NetworkAttachmentDefinition", validateNAD(req.Raw, view, req.OldResource));
+}
+
+/**
+ * Puts each pool-backed NIC's fixed addresses and MAC on the launcher pod's networks annotation.
+ * When the VM's claims are not bound yet (a burst of new VMs), binds them on the spot through
+ * the same allocator. Never admits a pool-backed pod without its address: it throws, and Pepr
+ * (onError: reject) refuses the pod, so KubeVirt retries it.
+ */
+export async function mutateLauncherPod(req: PeprMutateRequest<k8s.Pod>): Promise<void> {
+  const pod = req.Raw;
+  const ns = (pod.metadata?.namespace ?? req.Request.namespace) as string;
+  const vmName = vmNameOfPod(pod);
+  const annotation = pod.metadata?.annotations?.[NETWORKS_ANNOTATION];
+  if (!vmName || !annotation) return;
+  const op = await operator();
+  const networks = new Set(op.view.pools().flatMap(p => p.spec?.networks ?? []));
+  let rendered = renderLauncherNetworks(annotation, ns, claimsOf(op.view, ns, vmName), networks);
+  if (rendered.error) throw new Error(`Pod ${ns}/${pod.metadata?.name ?? pod.metadata?.generateName}: metadata.annotations["${NETWORKS_ANNOTATION}"]: ${rendered.error}`);
+  if (rendered.missing.length && !req.Request.dryRun) {
+    await bindOnTheSpot(ns, vmName);
+    rendered = renderLauncherNetworks(annotation, ns, claimsOf(op.view, ns, vmName), networks);
+  }
+  if (rendered.missing.length) {
+    const why = rendered.missing.map(n => `${n}: ${unboundReason(op.view, ns, vmName, n)}`).join("; ");
+    throw new Error(`launcher pod of VirtualMachine ${ns}/${vmName} refused: no bound address for network ${why}. It is admitted once the VM's IPClaims are Bound (kubectl get ipclaims -n ${ns} -l vmnet.io/vm=${vmName}).`);
+  }
+  if (rendered.changed) req.SetAnnotation(NETWORKS_ANNOTATION, rendered.value);
+}
+
+async function bindOnTheSpot(ns: string, vmName: string): Promise<void> {
+  const op = await operator();
+  const vm = op.view.caches.vms.get(`${ns}/${vmName}`) ?? (await op.client.getOrUndefined<VirtualMachine>(Kinds.VirtualMachine, vmName, ns));
+  if (!vm) return;
+  const budget = new Promise<void>(resolve => setTimeout(resolve, BIND_BUDGET_MS).unref());
+  await Promise.race([op.vms.ensureBound(vm).then(() => undefined), budget]).catch(err => log.warn(`on-the-spot bind of ${ns}/${vmName} failed: ${String(err)}`));
+}
+
+type View = Awaited<ReturnType<typeof operator>>["view"];
+
+function claimsOf(view: View, ns: string, vmName: string): ClaimLike[] {
+  return [...view.caches.claims.values()].filter(c => c.metadata?.namespace === ns && c.spec?.vm === vmName) as ClaimLike[];
+}
+
+function unboundReason(view: View, ns: string, vmName: string, network: string): string {
+  const claim = [...view.caches.claims.values()].find(c => c.metadata?.namespace === ns && c.spec?.vm === vmName && c.spec?.network === network);
+  const cond = claim?.status?.conditions?.find(c => c.type === "Bound");
+  return cond ? `${cond.reason}: ${cond.message}` : "no IPClaim yet";
+}
