@@ -166,12 +166,22 @@ function tcpReady(port: number): Promise<boolean> {
   });
 }
 
-/** Kills processes left by an earlier run that died before stopping them. */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Kills processes left by an earlier run whose owner died before stopping them. */
 function reapStale(root: string): void {
   if (!fs.existsSync(root)) return;
   for (const entry of fs.readdirSync(root)) {
     const pids = path.join(root, entry, "pids");
-    if (!fs.existsSync(pids)) continue;
+    const owner = Number(fs.existsSync(path.join(root, entry, "owner")) ? fs.readFileSync(path.join(root, entry, "owner"), "utf8") : 0);
+    if (!fs.existsSync(pids) || alive(owner)) continue;
     for (const pid of fs.readFileSync(pids, "utf8").split("\n").filter(Boolean)) {
       try {
         process.kill(-Number(pid), "SIGKILL");
@@ -201,6 +211,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   reapStale(root);
   fs.mkdirSync(root, { recursive: true });
   const dir = fs.mkdtempSync(path.join(root, "run-"));
+  fs.writeFileSync(path.join(dir, "owner"), String(process.pid));
   makePki(dir);
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const server = `https://127.0.0.1:${apiPort}`;

@@ -40,6 +40,16 @@ export function renderWebhooks(t: WebhookTarget): { mutating: KubeObject; valida
       },
     ],
   };
+  const launcherPodCheck = {
+    // Fail closed, like the mutation: refuses (with a reason) a launcher pod left without its address.
+    name: "launcher-pods.vmnet.io",
+    clientConfig: client("validate"),
+    rules: [rule([""], ["pods"], ["CREATE"])],
+    objectSelector: { matchLabels: { "kubevirt.io": "virt-launcher" } },
+    failurePolicy: "Fail",
+    sideEffects: "None",
+    ...common,
+  };
   const validating = {
     metadata: { name: "vmnet-operator" },
     webhooks: [
@@ -48,7 +58,9 @@ export function renderWebhooks(t: WebhookTarget): { mutating: KubeObject; valida
       { name: "virtualmachines.vmnet.io", rules: [rule(["kubevirt.io"], ["virtualmachines"], ["CREATE", "UPDATE"])] },
       { name: "ippools.vmnet.io", rules: [rule(["vmnet.io"], ["ippools"], ["CREATE", "UPDATE", "DELETE"])] },
       { name: "networkattachmentdefinitions.vmnet.io", rules: [rule(["k8s.cni.cncf.io"], ["network-attachment-definitions"], ["CREATE", "UPDATE"])] },
-    ].map(w => ({ ...w, clientConfig: client("validate"), failurePolicy: "Ignore", sideEffects: "None", ...common })),
+    ]
+      .map(w => ({ ...w, clientConfig: client("validate"), failurePolicy: "Ignore", sideEffects: "None", ...common }))
+      .concat([launcherPodCheck as never]),
   };
   return { mutating, validating };
 }

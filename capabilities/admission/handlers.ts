@@ -47,28 +47,56 @@ export async function validateNetworkAttachment(req: PeprValidateRequest<Network
 /**
  * Puts each pool-backed NIC's fixed addresses and MAC on the launcher pod's networks annotation.
  * When the VM's claims are not bound yet (a burst of new VMs), binds them on the spot through
- * the same allocator. Never admits a pool-backed pod without its address: it throws, and Pepr
- * (onError: reject) refuses the pod, so KubeVirt retries it.
+ * the same allocator, within the webhook's time budget. What it cannot bind, the validating
+ * check below refuses with a message (a Pepr mutation can only fail without one).
  */
 export async function mutateLauncherPod(req: PeprMutateRequest<k8s.Pod>): Promise<void> {
-  const pod = req.Raw;
-  const ns = (pod.metadata?.namespace ?? req.Request.namespace) as string;
-  const vmName = vmNameOfPod(pod);
-  const annotation = pod.metadata?.annotations?.[NETWORKS_ANNOTATION];
-  if (!vmName || !annotation) return;
+  const target = launcherTarget(req.Raw, req.Request.namespace);
+  if (!target) return;
   const op = await operator();
-  const networks = new Set(op.view.pools().flatMap(p => p.spec?.networks ?? []));
-  let rendered = renderLauncherNetworks(annotation, ns, claimsOf(op.view, ns, vmName), networks);
-  if (rendered.error) throw new Error(`Pod ${ns}/${pod.metadata?.name ?? pod.metadata?.generateName}: metadata.annotations["${NETWORKS_ANNOTATION}"]: ${rendered.error}`);
+  let rendered = renderFor(op.view, target);
   if (rendered.missing.length && !req.Request.dryRun) {
-    await bindOnTheSpot(ns, vmName);
-    rendered = renderLauncherNetworks(annotation, ns, claimsOf(op.view, ns, vmName), networks);
-  }
-  if (rendered.missing.length) {
-    const why = rendered.missing.map(n => `${n}: ${unboundReason(op.view, ns, vmName, n)}`).join("; ");
-    throw new Error(`launcher pod of VirtualMachine ${ns}/${vmName} refused: no bound address for network ${why}. It is admitted once the VM's IPClaims are Bound (kubectl get ipclaims -n ${ns} -l vmnet.io/vm=${vmName}).`);
+    await bindOnTheSpot(target.ns, target.vm);
+    rendered = renderFor(op.view, target);
   }
   if (rendered.changed) req.SetAnnotation(NETWORKS_ANNOTATION, rendered.value);
+}
+
+/** Never admits a pool-backed launcher pod without its address (runs after the mutation). */
+export async function validateLauncherPod(req: PeprValidateRequest<k8s.Pod>): Promise<ValidateResponse> {
+  const target = launcherTarget(req.Raw, req.Request.namespace);
+  if (!target) return req.Approve();
+  const op = await operator();
+  const rendered = renderFor(op.view, target);
+  const field = `metadata.annotations["${NETWORKS_ANNOTATION}"]`;
+  if (rendered.error) return req.Deny(`Pod ${target.ns}/${target.pod}: ${field}: ${rendered.error}`, 422);
+  if (!rendered.missing.length && !rendered.changed) return req.Approve();
+  const why = rendered.missing.map(n => `${n} (${unboundReason(op.view, target.ns, target.vm, n)})`).join("; ");
+  return req.Deny(
+    `Pod ${target.ns}/${target.pod} of VirtualMachine ${target.vm}: ${field}: no bound address for network ${why || "(addresses differ from the VM's claims)"}; ` +
+      `it is admitted once the VM's IPClaims are Bound: kubectl get ipclaims -n ${target.ns} -l vmnet.io/vm=${target.vm}`,
+    422,
+  );
+}
+
+interface LauncherTarget {
+  ns: string;
+  vm: string;
+  pod: string;
+  annotation: string;
+}
+
+function launcherTarget(pod: k8s.Pod, requestNamespace: string | undefined): LauncherTarget | undefined {
+  const vm = vmNameOfPod(pod);
+  const annotation = pod.metadata?.annotations?.[NETWORKS_ANNOTATION];
+  if (!vm || !annotation) return undefined;
+  const ns = (pod.metadata?.namespace ?? requestNamespace) as string;
+  return { ns, vm, annotation, pod: pod.metadata?.name ?? `${pod.metadata?.generateName ?? ""}*` };
+}
+
+function renderFor(view: View, t: LauncherTarget): ReturnType<typeof renderLauncherNetworks> {
+  const poolBacked = new Set(view.pools().flatMap(p => p.spec?.networks ?? []));
+  return renderLauncherNetworks(t.annotation, t.ns, claimsOf(view, t.ns, t.vm), poolBacked);
 }
 
 async function bindOnTheSpot(ns: string, vmName: string): Promise<void> {

@@ -4,7 +4,7 @@ import { Capability, a } from "pepr";
 import { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine } from "../api/external/kubevirt";
 import { NetworkAttachmentDefinition } from "../api/external/multus";
-import { mutateLauncherPod, validateIPPool, validateNetworkAttachment, validateVirtualMachine } from "./handlers";
+import { mutateLauncherPod, validateIPPool, validateLauncherPod, validateNetworkAttachment, validateVirtualMachine } from "./handlers";
 
 export const Admission = new Capability({
   name: "vmnet-admission",
@@ -14,6 +14,7 @@ export const Admission = new Capability({
 const { When } = Admission;
 
 When(a.Pod).IsCreated().WithLabel("kubevirt.io", "virt-launcher").Mutate(mutateLauncherPod);
+When(a.Pod).IsCreated().WithLabel("kubevirt.io", "virt-launcher").Validate(validateLauncherPod);
 When(VirtualMachine).IsCreatedOrUpdated().Validate(validateVirtualMachine);
 When(IPPool).IsCreatedOrUpdated().Validate(validateIPPool);
 When(IPPool).IsDeleted().Validate(validateIPPool);

@@ -72,6 +72,12 @@ export function checkAddresses(ctx: VMContext, snapshot: AdmissionSnapshot, out:
 /** The pools serving a requested interface, or undefined (denied) when it cannot take an address. */
 function interfacePools(ctx: VMContext, name: string, field: string, snapshot: AdmissionSnapshot, out: Findings): IPPoolLike[] | undefined {
   const iface = ctx.ifaceByName.get(name);
+  const ref = iface?.bindings.includes("bridge") ? iface.network?.ref : undefined;
+  if (ref && !("error" in ref) && snapshot.poolsForNetwork(ref.qualified).length === 0) {
+    // GitOps may apply the pool after the VM: the controller binds the address once it exists.
+    out.warn(field, name, `${ADDRESSES_ANNOTATION} names interface ${show(name)}, whose network ${show(ref.qualified)} no IPPool serves yet; the address is checked when a pool serves it`);
+    return undefined;
+  }
   const problem = iface
     ? notPoolBacked(iface, snapshot)
     : `names interface ${show(name)}, which the VM does not have (interfaces: ${[...ctx.ifaceByName.keys()].join(", ") || "none"})`;

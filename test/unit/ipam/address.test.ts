@@ -54,6 +54,26 @@ describe("ipam/address", () => {
       }
     });
 
+    it("throws only InvalidAddressError on arbitrary text, and agrees with formatIP when it parses", () => {
+      const ipish = fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEF:./% -"), maxLength: 45 });
+      fc.assert(
+        fc.property(fc.oneof(fc.string(), ipish), s => {
+          try {
+            const ip = parseIP(s);
+            assert.equal(parseIP(formatIP(ip.family, ip.value)).value, ip.value);
+          } catch (e) {
+            assert.ok(e instanceof InvalidAddressError, String(e));
+          }
+          try {
+            parseCIDR(s);
+          } catch (e) {
+            assert.ok(e instanceof InvalidAddressError, String(e));
+          }
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
     it("puts the field path in the message when given", () => {
       assert.throws(() => parseIP("nope", "spec.gateway"), /^InvalidAddressError: spec\.gateway: "nope" is not/);
     });

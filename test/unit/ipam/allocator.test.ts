@@ -249,6 +249,36 @@ describe("ipam/PoolAllocator", () => {
     assert.deepEqual(["x", "y", "z"].map(o => a.allocate(o)), ["10.0.0.2", "10.0.0.4", "10.0.0.5"]);
   });
 
+  it("keeps FIFO order through long churn (queue compaction, out-of-order removals)", () => {
+    const a = pool({ cidr: "10.0.0.0/21" });
+    const cap = Number(a.capacity);
+    const held: string[] = [];
+    for (let i = 0; i < cap; i++) held.push(a.allocate(`init-${i}`));
+    const fifo: string[] = [];
+    let seed = 42;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    for (let i = 0; i < 30_000; i++) {
+      const r = rnd(10);
+      if (r < 5 && held.length > 0) {
+        const [x] = held.splice(rnd(held.length), 1);
+        assert.equal(a.release(x), true);
+        fifo.push(x);
+      } else if (r < 7 && fifo.length > 0) {
+        // Take a released address back out of the middle of the FIFO.
+        const [x] = fifo.splice(rnd(fifo.length), 1);
+        assert.equal(a.allocate(`req-${i}`, x), x);
+        held.push(x);
+      } else if (fifo.length > 0) {
+        assert.equal(a.allocate(`new-${i}`), fifo.shift());
+        held.push(a.addressOf(`new-${i}`) as string);
+      } else {
+        assert.equal(code(() => a.allocate(`new-${i}`)), "Exhausted");
+      }
+    }
+    assert.equal(a.allocatedCount, held.length);
+    assert.equal(a.freeCount, BigInt(fifo.length));
+  });
+
   describe("properties against a plain model", () => {
     it("random allocate/request/release/markTaken sequences follow the model exactly", () => {
       fc.assert(

@@ -121,6 +121,20 @@ describe("ipam/poolLayout", () => {
     });
   });
 
+  it("random and malformed specs give InvalidPoolErrors, never a crash", () => {
+    const text = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("10.0.0.0/24", "10.0.0.5", "10.0.0.1-10.0.0.9", "fd00::/64", "fd00::1-fd00::5", "10.0.0.9-10.0.0.1", "10.0.0.0/33"));
+    const spec = fc.record({ cidr: text, ranges: fc.option(fc.array(text, { maxLength: 3 }), { nil: undefined }), exclude: fc.option(fc.array(text, { maxLength: 3 }), { nil: undefined }), gateway: fc.option(text, { nil: undefined }) });
+    fc.assert(
+      fc.property(spec, sp => {
+        const errors = validatePoolSpec(sp);
+        errors.forEach(e => assert.ok(e instanceof InvalidPoolError && /^spec\.(cidr|gateway|ranges\[\d\]|exclude\[\d\])$/.test(e.field), String(e)));
+        if (errors.length === 0) assert.ok(poolLayout(sp).capacity >= 0n);
+        else assert.throws(() => poolLayout(sp), InvalidPoolError);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it("usable set agrees with brute force over random specs", () => {
     fc.assert(
       fc.property(layoutSpecArb, ({ family, spec, truth }) => {
