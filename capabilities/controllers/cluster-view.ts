@@ -13,6 +13,7 @@ import { PoolAllocator } from "../ipam/allocator";
 import { canonicalIP } from "../ipam/address";
 import { PoolLayout, poolLayout } from "../ipam/pool-layout";
 import { KubeObject } from "../k8s/client";
+import type { ServiceObject } from "./service-controller";
 import { ObjectCache } from "../k8s/cache";
 
 export type Namespace = KubeObject;
@@ -41,6 +42,8 @@ export class ClusterView implements AdmissionSnapshot {
     vms: new ObjectCache<VirtualMachine>(),
     nads: new ObjectCache<NetworkAttachmentDefinition>(),
     namespaces: new ObjectCache<Namespace>(),
+    /** Only Services labelled app.kubernetes.io/managed-by=vmnet-operator. */
+    services: new ObjectCache<ServiceObject>(),
   };
   readonly #poolState = new Map<string, PoolState>();
 

@@ -17,11 +17,12 @@ import { Binder, ClaimStatus } from "./binder";
 import { ClusterView } from "./cluster-view";
 import { GarbageSweep } from "./garbage-sweep";
 import { PoolController } from "./pool-controller";
+import { ServiceController } from "./service-controller";
 import { VmController } from "./vm-controller";
 import { WorkQueue } from "./work-queue";
 
 export type Phase = "ADDED" | "MODIFIED" | "DELETED";
-export type WatchedKind = "VirtualMachine" | "IPPool" | "IPClaim" | "IPAllocation" | "NetworkAttachmentDefinition" | "Namespace";
+export type WatchedKind = "VirtualMachine" | "IPPool" | "IPClaim" | "IPAllocation" | "NetworkAttachmentDefinition" | "Namespace" | "Service";
 
 export interface OperatorOptions {
   /** Run reconcilers (watch process); false in an admission-only process. */
@@ -34,7 +35,10 @@ export interface OperatorOptions {
 
 const log = logger("operator");
 
-const WATCHED: { kind: WatchedKind; ref: KindRef; model: GenericClass }[] = [
+const MANAGED_SELECTOR = { key: "app.kubernetes.io/managed-by", value: "vmnet-operator" };
+
+const WATCHED: { kind: WatchedKind; ref: KindRef; model: GenericClass; managedOnly?: boolean }[] = [
+  { kind: "Service", ref: Kinds.Service, model: coreKinds.Service, managedOnly: true },
   { kind: "Namespace", ref: Kinds.Namespace, model: coreKinds.Namespace },
   { kind: "NetworkAttachmentDefinition", ref: Kinds.NetworkAttachmentDefinition, model: NetworkAttachmentDefinition },
   { kind: "IPPool", ref: Kinds.IPPool, model: IPPool },
@@ -62,7 +66,7 @@ export class Operator {
   ) {
     this.event = eventRecorder(client, msg => log.warn(msg));
     this.binder = new Binder(client, this.view);
-    this.vms = new VmController(client, this.view, this.binder, this.event);
+    this.vms = new VmController(client, this.view, this.binder, this.event, new ServiceController(client, this.view.caches.services, this.event));
     this.pools = new PoolController(client, this.view);
     this.sweep = new GarbageSweep(client, this.view, this.vms, (opts.gcGraceSeconds ?? 60) * 1000);
     this.queue = new WorkQueue(key => this.#handle(key), {
@@ -73,7 +77,7 @@ export class Operator {
 
   async start(): Promise<void> {
     await this.relist();
-    for (const w of WATCHED) this.#watch(w.kind, w.model);
+    for (const w of WATCHED) this.#watch(w);
     if (!this.opts.controllers) return;
     this.enqueueAll();
     const every = (seconds: number, fn: () => Promise<unknown>): void => {
@@ -100,7 +104,9 @@ export class Operator {
 
   /** Replaces every cache with a fresh List; allocators are rebuilt from the IPAllocation records. */
   async relist(): Promise<void> {
-    const lists = await Promise.all(WATCHED.map(w => this.client.list<KubeObject>(w.ref)));
+    const lists = await Promise.all(
+      WATCHED.map(w => this.client.list<KubeObject>(w.ref, w.managedOnly ? { labelSelector: `${MANAGED_SELECTOR.key}=${MANAGED_SELECTOR.value}` } : {})),
+    );
     WATCHED.forEach((w, i) => this.#cache(w.kind).replace(lists[i].items as HasMeta[] as never[]));
     for (const pool of this.view.caches.pools.keys()) this.view.forgetPool(pool);
   }
@@ -138,6 +144,10 @@ export class Operator {
         return this.#onPool(obj as IPPool, phase);
       case "NetworkAttachmentDefinition":
         for (const p of this.view.poolsForNetwork(`${ns}/${name}`)) this.queue.add(`pool/${p.metadata?.name}`);
+        return;
+      case "Service":
+        // Someone changed or deleted a Service we keep: put it back.
+        if (ns) this.queue.add(`vm/${ns}/${name}`);
         return;
       case "Namespace":
         for (const vm of this.view.caches.vms.values()) if (vm.metadata?.namespace === name) this.queue.add(`vm/${keyOf(vm)}`);
@@ -181,12 +191,14 @@ export class Operator {
       IPAllocation: c.allocations as ObjectCache<HasMeta>,
       NetworkAttachmentDefinition: c.nads as ObjectCache<HasMeta>,
       Namespace: c.namespaces as ObjectCache<HasMeta>,
+      Service: c.services as ObjectCache<HasMeta>,
     };
     return byKind[kind];
   }
 
-  #watch(kind: WatchedKind, model: GenericClass): void {
-    const watcher = K8s(model).Watch((obj, phase) => this.onEvent(kind, phase as Phase, obj as HasMeta), {
+  #watch({ kind, model, managedOnly }: (typeof WATCHED)[number]): void {
+    const query = managedOnly ? K8s(model).WithLabel(MANAGED_SELECTOR.key, MANAGED_SELECTOR.value) : K8s(model);
+    const watcher = query.Watch((obj, phase) => this.onEvent(kind, phase as Phase, obj as HasMeta), {
       resyncDelaySec: 1,
       resyncFailureMax: Number.MAX_SAFE_INTEGER, // never give up: a silent watch is worse than a noisy one
       relistIntervalSec: 300,

@@ -8,6 +8,7 @@ import { KubeClient } from "../k8s/client";
 import { isNotFound } from "../k8s/errors";
 import { EventSink } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
+import { ServiceController } from "./service-controller";
 import { Binder, BindOutcome, statusFor, ClaimStatus } from "./binder";
 import { ClusterView, ownerOf } from "./cluster-view";
 import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition, VM_LABEL } from "./render";
@@ -18,6 +19,7 @@ export class VmController {
     private readonly view: ClusterView,
     private readonly binder: Binder,
     private readonly event: EventSink,
+    private readonly services: ServiceController,
   ) {}
 
   async reconcile(namespace: string, name: string): Promise<void> {
@@ -25,6 +27,7 @@ export class VmController {
     if (!vm) return; // gone: the finalizer already released it, or the garbage sweep will
     if (vm.metadata?.deletionTimestamp) return this.#finalize(vm);
     await this.ensureBound(vm);
+    await this.services.reconcile(vm);
   }
 
   /** Claims for every pool-backed NIC, bound. Also the webhook's on-the-spot path. */

@@ -1,0 +1,103 @@
+// Stable endpoint for masquerade VMs: a VM annotated vmnet.io/expose gets a Service named after
+// it that selects its virt-launcher pod, with the masquerade interface's ports, so the VM keeps
+// one address across restarts and live migrations while its pod IP changes.
+import { VirtualMachine, vmNics } from "../api/external/kubevirt";
+import { KubeClient, KubeObject } from "../k8s/client";
+import { ObjectCache } from "../k8s/cache";
+import { ApiError, errorText, isConflict } from "../k8s/errors";
+import { EventSink } from "../k8s/events";
+import { Kinds } from "../k8s/kinds";
+import { EXPOSE_ANNOTATION, EXPOSE_TYPES, SERVICE_IP_ANNOTATION } from "../admission/vm";
+import { MANAGED_BY, VM_LABEL } from "./render";
+
+const TYPES = new Set<string>(EXPOSE_TYPES);
+
+export interface ServiceObject extends KubeObject {
+  spec?: { clusterIP?: string; type?: string; ports?: unknown[]; selector?: Record<string, string> };
+}
+
+/** The Service a VM should have, or why it cannot have one, or undefined when not exposed. Pure. */
+export function renderService(vm: VirtualMachine): { service: ServiceObject } | { problem: string } | undefined {
+  const type = vm.metadata?.annotations?.[EXPOSE_ANNOTATION];
+  if (type === undefined) return undefined;
+  const name = vm.metadata!.name!;
+  if (!TYPES.has(type)) return { problem: `annotation ${EXPOSE_ANNOTATION}=${JSON.stringify(type)} must be ClusterIP, NodePort or LoadBalancer` };
+  const nic = vmNics(vm.spec?.template?.spec).find(n => n.bindings.includes("masquerade"));
+  if (!nic?.ports?.length) {
+    return { problem: `annotation ${EXPOSE_ANNOTATION} needs a masquerade interface with ports (spec.template.spec.domain.devices.interfaces[].ports)` };
+  }
+  const clusterIP = vm.metadata?.annotations?.[SERVICE_IP_ANNOTATION];
+  const ports = nic.ports.map(p => {
+    const protocol = (p.protocol ?? "TCP").toUpperCase();
+    return { name: p.name ?? `${protocol.toLowerCase()}-${p.port}`, port: p.port, targetPort: p.port, protocol };
+  });
+  return {
+    service: {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: {
+        name,
+        namespace: vm.metadata!.namespace,
+        labels: { [VM_LABEL]: name, ...MANAGED_BY },
+        ownerReferences: [{ apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name, uid: vm.metadata!.uid!, controller: true, blockOwnerDeletion: true }],
+      },
+      spec: { type, selector: { "vm.kubevirt.io/name": name }, ports, ...(clusterIP ? { clusterIP } : {}) },
+    },
+  };
+}
+
+export class ServiceController {
+  constructor(
+    private readonly client: KubeClient,
+    /** Services we manage (label selected), kept by a watch: no API read per VM reconcile. */
+    private readonly services: ObjectCache<ServiceObject>,
+    private readonly event: EventSink,
+  ) {}
+
+  async reconcile(vm: VirtualMachine): Promise<void> {
+    const ns = vm.metadata!.namespace!;
+    const name = vm.metadata!.name!;
+    const want = renderService(vm);
+    const vmRef = { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", metadata: vm.metadata };
+    if (!want) return this.#prune(ns, name);
+    if ("problem" in want) {
+      this.event(vmRef, "Warning", "InvalidExpose", want.problem);
+      return this.#prune(ns, name);
+    }
+    const have = this.services.get(`${ns}/${name}`);
+    if (have && sameService(have, want.service)) return;
+    const pinned = want.service.spec?.clusterIP;
+    if (have && pinned && have.spec?.clusterIP !== pinned) await this.client.delete(Kinds.Service, name, ns); // clusterIP is immutable
+    try {
+      // Not forced: a Service of the same name that someone else manages is reported, not taken over.
+      this.services.upsert(await this.client.apply<ServiceObject>(Kinds.Service, want.service, { force: false }));
+    } catch (err) {
+      if (isConflict(err)) {
+        this.event(vmRef, "Warning", "ServiceExists", `Service ${ns}/${name} exists and is managed by someone else; remove it or the ${EXPOSE_ANNOTATION} annotation (${errorText(err)})`);
+        return;
+      }
+      if (err instanceof ApiError && err.status === 422) {
+        // Typically a vmnet.io/service-ip outside the service range or already taken.
+        this.event(vmRef, "Warning", "ServiceRejected", `Service ${ns}/${name} (${SERVICE_IP_ANNOTATION}=${pinned ?? "unset"}) was refused: ${errorText(err)}`);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  async #prune(ns: string, name: string): Promise<void> {
+    const have = this.services.get(`${ns}/${name}`);
+    if (!have || have.metadata?.labels?.[VM_LABEL] !== name) return;
+    await this.client.delete(Kinds.Service, name, ns, { uid: have.metadata?.uid });
+    this.services.remove(have);
+  }
+}
+
+/** The fields we render are what the Service has (the API server adds defaults beside them). */
+function sameService(have: ServiceObject, want: ServiceObject): boolean {
+  const w = want.spec!;
+  const h = have.spec ?? {};
+  const ports = (p: unknown[] | undefined): string =>
+    JSON.stringify((p ?? []).map(x => x as { name?: string; port?: number; targetPort?: unknown; protocol?: string }).map(x => [x.name, x.port, x.targetPort, x.protocol]));
+  return h.type === w.type && ports(h.ports) === ports(w.ports) && (!w.clusterIP || h.clusterIP === w.clusterIP);
+}
