@@ -5,7 +5,7 @@
 import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
-import { qualifyNetwork, VirtualMachine } from "../api/external/kubevirt";
+import { qualifyNetwork, VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import type { NetworkAttachmentDefinition } from "../api/external/multus";
 import { effectiveNamespaceLabels, selectorMatches } from "../admission/selector";
 import type { AddressHolder, AdmissionSnapshot, AllocationLike } from "../admission/snapshot";
@@ -42,6 +42,7 @@ export class ClusterView implements AdmissionSnapshot {
     vms: new ObjectCache<VirtualMachine>(),
     nads: new ObjectCache<NetworkAttachmentDefinition>(),
     namespaces: new ObjectCache<Namespace>(),
+    migrations: new ObjectCache<VirtualMachineInstanceMigration>(),
     /** Only Services labelled app.kubernetes.io/managed-by=vmnet-operator. */
     services: new ObjectCache<ServiceObject>(),
   };

@@ -4,7 +4,7 @@ import { Capability } from "pepr";
 import { IPAllocation } from "../api/ipallocation-v1alpha1";
 import { IPClaim } from "../api/ipclaim-v1alpha1";
 import { IPPool } from "../api/ippool-v1alpha1";
-import { VirtualMachine } from "../api/external/kubevirt";
+import { VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import { NetworkAttachmentDefinition } from "../api/external/multus";
 import { HasMeta } from "../k8s/cache";
 import { operator, Phase, WatchedKind } from "./operator";
@@ -31,3 +31,4 @@ When(IPAllocation).IsCreatedOrUpdated().Watch(forward("IPAllocation", "MODIFIED"
 When(IPAllocation).IsDeleted().Watch(forward("IPAllocation", "DELETED"));
 When(NetworkAttachmentDefinition).IsCreatedOrUpdated().Watch(forward("NetworkAttachmentDefinition", "MODIFIED"));
 When(NetworkAttachmentDefinition).IsDeleted().Watch(forward("NetworkAttachmentDefinition", "DELETED"));
+When(VirtualMachineInstanceMigration).IsCreatedOrUpdated().Watch(forward("VirtualMachineInstanceMigration", "MODIFIED"));

@@ -5,7 +5,7 @@ import { GenericClass, K8s, kind as coreKinds } from "kubernetes-fluent-client";
 import { IPAllocation } from "../api/ipallocation-v1alpha1";
 import { IPClaim } from "../api/ipclaim-v1alpha1";
 import { IPPool } from "../api/ippool-v1alpha1";
-import { VirtualMachine } from "../api/external/kubevirt";
+import { VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import { NetworkAttachmentDefinition } from "../api/external/multus";
 import { KubeClient, KubeObject } from "../k8s/client";
 import { HasMeta, keyOf, ObjectCache } from "../k8s/cache";
@@ -16,13 +16,22 @@ import { logger } from "../log";
 import { Binder, ClaimStatus } from "./binder";
 import { ClusterView } from "./cluster-view";
 import { GarbageSweep } from "./garbage-sweep";
+import { MigrationController } from "./migration-controller";
 import { PoolController } from "./pool-controller";
 import { ServiceController } from "./service-controller";
 import { VmController } from "./vm-controller";
 import { WorkQueue } from "./work-queue";
 
 export type Phase = "ADDED" | "MODIFIED" | "DELETED";
-export type WatchedKind = "VirtualMachine" | "IPPool" | "IPClaim" | "IPAllocation" | "NetworkAttachmentDefinition" | "Namespace" | "Service";
+export type WatchedKind =
+  | "VirtualMachine"
+  | "VirtualMachineInstanceMigration"
+  | "IPPool"
+  | "IPClaim"
+  | "IPAllocation"
+  | "NetworkAttachmentDefinition"
+  | "Namespace"
+  | "Service";
 
 export interface OperatorOptions {
   /** Run reconcilers (watch process); false in an admission-only process. */
@@ -45,6 +54,7 @@ const WATCHED: { kind: WatchedKind; ref: KindRef; model: GenericClass; managedOn
   { kind: "IPAllocation", ref: Kinds.IPAllocation, model: IPAllocation },
   { kind: "IPClaim", ref: Kinds.IPClaim, model: IPClaim },
   { kind: "VirtualMachine", ref: Kinds.VirtualMachine, model: VirtualMachine },
+  { kind: "VirtualMachineInstanceMigration", ref: Kinds.VirtualMachineInstanceMigration, model: VirtualMachineInstanceMigration },
 ];
 
 export class Operator {
@@ -53,6 +63,7 @@ export class Operator {
   readonly binder: Binder;
   readonly vms: VmController;
   readonly pools: PoolController;
+  readonly migrations: MigrationController;
   readonly sweep: GarbageSweep;
   readonly event: EventSink;
   readonly #timers: NodeJS.Timeout[] = [];
@@ -68,6 +79,7 @@ export class Operator {
     this.binder = new Binder(client, this.view);
     this.vms = new VmController(client, this.view, this.binder, this.event, new ServiceController(client, this.view.caches.services, this.event));
     this.pools = new PoolController(client, this.view);
+    this.migrations = new MigrationController(client, this.view, this.binder, this.event);
     this.sweep = new GarbageSweep(client, this.view, this.vms, (opts.gcGraceSeconds ?? 60) * 1000);
     this.queue = new WorkQueue(key => this.#handle(key), {
       concurrency: opts.concurrency ?? 16,
@@ -114,6 +126,7 @@ export class Operator {
   enqueueAll(): void {
     for (const key of this.view.caches.pools.keys()) this.queue.add(`pool/${key}`);
     for (const key of this.view.caches.vms.keys()) this.queue.add(`vm/${key}`);
+    for (const key of this.view.caches.migrations.keys()) this.queue.add(`migration/${key}`);
   }
 
   /** Entry point for every watch event, from our informers and from Pepr's Watch bindings. */
@@ -132,6 +145,8 @@ export class Operator {
     switch (kind) {
       case "VirtualMachine":
         return this.queue.add(`vm/${ns}/${name}`);
+      case "VirtualMachineInstanceMigration":
+        return this.queue.add(`migration/${ns}/${name}`);
       case "IPClaim":
         if (phase === "DELETED") this.queue.add(`claim/${ns}/${name}`);
         return this.queue.add(`vm/${ns}/${(obj as IPClaim).spec?.vm}`);
@@ -176,6 +191,7 @@ export class Operator {
     const [type, ...rest] = key.split("/");
     if (type === "vm") return this.vms.reconcile(rest[0], rest[1]);
     if (type === "pool") return this.pools.reconcile(rest[0]);
+    if (type === "migration") return this.migrations.reconcile(rest[0], rest[1]);
     if (type === "claim") {
       // A deleted claim frees its addresses at once (the sweep would, later).
       if (!this.view.caches.claims.get(`${rest[0]}/${rest[1]}`)) await this.vms.freeAddresses(rest[0], rest[1]);
@@ -192,6 +208,7 @@ export class Operator {
       NetworkAttachmentDefinition: c.nads as ObjectCache<HasMeta>,
       Namespace: c.namespaces as ObjectCache<HasMeta>,
       Service: c.services as ObjectCache<HasMeta>,
+      VirtualMachineInstanceMigration: c.migrations as ObjectCache<HasMeta>,
     };
     return byKind[kind];
   }
