@@ -8,9 +8,10 @@ import { NETWORKS_ANNOTATION, NetworkAttachmentDefinition } from "../api/externa
 import { operator } from "../controllers/operator";
 import { Kinds } from "../k8s/kinds";
 import { logger } from "../log";
+import { timed, webhookDuration } from "../metrics";
 import { formatFinding, objectRef, ValidationResult } from "./findings";
 import { validatePool, validatePoolDelete } from "./ippool";
-import { ClaimLike, renderLauncherNetworks, vmNameOfPod } from "./launcher-pod";
+import { ClaimLike, parseElements, renderLauncherNetworks, vmNameOfPod } from "./launcher-pod";
 import { validateNAD } from "./nad";
 import { validateVM } from "./vm";
 
@@ -28,18 +29,24 @@ function respond<T>(req: PeprValidateRequest<T & object>, kind: string, result: 
   return req.Deny(message, 422, warnings.length ? warnings : undefined);
 }
 
-export async function validateVirtualMachine(req: PeprValidateRequest<VirtualMachine>): Promise<ValidateResponse> {
+export const validateVirtualMachine = (req: Parameters<typeof validateVirtualMachineImpl>[0]): ReturnType<typeof validateVirtualMachineImpl> => timed(webhookDuration, { handler: "validateVirtualMachine" }, () => validateVirtualMachineImpl(req));
+
+async function validateVirtualMachineImpl(req: PeprValidateRequest<VirtualMachine>): Promise<ValidateResponse> {
   const { view } = await operator();
   return respond(req, "VirtualMachine", validateVM(req.Raw, view, req.OldResource));
 }
 
-export async function validateIPPool(req: PeprValidateRequest<IPPool>): Promise<ValidateResponse> {
+export const validateIPPool = (req: Parameters<typeof validateIPPoolImpl>[0]): ReturnType<typeof validateIPPoolImpl> => timed(webhookDuration, { handler: "validateIPPool" }, () => validateIPPoolImpl(req));
+
+async function validateIPPoolImpl(req: PeprValidateRequest<IPPool>): Promise<ValidateResponse> {
   const { view } = await operator();
   if (req.Request.operation === "DELETE") return respond(req, "IPPool", validatePoolDelete(req.OldResource ?? req.Raw, view));
   return respond(req, "IPPool", validatePool(req.Raw, view, req.OldResource));
 }
 
-export async function validateNetworkAttachment(req: PeprValidateRequest<NetworkAttachmentDefinition>): Promise<ValidateResponse> {
+export const validateNetworkAttachment = (req: Parameters<typeof validateNetworkAttachmentImpl>[0]): ReturnType<typeof validateNetworkAttachmentImpl> => timed(webhookDuration, { handler: "validateNetworkAttachment" }, () => validateNetworkAttachmentImpl(req));
+
+async function validateNetworkAttachmentImpl(req: PeprValidateRequest<NetworkAttachmentDefinition>): Promise<ValidateResponse> {
   const { view } = await operator();
   return respond(req, "NetworkAttachmentDefinition", validateNAD(req.Raw, view, req.OldResource));
 }
@@ -50,11 +57,18 @@ export async function validateNetworkAttachment(req: PeprValidateRequest<Network
  * the same allocator, within the webhook's time budget. What it cannot bind, the validating
  * check below refuses with a message (a Pepr mutation can only fail without one).
  */
-export async function mutateLauncherPod(req: PeprMutateRequest<k8s.Pod>): Promise<void> {
+export const mutateLauncherPod = (req: Parameters<typeof mutateLauncherPodImpl>[0]): Promise<void> => timed(webhookDuration, { handler: "mutateLauncherPod" }, () => mutateLauncherPodImpl(req));
+
+async function mutateLauncherPodImpl(req: PeprMutateRequest<k8s.Pod>): Promise<void> {
   const target = launcherTarget(req.Raw, req.Request.namespace);
   if (!target) return;
   const op = await operator();
   let rendered = renderFor(op.view, target);
+  if (rendered.missing.length || hasUnservedNetwork(op.view, target)) {
+    // A pool applied moments ago may not be in the cache yet: never let that admit a pod bare.
+    await op.refreshPools();
+    rendered = renderFor(op.view, target);
+  }
   if (rendered.missing.length && !req.Request.dryRun) {
     await bindOnTheSpot(target.ns, target.vm);
     rendered = renderFor(op.view, target);
@@ -63,7 +77,9 @@ export async function mutateLauncherPod(req: PeprMutateRequest<k8s.Pod>): Promis
 }
 
 /** Never admits a pool-backed launcher pod without its address (runs after the mutation). */
-export async function validateLauncherPod(req: PeprValidateRequest<k8s.Pod>): Promise<ValidateResponse> {
+export const validateLauncherPod = (req: Parameters<typeof validateLauncherPodImpl>[0]): ReturnType<typeof validateLauncherPodImpl> => timed(webhookDuration, { handler: "validateLauncherPod" }, () => validateLauncherPodImpl(req));
+
+async function validateLauncherPodImpl(req: PeprValidateRequest<k8s.Pod>): Promise<ValidateResponse> {
   const target = launcherTarget(req.Raw, req.Request.namespace);
   if (!target) return req.Approve();
   const op = await operator();
@@ -92,6 +108,17 @@ function launcherTarget(pod: k8s.Pod, requestNamespace: string | undefined): Lau
   if (!vm || !annotation) return undefined;
   const ns = (pod.metadata?.namespace ?? requestNamespace) as string;
   return { ns, vm, annotation, pod: pod.metadata?.name ?? `${pod.metadata?.generateName ?? ""}*` };
+}
+
+/** Some element's network is served by no pool we know of. */
+function hasUnservedNetwork(view: View, t: LauncherTarget): boolean {
+  const parsed = parseElements(t.annotation);
+  if ("error" in parsed) return false;
+  const served = new Set(view.pools().flatMap(p => p.spec?.networks ?? []));
+  return parsed.elements.some(e => {
+    const el = e as { name?: string; namespace?: string };
+    return typeof el.name === "string" && !served.has(`${el.namespace || t.ns}/${el.name}`);
+  });
 }
 
 function renderFor(view: View, t: LauncherTarget): ReturnType<typeof renderLauncherNetworks> {

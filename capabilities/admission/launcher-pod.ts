@@ -36,7 +36,14 @@ export function isLauncherPod(pod: PodLike | unknown): boolean {
   return labelsOf(pod)[LAUNCHER_LABEL] === LAUNCHER_LABEL_VALUE;
 }
 
+/**
+ * The VM (= VMI) name of a launcher pod. KubeVirt's vm.kubevirt.io/name label holds a
+ * hostname-safe form (a VM "web.1" is labelled "web"), so the VMI owner reference wins.
+ */
 export function vmNameOfPod(pod: PodLike | unknown): string | undefined {
+  const owners = isRecord(pod) && isRecord(pod.metadata) && Array.isArray(pod.metadata.ownerReferences) ? pod.metadata.ownerReferences : [];
+  const vmi = owners.find((o: unknown) => isRecord(o) && o.kind === "VirtualMachineInstance" && typeof o.name === "string");
+  if (vmi) return (vmi as { name: string }).name;
   const name = labelsOf(pod)[VM_NAME_LABEL];
   return typeof name === "string" && name !== "" ? name : undefined;
 }

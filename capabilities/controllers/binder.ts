@@ -11,6 +11,7 @@ import { IpamError } from "../ipam/errors";
 import { KubeClient } from "../k8s/client";
 import { isAlreadyExists } from "../k8s/errors";
 import { Kinds } from "../k8s/kinds";
+import { allocations, bindDuration, timed } from "../metrics";
 import { ClusterView, ownerOf } from "./cluster-view";
 import { Condition, renderAllocation, setCondition } from "./render";
 
@@ -65,11 +66,13 @@ export class Binder {
   async bind(req: BindRequest): Promise<BindOutcome> {
     const ns = req.claim.metadata!.namespace as string;
     const name = req.claim.metadata!.name as string;
-    return this.mutex.run(ownerOf(ns, name), async () => {
-      const outcome = await this.#bindPools(req);
-      await this.writeStatus(req.claim, statusFor(req.claim, outcome));
-      return outcome;
-    });
+    return this.mutex.run(ownerOf(ns, name), () =>
+      timed(bindDuration, {}, async () => {
+        const outcome = await this.#bindPools(req);
+        await this.writeStatus(req.claim, statusFor(req.claim, outcome));
+        return outcome;
+      }),
+    );
   }
 
   async #bindPools(req: BindRequest): Promise<BindOutcome> {
@@ -131,17 +134,21 @@ export class Binder {
     try {
       const created = await this.client.create(Kinds.IPAllocation, renderAllocation(pool, address, claim));
       this.view.caches.allocations.upsert(created as IPAllocation);
+      allocations.inc({ pool, result: "created" });
       return "ours";
     } catch (err) {
       if (!isAlreadyExists(err)) {
         this.view.allocator(pool)?.release(address);
+        allocations.inc({ pool, result: "error" });
         throw err;
       }
     }
     const live = await this.client.getOrUndefined<IPAllocation>(Kinds.IPAllocation, allocationName(pool, address));
     if (!live) return this.#makeReal(pool, address, claim); // deleted meanwhile: try again
     this.view.caches.allocations.upsert(live);
-    if (sameClaim(live, claim)) return "ours"; // ours from before a crash, or from another replica
+    const ours = sameClaim(live, claim); // ours from before a crash, or from another replica
+    allocations.inc({ pool, result: ours ? "adopted" : "taken" });
+    if (ours) return "ours";
     if (live.spec?.claimRef.namespace === claim.namespace && live.spec?.claimRef.name === claim.name) {
       // Left by an earlier claim of the same name that was deleted: free it, then take it again.
       await this.client.delete(Kinds.IPAllocation, live.metadata!.name as string, undefined, { uid: live.metadata!.uid as string });

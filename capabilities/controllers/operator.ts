@@ -13,6 +13,7 @@ import { errorText } from "../k8s/errors";
 import { eventRecorder, EventSink } from "../k8s/events";
 import { KindRef, Kinds } from "../k8s/kinds";
 import { logger } from "../log";
+import { setMetricsSource } from "../metrics";
 import { Binder, ClaimStatus } from "./binder";
 import { ClusterView } from "./cluster-view";
 import { GarbageSweep } from "./garbage-sweep";
@@ -40,6 +41,8 @@ export interface OperatorOptions {
   gcIntervalSeconds?: number;
   gcGraceSeconds?: number;
   concurrency?: number;
+  /** A watch with no event for this long is restarted at the next resync. */
+  watchSilenceSeconds?: number;
 }
 
 const log = logger("operator");
@@ -67,9 +70,12 @@ export class Operator {
   readonly sweep: GarbageSweep;
   readonly event: EventSink;
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly #watchers: { close(): void }[] = [];
+  readonly #watchers = new Map<WatchedKind, { close(): void }>();
+  /** When each kind's watch last delivered an event (relists do not count). */
+  readonly #lastWatchEvent = new Map<WatchedKind, number>();
   /** Pool generation last acted on: only a spec change re-examines every VM. */
   readonly #poolGenerations = new Map<string, number>();
+  readonly #startedAt = Date.now();
 
   constructor(
     readonly client: KubeClient,
@@ -88,6 +94,16 @@ export class Operator {
   }
 
   async start(): Promise<void> {
+    setMetricsSource({
+      pools: () =>
+        this.view.pools().map(p => ({
+          name: p.metadata!.name as string,
+          capacity: Number((p.status as { capacity?: number } | undefined)?.capacity ?? 0),
+          allocated: this.view.allocationsOfPool(p.metadata!.name as string).length,
+        })),
+      queueDepth: () => this.queue.depth,
+      staleness: () => Object.fromEntries(WATCHED.map(w => [w.kind, (Date.now() - (this.#lastWatchEvent.get(w.kind) ?? this.#startedAt)) / 1000])),
+    });
     await this.relist();
     for (const w of WATCHED) this.#watch(w);
     if (!this.opts.controllers) return;
@@ -100,6 +116,7 @@ export class Operator {
     every(this.opts.resyncSeconds ?? 60, async () => {
       await this.relist();
       this.enqueueAll();
+      this.#restartSilentWatches();
     });
     every(this.opts.gcIntervalSeconds ?? 30, async () => {
       const freed = await this.sweep.sweep();
@@ -111,6 +128,7 @@ export class Operator {
   stop(): void {
     this.#timers.forEach(t => clearInterval(t));
     this.#watchers.forEach(w => w.close());
+    this.#watchers.clear();
     this.queue.stop();
   }
 
@@ -123,6 +141,12 @@ export class Operator {
     for (const pool of this.view.caches.pools.keys()) this.view.forgetPool(pool);
   }
 
+  /** Re-reads the pools now (cheap: few objects); for admission when a pool may be too new for the cache. */
+  async refreshPools(): Promise<void> {
+    const { items } = await this.client.list<IPPool>(Kinds.IPPool);
+    for (const pool of items) this.onEvent("IPPool", "MODIFIED", pool as HasMeta);
+  }
+
   enqueueAll(): void {
     for (const key of this.view.caches.pools.keys()) this.queue.add(`pool/${key}`);
     for (const key of this.view.caches.vms.keys()) this.queue.add(`vm/${key}`);
@@ -131,6 +155,7 @@ export class Operator {
 
   /** Entry point for every watch event, from our informers and from Pepr's Watch bindings. */
   onEvent(kind: WatchedKind, phase: Phase, obj: HasMeta): void {
+    this.#lastWatchEvent.set(kind, Date.now());
     const cache = this.#cache(kind);
     const changed = phase === "DELETED" ? cache.remove(obj as never) : cache.upsert(obj as never);
     // Allocation events always recount their pool: the binder may have cached the object first.
@@ -213,6 +238,22 @@ export class Operator {
     return byKind[kind];
   }
 
+  /**
+   * Pepr's and kubernetes-fluent-client's watches can go silent (seen after HTTP 429) without an
+   * error. Relists keep the caches right meanwhile; a watch silent for too long is restarted.
+   */
+  #restartSilentWatches(): void {
+    const limitMs = (this.opts.watchSilenceSeconds ?? 600) * 1000;
+    for (const w of WATCHED) {
+      const last = this.#lastWatchEvent.get(w.kind) ?? this.#startedAt;
+      if (Date.now() - last < limitMs) continue;
+      log.warn({ kind: w.kind }, `watch of ${w.kind} silent for ${Math.round((Date.now() - last) / 1000)} s: restarting it`);
+      this.#watchers.get(w.kind)?.close();
+      this.#lastWatchEvent.set(w.kind, Date.now());
+      this.#watch(w);
+    }
+  }
+
   #watch({ kind, model, managedOnly }: (typeof WATCHED)[number]): void {
     const query = managedOnly ? K8s(model).WithLabel(MANAGED_SELECTOR.key, MANAGED_SELECTOR.value) : K8s(model);
     const watcher = query.Watch((obj, phase) => this.onEvent(kind, phase as Phase, obj as HasMeta), {
@@ -221,7 +262,7 @@ export class Operator {
       relistIntervalSec: 300,
     });
     watcher.start().catch(err => log.error(`watch ${kind} failed to start: ${errorText(err)}`));
-    this.#watchers.push(watcher);
+    this.#watchers.set(kind, watcher);
   }
 }
 
@@ -237,6 +278,7 @@ export function operator(): Promise<Operator> {
       resyncSeconds: Number(process.env.VMNET_RESYNC_SECONDS ?? 60),
       gcIntervalSeconds: Number(process.env.VMNET_GC_INTERVAL_SECONDS ?? 30),
       gcGraceSeconds: Number(process.env.VMNET_GC_GRACE_SECONDS ?? 60),
+      watchSilenceSeconds: Number(process.env.VMNET_WATCH_SILENCE_SECONDS ?? 600),
     });
     await op.start();
     return op;

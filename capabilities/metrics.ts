@@ -1,0 +1,110 @@
+// Prometheus metrics at /metrics (prom-client): allocations, pool capacity and use, allocation and
+// webhook latency, work queue depth and watch staleness. Served on their own port together with
+// Pepr's own metrics (Pepr keeps its registry private).
+import http from "node:http";
+import { metricsCollector } from "pepr";
+import client from "prom-client";
+
+export const registry = new client.Registry();
+
+export const allocations = new client.Counter({
+  name: "vmnet_allocations_total",
+  help: "IPAllocation create attempts by pool and result (created, taken, adopted, error)",
+  labelNames: ["pool", "result"],
+  registers: [registry],
+});
+
+export const bindDuration = new client.Histogram({
+  name: "vmnet_allocation_duration_seconds",
+  help: "Time to bind one IPClaim (all its pools) including API writes",
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+export const webhookDuration = new client.Histogram({
+  name: "vmnet_webhook_duration_seconds",
+  help: "Time spent in our admission handlers, by handler",
+  labelNames: ["handler"],
+  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
+  registers: [registry],
+});
+
+/** Gauges computed at scrape time from the operator's view. */
+export interface MetricsSource {
+  pools(): { name: string; capacity: number; allocated: number }[];
+  queueDepth(): number;
+  /** Seconds since the last watch event or relist, per kind. */
+  staleness(): Record<string, number>;
+}
+
+let source: MetricsSource | undefined;
+
+new client.Gauge({
+  name: "vmnet_pool_capacity",
+  help: "Addresses a pool can hand out",
+  labelNames: ["pool"],
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const p of source?.pools() ?? []) this.set({ pool: p.name }, p.capacity);
+  },
+});
+
+new client.Gauge({
+  name: "vmnet_pool_allocated",
+  help: "Addresses of a pool held by IPAllocation records",
+  labelNames: ["pool"],
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const p of source?.pools() ?? []) this.set({ pool: p.name }, p.allocated);
+  },
+});
+
+new client.Gauge({
+  name: "vmnet_queue_depth",
+  help: "Reconcile keys waiting or backing off",
+  registers: [registry],
+  collect() {
+    this.set(source?.queueDepth() ?? 0);
+  },
+});
+
+new client.Gauge({
+  name: "vmnet_watch_staleness_seconds",
+  help: "Seconds since the last watch event or relist, per kind (a silent watch shows here, and is restarted)",
+  labelNames: ["kind"],
+  registers: [registry],
+  collect() {
+    this.reset();
+    for (const [kind, seconds] of Object.entries(source?.staleness() ?? {})) this.set({ kind }, seconds);
+  },
+});
+
+export function setMetricsSource(s: MetricsSource): void {
+  source = s;
+}
+
+/** Measures an async function into a histogram. */
+export async function timed<T>(histogram: client.Histogram<string>, labels: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const end = histogram.startTimer(labels);
+  try {
+    return await fn();
+  } finally {
+    end();
+  }
+}
+
+export function serveMetrics(port: number): http.Server {
+  return http
+    .createServer((req, res) => {
+      if (req.url !== "/metrics") {
+        res.writeHead(404).end();
+        return;
+      }
+      Promise.all([registry.metrics(), metricsCollector.getMetrics()])
+        .then(([ours, pepr]) => res.writeHead(200, { "Content-Type": registry.contentType }).end(`${ours}\n${pepr}`))
+        .catch(err => res.writeHead(500).end(String(err)));
+    })
+    .listen(port);
+}
