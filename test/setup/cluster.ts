@@ -5,7 +5,7 @@ import { installCrds } from "../../hack/cluster-setup";
 import { ControlPlane, startControlPlane } from "../../hack/control-plane";
 import { KubeClient } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { OperatorProcess, startOperator } from "./operator";
+import { OperatorProcess, startOperator } from "../../hack/operator-process";
 
 let controlPlane: ControlPlane | undefined;
 let client: KubeClient | undefined;

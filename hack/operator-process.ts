@@ -1,17 +1,18 @@
-// Runs the operator as a child process (as in production: its own process, its own caches), so
-// tests can restart it or kill it with SIGKILL.
+// Runs the operator (hack/run-operator.ts) as a child process, as in production its own process
+// with its own caches: the demo runs one, tests restart it or kill it with SIGKILL.
 import { ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 
 export interface OperatorProcess {
   port: number;
+  metricsPort: number;
   child: ChildProcess;
   output: () => string;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-const ROOT = path.join(__dirname, "..", "..");
+const ROOT = path.join(__dirname, "..");
 
 async function freePort(): Promise<number> {
   return new Promise(resolve => {
@@ -30,10 +31,11 @@ export const TEST_OPERATOR_ENV = {
   LOG_LEVEL: "warn",
 };
 
-export async function startOperator(env: Record<string, string> = {}): Promise<OperatorProcess> {
+export async function startOperator(env: Record<string, string> = {}, opts: { testTimers?: boolean } = { testTimers: true }): Promise<OperatorProcess> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const child = spawn(process.execPath, [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(ROOT, "hack", "run-operator.ts")], {
-    env: { ...process.env, ...TEST_OPERATOR_ENV, VMNET_WEBHOOK_PORT: String(port), ...env },
+    env: { ...process.env, ...(opts.testTimers ? TEST_OPERATOR_ENV : {}), VMNET_WEBHOOK_PORT: String(port), VMNET_METRICS_PORT: String(metricsPort), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -51,6 +53,7 @@ export async function startOperator(env: Record<string, string> = {}): Promise<O
   await Promise.race([ready, timeout]);
   return {
     port,
+    metricsPort,
     child,
     output: () => out,
     stop: async (signal: NodeJS.Signals = "SIGTERM") => {
