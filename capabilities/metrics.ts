@@ -6,6 +6,14 @@ import { metricsCollector } from "pepr";
 import client from "prom-client";
 
 export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry }); // process RSS, heap, event loop lag
+
+export const apiWrites = new client.Counter({
+  name: "vmnet_api_writes_total",
+  help: "Writes the operator sent to the API server, by verb and kind",
+  labelNames: ["verb", "kind"],
+  registers: [registry],
+});
 
 export const allocations = new client.Counter({
   name: "vmnet_allocations_total",

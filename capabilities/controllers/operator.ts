@@ -13,7 +13,7 @@ import { errorText } from "../k8s/errors";
 import { eventRecorder, EventSink } from "../k8s/events";
 import { KindRef, Kinds } from "../k8s/kinds";
 import { logger } from "../log";
-import { setMetricsSource } from "../metrics";
+import { apiWrites, setMetricsSource } from "../metrics";
 import { Binder, ClaimStatus } from "./binder";
 import { ClusterView } from "./cluster-view";
 import { GarbageSweep } from "./garbage-sweep";
@@ -272,6 +272,7 @@ let singleton: Promise<Operator> | undefined;
 export function operator(): Promise<Operator> {
   singleton ??= (async () => {
     const client = await KubeClient.fromDefault();
+    client.onWrite = (verb, kind) => apiWrites.inc({ verb, kind });
     const controllers = process.env.PEPR_WATCH_MODE === "true" || process.env.PEPR_MODE === "dev";
     const op = new Operator(client, {
       controllers,

@@ -58,8 +58,8 @@ export class KubeClient {
   readonly server: string;
   readonly #agent: Agent;
   readonly #headers: Record<string, string>;
-  /** Counts writes by verb and kind, so benchmarks can report writes per VM. */
-  readonly writes = new Map<string, number>();
+  /** Told of every write (verb and kind): the metrics count them, so benchmarks can report writes per VM. */
+  onWrite?: (verb: string, kind: string) => void;
   maxAttempts = 8;
 
   private constructor(server: string, agent: Agent, headers: Record<string, string>) {
@@ -126,8 +126,7 @@ export class KubeClient {
   }
 
   #count(verb: string, kind: KindRef): void {
-    const key = `${verb} ${kind.kind}`;
-    this.writes.set(key, (this.writes.get(key) ?? 0) + 1);
+    this.onWrite?.(verb, kind.kind);
   }
 
   get<T>(kind: KindRef, name: string, namespace?: string): Promise<T> {

@@ -1,0 +1,119 @@
+// Admission latency at the webhook: AdmissionReviews sent over TLS on loopback at a fixed rate
+// (default 200/s) to the operator's Pepr server, for VM validation and launcher-pod mutation.
+import crypto from "node:crypto";
+import { Agent, fetch } from "undici";
+import { launcherInterfaceName } from "../../capabilities/admission/launcher-pod";
+import { KubeClient } from "../../capabilities/k8s/client";
+import { Kinds } from "../../capabilities/k8s/kinds";
+import { startOperator } from "../../hack/operator-process";
+import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
+
+export interface LatencyResult {
+  path: string;
+  requests: number;
+  errors: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function review(kind: { group: string; version: string; kind: string }, resource: string, object: unknown, namespace: string): unknown {
+  return {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: {
+      uid: crypto.randomUUID(),
+      kind,
+      resource: { group: kind.group, version: kind.version, resource },
+      requestKind: kind,
+      requestResource: { group: kind.group, version: kind.version, resource },
+      namespace,
+      operation: "CREATE",
+      userInfo: { username: "bench" },
+      object,
+      dryRun: false,
+    },
+  };
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+/** Sends `body` at `rate` per second for `seconds`; each request is timed alone. */
+async function constantRate(url: string, body: string, rate: number, seconds: number, agent: Agent): Promise<{ latencies: number[]; errors: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = rate * seconds;
+  const started = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise(r => setTimeout(r, wait));
+    inflight.push(
+      (async () => {
+        const t0 = performance.now();
+        try {
+          const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json" }, dispatcher: agent });
+          const json = (await res.json()) as { response?: { allowed?: boolean } };
+          if (res.status !== 200 || json.response?.allowed !== true) errors++;
+        } catch {
+          errors++;
+        }
+        latencies.push(performance.now() - t0);
+      })(),
+    );
+  }
+  await Promise.all(inflight);
+  return { latencies, errors };
+}
+
+export async function benchAdmission(opts: { rate: number; seconds: number; log: (s: string) => void }): Promise<LatencyResult[]> {
+  const client = await KubeClient.fromDefault();
+  const ns = "bench-admission";
+  await client.apply(Kinds.Namespace, { metadata: { name: ns } });
+  await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
+  await client.apply(Kinds.IPPool, { metadata: { name: "bench-admission" }, spec: { cidr: "10.240.0.0/24", gateway: "10.240.0.1", networks: [`${ns}/vlan100`] } });
+  const op = await startOperator({ LOG_LEVEL: "error", PEPR_API_PATH: "bench" }, { testTimers: false });
+  try {
+    const vm = vmManifest(ns, "web", [{ name: "default", ports: [{ port: 80 }] }, { name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": '{"ovs1": "10.240.0.20"}' });
+    await client.create(Kinds.VirtualMachine, vm);
+    // Wait until the claim is bound, so the mutation measures the steady path (no bind on the spot).
+    for (let i = 0; i < 100; i++) {
+      const c = await client.getOrUndefined<{ status?: { addresses?: string[] } }>(Kinds.IPClaim, "web.ovs1", ns);
+      if (c?.status?.addresses?.length) break;
+      await new Promise(r => setTimeout(r, 100));
+    }
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: "virt-launcher-web-abcde",
+        namespace: ns,
+        labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": "web" },
+        annotations: { "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") }]) },
+      },
+      spec: { containers: [{ name: "compute", image: "virt-launcher" }] },
+    };
+    const vmReview = JSON.stringify(review({ group: "kubevirt.io", version: "v1", kind: "VirtualMachine" }, "virtualmachines", { ...vm, metadata: { ...vm.metadata, name: "web-2", annotations: {} } }, ns));
+    const podReview = JSON.stringify(review({ group: "", version: "v1", kind: "Pod" }, "pods", pod, ns));
+    const agent = new Agent({ connections: 16, connect: { rejectUnauthorized: false } });
+    const results: LatencyResult[] = [];
+    for (const [path, body] of [
+      ["/validate/bench (VirtualMachine)", vmReview],
+      ["/mutate/bench (virt-launcher Pod)", podReview],
+    ] as const) {
+      const url = `https://localhost:${op.port}${path.split(" ")[0]}`;
+      await constantRate(url, body, 50, 2, agent); // warm-up: JIT, TLS sessions
+      opts.log(`${path}: ${opts.rate}/s for ${opts.seconds} s`);
+      const { latencies, errors } = await constantRate(url, body, opts.rate, opts.seconds, agent);
+      latencies.sort((a, b) => a - b);
+      results.push({ path, requests: latencies.length, errors, rate: opts.rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] });
+    }
+    await agent.close();
+    return results;
+  } finally {
+    await op.stop();
+    await client.close();
+  }
+}

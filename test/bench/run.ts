@@ -1,0 +1,52 @@
+// `npm run bench`: every figure of DESIGN section 5 measured in one run on this machine, printed
+// as a table for BENCHMARKS.md. Not a test: nothing here passes or fails.
+import os from "node:os";
+import { installCrds } from "../../hack/cluster-setup";
+import { startControlPlane } from "../../hack/control-plane";
+import { KubeClient } from "../../capabilities/k8s/client";
+import { benchAdmission } from "./admission";
+import { benchScale } from "./scale";
+import { benchWhereabouts } from "./whereabouts";
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const log = (s: string): void => console.error(`[bench] ${s}`);
+
+async function main(): Promise<void> {
+  const vms = arg("vms", 1000);
+  const concurrency = arg("concurrency", 16);
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}`);
+  const cp = await startControlPlane({
+    beforeControllerManager: async kubeconfig => {
+      process.env.KUBECONFIG = kubeconfig;
+      const c = await KubeClient.fromDefault();
+      await installCrds(c);
+      await c.close();
+    },
+  });
+  try {
+    const s = await benchScale({ vms, concurrency, log });
+    console.log(`\n## ${vms} VMs bound (operator concurrency ${concurrency})`);
+    console.log(`operator: first claim to all Bound ${s.bindSeconds.toFixed(1)} s (${(vms / s.bindSeconds).toFixed(0)} VMs/s); from process start ${s.operatorSeconds.toFixed(1)} s (start-up until webhooks registered ${s.startupSeconds.toFixed(1)} s)`);
+    console.log(`writes: ${Object.entries(s.writes).map(([k, v]) => `${k}=${v}`).join(", ")} (${s.writesPerVm.toFixed(2)} per VM)`);
+    console.log(`API server ceiling (same writes, concurrency ${concurrency}): ${s.ceilingSeconds.toFixed(1)} s; ratio operator/ceiling = ${s.ratio.toFixed(2)}`);
+    console.log(`operator memory with ${vms} VMs, claims and allocations cached: RSS ${s.rssMiB.toFixed(0)} MiB, heap used ${s.heapMiB.toFixed(0)} MiB`);
+    const wb = await benchWhereabouts({ kubeconfig: cp.kubeconfig, count: vms, concurrency: 8 });
+    console.log(`\n## Whereabouts ${"v0.9.4"} IPAM, ${vms} CNI ADDs at concurrency 8, same API server`);
+    console.log(`whereabouts: ${wb.seconds.toFixed(1)} s (${wb.perSecond.toFixed(1)}/s), duplicates ${wb.duplicates}, failures ${wb.failures}, per-call p50 ${wb.latency.p50.toFixed(2)} s p99 ${wb.latency.p99.toFixed(2)} s`);
+    console.log(`vmnet-operator is ${(wb.seconds / s.bindSeconds).toFixed(1)}x faster (first claim to all Bound), ${(wb.seconds / s.operatorSeconds).toFixed(1)}x counting its process start`);
+    const rate = arg("rate", 200);
+    const lat = await benchAdmission({ rate, seconds: arg("seconds", 10), log });
+    console.log(`\n## Admission latency at the webhook, ${rate} requests/s over TLS on loopback`);
+    for (const r of lat) console.log(`${r.path}: ${r.requests} requests, ${r.errors} errors, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms`);
+  } finally {
+    await cp.stop();
+  }
+}
+
+main().catch(err => {
+  console.error(err);
+  process.exit(1);
+});

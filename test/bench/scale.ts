@@ -1,0 +1,134 @@
+// Scale benchmark: N VMs (default 1,000) waiting while the operator is down; the operator starts
+// and binds them all. Compared in the same run with the API server's own ceiling: the same writes
+// the operator made (counted from its vmnet_api_writes_total metric), replayed at the same client
+// concurrency. Also reports the operator's RSS and heap once everything is cached.
+import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
+import { Kinds } from "../../capabilities/k8s/kinds";
+import { OperatorProcess, startOperator } from "../../hack/operator-process";
+import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
+
+export interface ScaleResult {
+  vms: number;
+  operatorSeconds: number;
+  startupSeconds: number;
+  bindSeconds: number;
+  writes: Record<string, number>;
+  writesPerVm: number;
+  ceilingSeconds: number;
+  ratio: number;
+  rssMiB: number;
+  heapMiB: number;
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+export async function pool<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+async function scrape(op: OperatorProcess): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${op.metricsPort}/metrics`);
+  return res.text();
+}
+
+export function metricValues(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  const out: { labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_]+)(\{([^}]*)\})? ([0-9.e+-]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labels = Object.fromEntries((m[3] ?? "").split(",").filter(Boolean).map(kv => kv.split("=").map(x => x.replace(/"/g, "")) as [string, string]));
+    out.push({ labels, value: Number(m[4]) });
+  }
+  return out;
+}
+
+async function countClaims(client: KubeClient, namespace: string): Promise<{ total: number; bound: number }> {
+  const claims = await client.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(Kinds.IPClaim, { namespace });
+  return { total: claims.items.length, bound: claims.items.filter(c => c.status?.conditions?.some(x => x.type === "Bound" && x.status === "True")).length };
+}
+
+async function network(client: KubeClient, ns: string, cidr: string): Promise<void> {
+  await client.apply(Kinds.Namespace, { metadata: { name: ns } });
+  await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
+  await client.apply(Kinds.IPPool, { metadata: { name: `pool-${ns}` }, spec: { cidr, networks: [`${ns}/vlan100`] } });
+}
+
+/** Replays `writes` (verb and kind as counted by the operator) on throwaway objects. */
+async function replay(client: KubeClient, writes: Record<string, number>, vms: number, concurrency: number): Promise<number> {
+  const ns = "bench-ceiling";
+  await network(client, ns, "10.230.0.0/16");
+  const names = Array.from({ length: vms }, (_, i) => `r-${i}`);
+  await pool(names, 32, name => client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }])));
+  const ops: (() => Promise<unknown>)[] = [];
+  const count = (key: string): number => writes[key] ?? 0;
+  const claim = (i: number): KubeObject => ({ metadata: { name: `r-${i % vms}.ovs1`, namespace: ns, labels: { "vmnet.io/vm": `r-${i % vms}` } }, spec: { vm: `r-${i % vms}`, interface: "ovs1", network: `${ns}/vlan100`, pool: `pool-${ns}`, pools: [`pool-${ns}`] } });
+  for (let i = 0; i < count("apply IPClaim"); i++) ops.push(() => client.apply(Kinds.IPClaim, claim(i)));
+  const t0 = Date.now();
+  await pool(ops.splice(0), concurrency, op => op()); // claims first: status patches need them
+  for (let i = 0; i < count("create IPAllocation"); i++) {
+    const addr = `10.230.${Math.floor(i / 250)}.${(i % 250) + 2}`;
+    ops.push(() => client.create(Kinds.IPAllocation, { metadata: { name: `pool-${ns}.${addr.replace(/\./g, "-")}` }, spec: { pool: `pool-${ns}`, address: addr, claimRef: { namespace: ns, name: `r-${i % vms}.ovs1` } } }));
+  }
+  for (let i = 0; i < count("patch-status IPClaim"); i++) {
+    ops.push(() => client.mergePatch(Kinds.IPClaim, `r-${i % vms}.ovs1`, ns, { status: { addresses: [`10.230.0.${i % 250}/16`], mac: "02:00:00:00:00:01" } }, "status"));
+  }
+  for (let i = 0; i < count("patch VirtualMachine"); i++) {
+    ops.push(() => client.jsonPatch(Kinds.VirtualMachine, `r-${i % vms}`, ns, [{ op: "add", path: "/metadata/finalizers", value: ["vmnet.io/bench"] }]));
+  }
+  for (let i = 0; i < count("create Event"); i++) {
+    ops.push(() => client.create(Kinds.Event, { metadata: { name: `r-${i}.${Date.now()}`, namespace: ns }, involvedObject: { kind: "VirtualMachine", name: `r-${i % vms}`, namespace: ns }, reason: "Bound", message: "bench", type: "Normal" }));
+  }
+  for (let i = 0; i < count("patch-status IPPool"); i++) {
+    ops.push(() => client.mergePatch(Kinds.IPPool, `pool-${ns}`, undefined, { status: { allocated: i } }, "status"));
+  }
+  await pool(ops, concurrency, op => op());
+  return (Date.now() - t0) / 1000;
+}
+
+export async function benchScale(opts: { vms: number; concurrency: number; log: (s: string) => void }): Promise<ScaleResult> {
+  const client = await KubeClient.fromDefault(64);
+  const ns = "bench-scale";
+  await network(client, ns, "10.220.0.0/16");
+  const names = Array.from({ length: opts.vms }, (_, i) => `vm-${i}`);
+  opts.log(`creating ${opts.vms} VMs while the operator is down`);
+  await pool(names, 32, name => client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }, { name: "ovs1", network: "vlan100" }])));
+
+  opts.log("starting the operator");
+  const spawned = Date.now();
+  let startupSeconds = 0;
+  const starting = startOperator({ LOG_LEVEL: "error", VMNET_GC_GRACE_SECONDS: "600" }, { testTimers: false }).then(op => {
+    startupSeconds = (Date.now() - spawned) / 1000; // until its webhooks are registered
+    return op;
+  });
+  // Binding time runs from the first claim the operator wrote to the last one Bound, so the
+  // process start (Node, Pepr, the initial List) is reported apart.
+  let firstClaimAt = 0;
+  for (;;) {
+    const { total, bound } = await countClaims(client, ns);
+    if (total > 0 && !firstClaimAt) firstClaimAt = Date.now();
+    if (bound >= opts.vms) break;
+    await new Promise(r => setTimeout(r, 100));
+  }
+  const operatorSeconds = (Date.now() - spawned) / 1000;
+  const bindSeconds = (Date.now() - firstClaimAt) / 1000;
+  const op = await starting;
+  await new Promise(r => setTimeout(r, 3000)); // let trailing pool status writes land before counting
+  const text = await scrape(op);
+  const writes = Object.fromEntries(metricValues(text, "vmnet_api_writes_total").map(m => [`${m.labels.verb} ${m.labels.kind}`, m.value]));
+  const rssMiB = (metricValues(text, "process_resident_memory_bytes")[0]?.value ?? 0) / 2 ** 20;
+  const heapMiB = (metricValues(text, "nodejs_heap_size_used_bytes")[0]?.value ?? 0) / 2 ** 20;
+  await op.stop();
+  const total = Object.values(writes).reduce((a, b) => a + b, 0);
+  opts.log(`operator done: ${operatorSeconds.toFixed(1)} s (startup ${startupSeconds.toFixed(1)} s), ${total} writes; replaying them for the ceiling`);
+  const ceilingSeconds = await replay(client, writes, opts.vms, opts.concurrency);
+  await client.close();
+  return { vms: opts.vms, operatorSeconds, startupSeconds, bindSeconds, writes, writesPerVm: total / opts.vms, ceilingSeconds, ratio: bindSeconds / ceilingSeconds, rssMiB, heapMiB };
+}
+
