@@ -88,7 +88,7 @@ export class Operator {
     this.migrations = new MigrationController(client, this.view, this.binder, this.event);
     this.sweep = new GarbageSweep(client, this.view, this.vms, (opts.gcGraceSeconds ?? 60) * 1000);
     this.queue = new WorkQueue(key => this.#handle(key), {
-      concurrency: opts.concurrency ?? 16,
+      concurrency: opts.concurrency ?? 32,
       onError: (key, err, attempt) => log.warn({ key, attempt }, `reconcile ${key} failed (attempt ${attempt}, retrying with backoff): ${errorText(err)}`),
     });
   }
@@ -280,6 +280,7 @@ export function operator(): Promise<Operator> {
       gcIntervalSeconds: Number(process.env.VMNET_GC_INTERVAL_SECONDS ?? 30),
       gcGraceSeconds: Number(process.env.VMNET_GC_GRACE_SECONDS ?? 60),
       watchSilenceSeconds: Number(process.env.VMNET_WATCH_SILENCE_SECONDS ?? 600),
+      concurrency: Number(process.env.VMNET_CONCURRENCY ?? 32),
     });
     await op.start();
     return op;

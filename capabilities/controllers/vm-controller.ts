@@ -97,9 +97,8 @@ export class VmController {
 
   #announce(vm: VirtualMachine, claim: IPClaim, outcome: BindOutcome): void {
     const iface = claim.spec?.interface;
-    if (outcome.bound) {
-      this.event(vmRef(vm), "Normal", "Bound", `interface ${iface}: ${outcome.addresses.join(", ")} MAC ${outcome.mac}`);
-    } else {
+    // A routine bind is visible on the claim's status; an Event per VM would cost a write per VM.
+    if (!outcome.bound) {
       const msg = `interface ${iface} has no address: ${outcome.message}`;
       this.event(vmRef(vm), "Warning", outcome.reason, msg);
       this.event(claimRef(claim), "Warning", outcome.reason, outcome.message);

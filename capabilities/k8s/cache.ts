@@ -11,6 +11,21 @@ export const keyOf = (obj: HasMeta): string =>
 /** resourceVersion as a number, for "is this event older than what we hold" checks. */
 const rv = (obj: HasMeta | undefined): number => Number(obj?.metadata?.resourceVersion ?? 0);
 
+/**
+ * Drops what the operator never reads but every object carries: managedFields (often the largest
+ * part of an object) and the last-applied annotation. Memory per cached VM drops by half or more.
+ */
+function slim<T extends HasMeta>(obj: T): T {
+  const meta = obj.metadata as (HasMeta["metadata"] & { managedFields?: unknown; annotations?: Record<string, string> }) | undefined;
+  if (!meta) return obj;
+  const { managedFields: _drop, ...rest } = meta;
+  if (rest.annotations?.["kubectl.kubernetes.io/last-applied-configuration"]) {
+    const { "kubectl.kubernetes.io/last-applied-configuration": _last, ...annotations } = rest.annotations;
+    rest.annotations = annotations;
+  }
+  return { ...obj, metadata: rest };
+}
+
 export class ObjectCache<T extends HasMeta> {
   readonly #items = new Map<string, T>();
   /** Seconds-since-epoch of the last event or relist: watch staleness is measured from it. */
@@ -38,7 +53,7 @@ export class ObjectCache<T extends HasMeta> {
     const key = keyOf(obj);
     const held = this.#items.get(key);
     if (held && rv(held) >= rv(obj) && held.metadata?.uid === obj.metadata?.uid) return false;
-    this.#items.set(key, obj);
+    this.#items.set(key, slim(obj));
     return true;
   }
 
@@ -55,7 +70,7 @@ export class ObjectCache<T extends HasMeta> {
   replace(items: T[]): string[] {
     this.lastEventAt = Date.now() / 1000;
     const changed: string[] = [];
-    const next = new Map(items.map(i => [keyOf(i), i]));
+    const next = new Map(items.map(i => [keyOf(i), slim(i)]));
     for (const [key, held] of this.#items) {
       const fresh = next.get(key);
       if (!fresh || fresh.metadata?.resourceVersion !== held.metadata?.resourceVersion) changed.push(key);

@@ -16,7 +16,7 @@ const log = (s: string): void => console.error(`[bench] ${s}`);
 
 async function main(): Promise<void> {
   const vms = arg("vms", 1000);
-  const concurrency = arg("concurrency", 16);
+  const concurrency = arg("concurrency", 32);
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}`);
   const cp = await startControlPlane({
     beforeControllerManager: async kubeconfig => {

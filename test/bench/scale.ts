@@ -103,7 +103,7 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
   opts.log("starting the operator");
   const spawned = Date.now();
   let startupSeconds = 0;
-  const starting = startOperator({ LOG_LEVEL: "error", VMNET_GC_GRACE_SECONDS: "600" }, { testTimers: false }).then(op => {
+  const starting = startOperator({ LOG_LEVEL: "error", VMNET_GC_GRACE_SECONDS: "600", VMNET_CONCURRENCY: String(opts.concurrency) }, { testTimers: false }).then(op => {
     startupSeconds = (Date.now() - spawned) / 1000; // until its webhooks are registered
     return op;
   });

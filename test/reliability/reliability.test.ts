@@ -1,0 +1,193 @@
+// Races, crashes, restarts and overload never produce a duplicate or leaked address. A short
+// version runs in `npm test`; `npm run test:reliability` (RELIABILITY_FULL=1) runs the full counts.
+import assert from "node:assert/strict";
+import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
+import { Kinds } from "../../capabilities/k8s/kinds";
+import { launcherInterfaceName } from "../../capabilities/admission/launcher-pod";
+import { installCrds } from "../../hack/cluster-setup";
+import { startControlPlane } from "../../hack/control-plane";
+import { OperatorProcess, startOperator } from "../../hack/operator-process";
+import { pool as inParallel } from "../bench/scale";
+import { createNad, createPool, eventually, gone, uniqueSubnet, vmManifest } from "../helpers";
+import { cluster, freshNamespace, operatorProcess, restartOperator } from "../setup/cluster";
+import { checkInvariants, settle } from "./invariants";
+
+const FULL = process.env.RELIABILITY_FULL === "1";
+const client = (): KubeClient => cluster().client;
+const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
+
+async function network(opts: { size?: number; reclaimPolicy?: string } = {}): Promise<{ ns: string; pool: string; prefix: string }> {
+  const ns = await freshNamespace("rel");
+  const subnet = uniqueSubnet();
+  const pool = `rel-${ns}`;
+  await createNad(ns, "vlan100");
+  const ranges = opts.size ? [`${subnet.prefix}.10-${subnet.prefix}.${9 + opts.size}`] : undefined;
+  await createPool(pool, { cidr: subnet.cidr, networks: [`${ns}/vlan100`], ...(ranges ? { ranges } : {}), reclaimPolicy: opts.reclaimPolicy ?? "Delete" });
+  return { ns, pool, prefix: subnet.prefix };
+}
+
+const ovsVm = (ns: string, name: string): KubeObject => vmManifest(ns, name, [{ name: "ovs1", network: "vlan100" }]);
+
+function launcherPod(ns: string, vm: string): KubeObject {
+  return {
+    metadata: {
+      name: `virt-launcher-${vm}-r${Math.random().toString(36).slice(2, 7)}`,
+      namespace: ns,
+      labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": vm },
+      annotations: { "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") }]) },
+    },
+    spec: { containers: [{ name: "compute", image: "virt-launcher" }] },
+  };
+}
+
+function assertClean(report: { problems: string[] }, what: string): void {
+  assert.deepEqual(report.problems, [], `${what}: ${report.problems.slice(0, 10).join("\n")}`);
+}
+
+describe("reliability", function () {
+  this.timeout(FULL ? 3_600_000 : 300_000);
+
+  it(`racing allocators (3 operator processes, launcher pods binding on the spot) on a pool with exactly N free addresses, ${FULL ? 20 : 2} runs`, async () => {
+    const extra: OperatorProcess[] = [await startOperator(), await startOperator()];
+    try {
+      for (let run = 0; run < (FULL ? 20 : 2); run++) {
+        const n = FULL ? 40 : 16;
+        const { ns, pool } = await network({ size: n });
+        const names = Array.from({ length: n }, (_, i) => `vm-${i}`);
+        // VMs and their launcher pods at once: controllers of three processes and the webhook race.
+        await inParallel(names, 16, async name => {
+          await client().create(Kinds.VirtualMachine, ovsVm(ns, name));
+          await client().create(Kinds.Pod, launcherPod(ns, name)).catch(() => undefined);
+        });
+        assertClean(await settle(client(), { namespace: ns, pools: [pool], expectBound: n }), `run ${run}`);
+      }
+    } finally {
+      await Promise.all(extra.map(o => o.stop()));
+    }
+  });
+
+  it(`the operator killed with SIGKILL at random moments during ${FULL ? 1000 : 150} allocations, ${FULL ? 10 : 3} times`, async () => {
+    const n = FULL ? 1000 : 150;
+    const { ns, pool } = await network();
+    const names = Array.from({ length: n }, (_, i) => `vm-${i}`);
+    const creating = inParallel(names, 16, name => client().create(Kinds.VirtualMachine, ovsVm(ns, name)));
+    for (let k = 0; k < (FULL ? 10 : 3); k++) {
+      await sleep(200 + Math.random() * (FULL ? 3000 : 1200));
+      await restartOperator("SIGKILL");
+    }
+    await creating;
+    assertClean(await settle(client(), { namespace: ns, pools: [pool], expectBound: n }, 180_000), "after kills");
+  });
+
+  it("survives kube-apiserver and etcd restarts during churn: watches recover and every VM ends bound", async () => {
+    const { ns, pool } = await network();
+    const n = FULL ? 200 : 40;
+    const names = Array.from({ length: n }, (_, i) => `vm-${i}`);
+    const creating = inParallel(names, 8, async name => {
+      await eventually(`create ${name}`, () => client().create(Kinds.VirtualMachine, ovsVm(ns, name)).then(() => true), 120_000);
+    });
+    await sleep(500);
+    await cluster().controlPlane.restartApiServer(false);
+    await sleep(500);
+    await cluster().controlPlane.restartApiServer(true); // etcd too
+    await creating;
+    // A VM created well after the restarts proves the watches came back (not only the resync).
+    await client().create(Kinds.VirtualMachine, ovsVm(ns, "after-restart"));
+    assertClean(await settle(client(), { namespace: ns, pools: [pool], expectBound: n + 1 }, 120_000), "after restarts");
+    assert.ok(operatorProcess().child.exitCode === null, "the operator survived the restarts");
+  });
+
+  it("retries 429s from an overloaded API server (low max-requests-inflight) with backoff", async () => {
+    const cp = await startControlPlane({
+      apiServerFlags: ["--max-requests-inflight=3", "--max-mutating-requests-inflight=1", "--enable-priority-and-fairness=false"],
+      beforeControllerManager: async kubeconfig => {
+        const saved = process.env.KUBECONFIG;
+        process.env.KUBECONFIG = kubeconfig;
+        const c = await KubeClient.fromDefault();
+        await installCrds(c);
+        await c.close();
+        process.env.KUBECONFIG = saved;
+      },
+    });
+    const saved = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = cp.kubeconfig;
+    const c = await KubeClient.fromDefault();
+    process.env.KUBECONFIG = saved;
+    const op = await startOperator({ KUBECONFIG: cp.kubeconfig });
+    try {
+      await c.apply(Kinds.Namespace, { metadata: { name: "overload" } });
+      await c.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: "overload" }, spec: { config: JSON.stringify({ cniVersion: "0.4.0", type: "ovs", bridge: "br", ipam: { type: "static" }, capabilities: { ips: true } }) } });
+      await c.apply(Kinds.IPPool, { metadata: { name: "overload" }, spec: { cidr: "10.77.0.0/24", networks: ["overload/vlan100"] } });
+      const n = FULL ? 200 : 60;
+      await inParallel(Array.from({ length: n }, (_, i) => `vm-${i}`), 16, name => c.create(Kinds.VirtualMachine, ovsVm("overload", name)));
+      assertClean(await settle(c, { namespace: "overload", pools: ["overload"], expectBound: n }, 180_000), "under overload");
+      const log = op.output();
+      console.log(`      429 retries seen in the operator log: ${(log.match(/429/g) ?? []).length}`);
+    } finally {
+      await op.stop();
+      await c.close();
+      await cp.stop();
+    }
+  });
+
+  it("returns pools to zero when all VMs are deleted while the operator is down", async () => {
+    const { ns, pool } = await network();
+    const names = Array.from({ length: 20 }, (_, i) => `vm-${i}`);
+    await inParallel(names, 8, name => client().create(Kinds.VirtualMachine, ovsVm(ns, name)));
+    assertClean(await settle(client(), { namespace: ns, pools: [pool], expectBound: 20 }), "before");
+    await restartOperator("SIGKILL", async () => {
+      await inParallel(names, 8, name => client().delete(Kinds.VirtualMachine, name, ns));
+    });
+    for (const name of names) await gone(Kinds.VirtualMachine, name, ns, 60_000);
+    const report = await settle(client(), { namespace: ns, pools: [pool], expectBound: 0 });
+    assertClean(report, "after");
+    assert.equal(report.allocations, 0);
+  });
+
+  it("a VM deleted and re-created at once under the same name ends with one address, none leaked", async () => {
+    const { ns, pool } = await network();
+    await client().create(Kinds.VirtualMachine, ovsVm(ns, "phoenix"));
+    await settle(client(), { namespace: ns, pools: [pool], expectBound: 1 });
+    for (let i = 0; i < 5; i++) {
+      await client().delete(Kinds.VirtualMachine, "phoenix", ns);
+      await gone(Kinds.VirtualMachine, "phoenix", ns);
+      await client().create(Kinds.VirtualMachine, ovsVm(ns, "phoenix"));
+    }
+    const report = await settle(client(), { namespace: ns, pools: [pool], expectBound: 1 });
+    assertClean(report, "after re-creations");
+    assert.equal(report.allocations, 1);
+  });
+
+  it("a stopped VM keeps its address: another VM asking for it is told who holds it", async () => {
+    const { ns, prefix } = await network();
+    await client().create(Kinds.VirtualMachine, vmManifest(ns, "sleeper", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": `{"ovs1": "${prefix}.77"}` }, "Halted"));
+    await settle(client(), { namespace: ns, pools: [`rel-${ns}`], expectBound: 1 });
+    const err = await client()
+      .create(Kinds.VirtualMachine, vmManifest(ns, "thief", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": `{"ovs1": "${prefix}.77"}` }))
+      .then(() => undefined, (e: Error) => e);
+    assert.match(String(err?.message), /sleeper/);
+  });
+
+  it("a launcher pod refused after an on-the-spot bind leaks nothing: the address belongs to the VM and goes with it", async () => {
+    const { ns, pool } = await network();
+    await client().create(Kinds.VirtualMachine, ovsVm(ns, "vm"));
+    // A dry-run pod create passes the mutating webhook (which must not bind on dry run) and is never stored.
+    await client().request({ method: "POST", path: `/api/v1/namespaces/${ns}/pods`, query: { dryRun: "All" }, body: launcherPod(ns, "vm"), what: "dry-run pod" }).catch(() => undefined);
+    await client().create(Kinds.Pod, { ...launcherPod(ns, "vm"), spec: { containers: [] } }).catch(() => undefined); // refused by the API server's validation
+    await settle(client(), { namespace: ns, pools: [pool], expectBound: 1 });
+    await client().delete(Kinds.VirtualMachine, "vm", ns);
+    await gone(Kinds.VirtualMachine, "vm", ns);
+    const report = await settle(client(), { namespace: ns, pools: [pool], expectBound: 0 });
+    assertClean(report, "after the VM went");
+    assert.equal(report.allocations, 0);
+  });
+
+  it("the invariant checker itself catches a forged duplicate", async () => {
+    const { ns, pool, prefix } = await network();
+    await client().create(Kinds.VirtualMachine, ovsVm(ns, "real"));
+    await settle(client(), { namespace: ns, pools: [pool], expectBound: 1 });
+    await client().create(Kinds.IPAllocation, { metadata: { name: `${pool}.${prefix.replace(/\./g, "-")}-250` }, spec: { pool, address: `${prefix}.250`, claimRef: { namespace: ns, name: "ghost.ovs1" } } });
+    const report = await checkInvariants(client(), { namespace: ns, pools: [pool], expectBound: 1 });
+    assert.ok(report.problems.some(p => p.startsWith("leak:")), JSON.stringify(report.problems));
+  });
+});
