@@ -37,6 +37,8 @@ export type WatchedKind =
 export interface OperatorOptions {
   /** Run reconcilers (watch process); false in an admission-only process. */
   controllers: boolean;
+  /** Pepr's Watch bindings deliver events (watch and dev mode): no informers of our own at start. */
+  peprWatches?: boolean;
   resyncSeconds?: number;
   gcIntervalSeconds?: number;
   gcGraceSeconds?: number;
@@ -93,6 +95,11 @@ export class Operator {
     });
   }
 
+  /**
+   * With Pepr's watches running (watch or dev mode), their events feed the caches; otherwise
+   * (admission-only) our own informers do. Either way a kind whose events stop is re-watched by
+   * an informer of ours at the next resync, and relists keep the caches right meanwhile.
+   */
   async start(): Promise<void> {
     setMetricsSource({
       pools: () =>
@@ -105,7 +112,7 @@ export class Operator {
       staleness: () => Object.fromEntries(WATCHED.map(w => [w.kind, (Date.now() - (this.#lastWatchEvent.get(w.kind) ?? this.#startedAt)) / 1000])),
     });
     await this.relist();
-    for (const w of WATCHED) this.#watch(w);
+    if (!this.opts.peprWatches) for (const w of WATCHED) this.#watch(w);
     if (!this.opts.controllers) return;
     this.enqueueAll();
     const every = (seconds: number, fn: () => Promise<unknown>): void => {
@@ -276,6 +283,7 @@ export function operator(): Promise<Operator> {
     const controllers = process.env.PEPR_WATCH_MODE === "true" || process.env.PEPR_MODE === "dev";
     const op = new Operator(client, {
       controllers,
+      peprWatches: controllers,
       resyncSeconds: Number(process.env.VMNET_RESYNC_SECONDS ?? 60),
       gcIntervalSeconds: Number(process.env.VMNET_GC_INTERVAL_SECONDS ?? 30),
       gcGraceSeconds: Number(process.env.VMNET_GC_GRACE_SECONDS ?? 60),
