@@ -41,6 +41,8 @@ export const webhookDuration = new client.Histogram({
 export interface MetricsSource {
   pools(): { name: string; capacity: number; allocated: number }[];
   queueDepth(): number;
+  /** IPClaims in the cache, bound and not. */
+  claims(): { bound: number; unbound: number };
   /** Seconds since the last watch event or relist, per kind. */
   staleness(): Record<string, number>;
 }
@@ -66,6 +68,18 @@ new client.Gauge({
   collect() {
     this.reset();
     for (const p of source?.pools() ?? []) this.set({ pool: p.name }, p.allocated);
+  },
+});
+
+new client.Gauge({
+  name: "vmnet_claims",
+  help: "IPClaims known to the operator, by state (bound, unbound)",
+  labelNames: ["state"],
+  registers: [registry],
+  collect() {
+    const c = source?.claims() ?? { bound: 0, unbound: 0 };
+    this.set({ state: "bound" }, c.bound);
+    this.set({ state: "unbound" }, c.unbound);
   },
 });
 

@@ -14,7 +14,7 @@ export interface OperatorProcess {
 
 const ROOT = path.join(__dirname, "..");
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise(resolve => {
     const s = net.createServer().listen(0, "127.0.0.1", () => {
       const { port } = s.address() as net.AddressInfo;
@@ -34,7 +34,10 @@ export const TEST_OPERATOR_ENV = {
 export async function startOperator(env: Record<string, string> = {}, opts: { testTimers?: boolean } = { testTimers: true }): Promise<OperatorProcess> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(ROOT, "hack", "run-operator.ts")], {
+  // One Node process with tsx's require hook (no tsx CLI wrapper process in between), so signals,
+  // memory figures and VMNET_OPERATOR_NODE_ARGS (e.g. --cpu-prof) apply to the operator itself.
+  const nodeArgs = (process.env.VMNET_OPERATOR_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(ROOT, "hack", "run-operator.ts")], {
     env: { ...process.env, ...(opts.testTimers ? TEST_OPERATOR_ENV : {}), VMNET_WEBHOOK_PORT: String(port), VMNET_METRICS_PORT: String(metricsPort), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

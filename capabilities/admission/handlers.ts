@@ -137,11 +137,11 @@ async function bindOnTheSpot(ns: string, vmName: string): Promise<void> {
 type View = Awaited<ReturnType<typeof operator>>["view"];
 
 function claimsOf(view: View, ns: string, vmName: string): ClaimLike[] {
-  return [...view.caches.claims.values()].filter(c => c.metadata?.namespace === ns && c.spec?.vm === vmName) as ClaimLike[];
+  return view.claimsOfVm(ns, vmName) as ClaimLike[];
 }
 
 function unboundReason(view: View, ns: string, vmName: string, network: string): string {
-  const claim = [...view.caches.claims.values()].find(c => c.metadata?.namespace === ns && c.spec?.vm === vmName && c.spec?.network === network);
+  const claim = view.claimsOfVm(ns, vmName).find(c => c.spec?.network === network);
   const cond = claim?.status?.conditions?.find(c => c.type === "Bound");
   return cond ? `${cond.reason}: ${cond.message}` : "no IPClaim yet";
 }

@@ -37,8 +37,10 @@ interface PoolState {
 export class ClusterView implements AdmissionSnapshot {
   readonly caches = {
     pools: new ObjectCache<IPPool>(),
-    claims: new ObjectCache<IPClaim>(),
-    allocations: new ObjectCache<IPAllocation>(),
+    claims: new ObjectCache<IPClaim>().index("vm", c => `${c.metadata?.namespace}/${c.spec?.vm}`),
+    allocations: new ObjectCache<IPAllocation>()
+      .index("pool", a => a.spec?.pool)
+      .index("claim", a => (a.spec ? `${a.spec.claimRef.namespace}/${a.spec.claimRef.name}` : undefined)),
     vms: new ObjectCache<VirtualMachine>(),
     nads: new ObjectCache<NetworkAttachmentDefinition>(),
     namespaces: new ObjectCache<Namespace>(),
@@ -99,11 +101,16 @@ export class ClusterView implements AdmissionSnapshot {
   }
 
   allocationsOfPool(pool: string): IPAllocation[] {
-    return [...this.caches.allocations.values()].filter(a => a.spec?.pool === pool);
+    return this.caches.allocations.by("pool", pool);
   }
 
   allocationsOfClaim(namespace: string, name: string): IPAllocation[] {
-    return [...this.caches.allocations.values()].filter(a => a.spec?.claimRef.namespace === namespace && a.spec?.claimRef.name === name);
+    return this.caches.allocations.by("claim", `${namespace}/${name}`);
+  }
+
+  /** Claims of a VM, by spec.vm. */
+  claimsOfVm(namespace: string, vm: string): IPClaim[] {
+    return this.caches.claims.by("vm", `${namespace}/${vm}`);
   }
 
   /** Pools serving a network ("ns/name") that admit the namespace, IPv4 first. */

@@ -50,7 +50,7 @@ export class MigrationController {
     const phase = vmim?.status?.phase;
     if (!vmim || !phase || !FINAL.has(phase)) return;
     const vm = vmim.spec?.vmiName ?? "";
-    const claims = [...this.view.caches.claims.values()].filter(c => c.metadata?.namespace === namespace && c.spec?.vm === vm);
+    const claims = this.view.claimsOfVm(namespace, vm);
     if (!claims.length) return;
     const target = phase === "Succeeded" ? await this.#targetPod(vmim) : undefined;
     const elements = target ? parseElementsOf(target) : [];

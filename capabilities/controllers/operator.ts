@@ -109,6 +109,11 @@ export class Operator {
           allocated: this.view.allocationsOfPool(p.metadata!.name as string).length,
         })),
       queueDepth: () => this.queue.depth,
+      claims: () => {
+        let bound = 0;
+        for (const c of this.view.caches.claims.values()) if ((c.status as ClaimStatus | undefined)?.conditions?.some(x => x.type === "Bound" && x.status === "True")) bound++;
+        return { bound, unbound: this.view.caches.claims.size - bound };
+      },
       staleness: () => Object.fromEntries(WATCHED.map(w => [w.kind, (Date.now() - (this.#lastWatchEvent.get(w.kind) ?? this.#startedAt)) / 1000])),
     });
     await this.relist();
@@ -232,17 +237,18 @@ export class Operator {
 
   #cache(kind: WatchedKind): ObjectCache<HasMeta> {
     const c = this.view.caches;
-    const byKind: Record<WatchedKind, ObjectCache<HasMeta>> = {
-      VirtualMachine: c.vms as ObjectCache<HasMeta>,
-      IPPool: c.pools as ObjectCache<HasMeta>,
-      IPClaim: c.claims as ObjectCache<HasMeta>,
-      IPAllocation: c.allocations as ObjectCache<HasMeta>,
-      NetworkAttachmentDefinition: c.nads as ObjectCache<HasMeta>,
-      Namespace: c.namespaces as ObjectCache<HasMeta>,
-      Service: c.services as ObjectCache<HasMeta>,
-      VirtualMachineInstanceMigration: c.migrations as ObjectCache<HasMeta>,
+    // The caches differ only in their element type; events carry plain objects of that kind.
+    const byKind: Record<WatchedKind, unknown> = {
+      VirtualMachine: c.vms,
+      IPPool: c.pools,
+      IPClaim: c.claims,
+      IPAllocation: c.allocations,
+      NetworkAttachmentDefinition: c.nads,
+      Namespace: c.namespaces,
+      Service: c.services,
+      VirtualMachineInstanceMigration: c.migrations,
     };
-    return byKind[kind];
+    return byKind[kind] as ObjectCache<HasMeta>;
   }
 
   /**

@@ -11,7 +11,7 @@ import { Kinds } from "../k8s/kinds";
 import { ServiceController } from "./service-controller";
 import { Binder, BindOutcome, statusFor, ClaimStatus } from "./binder";
 import { ClusterView, ownerOf } from "./cluster-view";
-import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition, VM_LABEL } from "./render";
+import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition } from "./render";
 
 export class VmController {
   constructor(
@@ -137,11 +137,8 @@ export class VmController {
     await this.#removeFinalizer(vm);
   }
 
-  /** Claims labelled with the VM, plus any named after it that lost their label. */
   #claimsOfVm(namespace: string, vm: string): IPClaim[] {
-    return [...this.view.caches.claims.values()].filter(
-      c => c.metadata?.namespace === namespace && (c.metadata?.labels?.[VM_LABEL] === vm || c.spec?.vm === vm),
-    );
+    return this.view.claimsOfVm(namespace, vm);
   }
 
   async #pruneRemovedNics(vm: VirtualMachine, keep: Set<string>): Promise<void> {

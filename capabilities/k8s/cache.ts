@@ -28,6 +28,47 @@ function slim<T extends HasMeta>(obj: T): T {
 
 export class ObjectCache<T extends HasMeta> {
   readonly #items = new Map<string, T>();
+  /** Secondary indexes: name -> (index value -> object keys), so lookups by VM or pool are not scans. */
+  readonly #indexes = new Map<string, { keyOf: (obj: T) => string | undefined; map: Map<string, Set<string>> }>();
+
+  /** Adds an index; `by(name, value)` then returns the objects whose keyOf gives value. */
+  index(name: string, indexKey: (obj: T) => string | undefined): this {
+    const map = new Map<string, Set<string>>();
+    this.#indexes.set(name, { keyOf: indexKey, map });
+    for (const [key, obj] of this.#items) this.#link(key, obj, true);
+    return this;
+  }
+
+  by(name: string, value: string): T[] {
+    const keys = this.#indexes.get(name)?.map.get(value);
+    return keys ? [...keys].map(k => this.#items.get(k)).filter((o): o is T => o !== undefined) : [];
+  }
+
+  #link(key: string, obj: T, add: boolean): void {
+    for (const { keyOf: indexKey, map } of this.#indexes.values()) {
+      const v = indexKey(obj);
+      if (v === undefined) continue;
+      const set = map.get(v) ?? new Set<string>();
+      if (add) set.add(key);
+      else set.delete(key);
+      if (set.size) map.set(v, set);
+      else map.delete(v);
+    }
+  }
+
+  #set(key: string, obj: T): void {
+    const prev = this.#items.get(key);
+    if (prev) this.#link(key, prev, false);
+    this.#items.set(key, obj);
+    this.#link(key, obj, true);
+  }
+
+  #delete(key: string): boolean {
+    const prev = this.#items.get(key);
+    if (!prev) return false;
+    this.#link(key, prev, false);
+    return this.#items.delete(key);
+  }
   /** Seconds-since-epoch of the last event or relist: watch staleness is measured from it. */
   lastEventAt = 0;
 
@@ -53,7 +94,7 @@ export class ObjectCache<T extends HasMeta> {
     const key = keyOf(obj);
     const held = this.#items.get(key);
     if (held && rv(held) >= rv(obj) && held.metadata?.uid === obj.metadata?.uid) return false;
-    this.#items.set(key, slim(obj));
+    this.#set(key, slim(obj));
     return true;
   }
 
@@ -63,7 +104,7 @@ export class ObjectCache<T extends HasMeta> {
     const held = this.#items.get(key);
     // A DELETED event for an older incarnation must not drop a re-created object.
     if (held && held.metadata?.uid !== obj.metadata?.uid && rv(held) > rv(obj)) return false;
-    return this.#items.delete(key);
+    return this.#delete(key);
   }
 
   /** Replaces everything with a fresh List; returns the keys that changed or vanished. */
@@ -76,8 +117,8 @@ export class ObjectCache<T extends HasMeta> {
       if (!fresh || fresh.metadata?.resourceVersion !== held.metadata?.resourceVersion) changed.push(key);
     }
     for (const key of next.keys()) if (!this.#items.has(key)) changed.push(key);
-    this.#items.clear();
-    for (const [k, v] of next) this.#items.set(k, v);
+    for (const key of [...this.#items.keys()]) this.#delete(key);
+    for (const [k, v] of next) this.#set(k, v);
     return changed;
   }
 }

@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     console.log(`writes: ${Object.entries(s.writes).map(([k, v]) => `${k}=${v}`).join(", ")} (${s.writesPerVm.toFixed(2)} per VM)`);
     console.log(`API server ceiling (same writes, concurrency ${concurrency}): ${s.ceilingSeconds.toFixed(1)} s; ratio operator/ceiling = ${s.ratio.toFixed(2)}`);
     console.log(`operator memory with ${vms} VMs, claims and allocations cached: RSS ${s.rssMiB.toFixed(0)} MiB, heap used ${s.heapMiB.toFixed(0)} MiB`);
+    if (process.argv.includes("--only-scale")) return;
     const wb = await benchWhereabouts({ kubeconfig: cp.kubeconfig, count: vms, concurrency: 8 });
     console.log(`\n## Whereabouts ${"v0.9.4"} IPAM, ${vms} CNI ADDs at concurrency 8, same API server`);
     console.log(`whereabouts: ${wb.seconds.toFixed(1)} s (${wb.perSecond.toFixed(1)}/s), duplicates ${wb.duplicates}, failures ${wb.failures}, per-call p50 ${wb.latency.p50.toFixed(2)} s p99 ${wb.latency.p99.toFixed(2)} s`);
