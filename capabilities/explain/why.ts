@@ -82,6 +82,7 @@ interface StepResult {
 type Step = (ctx: IfaceCtx) => StepResult;
 
 const EXPOSE_ANNOTATION = "vmnet.io/expose";
+const MARKS: Record<Mark, string> = { ok: "✓", problem: "✗", info: "·" };
 
 const ok = (text: string): Line => ({ mark: "ok", text });
 const problem = (text: string): Line => ({ mark: "problem", text });
@@ -113,9 +114,15 @@ function explainInterface(ctx: IfaceCtx): InterfaceExplanation {
   for (const step of STEPS) {
     const result = step(ctx);
     lines.push(...result.lines);
-    if (result.stop) return { interface: ctx.nic.interface, ...result.stop, lines };
+    if (result.stop) return { interface: ctx.nic.interface, ...withCaveat(result.stop, lines), lines };
   }
   return { interface: ctx.nic.interface, ...noAddress(), lines };
+}
+
+/** A bound NIC with a problem on the way (a NAD that cannot apply the address) says so up front. */
+function withCaveat(outcome: Outcome, lines: Line[]): Outcome {
+  if (outcome.verdict !== "bound" || !lines.some(l => l.mark === "problem")) return outcome;
+  return { ...outcome, summary: `${outcome.summary}, but see the problems marked ${MARKS.problem}` };
 }
 
 function ifaceContext(input: WhyInput, nic: Nic): IfaceCtx {
@@ -225,7 +232,7 @@ function nadReadinessStep(ctx: IfaceCtx): StepResult {
 // ---- 5. free addresses ----------------------------------------------------------------------
 
 function capacityStep(ctx: IfaceCtx): StepResult {
-  return { lines: poolsInUse(ctx).flatMap(p => capacityLines(p, isBound(ctx.claim))) };
+  return { lines: poolsInUse(ctx).flatMap(p => [...readyLines(p, ctx.network), ...capacityLines(p, isBound(ctx.claim))]) };
 }
 
 /** The claim's pools when it names them, else the pools the operator would pick (one per family). */
@@ -241,14 +248,19 @@ function poolsInUse(ctx: IfaceCtx): IPPool[] {
   });
 }
 
+/** The pool's Ready=False, unless it only repeats what the NAD checks above said of this network. */
+function readyLines(pool: IPPool, network: string | undefined): Line[] {
+  const ready = condition(pool, "Ready");
+  if (ready?.status !== "False") return [];
+  const nads = [...(ready.message ?? "").matchAll(/NetworkAttachmentDefinition ([a-z0-9.-]+\/[a-z0-9.-]+)/g)].map(m => m[1]);
+  if (ready.reason === "NetworkNotReady" && nads.length > 0 && nads.every(n => n === network)) return [];
+  const line = ready.reason === "InvalidSpec" ? problem : info;
+  return [line(`IPPool ${poolName(pool)} reports Ready=False (${ready.reason}): ${ready.message}`)];
+}
+
 function capacityLines(pool: IPPool, bound: boolean): Line[] {
   const name = poolName(pool);
   const lines: Line[] = [];
-  const ready = condition(pool, "Ready");
-  if (ready?.status === "False") {
-    const line = ready.reason === "InvalidSpec" ? problem : info;
-    lines.push(line(`IPPool ${name} reports Ready=False (${ready.reason}): ${ready.message}`));
-  }
   const { capacity, available } = pool.status ?? {};
   const exhausted = condition(pool, "Exhausted")?.status === "True" || (capacity !== undefined && available === 0);
   if (capacity === undefined) lines.push(info(`IPPool ${name} has no status yet: is the operator running?`));
@@ -334,8 +346,6 @@ function poolName(pool: IPPool): string {
 }
 
 // ---- rendering -------------------------------------------------------------------------------
-
-const MARKS: Record<Mark, string> = { ok: "✓", problem: "✗", info: "·" };
 
 /** The explanation as text lines for a terminal. */
 export function renderExplanation(e: VmExplanation): string[] {

@@ -54,7 +54,7 @@ function pool(name: string, opts: { networks?: string[]; selector?: Record<strin
           : { type: "Exhausted", status: "False", reason: "FreeAddresses", message: "free" },
       ],
     },
-  } as IPPool;
+  } as unknown as IPPool;
 }
 
 function nad(name: string, config = OVS): NetworkAttachmentDefinition {
@@ -66,7 +66,7 @@ function claim(vmName: string, iface: string, bound: { status: "True" | "False";
     metadata: { name: `${vmName}.${iface}`, namespace: NS },
     spec: { vm: vmName, interface: iface, network: NET, pool: "pool-a", pools: ["pool-a"] },
     status: { conditions: [{ type: "Bound", ...bound }], ...extra },
-  } as IPClaim;
+  } as unknown as IPClaim;
 }
 
 const BOUND = claim("web", "ovs1", { status: "True", reason: "Allocated", message: "10.100.0.2/24 with MAC 02:00:0a:64:00:02" }, {

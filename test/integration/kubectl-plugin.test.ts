@@ -1,0 +1,168 @@
+// The kubectl plugin run as kubectl runs it (bin/kubectl-vmnet as a child process) against the real
+// API server and the operator: tables of pools and NICs, and `why` for a bound VM, a VM whose
+// pool is exhausted, a VM on a network no pool serves and one whose NAD lacks static IPAM.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import path from "node:path";
+import type { IPPool } from "../../capabilities/api/ippool-v1alpha1";
+import { Kinds } from "../../capabilities/k8s/kinds";
+import { boundClaim, claimCondition, createNad, createPool, eventually, uniqueSubnet, vmManifest } from "../helpers";
+import { cluster, freshNamespace } from "../setup/cluster";
+
+const PLUGIN = path.join(__dirname, "..", "..", "bin", "kubectl-vmnet");
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the plugin; `env` replaces KUBECONFIG handling when given. */
+function plugin(args: string[], env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: cluster().controlPlane.kubeconfig }): Promise<Run> {
+  return new Promise(resolve => {
+    execFile(PLUGIN, args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function ok(args: string[]): Promise<string> {
+  const run = await plugin(args);
+  assert.equal(run.code, 0, `kubectl vmnet ${args.join(" ")} exited ${run.code}:\n${run.stderr}${run.stdout}`);
+  return run.stdout;
+}
+
+/** Parses kubectl-style output by the header's column positions, so misaligned columns fail. */
+function table(text: string): Record<string, string>[] {
+  const [header, ...lines] = text.trimEnd().split("\n");
+  const starts = [...header.matchAll(/\S+/g)].map(m => ({ name: m[0], at: m.index ?? 0 }));
+  return lines.map(line => {
+    const row: Record<string, string> = {};
+    starts.forEach((col, i) => {
+      assert.ok(col.at === 0 || line[col.at - 1] === " ", `column ${col.name} is not aligned in: ${line}`);
+      row[col.name] = line.slice(col.at, starts[i + 1]?.at).trim();
+    });
+    return row;
+  });
+}
+
+function rowOf(rows: Record<string, string>[], where: Record<string, string>): Record<string, string> {
+  const row = rows.find(r => Object.entries(where).every(([k, v]) => r[k] === v));
+  assert.ok(row, `no row with ${JSON.stringify(where)} in ${JSON.stringify(rows, null, 1)}`);
+  return row;
+}
+
+describe("kubectl vmnet plugin", () => {
+  let ns: string;
+  let main: { pool: string; prefix: string };
+  let tiny: { pool: string; prefix: string };
+  let legacyPool: string;
+
+  before(async () => {
+    ns = await freshNamespace("plugin");
+    main = { pool: `main-${ns}`, prefix: uniqueSubnet().prefix };
+    tiny = { pool: `tiny-${ns}`, prefix: uniqueSubnet().prefix };
+    legacyPool = `legacy-${ns}`;
+    const legacySubnet = uniqueSubnet();
+    const hostLocal = JSON.stringify({ cniVersion: "0.4.0", type: "ovs", bridge: "br-vmnet", ipam: { type: "host-local", subnet: legacySubnet.cidr } });
+    await Promise.all([createNad(ns, "vlan100"), createNad(ns, "tiny"), createNad(ns, "nopool"), createNad(ns, "legacy", hostLocal)]);
+    await createPool(main.pool, { cidr: `${main.prefix}.0/24`, gateway: `${main.prefix}.1`, networks: [`${ns}/vlan100`] });
+    await createPool(tiny.pool, { cidr: `${tiny.prefix}.0/24`, ranges: [`${tiny.prefix}.10`], networks: [`${ns}/tiny`], reclaimPolicy: "Retain" });
+    await createPool(legacyPool, { cidr: legacySubnet.cidr, networks: [`${ns}/legacy`] });
+    const create = (name: string, nics: Parameters<typeof vmManifest>[2]): Promise<unknown> => cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, name, nics));
+    await create("web", [{ name: "default" }, { name: "ovs1", network: "vlan100" }]);
+    await create("full-1", [{ name: "ovs1", network: "tiny" }]);
+    await create("orphan", [{ name: "ovs1", network: "nopool" }]);
+    await create("legacy", [{ name: "ovs1", network: "legacy" }]);
+    await Promise.all([boundClaim(ns, "web.ovs1"), boundClaim(ns, "full-1.ovs1"), boundClaim(ns, "legacy.ovs1")]);
+    await create("full-2", [{ name: "ovs1", network: "tiny" }]);
+    await claimCondition(ns, "full-2.ovs1", "Exhausted");
+    await eventually("pool statuses", async () => {
+      const [m, t] = await Promise.all([cluster().client.get<IPPool>(Kinds.IPPool, main.pool), cluster().client.get<IPPool>(Kinds.IPPool, tiny.pool)]);
+      return m.status?.allocated === 1 && t.status?.available === 0;
+    });
+  });
+
+  // The pools stay, as in the other suites: the webhook refuses deleting a pool before it drains.
+  after(async () => {
+    await cluster().client.delete(Kinds.Namespace, ns);
+  });
+
+  it("pools: counts, readiness with its message, reclaim policy, in aligned columns", async () => {
+    const rows = table(await ok(["pools"]));
+    assert.deepEqual(rowOf(rows, { NAME: main.pool }), {
+      NAME: main.pool,
+      CIDR: `${main.prefix}.0/24`,
+      NETWORKS: `${ns}/vlan100`,
+      CAPACITY: "253",
+      ALLOCATED: "1",
+      AVAILABLE: "252",
+      READY: "True",
+      RECLAIM: "Delete",
+    });
+    const full = rowOf(rows, { NAME: tiny.pool });
+    assert.deepEqual([full.CAPACITY, full.ALLOCATED, full.AVAILABLE, full.RECLAIM], ["1", "1", "0", "Retain"]);
+    assert.match(rowOf(rows, { NAME: legacyPool }).READY, new RegExp(`^False: NetworkAttachmentDefinition ${ns}/legacy: the IPAM of CNI plugin "ovs" is "host-local"`));
+  });
+
+  it("ips -n and -A: every NIC with network, pool, address, MAC and state; a VM name narrows it", async () => {
+    const rows = table(await ok(["ips", "-n", ns]));
+    assert.deepEqual(rows.map(r => `${r.VM}/${r.INTERFACE}`), ["full-1/ovs1", "full-2/ovs1", "legacy/ovs1", "orphan/ovs1", "web/default", "web/ovs1"]);
+    const web = rowOf(rows, { VM: "web", INTERFACE: "ovs1" });
+    assert.deepEqual(
+      [web.NAMESPACE, web.NETWORK, web.POOL, web.ADDRESSES, web.STATE],
+      [ns, `${ns}/vlan100`, main.pool, `${main.prefix}.2/24`, "Bound"],
+    );
+    assert.match(web.MAC, /^02:00(:[0-9a-f]{2}){4}$/);
+    assert.deepEqual(rowOf(rows, { VM: "full-1" }).ADDRESSES, `${tiny.prefix}.10/24`);
+    assert.equal(rowOf(rows, { VM: "full-2" }).STATE, "Exhausted");
+    assert.deepEqual(rowOf(rows, { VM: "orphan" }), { NAMESPACE: ns, VM: "orphan", INTERFACE: "ovs1", NETWORK: `${ns}/nopool`, POOL: "<none>", ADDRESSES: "<none>", MAC: "<none>", STATE: "NoPool" });
+    assert.equal(rowOf(rows, { VM: "web", INTERFACE: "default" }).STATE, "PodNetwork");
+    assert.deepEqual(table(await ok(["ips", "-n", ns, "web"])).map(r => r.INTERFACE), ["default", "ovs1"]);
+    assert.equal(table(await ok(["ips", "-A"])).filter(r => r.NAMESPACE === ns).length, rows.length, "-A lists every namespace");
+  });
+
+  it("why, bound VM: the address, MAC and IPAllocation record; the masquerade NIC has none by design", async () => {
+    const out = await ok(["why", "web", "-n", ns]);
+    assert.match(out, new RegExp(`^VirtualMachine ${ns}/web$`, "m"));
+    assert.match(out, new RegExp(`^interface ovs1: ${main.prefix}\\.2/24 \\(MAC 02:00:`, "m"));
+    assert.match(out, new RegExp(`✓ address ${main.prefix}\\.2/24, MAC 02:00:[0-9a-f:]+, gateway ${main.prefix}\\.1`));
+    assert.ok(out.includes(`✓ recorded by IPAllocation ${main.pool}.${main.prefix.replace(/\./g, "-")}-2`), out);
+    assert.match(out, /^interface default: no IPPool address \(masquerade on the pod network\)$/m);
+    assert.ok(!out.includes("✗"), `no problem expected:\n${out}`);
+  });
+
+  it("why, exhausted pool: names the pool, its size and the claim's reason", async () => {
+    const out = await ok(["why", "full-2", "-n", ns]);
+    assert.match(out, /^interface ovs1: no address: Exhausted$/m);
+    assert.ok(out.includes(`✗ IPPool ${tiny.pool} is exhausted: all 1 addresses are allocated`), out);
+    assert.ok(out.includes("✗ IPClaim full-2.ovs1 is not bound: Exhausted"), out);
+  });
+
+  it("why, no pool for the network, and a NAD without static IPAM", async () => {
+    const orphan = await ok(["why", "orphan", "-n", ns]);
+    assert.ok(orphan.includes(`✗ no IPPool serves network ${ns}/nopool: add it to an IPPool's spec.networks`), orphan);
+    const legacy = await ok(["why", "legacy", "-n", ns]);
+    assert.ok(legacy.includes(`✗ NetworkAttachmentDefinition ${ns}/legacy cannot apply the pool's address`), legacy);
+    assert.ok(legacy.includes('set "ipam": {"type": "static"}'), legacy);
+    assert.match(legacy, /^interface ovs1: [0-9.]+\/24 \(MAC [0-9a-f:]+\), but see the problems marked ✗$/m);
+  });
+
+  it("--kubeconfig instead of KUBECONFIG; a missing VM and bad usage exit 1 with a message; --help lists commands", async () => {
+    const env = { ...process.env };
+    delete env.KUBECONFIG;
+    const flagged = await plugin(["why", "web", "-n", ns, "--kubeconfig", cluster().controlPlane.kubeconfig], env);
+    assert.equal(flagged.code, 0, flagged.stderr);
+    assert.match(flagged.stdout, /interface ovs1: /);
+    const missing = await plugin(["why", "nope", "-n", ns]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr.trim(), `error: VirtualMachine "nope" not found in namespace "${ns}"`);
+    const usage = await plugin(["why"]);
+    assert.equal(usage.code, 1);
+    assert.match(usage.stderr, /why takes one VM name/);
+    const help = await plugin(["--help"]);
+    assert.equal(help.code, 0);
+    for (const cmd of ["pools", "ips", "why"]) assert.match(help.stdout, new RegExp(`kubectl vmnet ${cmd}`));
+  });
+});
