@@ -37,6 +37,13 @@ export const webhookDuration = new client.Histogram({
   registers: [registry],
 });
 
+export const apiRetries = new client.Counter({
+  name: "vmnet_api_retries_total",
+  help: "API answers retried with backoff, by HTTP status (429 overload, 5xx, 0 for a failed connection)",
+  labelNames: ["status"],
+  registers: [registry],
+});
+
 /** Gauges computed at scrape time from the operator's view. */
 export interface MetricsSource {
   pools(): { name: string; capacity: number; allocated: number }[];

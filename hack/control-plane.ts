@@ -16,6 +16,11 @@ export interface ControlPlane {
   caCertFile: string;
   caKeyFile: string;
   stop(): Promise<void>;
+  /**
+   * A kubeconfig for another user, signed by the cluster CA. Unlike the admin (system:masters),
+   * such a user is subject to RBAC and to the API server's in-flight limits (429s).
+   */
+  userKubeconfig(user: string, groups?: string[]): string;
   /** Restarts kube-apiserver (and etcd when asked) in place, for fault tests. */
   restartApiServer(withEtcd?: boolean): Promise<void>;
 }
@@ -70,9 +75,16 @@ function makePki(dir: string): void {
   openssl(["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
 }
 
-function writeKubeconfig(dir: string, server: string): string {
+function signClientCert(dir: string, name: string, user: string, groups: string[]): void {
+  const subj = [...groups.map(g => `/O=${g}`), `/CN=${user}`].join("");
+  fs.writeFileSync(path.join(dir, `${name}.ext`), "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
+  openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj], dir);
+  openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365", "-out", `${name}.crt`, "-extfile", `${name}.ext`], dir);
+}
+
+function writeKubeconfig(dir: string, server: string, name = "admin"): string {
   const b64 = (f: string): string => fs.readFileSync(path.join(dir, f)).toString("base64");
-  const file = path.join(dir, "admin.kubeconfig");
+  const file = path.join(dir, `${name}.kubeconfig`);
   fs.writeFileSync(
     file,
     `apiVersion: v1
@@ -82,7 +94,7 @@ clusters:
   cluster: {server: "${server}", certificate-authority-data: ${b64("ca.crt")}}
 users:
 - name: vmnet-admin
-  user: {client-certificate-data: ${b64("admin.crt")}, client-key-data: ${b64("admin.key")}}
+  user: {client-certificate-data: ${b64(`${name}.crt`)}, client-key-data: ${b64(`${name}.key`)}}
 contexts:
 - name: vmnet-local
   context: {cluster: vmnet-local, user: vmnet-admin}
@@ -288,6 +300,11 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     binDir,
     caCertFile: f("ca.crt"),
     caKeyFile: f("ca.key"),
+    userKubeconfig: (user, groups = []) => {
+      const name = `user-${user.replace(/[^a-z0-9-]/gi, "-")}`;
+      signClientCert(dir, name, user, groups);
+      return writeKubeconfig(dir, server, name);
+    },
     stop: async () => {
       await stopProc(kcm);
       await stopProc(apiserver);

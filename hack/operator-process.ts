@@ -63,7 +63,11 @@ export async function startOperator(env: Record<string, string> = {}, opts: { te
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise(r => child.once("exit", r));
       child.kill(signal);
+      // Pepr closes its server gracefully on SIGTERM, which waits for the API server's idle
+      // keep-alive connections to the webhook: give it a few seconds, then SIGKILL.
+      const force = setTimeout(() => child.kill("SIGKILL"), 3000);
       await exited;
+      clearTimeout(force);
     },
   };
 }

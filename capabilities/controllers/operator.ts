@@ -13,7 +13,7 @@ import { errorText } from "../k8s/errors";
 import { eventRecorder, EventSink } from "../k8s/events";
 import { KindRef, Kinds } from "../k8s/kinds";
 import { logger } from "../log";
-import { apiWrites, setMetricsSource } from "../metrics";
+import { apiRetries, apiWrites, setMetricsSource } from "../metrics";
 import { Binder, ClaimStatus } from "./binder";
 import { ClusterView } from "./cluster-view";
 import { GarbageSweep } from "./garbage-sweep";
@@ -286,6 +286,7 @@ export function operator(): Promise<Operator> {
   singleton ??= (async () => {
     const client = await KubeClient.fromDefault();
     client.onWrite = (verb, kind) => apiWrites.inc({ verb, kind });
+    client.onRetry = status => apiRetries.inc({ status: String(status) });
     const controllers = process.env.PEPR_WATCH_MODE === "true" || process.env.PEPR_MODE === "dev";
     const op = new Operator(client, {
       controllers,

@@ -60,6 +60,8 @@ export class KubeClient {
   readonly #headers: Record<string, string>;
   /** Told of every write (verb and kind): the metrics count them, so benchmarks can report writes per VM. */
   onWrite?: (verb: string, kind: string) => void;
+  /** Told of every retried answer (HTTP status, 0 for a failed connection): the metrics count them. */
+  onRetry?: (status: number) => void;
   maxAttempts = 8;
 
   private constructor(server: string, agent: Agent, headers: Record<string, string>) {
@@ -101,6 +103,7 @@ export class KubeClient {
         if ((status === 0 || RETRYABLE.has(status) || RETRYABLE_BRIEFLY.has(status)) && attempt < limit) {
           const retryAfter = err instanceof ApiError ? err.retryAfterSeconds * 1000 : 0;
           const backoff = Math.min(5000, 50 * 2 ** attempt) * (0.5 + Math.random());
+          this.onRetry?.(status);
           await sleep(Math.max(retryAfter, backoff));
           continue;
         }

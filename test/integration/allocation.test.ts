@@ -59,7 +59,8 @@ describe("fixed addresses for bridge NICs", () => {
     assert.equal(status.status?.available, 252);
   });
 
-  it("honours vmnet.io/addresses and, when the webhook was down, reports a taken address with its holder", async () => {
+  it("honours vmnet.io/addresses and, when the webhook was down, reports a taken address with its holder", async function () {
+    this.timeout(150_000); // includes an operator restart
     const { ns, prefix } = await network();
     await client().create(Kinds.VirtualMachine, vmManifest(ns, "a", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.23` }) }));
     const a = await boundClaim(ns, "a.ovs1");
@@ -126,7 +127,7 @@ describe("fixed addresses for bridge NICs", () => {
     const { ns, pool } = await network({ cidr: subnet.cidr, ranges: [`${subnet.prefix}.10-${subnet.prefix}.11`] });
     await client().create(Kinds.VirtualMachine, vmManifest(ns, "v1", [{ name: "ovs1", network: "vlan100" }]));
     await client().create(Kinds.VirtualMachine, vmManifest(ns, "v2", [{ name: "ovs1", network: "vlan100" }]));
-    await boundClaim(ns, "v1.ovs1");
+    const v1 = await boundClaim(ns, "v1.ovs1");
     await boundClaim(ns, "v2.ovs1");
     await client().create(Kinds.VirtualMachine, vmManifest(ns, "v3", [{ name: "ovs1", network: "vlan100" }]));
     await claimCondition(ns, "v3.ovs1", "Exhausted");
@@ -134,7 +135,7 @@ describe("fixed addresses for bridge NICs", () => {
     assert.equal(full.status?.conditions?.find(c => c.type === "Exhausted")?.status, "True");
     await client().delete(Kinds.VirtualMachine, "v1", ns);
     const v3 = await boundClaim(ns, "v3.ovs1");
-    assert.equal(v3.status?.addresses?.[0], `${subnet.prefix}.10/24`);
+    assert.equal(v3.status?.addresses?.[0], v1.status?.addresses?.[0], "v3 takes the address v1 freed");
   });
 
   it("serves an IPv6 /64 and dual-stack NICs (one address per family, MAC from the IPv4 address)", async () => {
@@ -149,7 +150,8 @@ describe("fixed addresses for bridge NICs", () => {
     assert.equal(claim.status?.mac, macOf(`${prefix}.2`));
   });
 
-  it("refuses a pool whose namespaceSelector excludes the namespace (past a webhook outage), and says why on the claim", async () => {
+  it("refuses a pool whose namespaceSelector excludes the namespace (past a webhook outage), and says why on the claim", async function () {
+    this.timeout(150_000); // includes an operator restart
     const ns = await freshNamespace("sel");
     await createNad(ns, "vlan100");
     await createPool(`sel-${ns}`, { cidr: uniqueSubnet().cidr, networks: [`${ns}/vlan100`], namespaceSelector: { matchLabels: { tenant: "someone-else" } } });
@@ -161,7 +163,8 @@ describe("fixed addresses for bridge NICs", () => {
     assert.equal(claim.status?.addresses, undefined);
   });
 
-  it("reports a malformed vmnet.io/addresses annotation and an address outside the pool that got past a webhook outage, and keeps serving other VMs", async () => {
+  it("reports a malformed vmnet.io/addresses annotation and an address outside the pool that got past a webhook outage, and keeps serving other VMs", async function () {
+    this.timeout(150_000); // includes an operator restart
     const { ns, prefix } = await network();
     await duringWebhookOutage(async () => {
       await client().create(Kinds.VirtualMachine, vmManifest(ns, "bad", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": "{not json" }));
@@ -177,7 +180,8 @@ describe("fixed addresses for bridge NICs", () => {
     void prefix;
   });
 
-  it("releases a VM deleted while the operator was down, and rebuilds its index on restart", async () => {
+  it("releases a VM deleted while the operator was down, and rebuilds its index on restart", async function () {
+    this.timeout(150_000);
     const { ns, pool, prefix } = await network();
     await client().create(Kinds.VirtualMachine, vmManifest(ns, "x", [{ name: "ovs1", network: "vlan100" }]));
     await client().create(Kinds.VirtualMachine, vmManifest(ns, "y", [{ name: "ovs1", network: "vlan100" }]));
@@ -194,7 +198,8 @@ describe("fixed addresses for bridge NICs", () => {
     assert.ok(z.status?.addresses?.[0].startsWith(prefix));
   });
 
-  it("sweeps an allocation whose claim is gone, and a claim whose VM vanished without the finalizer", async () => {
+  it("sweeps an allocation whose claim is gone, and a claim whose VM vanished without the finalizer", async function () {
+    this.timeout(150_000);
     const { ns, pool, prefix } = await network();
     await client().create(Kinds.IPAllocation, {
       metadata: { name: `${pool}.${prefix.replace(/\./g, "-")}-200` },

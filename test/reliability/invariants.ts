@@ -70,9 +70,15 @@ export async function checkInvariants(client: KubeClient, opts: { namespace: str
 export async function settle(client: KubeClient, opts: Parameters<typeof checkInvariants>[1], timeoutMs = 60_000): Promise<InvariantReport> {
   const deadline = Date.now() + timeoutMs;
   let report = await checkInvariants(client, opts);
+  let told = false;
+  const started = Date.now();
   while (report.problems.length && Date.now() < deadline) {
     await new Promise(r => setTimeout(r, 500));
     report = await checkInvariants(client, opts);
+    if (!told && Date.now() - started > 15_000 && report.problems.length) {
+      told = true; // a slow settle is worth seeing even when it ends well
+      console.log(`      still settling after 15 s: ${report.problems.slice(0, 3).join("; ")}`);
+    }
   }
   return report;
 }
