@@ -1,6 +1,8 @@
 // `npm run bench`: every figure of DESIGN section 5 measured in one run on this machine, printed
 // as a table for BENCHMARKS.md. Not a test: nothing here passes or fails.
+import { execFileSync } from "node:child_process";
 import os from "node:os";
+import path from "node:path";
 import { installCrds } from "../../hack/cluster-setup";
 import { startControlPlane } from "../../hack/control-plane";
 import { KubeClient } from "../../capabilities/k8s/client";
@@ -18,6 +20,9 @@ async function main(): Promise<void> {
   const vms = arg("vms", 1000);
   const concurrency = arg("concurrency", 32);
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}`);
+  console.log("\n## Allocator core (pure, no API server)");
+  const tsx = path.join(__dirname, "..", "..", "node_modules", "tsx", "dist", "cli.mjs");
+  console.log(execFileSync(process.execPath, ["--expose-gc", tsx, path.join(__dirname, "allocator.bench.ts")], { encoding: "utf8" }).trim());
   const cp = await startControlPlane({
     beforeControllerManager: async kubeconfig => {
       process.env.KUBECONFIG = kubeconfig;
