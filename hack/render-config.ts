@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import yaml from "js-yaml";
 import { peprStoreCRD } from "pepr/src/lib/assets/store";
-import { KubeObject } from "../capabilities/k8s/client";
+import type { KubeObject } from "../capabilities/k8s/client";
 import { renderAdmissionPolicy, renderWebhooks } from "./webhooks";
 
 const ROOT = path.join(__dirname, "..");
