@@ -17,9 +17,9 @@ const CLUSTER_ROLE_BINDING = { apiVersion: "rbac.authorization.k8s.io/v1", kind:
 const client = (): KubeClient => cluster().client;
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
-async function network(opts: { size?: number; reclaimPolicy?: string } = {}): Promise<{ ns: string; pool: string; prefix: string }> {
+async function network(opts: { size?: number; reclaimPolicy?: string; cidr?: string } = {}): Promise<{ ns: string; pool: string; prefix: string }> {
   const ns = await freshNamespace("rel");
-  const subnet = uniqueSubnet();
+  const subnet = opts.cidr ? { cidr: opts.cidr, prefix: opts.cidr.split(".").slice(0, 3).join(".") } : uniqueSubnet();
   const pool = `rel-${ns}`;
   await createNad(ns, "vlan100");
   const ranges = opts.size ? [`${subnet.prefix}.10-${subnet.prefix}.${9 + opts.size}`] : undefined;
@@ -69,7 +69,8 @@ describe("reliability", function () {
 
   it(`the operator killed with SIGKILL at random moments during ${FULL ? 1000 : 150} allocations, ${FULL ? 10 : 3} times`, async () => {
     const n = FULL ? 1000 : 150;
-    const { ns, pool } = await network();
+    // Pools of different networks may overlap: a /20 of its own leaves room for 1,000 VMs.
+    const { ns, pool } = await network({ cidr: "10.180.0.0/20" });
     const names = Array.from({ length: n }, (_, i) => `vm-${i}`);
     const creating = inParallel(names, 16, name => client().create(Kinds.VirtualMachine, ovsVm(ns, name)));
     for (let k = 0; k < (FULL ? 10 : 3); k++) {
