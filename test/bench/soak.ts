@@ -1,0 +1,97 @@
+// Soak: VM create, delete and live-migrate churn for a while (default 30 minutes) against a local
+// control plane with the simulator and the operator; ends by checking that the pool is back at its
+// starting state, the invariants hold, and the operator's memory stayed flat.
+//   npx tsx test/bench/soak.ts --minutes 30
+import { installCrds } from "../../hack/cluster-setup";
+import { startControlPlane } from "../../hack/control-plane";
+import { freePort, startOperator } from "../../hack/operator-process";
+import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
+import { Kinds } from "../../capabilities/k8s/kinds";
+import { startKubevirtSim } from "../kubevirt-sim";
+import { checkInvariants } from "../reliability/invariants";
+import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
+import { metricValues } from "./scale";
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
+
+async function memory(port: number): Promise<{ rss: number; heap: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return { rss: (metricValues(text, "process_resident_memory_bytes")[0]?.value ?? 0) / 2 ** 20, heap: (metricValues(text, "nodejs_heap_size_used_bytes")[0]?.value ?? 0) / 2 ** 20 };
+}
+
+async function main(): Promise<void> {
+  const minutes = arg("minutes", 30);
+  const slots = arg("vms", 40);
+  const cp = await startControlPlane({
+    beforeControllerManager: async kubeconfig => {
+      process.env.KUBECONFIG = kubeconfig;
+      const c = await KubeClient.fromDefault();
+      await installCrds(c);
+      await c.close();
+    },
+  });
+  const client = await KubeClient.fromDefault();
+  const metricsPort = await freePort();
+  const op = await startOperator({ LOG_LEVEL: "error", VMNET_METRICS_PORT: String(metricsPort) }, { testTimers: true });
+  const sim = await startKubevirtSim({ stepDelayMs: 20 });
+  const ns = "soak";
+  await client.apply(Kinds.Namespace, { metadata: { name: ns } });
+  await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
+  await client.apply(Kinds.IPPool, { metadata: { name: "soak" }, spec: { cidr: "10.250.0.0/24", networks: [`${ns}/vlan100`] } });
+  const counts = { created: 0, deleted: 0, migrated: 0, errors: 0 };
+  const live = new Set<string>();
+  const samples: { minute: number; rss: number; heap: number }[] = [];
+  const started = Date.now();
+  let seq = 0;
+  let nextSample = 0;
+  while (Date.now() - started < minutes * 60_000) {
+    const roll = Math.random();
+    try {
+      if (live.size < slots && (roll < 0.45 || live.size === 0)) {
+        const name = `vm-${seq++}`;
+        await client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }, { name: "ovs1", network: "vlan100" }]));
+        live.add(name);
+        counts.created++;
+      } else if (roll < 0.8) {
+        const name = [...live][Math.floor(Math.random() * live.size)];
+        await client.delete(Kinds.VirtualMachine, name, ns);
+        live.delete(name);
+        counts.deleted++;
+      } else {
+        const name = [...live][Math.floor(Math.random() * live.size)];
+        await client.create(Kinds.VirtualMachineInstanceMigration, { metadata: { name: `m-${seq++}`, namespace: ns }, spec: { vmiName: name } } as KubeObject);
+        counts.migrated++;
+      }
+    } catch {
+      counts.errors++; // e.g. migrating a VM whose VMI is not running yet: expected now and then
+    }
+    if (Date.now() - started >= nextSample) {
+      samples.push({ minute: Math.round((Date.now() - started) / 60_000), ...(await memory(metricsPort)) });
+      nextSample += 60_000;
+    }
+    await sleep(100);
+  }
+  for (const name of live) await client.delete(Kinds.VirtualMachine, name, ns);
+  let report = await checkInvariants(client, { namespace: ns, pools: ["soak"], expectBound: 0 });
+  for (let i = 0; i < 120 && (report.problems.length || report.allocations); i++) {
+    await sleep(1000);
+    report = await checkInvariants(client, { namespace: ns, pools: ["soak"], expectBound: 0 });
+  }
+  const end = await memory(metricsPort);
+  console.log(`soak: ${minutes} min, ${counts.created} VMs created, ${counts.deleted} deleted, ${counts.migrated} migrations started, ${counts.errors} refused ops`);
+  console.log(`end state: ${report.allocations} allocations left in the pool, ${report.problems.length} invariant problems${report.problems.length ? `: ${report.problems.slice(0, 5).join("; ")}` : ""}`);
+  console.log(`operator memory per minute (RSS/heap MiB): ${samples.map(s => `${s.minute}:${s.rss.toFixed(0)}/${s.heap.toFixed(0)}`).join(" ")}; at the end ${end.rss.toFixed(0)}/${end.heap.toFixed(0)}`);
+  await sim.stop();
+  await op.stop();
+  await client.close();
+  await cp.stop();
+}
+
+main().catch(err => {
+  console.error(err);
+  process.exit(1);
+});
