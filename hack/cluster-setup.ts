@@ -3,7 +3,7 @@
 import yaml from "js-yaml";
 import fs from "node:fs";
 import path from "node:path";
-import { peprStoreCRD } from "pepr/src/lib/assets/store";
+import { peprStoreCrd } from "./pepr-store-crd";
 import { KubeClient, KubeObject } from "../capabilities/k8s/client";
 import { Kinds } from "../capabilities/k8s/kinds";
 
@@ -15,7 +15,7 @@ export function readManifests(...files: string[]): KubeObject[] {
 
 export function crdManifests(): KubeObject[] {
   const ours = fs.readdirSync(path.join(ROOT, "crds")).filter(f => f.endsWith(".yaml")).map(f => `crds/${f}`);
-  return [...readManifests(...ours, "test/fixtures/kubevirt-crds.yaml", "test/fixtures/multus-crd.yaml"), peprStoreCRD as unknown as KubeObject];
+  return [...readManifests(...ours, "test/fixtures/kubevirt-crds.yaml", "test/fixtures/multus-crd.yaml"), peprStoreCrd()];
 }
 
 async function waitEstablished(client: KubeClient, name: string): Promise<void> {

@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import yaml from "js-yaml";
-import { peprStoreCRD } from "pepr/src/lib/assets/store";
+import { peprStoreCrd } from "./pepr-store-crd";
 import type { KubeObject } from "../capabilities/k8s/client";
 import { renderAdmissionPolicy, renderWebhooks } from "./webhooks";
 
@@ -45,7 +45,7 @@ function crdFiles(): Record<string, string> {
     const docs = yaml.loadAll(fs.readFileSync(path.join(ROOT, "crds", f), "utf8")).filter(Boolean);
     files[`config/crd/${f}`] = HEADER(`crds/${f}`) + dump(docs);
   }
-  const store = peprStoreCRD as unknown as KubeObject;
+  const store = peprStoreCrd();
   const storeFile = `${store.metadata?.name}.yaml`;
   files[`config/crd/${storeFile}`] =
     HEADER("pepr/src/lib/assets/store.ts (Pepr's PeprStore, which `pepr build` installs)") + dump([store]);
