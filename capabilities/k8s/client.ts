@@ -84,6 +84,11 @@ export class KubeClient {
     const agent = new Agent({
       connections,
       keepAliveTimeout: 60_000,
+      // A request caught in an API server or etcd restart must fail (and be retried), not hang
+      // for undici's default five minutes holding a reconcile and its claim's lock.
+      headersTimeout: 30_000,
+      bodyTimeout: 60_000,
+      connectTimeout: 10_000,
       connect: { ca: opts.ca as string, cert: opts.cert as string, key: opts.key as string, rejectUnauthorized: !cluster.skipTLSVerify },
     });
     return new KubeClient(cluster.server, agent, headers);
