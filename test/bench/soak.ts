@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const client = await KubeClient.fromDefault();
   const metricsPort = await freePort();
   const op = await startOperator({ LOG_LEVEL: "error", VMNET_METRICS_PORT: String(metricsPort) }, { testTimers: true });
-  const sim = await startKubevirtSim({ stepDelayMs: 20 });
+  const sim = await startKubevirtSim({ stepDelayMs: 20, namespaces: n => n === "soak" });
   const ns = "soak";
   await client.apply(Kinds.Namespace, { metadata: { name: ns } });
   await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });

@@ -48,7 +48,8 @@ describe("live migration keeps IP and MAC", function () {
   this.timeout(300_000);
   let sim: KubevirtSim;
   before(async () => {
-    sim = await startKubevirtSim({ stepDelayMs: 20 });
+    // Only this suite's namespaces: other suites leave many VMs behind in a shared cluster.
+    sim = await startKubevirtSim({ stepDelayMs: 20, namespaces: ns => ns.startsWith("mig-") });
   });
   after(async () => sim.stop());
 

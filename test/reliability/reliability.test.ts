@@ -42,7 +42,11 @@ function launcherPod(ns: string, vm: string): KubeObject {
 }
 
 function assertClean(report: { problems: string[] }, what: string): void {
-  assert.deepEqual(report.problems, [], `${what}: ${report.problems.slice(0, 10).join("\n")}`);
+  if (report.problems.length) {
+    // The operator's own account of what went wrong is the first thing to read.
+    const log = operatorProcess().output().split("\n").filter(l => /"level":(40|50|60)|\[operator\]/.test(l)).slice(-15).join("\n");
+    assert.fail(`${what}: ${report.problems.slice(0, 10).join("\n")}\noperator log (warnings and errors, last 15):\n${log}`);
+  }
 }
 
 describe("reliability", function () {
