@@ -50,8 +50,12 @@ export function operatorProcess(): OperatorProcess {
 export async function restartOperator(signal: NodeJS.Signals = "SIGTERM", whileDown?: () => Promise<void>): Promise<OperatorProcess> {
   await operatorProc?.stop(signal);
   operatorProc = undefined;
-  if (whileDown) await whileDown();
-  operatorProc = await startOperator();
+  try {
+    if (whileDown) await whileDown();
+  } finally {
+    // Whatever happened meanwhile, later tests need a running operator.
+    operatorProc = await startOperator();
+  }
   return operatorProc;
 }
 
