@@ -5,7 +5,7 @@ import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine } from "../api/external/kubevirt";
 import { KubeClient } from "../k8s/client";
-import { isNotFound } from "../k8s/errors";
+import { isAlreadyExists, isNotFound } from "../k8s/errors";
 import { EventSink } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
 import { ServiceController } from "./service-controller";
@@ -79,7 +79,9 @@ export class VmController {
     const key = `${want.metadata!.namespace}/${want.metadata!.name}`;
     const have = this.view.caches.claims.get(key);
     if (have && !claimSpecDiffers(have, want) && !(have.status as ClaimStatus | undefined)?.released) return have;
-    const applied = await this.client.apply<IPClaim>(Kinds.IPClaim, want);
+    // A new claim is created (cheaper for the API server than an apply, which must build managed
+    // fields from a patch); an existing one is re-applied under our field manager.
+    const applied = have ? await this.client.apply<IPClaim>(Kinds.IPClaim, want) : await this.#createOrApply(want);
     this.view.caches.claims.upsert(applied);
     if ((applied.status as ClaimStatus | undefined)?.released) {
       // A VM re-created under a retained name adopts its claim and addresses.
@@ -88,6 +90,15 @@ export class VmController {
       this.event(vmRef(vm), "Normal", "Adopted", `adopted retained IPClaim ${key} with ${(status.addresses ?? []).join(", ")}`);
     }
     return this.view.caches.claims.get(key) ?? applied;
+  }
+
+  async #createOrApply(want: IPClaim): Promise<IPClaim> {
+    try {
+      return await this.client.create<IPClaim>(Kinds.IPClaim, want);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      return this.client.apply<IPClaim>(Kinds.IPClaim, want); // our cache was behind
+    }
   }
 
   async #reportUnbound(vm: VirtualMachine, claim: IPClaim, outcome: BindOutcome): Promise<void> {
