@@ -18,6 +18,11 @@ import { validateVM } from "./vm";
 type ValidateResponse = ReturnType<PeprValidateRequest<never>["Approve"]>;
 const log = logger("admission");
 
+/** Wraps a handler so its latency lands in vmnet_webhook_duration_seconds under its name. */
+function measured<A, R>(name: string, fn: (req: A) => Promise<R>): (req: A) => Promise<R> {
+  return req => timed(webhookDuration, { handler: name }, () => fn(req));
+}
+
 /** Time the on-the-spot bind may take, inside the API server's 10 s webhook timeout. */
 const BIND_BUDGET_MS = Number(process.env.VMNET_BIND_BUDGET_MS ?? 7000);
 
@@ -29,24 +34,18 @@ function respond<T>(req: PeprValidateRequest<T & object>, kind: string, result: 
   return req.Deny(message, 422, warnings.length ? warnings : undefined);
 }
 
-export const validateVirtualMachine = (req: Parameters<typeof validateVirtualMachineImpl>[0]): ReturnType<typeof validateVirtualMachineImpl> => timed(webhookDuration, { handler: "validateVirtualMachine" }, () => validateVirtualMachineImpl(req));
-
-async function validateVirtualMachineImpl(req: PeprValidateRequest<VirtualMachine>): Promise<ValidateResponse> {
+async function validateVirtualMachine(req: PeprValidateRequest<VirtualMachine>): Promise<ValidateResponse> {
   const { view } = await operator();
   return respond(req, "VirtualMachine", validateVM(req.Raw, view, req.OldResource));
 }
 
-export const validateIPPool = (req: Parameters<typeof validateIPPoolImpl>[0]): ReturnType<typeof validateIPPoolImpl> => timed(webhookDuration, { handler: "validateIPPool" }, () => validateIPPoolImpl(req));
-
-async function validateIPPoolImpl(req: PeprValidateRequest<IPPool>): Promise<ValidateResponse> {
+async function validateIPPool(req: PeprValidateRequest<IPPool>): Promise<ValidateResponse> {
   const { view } = await operator();
   if (req.Request.operation === "DELETE") return respond(req, "IPPool", validatePoolDelete(req.OldResource ?? req.Raw, view));
   return respond(req, "IPPool", validatePool(req.Raw, view, req.OldResource));
 }
 
-export const validateNetworkAttachment = (req: Parameters<typeof validateNetworkAttachmentImpl>[0]): ReturnType<typeof validateNetworkAttachmentImpl> => timed(webhookDuration, { handler: "validateNetworkAttachment" }, () => validateNetworkAttachmentImpl(req));
-
-async function validateNetworkAttachmentImpl(req: PeprValidateRequest<NetworkAttachmentDefinition>): Promise<ValidateResponse> {
+async function validateNetworkAttachment(req: PeprValidateRequest<NetworkAttachmentDefinition>): Promise<ValidateResponse> {
   const { view } = await operator();
   return respond(req, "NetworkAttachmentDefinition", validateNAD(req.Raw, view, req.OldResource));
 }
@@ -57,9 +56,7 @@ async function validateNetworkAttachmentImpl(req: PeprValidateRequest<NetworkAtt
  * the same allocator, within the webhook's time budget. What it cannot bind, the validating
  * check below refuses with a message (a Pepr mutation can only fail without one).
  */
-export const mutateLauncherPod = (req: Parameters<typeof mutateLauncherPodImpl>[0]): Promise<void> => timed(webhookDuration, { handler: "mutateLauncherPod" }, () => mutateLauncherPodImpl(req));
-
-async function mutateLauncherPodImpl(req: PeprMutateRequest<k8s.Pod>): Promise<void> {
+async function mutateLauncherPod(req: PeprMutateRequest<k8s.Pod>): Promise<void> {
   const target = launcherTarget(req.Raw, req.Request.namespace);
   if (!target) return;
   const op = await operator();
@@ -77,9 +74,7 @@ async function mutateLauncherPodImpl(req: PeprMutateRequest<k8s.Pod>): Promise<v
 }
 
 /** Never admits a pool-backed launcher pod without its address (runs after the mutation). */
-export const validateLauncherPod = (req: Parameters<typeof validateLauncherPodImpl>[0]): ReturnType<typeof validateLauncherPodImpl> => timed(webhookDuration, { handler: "validateLauncherPod" }, () => validateLauncherPodImpl(req));
-
-async function validateLauncherPodImpl(req: PeprValidateRequest<k8s.Pod>): Promise<ValidateResponse> {
+async function validateLauncherPod(req: PeprValidateRequest<k8s.Pod>): Promise<ValidateResponse> {
   const target = launcherTarget(req.Raw, req.Request.namespace);
   if (!target) return req.Approve();
   const op = await operator();
@@ -145,3 +140,11 @@ function unboundReason(view: View, ns: string, vmName: string, network: string):
   const cond = claim?.status?.conditions?.find(c => c.type === "Bound");
   return cond ? `${cond.reason}: ${cond.message}` : "no IPClaim yet";
 }
+
+export const handlers = {
+  validateVirtualMachine: measured("validateVirtualMachine", validateVirtualMachine),
+  validateIPPool: measured("validateIPPool", validateIPPool),
+  validateNetworkAttachment: measured("validateNetworkAttachment", validateNetworkAttachment),
+  mutateLauncherPod: measured("mutateLauncherPod", mutateLauncherPod),
+  validateLauncherPod: measured("validateLauncherPod", validateLauncherPod),
+};

@@ -4,7 +4,9 @@ import { Capability, a } from "pepr";
 import { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine } from "../api/external/kubevirt";
 import { NetworkAttachmentDefinition } from "../api/external/multus";
-import { mutateLauncherPod, validateIPPool, validateLauncherPod, validateNetworkAttachment, validateVirtualMachine } from "./handlers";
+import { handlers } from "./handlers";
+
+const { mutateLauncherPod, validateIPPool, validateLauncherPod, validateNetworkAttachment, validateVirtualMachine } = handlers;
 
 export const Admission = new Capability({
   name: "vmnet-admission",

@@ -5,7 +5,7 @@
 import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
-import { qualifyNetwork, VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
+import { VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import type { NetworkAttachmentDefinition } from "../api/external/multus";
 import { effectiveNamespaceLabels, selectorMatches } from "../admission/selector";
 import type { AddressHolder, AdmissionSnapshot, AllocationLike } from "../admission/snapshot";
@@ -166,11 +166,6 @@ export class ClusterView implements AdmissionSnapshot {
       claim: a.spec!.claimRef.name,
       vm: claimNameParts(a.spec!.claimRef.name).vm,
     }));
-  }
-
-  /** Network names as written in a VM, made absolute. */
-  qualify(networkName: string, namespace: string): string {
-    return qualifyNetwork(networkName, namespace);
   }
 }
 
