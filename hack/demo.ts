@@ -111,7 +111,7 @@ async function main(): Promise<void> {
         await installCrds(running.client);
       },
     });
-    say(`control plane up; use it with: export KUBECONFIG=${running.controlPlane.kubeconfig}`);
+    say("control plane up");
   }
   running.client ??= await KubeClient.fromDefault();
   running.operator = await startOperator({ LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }, { testTimers: false });
@@ -119,6 +119,8 @@ async function main(): Promise<void> {
   if (running.controlPlane) {
     running.sim = await startKubevirtSim();
     say("KubeVirt simulator running");
+    // Contract: once everything is ready, one line a script (or a person) can eval.
+    console.log(`export KUBECONFIG=${running.controlPlane.kubeconfig}`);
     await applySamples(running.client);
   }
   let migrated = !running.controlPlane;
