@@ -50,7 +50,7 @@ async function applySamples(client: KubeClient): Promise<void> {
   say(`applied ${objects.length} objects from ${files.join(", ")}`);
 }
 
-async function table(client: KubeClient): Promise<{ text: string; claims: IPClaim[] }> {
+async function table(client: KubeClient): Promise<{ text: string; claims: IPClaim[]; allRunning: boolean }> {
   const [vms, claims, pods] = await Promise.all([
     client.list<KubeObject & { status?: { printableStatus?: string } }>(Kinds.VirtualMachine),
     client.list<IPClaim>(Kinds.IPClaim),
@@ -69,14 +69,15 @@ async function table(client: KubeClient): Promise<{ text: string; claims: IPClai
     }
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)));
-  return { text: rows.map(r => r.map((c, i) => c.padEnd(widths[i])).join("  ")).join("\n"), claims: claims.items };
+  const allRunning = vms.items.length > 0 && vms.items.every(vm => vm.status?.printableStatus === "Running");
+  return { text: rows.map(r => r.map((c, i) => c.padEnd(widths[i])).join("  ")).join("\n"), claims: claims.items, allRunning };
 }
 
-async function show(client: KubeClient, title: string): Promise<IPClaim[]> {
-  const { text, claims } = await table(client);
+async function show(client: KubeClient, title: string): Promise<{ claims: IPClaim[]; allRunning: boolean }> {
+  const { text, claims, allRunning } = await table(client);
   if (process.stdout.isTTY && !once) process.stdout.write("\x1b[2J\x1b[H");
   console.log(`${title}\n\n${text}\n`);
-  return claims;
+  return { claims, allRunning };
 }
 
 async function migrateOne(client: KubeClient, claims: IPClaim[]): Promise<void> {
@@ -101,6 +102,25 @@ async function migrateOne(client: KubeClient, claims: IPClaim[]): Promise<void> 
   say("the migration did not finish within a minute");
 }
 
+/**
+ * On the local control plane the operator runs as its own user, as in a cluster: the admin
+ * kubeconfig printed for you is then not the operator, and the admission policy refuses its
+ * writes to IPAllocations. (Bound to cluster-admin here: it also registers its webhooks.)
+ */
+async function operatorIdentity(): Promise<Record<string, string>> {
+  if (!running.controlPlane || !running.client) return {};
+  const user = "vmnet-operator";
+  await running.client.apply(
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings", namespaced: false },
+    {
+      metadata: { name: "vmnet-operator-local" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
+    },
+  );
+  return { KUBECONFIG: running.controlPlane.userKubeconfig(user), VMNET_OPERATOR_IDENTITY: user };
+}
+
 async function main(): Promise<void> {
   if (!process.env.KUBECONFIG) {
     say("no KUBECONFIG: starting a local control plane (the first run builds Kubernetes from source: several minutes, progress below)");
@@ -114,7 +134,7 @@ async function main(): Promise<void> {
     say("control plane up");
   }
   running.client ??= await KubeClient.fromDefault();
-  running.operator = await startOperator({ LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }, { testTimers: false });
+  running.operator = await startOperator({ LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...(await operatorIdentity()) }, { testTimers: false });
   say(`operator running (admission on https://localhost:${running.operator.port}, metrics on http://localhost:${running.operator.metricsPort}/metrics)`);
   if (running.controlPlane) {
     running.sim = await startKubevirtSim();
@@ -125,9 +145,9 @@ async function main(): Promise<void> {
   }
   let migrated = !running.controlPlane;
   for (;;) {
-    const claims = await show(running.client, `vmnet-operator demo: ${new Date().toISOString()}  (Ctrl-C to stop)`);
+    const { claims, allRunning } = await show(running.client, `vmnet-operator demo: ${new Date().toISOString()}  (Ctrl-C to stop)`);
     const allBound = claims.length > 0 && claims.every(c => c.status?.conditions?.some(x => x.type === "Bound" && x.status === "True"));
-    if (!migrated && allBound) {
+    if (!migrated && allBound && allRunning) {
       await migrateOne(running.client, claims);
       migrated = true;
       await show(running.client, "after the live migration:");
