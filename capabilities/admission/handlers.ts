@@ -124,7 +124,7 @@ function renderFor(view: View, t: LauncherTarget): ReturnType<typeof renderLaunc
 async function bindOnTheSpot(ns: string, vmName: string): Promise<void> {
   const op = await operator();
   const vm = op.view.caches.vms.get(`${ns}/${vmName}`) ?? (await op.client.getOrUndefined<VirtualMachine>(Kinds.VirtualMachine, vmName, ns));
-  if (!vm) return;
+  if (!vm || vm.metadata?.deletionTimestamp) return; // a VM on its way out gets no new address
   const budget = new Promise<void>(resolve => setTimeout(resolve, BIND_BUDGET_MS).unref());
   await Promise.race([op.vms.ensureBound(vm).then(() => undefined), budget]).catch(err => log.warn(`on-the-spot bind of ${ns}/${vmName} failed: ${String(err)}`));
 }
