@@ -73,7 +73,8 @@ async function replay(client: KubeClient, writes: Record<string, number>, vms: n
   const ops: (() => Promise<unknown>)[] = [];
   const count = (key: string): number => writes[key] ?? 0;
   const claim = (i: number): KubeObject => ({ metadata: { name: `r-${i % vms}.ovs1`, namespace: ns, labels: { "vmnet.io/vm": `r-${i % vms}` } }, spec: { vm: `r-${i % vms}`, interface: "ovs1", network: `${ns}/vlan100`, pool: `pool-${ns}`, pools: [`pool-${ns}`] } });
-  for (let i = 0; i < count("create IPClaim"); i++) ops.push(() => client.create(Kinds.IPClaim, claim(i)));
+  // Creates beyond one per VM were attempts that met AlreadyExists: replay those as applies.
+  for (let i = 0; i < count("create IPClaim"); i++) ops.push(() => (i < vms ? client.create(Kinds.IPClaim, claim(i)) : client.apply(Kinds.IPClaim, claim(i))));
   const t0 = Date.now();
   await pool(ops.splice(0), concurrency, op => op()); // claims first: status patches need them
   for (let i = 0; i < count("apply IPClaim"); i++) ops.push(() => client.apply(Kinds.IPClaim, claim(i)));
