@@ -19,4 +19,5 @@ if (process.env.PEPR_MODE !== "build") {
 }
 
 const module = new PeprModule(cfg, capabilities, { deferStart: true });
-module.start(Number(process.env.VMNET_WEBHOOK_PORT ?? 3000));
+// `pepr build` loads this file only to read the bindings: nothing may start then.
+if (process.env.PEPR_MODE !== "build") module.start(Number(process.env.VMNET_WEBHOOK_PORT ?? 3000));
