@@ -64,7 +64,21 @@ export async function restartOperator(signal: NodeJS.Signals = "SIGTERM", whileD
  * failurePolicy is Ignore), then restarts the operator, which registers them again.
  */
 export async function duringWebhookOutage(fn: () => Promise<void>): Promise<void> {
-  await cluster().client.delete(Kinds.ValidatingWebhookConfiguration, "vmnet-operator");
+  const { client: c } = cluster();
+  await c.delete(Kinds.ValidatingWebhookConfiguration, "vmnet-operator");
+  // The API server drops a deleted webhook configuration from its cache a moment later: wait
+  // until a VM the webhook would refuse passes a dry run.
+  const refused = {
+    metadata: { name: "outage-probe", namespace: "default" },
+    spec: { template: { spec: { domain: { devices: { interfaces: [{ name: "x", masquerade: {} }] } }, networks: [{ name: "x", multus: { networkName: "probe" } }] } } },
+  };
+  for (let i = 0; i < 100; i++) {
+    const ok = await c
+      .request({ method: "POST", path: "/apis/kubevirt.io/v1/namespaces/default/virtualmachines", query: { dryRun: "All" }, body: { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", ...refused }, what: "outage probe" })
+      .then(() => true, () => false);
+    if (ok) break;
+    await new Promise(r => setTimeout(r, 100));
+  }
   try {
     await fn();
   } finally {
