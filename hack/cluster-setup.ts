@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { peprStoreCrd } from "./pepr-store-crd";
 import { KubeClient, KubeObject } from "../capabilities/k8s/client";
+import { ControlPlane, startControlPlane } from "./control-plane";
 import { Kinds } from "../capabilities/k8s/kinds";
 
 const ROOT = path.join(__dirname, "..");
@@ -32,4 +33,16 @@ export async function installCrds(client: KubeClient): Promise<void> {
   await Promise.all(crds.map(crd => client.apply(Kinds.CustomResourceDefinition, crd)));
   await Promise.all(crds.map(crd => waitEstablished(client, crd.metadata?.name as string)));
   await client.apply(Kinds.Namespace, { metadata: { name: "pepr-system" } });
+}
+
+/** A local control plane with our CRDs installed before kube-controller-manager starts; sets KUBECONFIG. */
+export async function startLocalCluster(): Promise<ControlPlane> {
+  return startControlPlane({
+    beforeControllerManager: async kubeconfig => {
+      process.env.KUBECONFIG = kubeconfig;
+      const client = await KubeClient.fromDefault();
+      await installCrds(client);
+      await client.close();
+    },
+  });
 }

@@ -3,9 +3,7 @@
 import { execFileSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import { installCrds } from "../../hack/cluster-setup";
-import { startControlPlane } from "../../hack/control-plane";
-import { KubeClient } from "../../capabilities/k8s/client";
+import { startLocalCluster } from "../../hack/cluster-setup";
 import { benchAdmission } from "./admission";
 import { benchScale } from "./scale";
 import { benchWhereabouts } from "./whereabouts";
@@ -23,14 +21,7 @@ async function main(): Promise<void> {
   console.log("\n## Allocator core (pure, no API server)");
   const tsx = path.join(__dirname, "..", "..", "node_modules", "tsx", "dist", "cli.mjs");
   console.log(execFileSync(process.execPath, ["--expose-gc", tsx, path.join(__dirname, "allocator.bench.ts")], { encoding: "utf8" }).trim());
-  const cp = await startControlPlane({
-    beforeControllerManager: async kubeconfig => {
-      process.env.KUBECONFIG = kubeconfig;
-      const c = await KubeClient.fromDefault();
-      await installCrds(c);
-      await c.close();
-    },
-  });
+  const cp = await startLocalCluster();
   try {
     const s = await benchScale({ vms, concurrency, log });
     console.log(`\n## ${vms} VMs bound (operator concurrency ${concurrency})`);

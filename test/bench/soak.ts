@@ -2,8 +2,7 @@
 // control plane with the simulator and the operator; ends by checking that the pool is back at its
 // starting state, the invariants hold, and the operator's memory stayed flat.
 //   npx tsx test/bench/soak.ts --minutes 30
-import { installCrds } from "../../hack/cluster-setup";
-import { startControlPlane } from "../../hack/control-plane";
+import { startLocalCluster } from "../../hack/cluster-setup";
 import { freePort, startOperator } from "../../hack/operator-process";
 import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
@@ -26,14 +25,7 @@ async function memory(port: number): Promise<{ rss: number; heap: number }> {
 async function main(): Promise<void> {
   const minutes = arg("minutes", 30);
   const slots = arg("vms", 40);
-  const cp = await startControlPlane({
-    beforeControllerManager: async kubeconfig => {
-      process.env.KUBECONFIG = kubeconfig;
-      const c = await KubeClient.fromDefault();
-      await installCrds(c);
-      await c.close();
-    },
-  });
+  const cp = await startLocalCluster();
   const client = await KubeClient.fromDefault();
   const metricsPort = await freePort();
   const op = await startOperator({ LOG_LEVEL: "error", VMNET_METRICS_PORT: String(metricsPort) }, { testTimers: true });
