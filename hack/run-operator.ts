@@ -2,6 +2,7 @@
 // and `npm start` do: a TLS serving certificate for localhost signed by a fresh CA, webhook
 // configurations registered with that CA as caBundle, then the Pepr module in dev mode
 // (admission server and watch controllers together).
+import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -32,6 +33,17 @@ async function whoAmI(client: KubeClient): Promise<string> {
   return review.status.userInfo.username;
 }
 
+/**
+ * VMNET_OPERATOR_BUNDLE=<module.js>: the module as the image runs it (the esbuild bundle under
+ * plain node, no tsx) in a child process; this process only registers the webhooks, passes
+ * signals on and exits with the child.
+ */
+function runBundle(bundle: string): void {
+  const child = spawn(process.execPath, [bundle], { env: { ...process.env, NODE_OPTIONS: "" }, stdio: "inherit" });
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => child.kill(sig));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + os.constants.signals[signal] : 1)));
+}
+
 async function main(): Promise<void> {
   if (!process.env.KUBECONFIG) throw new Error("KUBECONFIG is not set: run through `npm start`, or point it at a cluster");
   const port = Number(process.env.VMNET_WEBHOOK_PORT ?? 3000);
@@ -46,7 +58,8 @@ async function main(): Promise<void> {
     VMNET_WEBHOOK_PORT: String(port),
   });
   // Serve first, register after: a webhook registered before its server answers fails requests.
-  await import("../pepr");
+  if (process.env.VMNET_OPERATOR_BUNDLE) runBundle(process.env.VMNET_OPERATOR_BUNDLE);
+  else await import("../pepr");
   await waitUntilServing(port, token);
   await register(port, token, tls.ca);
   console.error(`[operator] serving admission on https://localhost:${port}, webhooks registered`);
