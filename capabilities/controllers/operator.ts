@@ -45,6 +45,8 @@ export interface OperatorOptions {
   concurrency?: number;
   /** A watch with no event for this long is restarted at the next resync. */
   watchSilenceSeconds?: number;
+  /** Leader election (install track): reconcile only once this resolves; until then caches stay warm, no writes. */
+  leadership?: { acquired: Promise<void> };
 }
 
 const log = logger("operator");
@@ -78,6 +80,10 @@ export class Operator {
   /** Pool generation last acted on: only a spec change re-examines every VM. */
   readonly #poolGenerations = new Map<string, number>();
   readonly #startedAt = Date.now();
+  /** Reconcilers run (leader, or no election); events before that are covered by enqueueAll. */
+  #leading = false;
+  /** The first List has filled every cache (readiness). */
+  synced = false;
 
   constructor(
     readonly client: KubeClient,
@@ -117,8 +123,16 @@ export class Operator {
       staleness: () => Object.fromEntries(WATCHED.map(w => [w.kind, (Date.now() - (this.#lastWatchEvent.get(w.kind) ?? this.#startedAt)) / 1000])),
     });
     await this.relist();
+    this.synced = true;
     if (!this.opts.peprWatches) for (const w of WATCHED) this.#watch(w);
     if (!this.opts.controllers) return;
+    // --- leader election (install track): a follower keeps its caches warm and writes nothing ---
+    if (this.opts.leadership) {
+      log.info("waiting for the leader Lease before reconciling");
+      await this.opts.leadership.acquired;
+    }
+    this.#leading = true;
+    // --- end leader election ---
     this.enqueueAll();
     const every = (seconds: number, fn: () => Promise<unknown>): void => {
       const t = setInterval(() => void fn().catch(err => log.warn(`periodic task failed: ${errorText(err)}`)), seconds * 1000);
@@ -173,7 +187,7 @@ export class Operator {
     // Allocation events always recount their pool: the binder may have cached the object first.
     if (!changed && kind !== "IPAllocation") return;
     if (kind === "IPAllocation") this.view.noteAllocation(obj as IPAllocation, phase === "DELETED");
-    if (this.opts.controllers) this.#enqueueFor(kind, phase, obj);
+    if (this.opts.controllers && this.#leading) this.#enqueueFor(kind, phase, obj);
   }
 
   #enqueueFor(kind: WatchedKind, phase: Phase, obj: HasMeta): void {
@@ -281,8 +295,8 @@ export class Operator {
 
 let singleton: Promise<Operator> | undefined;
 
-/** The process's operator, created and started on first use. */
-export function operator(): Promise<Operator> {
+/** The process's operator, created and started on first use (`extra`: options of the first call only). */
+export function operator(extra: Partial<OperatorOptions> = {}): Promise<Operator> {
   singleton ??= (async () => {
     const client = await KubeClient.fromDefault();
     client.onWrite = (verb, kind) => apiWrites.inc({ verb, kind });
@@ -296,6 +310,7 @@ export function operator(): Promise<Operator> {
       gcGraceSeconds: Number(process.env.VMNET_GC_GRACE_SECONDS ?? 60),
       watchSilenceSeconds: Number(process.env.VMNET_WATCH_SILENCE_SECONDS ?? 600),
       concurrency: Number(process.env.VMNET_CONCURRENCY ?? 32),
+      ...extra,
     });
     await op.start();
     return op;
