@@ -17,7 +17,7 @@ import { peprStoreCrd } from "./pepr-store-crd";
 import type { KubeObject } from "../capabilities/k8s/client";
 import { CHART_DIR, chartFiles } from "./install/chart";
 import { dashboard } from "./install/monitoring";
-import { DEFAULT_IMAGE, installObjects, keyOf, monitoringPlaced, NAMES, operatorIdentity, PEPR_STORE_NAMESPACE, Placed, TLS_MODES, TlsMode } from "./install/objects";
+import { DEFAULT_IMAGE, installObjects, keyOf, monitoringPlaced, NAMES, operatorIdentity, Placed, TLS_MODES, TlsMode } from "./install/objects";
 
 const ROOT = path.join(__dirname, "..");
 
