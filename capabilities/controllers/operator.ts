@@ -126,25 +126,37 @@ export class Operator {
     this.synced = true;
     if (!this.opts.peprWatches) for (const w of WATCHED) this.#watch(w);
     if (!this.opts.controllers) return;
-    // --- leader election (install track): a follower keeps its caches warm and writes nothing ---
-    if (this.opts.leadership) {
-      log.info("waiting for the leader Lease before reconciling");
-      await this.opts.leadership.acquired;
-    }
-    this.#leading = true;
-    // --- end leader election ---
-    this.enqueueAll();
-    const every = (seconds: number, fn: () => Promise<unknown>): void => {
-      const t = setInterval(() => void fn().catch(err => log.warn(`periodic task failed: ${errorText(err)}`)), seconds * 1000);
-      t.unref();
-      this.#timers.push(t);
-    };
-    every(this.opts.resyncSeconds ?? 60, async () => {
+    this.#every(this.opts.resyncSeconds ?? 60, async () => {
       await this.relist();
-      this.enqueueAll();
+      if (this.#leading) this.enqueueAll();
       this.#restartSilentWatches();
     });
-    every(this.opts.gcIntervalSeconds ?? 30, async () => {
+    // --- leader election (install track): a follower keeps its caches warm (watches and the
+    // resync relist) and writes nothing. start() returns once the caches are filled, so Pepr's
+    // watch callbacks (which await the operator) keep feeding them; the reconcilers start when
+    // the Lease is ours, after a fresh List.
+    if (this.opts.leadership) {
+      log.info("caches filled; waiting for the leader Lease before reconciling");
+      void this.opts.leadership.acquired
+        .then(() => this.relist())
+        .catch(err => log.warn(`relist on taking the Lease failed (the resync retries): ${errorText(err)}`))
+        .then(() => this.#startControllers());
+      return;
+    }
+    // --- end leader election ---
+    this.#startControllers();
+  }
+
+  #every(seconds: number, fn: () => Promise<unknown>): void {
+    const t = setInterval(() => void fn().catch(err => log.warn(`periodic task failed: ${errorText(err)}`)), seconds * 1000);
+    t.unref();
+    this.#timers.push(t);
+  }
+
+  #startControllers(): void {
+    this.#leading = true;
+    this.enqueueAll();
+    this.#every(this.opts.gcIntervalSeconds ?? 30, async () => {
       const freed = await this.sweep.sweep();
       if (freed.length) log.info({ freed }, `garbage sweep freed ${freed.length} orphans`);
     });
