@@ -163,7 +163,7 @@ monitoring:
 const bool = { type: "object", additionalProperties: false, required: ["enabled"], properties: { enabled: { type: "boolean" } } };
 
 export const VALUES_SCHEMA = {
-  $schema: "https://json-schema.org/draft-07/schema#",
+  $schema: "http://json-schema.org/draft-07/schema#",
   type: "object",
   additionalProperties: false,
   required: ["image", "tls", "apiPath", "peprStoreNamespace", "monitoring"],
