@@ -67,7 +67,9 @@ describe("leader election through a coordination.k8s.io Lease, two processes", f
     const first = await eventually("one candidate leads", async () => [a, b].find(leads));
     const other = first === a ? b : a;
     assert.equal(await holder("watcher"), first.id);
-    await eventually(`${other.id} follows ${first.id}`, async () => other.events.some(e => e.event === "following" && e.holder === first.id));
+    await eventually(`${other.id} follows ${first.id}`, async () => other.events.some(e => e.event === "following" && e.holder === first.id)).catch(err => {
+      throw new Error(`${err}; events: ${JSON.stringify([a.events, b.events])}`);
+    });
     // Both keep running for a while: still exactly one leader.
     await new Promise(r => setTimeout(r, 2000));
     assert.deepEqual([a, b].filter(leads).map(c => c.id), [first.id]);

@@ -53,7 +53,9 @@ describe("self-managed TLS: Secret, caBundle and reload against the real API ser
   this.timeout(120_000);
   let ns = "";
   const configName = `vmnet-tls-test-${crypto.randomBytes(3).toString("hex")}`;
-  let now = new Date();
+  // The material is made 9 days in the past, so that the renewal below happens at the real now:
+  // a TLS client checks validity against the real clock.
+  let now = new Date(Date.now() - 9 * DAY);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vmnet-tls-"));
   const settings = (over: Partial<TlsSettings> = {}): TlsSettings => ({
     mode: "self-managed",
@@ -134,7 +136,7 @@ describe("self-managed TLS: Secret, caBundle and reload against the real API ser
       reloadCertificate(renewed.key, renewed.cert);
       reloaded++;
     });
-    now = new Date(now.getTime() + 9 * DAY); // past 80% of the certificate's 10 days
+    now = new Date(); // 9 days on: past 80% of the certificate's 10 days
     await eventually("the renewed certificate is reloaded", async () => reloaded > 0, 20_000);
     m.stop();
     const renewed = fromSecretData((await readSecret()).data)!;
