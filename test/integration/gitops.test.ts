@@ -133,7 +133,7 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
     assert.doesNotMatch(out, /denied/);
   });
 
-  it("is reconciled by the operator: claims Bound, pools with status, Services for exposed VMs, finalizers on VMs", async () => {
+  it("is reconciled by the operator: claims Bound, pools with status, Services for exposed VMs, no finalizer on VMs", async () => {
     const vms = copy.objects.filter(o => o.kind === "VirtualMachine") as Vm[];
     const claims = vms.flatMap(vm => claimsOf(vm).map(name => ({ ns: vm.metadata?.namespace as string, name })));
     assert.ok(claims.length >= 4, `the samples should have at least 4 bridge NICs, found ${claims.length}`);
@@ -142,7 +142,7 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
     await Promise.all(vms.filter(v => v.metadata?.annotations?.["vmnet.io/expose"]).map(serviceOf));
     for (const vm of vms.filter(v => claimsOf(v).length > 0)) {
       const live = await cluster().client.get<KubeObject>(Kinds.VirtualMachine, vm.metadata?.name as string, vm.metadata?.namespace);
-      assert.ok(live.metadata?.finalizers?.includes("vmnet.io/release"), `VM ${vm.metadata?.name} has no finalizer vmnet.io/release`);
+      assert.ok(!live.metadata?.finalizers?.includes("vmnet.io/release"), `VM ${vm.metadata?.name} has finalizer vmnet.io/release`);
     }
   });
 
