@@ -6,11 +6,12 @@
 import pkg from "../../package.json";
 import type { KubeObject } from "../../capabilities/k8s/client";
 import { renderAdmissionPolicy, renderWebhooks } from "../webhooks";
+import { OPERATOR_REPOSITORY } from "../image/reference";
 import { monitoringObjects } from "./monitoring";
 
-// Until the image track's hack/image/reference.ts is on main, the reference is spelled here once
-// (it must equal operatorImage() there: `localhost/vmnet-operator:<package version>`).
-export const IMAGE_REPOSITORY = "localhost/vmnet-operator";
+// The image names have one home (hack/image/reference.ts); the default tag is the package version
+// whatever VMNET_IMAGE_TAG a local rebuild used, so the committed config/ never depends on the shell.
+export const IMAGE_REPOSITORY = OPERATOR_REPOSITORY;
 export const IMAGE_TAG = pkg.version;
 export const DEFAULT_IMAGE = `${IMAGE_REPOSITORY}:${IMAGE_TAG}`;
 
