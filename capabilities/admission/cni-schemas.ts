@@ -58,8 +58,9 @@ function plugin(extra: { required?: string[]; properties?: Record<string, unknow
 }
 
 const schemas: Record<string, object> = {
-  // ovs-cni finds the bridge itself from deviceID (hardware offload) or an OVN port (br-int), so
-  // bridge is required only without them; an ovnPort passed per pod (cni-args) is not visible here.
+  // ovs-cni finds the bridge itself from deviceID (hardware offload) or from an OVN port (br-int),
+  // so bridge is required only without them. ovnPort in the config's args.cni is read by ovs-cni
+  // after v0.39.0; one passed per pod is not visible here, and KubeVirt's launcher pods pass none.
   ovs: plugin({
     properties: {
       bridge: { type: "string", minLength: 1, "x-hint": 'name the Open vSwitch bridge, such as "br1"' },

@@ -14,10 +14,10 @@
 //   network.permitBridgeInterfaceOnPodNetwork: true, so bridge on the pod network is accepted.
 // The messages are ours and end with a fix. Where vmnet-operator is stricter or looser on purpose,
 // the rule lives in vm.ts and its message says so (see PRODUCT_RULE there).
-import { Findings, isRecord, show } from "./findings";
+import { Finding, Findings, ValidationResult, isRecord, show } from "./findings";
 import { parseIP } from "./net";
 import { parseUnicastMac } from "./names";
-import { IfaceEntry, NETWORKS, NetEntry, TEMPLATE, VMContext, present, typeName } from "./vm-context";
+import { IfaceEntry, NETWORKS, NetEntry, TEMPLATE, VMContext, present, typeName, vmContext } from "./vm-context";
 
 export const KUBEVIRT_RELEASE = "v1.9.0";
 
@@ -51,6 +51,25 @@ const INTERFACE_NAME = /^[A-Za-z0-9_-]+$/;
 const PCI_ADDRESS = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
 const INTERFACE_STATES = ["absent", "down", "up"];
 const PORT_PROTOCOLS = ["TCP", "UDP"];
+
+/**
+ * KubeVirt's verdict alone on a VM as stored, for a controller that meets a VM which got past a
+ * webhook outage: it reports these denials (on the claim) instead of binding the NIC silently.
+ */
+export function kubevirtNetworkVerdict(vm: unknown, opts: KubeVirtRuleOptions = { creating: false }): ValidationResult {
+  const out = new Findings();
+  checkKubeVirtNetworkRules(vmContext(vm, out), opts, out);
+  return out.result();
+}
+
+/** The denials of kubevirtNetworkVerdict on one interface (by name) or its network, and the VM-wide ones. */
+export function interfaceProblems(verdict: ValidationResult, vm: unknown, iface: string): Finding[] {
+  const entry = vmContext(vm, new Findings()).ifaces.find(i => i.name === iface);
+  const paths = [entry?.path, entry?.network?.path].filter((p): p is string => p !== undefined);
+  const under = (f: Finding, p: string): boolean => f.field === p || f.field.startsWith(`${p}.`);
+  const vmWide = (f: Finding): boolean => !/\.(interfaces|networks)\[/.test(f.field);
+  return verdict.denials.filter(f => vmWide(f) || paths.some(p => under(f, p)));
+}
 
 /** Checks every network rule of the followed KubeVirt release; denials and warnings go to `out`. */
 export function checkKubeVirtNetworkRules(ctx: VMContext, opts: KubeVirtRuleOptions, out: Findings): void {
