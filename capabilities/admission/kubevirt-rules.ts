@@ -13,13 +13,16 @@
 //   NetworkDevicesWithDRA (alpha): off, so any resourceClaim network is refused;
 //   network.permitBridgeInterfaceOnPodNetwork: true, so bridge on the pod network is accepted.
 // The messages are ours and end with a fix. Where vmnet-operator is stricter or looser on purpose,
-// the rule lives in vm.ts and its message says so (see PRODUCT_RULE there).
+// the rule lives in vm.ts and its message says so (PRODUCT_RULE).
 import { Finding, Findings, ValidationResult, isRecord, show } from "./findings";
 import { parseIP } from "./net";
 import { parseUnicastMac } from "./names";
 import { IfaceEntry, NETWORKS, NetEntry, TEMPLATE, VMContext, present, typeName, vmContext } from "./vm-context";
 
 export const KUBEVIRT_RELEASE = "v1.9.0";
+
+/** Marks, in a message, a rule where vmnet-operator deliberately differs from KubeVirt's admission. */
+export const PRODUCT_RULE = "vmnet-operator's rule, not KubeVirt's";
 
 /** The binding keys KubeVirt counts: an interface sets exactly one of them. */
 export const BINDING_METHODS = ["bridge", "masquerade", "sriov", "passtBinding", "binding"] as const;
@@ -252,12 +255,14 @@ function checkPodOnlyBindings(iface: IfaceEntry, methods: string[], out: Finding
 function checkReservedMac(iface: IfaceEntry, out: Findings): void {
   const mac = iface.raw.macAddress;
   const parsed = typeof mac === "string" && mac !== "" ? parseUnicastMac(mac) : undefined;
-  if (parsed && "mac" in parsed && parsed.mac === RESERVED_MASQUERADE_MAC)
-    out.deny(
-      `${iface.path}.macAddress`,
-      mac,
-      `macAddress ${show(mac)} of masquerade interface ${show(iface.name)} is the MAC KubeVirt gives the pod-side bridge; choose another MAC, or omit it`,
-    );
+  if (!parsed || !("mac" in parsed) || parsed.mac !== RESERVED_MASQUERADE_MAC) return;
+  // KubeVirt compares the text; the same MAC spelt otherwise collides just the same.
+  const spelling = mac === RESERVED_MASQUERADE_MAC ? "" : ` (${PRODUCT_RULE}: KubeVirt refuses only the spelling ${RESERVED_MASQUERADE_MAC})`;
+  out.deny(
+    `${iface.path}.macAddress`,
+    mac,
+    `macAddress ${show(mac)} of masquerade interface ${show(iface.name)} is the MAC KubeVirt gives the pod-side bridge${spelling}; choose another MAC, or omit it`,
+  );
 }
 
 function checkPlugin(iface: IfaceEntry, opts: KubeVirtRuleOptions, out: Findings): void {

@@ -8,7 +8,7 @@ import { poolName } from "./pool-view";
 import { describeSelector, effectiveNamespaceLabels, selectorMatches } from "./selector";
 import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
 import { checkAddresses } from "./vm-addresses";
-import { checkKubeVirtNetworkRules, isGoMac48 } from "./kubevirt-rules";
+import { PRODUCT_RULE, checkKubeVirtNetworkRules, isGoMac48 } from "./kubevirt-rules";
 import { IfaceEntry, NetEntry, VMContext, annotationPath, vmContext } from "./vm-context";
 
 export const EXPOSE_ANNOTATION = "vmnet.io/expose";
@@ -37,9 +37,6 @@ function checkVM(vm: unknown, snapshot: AdmissionSnapshot, creating: boolean): V
   checkExpose(ctx, out);
   return out.result();
 }
-
-/** Marks a rule where vmnet-operator deliberately differs from KubeVirt's admission. */
-export const PRODUCT_RULE = "vmnet-operator's rule, not KubeVirt's";
 
 /** KubeVirt requires only a non-empty name (its own rule); a name no object can have would never start. */
 function checkMultusRef(net: NetEntry, out: Findings): void {

@@ -109,7 +109,7 @@ describe("KubeVirt's rules beyond its tests", () => {
   it("accepts the dotted MAC form Go reads, and refuses the reserved MAC in any spelling", () => {
     assertNoDenials(validateVM(pod({ name: "default", masquerade: {}, macAddress: "0200.0a64.0017" }), snap));
     const r = validateVM(pod({ name: "default", masquerade: {}, macAddress: "02-00-00-00-00-00" }), snap);
-    assertDenied(r, `${IFACES}[0].macAddress`, "pod-side bridge");
+    assertDenied(r, `${IFACES}[0].macAddress`, "pod-side bridge", OURS);
   });
 
   it("refuses SCTP in ports without suggesting it", () => {
