@@ -58,8 +58,9 @@ const PORT_PROTOCOLS = ["TCP", "UDP"];
 /**
  * KubeVirt's verdict alone on a VM as stored, for a controller that meets a VM which got past a
  * webhook outage: it reports these denials (on the claim) instead of binding the NIC silently.
+ * By default as on create: virt-controller refuses the discontinued bindings when it creates the VMI.
  */
-export function kubevirtNetworkVerdict(vm: unknown, opts: KubeVirtRuleOptions = { creating: false }): ValidationResult {
+export function kubevirtNetworkVerdict(vm: unknown, opts: KubeVirtRuleOptions = { creating: true }): ValidationResult {
   const out = new Findings();
   checkKubeVirtNetworkRules(vmContext(vm, out), opts, out);
   return out.result();
