@@ -275,7 +275,11 @@ function checkPlugin(iface: IfaceEntry, opts: KubeVirtRuleOptions, out: Findings
   }
   const plugin = binding.name;
   if (typeof plugin !== "string" || plugin === "") {
-    out.deny(`${path}.name`, plugin, `must name the network binding plugin, as registered in the KubeVirt CR (spec.configuration.network.binding)`);
+    out.deny(
+      `${path}.name`,
+      plugin,
+      `must name the network binding plugin, as the KubeVirt CR registers it in spec.configuration.network.binding (${PRODUCT_RULE}: KubeVirt admits an empty name, but cannot start the VM)`,
+    );
     return;
   }
   if (opts.bindingPlugins?.includes(plugin)) return;

@@ -155,3 +155,37 @@ describe("KubeVirt's rules beyond its tests", () => {
     assert.equal(interfaceProblems(verdict, stored, "ovs1")[0]?.field, `${IFACES}[1].model`);
   });
 });
+
+describe("KubeVirt's rules on malformed fields", () => {
+  it("names the field of every wrong type instead of throwing", () => {
+    const weird = {
+      metadata: { namespace: "tenant-a", name: "v" },
+      spec: {
+        template: {
+          spec: {
+            readinessProbe: 5,
+            domain: {
+              devices: {
+                disks: "x",
+                interfaces: [
+                  { name: "a", masquerade: {}, state: 5, dhcpOptions: { privateOptions: "x", ntpServers: [5] }, bootOrder: "1", model: 3, pciAddress: 7, ports: [null, { port: 1.5, name: 5 }] },
+                  { name: "b", binding: { name: "" }, portRanges: [] },
+                ],
+              },
+            },
+            networks: [
+              { name: "a", pod: {} },
+              { name: "b", multus: "x" },
+            ],
+          },
+        },
+      },
+    };
+    const r = validateVM(weird, empty);
+    for (const field of ["state", "model", "pciAddress", "bootOrder", "ports[0]", "ports[1].port", "ports[1].name", "dhcpOptions.privateOptions", "dhcpOptions.ntpServers[0]"])
+      assertDenied(r, `${IFACES}[0].${field}`);
+    assertDenied(r, `${IFACES}[1].binding.name`, OURS);
+    assertDenied(r, `${IFACES}[1].portRanges`, "PortRangesSpec");
+    assertDenied(r, `${NETS}[1].multus`, "must be an object");
+  });
+});
