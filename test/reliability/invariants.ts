@@ -66,13 +66,31 @@ export async function checkInvariants(client: KubeClient, opts: { namespace: str
   return { claims: claims.items.length, bound, allocations: mine.length, problems };
 }
 
-/** Polls until the invariants hold (the operator settles asynchronously), or returns the last report. */
+/** Thrown by `settle` when the invariants still do not hold at its deadline; carries the last report. */
+export class InvariantsUnsettled extends Error {
+  constructor(
+    readonly report: InvariantReport,
+    readonly waitedMs: number,
+    what: string,
+  ) {
+    super(`invariants did not hold after ${waitedMs} ms waiting for ${what}: ${report.problems.length} problem(s):\n${report.problems.slice(0, 10).join("\n")}`);
+    this.name = "InvariantsUnsettled";
+  }
+}
+
+const describeWait = (opts: Parameters<typeof checkInvariants>[1]): string =>
+  `namespace ${opts.namespace}, pools ${opts.pools.join(",")}${opts.expectBound !== undefined ? `, ${opts.expectBound} bound claims` : ""}`;
+
+/**
+ * Polls until the invariants hold (the operator settles asynchronously) and returns that clean
+ * report; throws InvariantsUnsettled with the last report when they still fail at the deadline.
+ */
 export async function settle(client: KubeClient, opts: Parameters<typeof checkInvariants>[1], timeoutMs = 60_000): Promise<InvariantReport> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
   let report = await checkInvariants(client, opts);
   let told = false;
-  const started = Date.now();
-  while (report.problems.length && Date.now() < deadline) {
+  while (report.problems.length) {
+    if (Date.now() - started >= timeoutMs) throw new InvariantsUnsettled(report, Date.now() - started, describeWait(opts));
     await new Promise(r => setTimeout(r, 500));
     report = await checkInvariants(client, opts);
     if (!told && Date.now() - started > 15_000 && report.problems.length) {
