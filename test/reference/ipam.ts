@@ -127,6 +127,15 @@ export function refWhyNot(pool: RefPool, address: string): string | undefined {
   return undefined;
 }
 
+/** The allocator's error code for a request of this address: OutOfRange (outside the CIDR or the ranges) before Excluded (any other reason). */
+export function refRefusal(pool: RefPool, address: string): "OutOfRange" | "Excluded" | undefined {
+  const why = refWhyNot(pool, address);
+  if (why === undefined) return undefined;
+  const ip = refParse(address);
+  if (ip && pool.ranges?.length && !pool.ranges.some(r => inRange(ip, r))) return "OutOfRange";
+  return /outside|not an address/.test(why) ? "OutOfRange" : "Excluded";
+}
+
 function hexMac(value: bigint): string {
   return value
     .toString(16)
