@@ -207,7 +207,10 @@ describe("ipam/PoolAllocator", () => {
       assert.equal(seen.size, 15_000, "fresh addresses are used before released ones");
       assert.equal(a.allocatedCount, 10_000);
       assert.equal(a.freeCount, a.capacity - 10_000n);
-      assert.ok(ms < 2000, `took ${ms} ms`);
+      // The budget holds for the plain code; under mutation testing (instrumented by Stryker, which
+      // sets globalThis.__stryker__) every branch is slower and only the results count.
+      const budgetMs = "__stryker__" in globalThis ? 120_000 : 2000;
+      assert.ok(ms < budgetMs, `took ${ms} ms`);
     });
   });
 
