@@ -157,26 +157,30 @@ describe("the operator image", function () {
     after(async () => ctr?.stop());
 
     it("imports both archives with ctr and serves admission from a read-only root filesystem as uid 65532", async () => {
+      // runc keeps its state under /run/containerd/runc/<namespace>/<id> whichever containerd
+      // started it: ids of our own, so the node's containers (64-hex ids) are never met.
+      const id = (name: string): string => `vmnet-image-test-${name}-${crypto.randomBytes(3).toString("hex")}`;
       const pause = await buildImage("pause", { log: () => {} });
       for (const archive of [operator.archive, pause.archive]) ctr!.run(["images", "import", archive]);
       const listed = ctr!.run(["images", "ls", "-q"]);
       assert.ok(listed.includes(operator.reference) && listed.includes(pause.reference), listed);
       const probe = "const fs=require('fs');let w='writable';try{fs.writeFileSync('/probe','x')}catch(e){w=e.code}console.log(process.getuid(),process.getgid(),w)";
-      assert.equal(ctr!.run(["run", "--rm", "--read-only", operator.reference, "probe", "node", "-e", probe]).trim(), `${IMAGE_UID} ${IMAGE_UID} EROFS`);
-      assert.equal(ctr!.run(["run", "--rm", "--read-only", pause.reference, "pause-version", "/pause", "-v"]).trim(), "vmnet-pause 1.0");
+      assert.equal(ctr!.run(["run", "--rm", "--read-only", operator.reference, id("probe"), "node", "-e", probe]).trim(), `${IMAGE_UID} ${IMAGE_UID} EROFS`);
+      assert.equal(ctr!.run(["run", "--rm", "--read-only", pause.reference, id("pause"), "/pause", "-v"]).trim(), "vmnet-pause 1.0");
 
       const cfg = podConfig(path.join(work, "pod"));
       const [port, metricsPort] = [await freePort(), await freePort()];
+      const container = id("operator");
       const env = { KUBECONFIG: "/config/kubeconfig", SSL_KEY_PATH: "/config/tls.key", SSL_CERT_PATH: "/config/tls.crt", PEPR_API_PATH: cfg.token, PEPR_WATCH_MODE: "false", VMNET_WEBHOOK_PORT: String(port), VMNET_METRICS_PORT: String(metricsPort), LOG_LEVEL: "warn" };
       // The image's own entrypoint; host network, so the API server on loopback is reachable.
-      const child = ctr!.spawn(["run", "--rm", "--read-only", "--net-host", "--mount", `type=bind,src=${cfg.dir},dst=/config,options=rbind:ro`, ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]), operator.reference, "operator"]);
+      const child = ctr!.spawn(["run", "--rm", "--read-only", "--net-host", "--mount", `type=bind,src=${cfg.dir},dst=/config,options=rbind:ro`, ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]), operator.reference, container]);
       let out = "";
       child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
       child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
       try {
         await expectServing(port, cfg.token, () => out);
       } finally {
-        ctr!.run(["tasks", "kill", "-s", "SIGKILL", "operator"], true);
+        ctr!.run(["tasks", "kill", "-s", "SIGKILL", container], true);
         await new Promise(r => (child.exitCode !== null ? r(null) : child.once("exit", r)));
       }
     });
