@@ -9,7 +9,7 @@ import { startControlPlane } from "../../hack/control-plane";
 import { OperatorProcess, startOperator } from "../../hack/operator-process";
 import { pool as inParallel, metricValues } from "../bench/scale";
 import { createNad, createPool, eventually, gone, uniqueSubnet, vmManifest } from "../helpers";
-import { cluster, freshNamespace, operatorProcess, restartOperator } from "../setup/cluster";
+import { cluster, freshNamespace, launcherClient, operatorProcess, restartOperator } from "../setup/cluster";
 import { checkInvariants, settle } from "./invariants";
 
 const FULL = process.env.RELIABILITY_FULL === "1";
@@ -62,7 +62,7 @@ describe("reliability", function () {
         // VMs and their launcher pods at once: controllers of three processes and the webhook race.
         await inParallel(names, 16, async name => {
           await client().create(Kinds.VirtualMachine, ovsVm(ns, name));
-          await client().create(Kinds.Pod, launcherPod(ns, name)).catch(() => undefined);
+          await launcherClient().create(Kinds.Pod, launcherPod(ns, name)).catch(() => undefined);
         });
         assertClean(await settle(client(), { namespace: ns, pools: [pool], expectBound: n }), `run ${run}`);
       }
@@ -189,7 +189,7 @@ describe("reliability", function () {
     await client().create(Kinds.VirtualMachine, ovsVm(ns, "vm"));
     // A dry-run pod create passes the mutating webhook (which must not bind on dry run) and is never stored.
     await client().request({ method: "POST", path: `/api/v1/namespaces/${ns}/pods`, query: { dryRun: "All" }, body: launcherPod(ns, "vm"), what: "dry-run pod" }).catch(() => undefined);
-    await client().create(Kinds.Pod, { ...launcherPod(ns, "vm"), spec: { containers: [] } }).catch(() => undefined); // refused by the API server's validation
+    await launcherClient().create(Kinds.Pod, { ...launcherPod(ns, "vm"), spec: { containers: [] } }).catch(() => undefined); // refused by the API server's validation
     await settle(client(), { namespace: ns, pools: [pool], expectBound: 1 });
     await client().delete(Kinds.VirtualMachine, "vm", ns);
     await gone(Kinds.VirtualMachine, "vm", ns);
