@@ -42,21 +42,20 @@ async function whoAmI(client: KubeClient): Promise<string> {
   return review.status.userInfo.username;
 }
 
-/** Pepr binds its admission routes only once its store is ready (seconds after listening). */
-async function waitUntilServing(port: number, token: string): Promise<void> {
+/** Pepr binds its routes (health included) only once its store is ready (seconds after listening). */
+async function waitUntilServing(port: number): Promise<void> {
   const https = await import("node:https");
   const status = (): Promise<number> =>
     new Promise(resolve => {
-      const req = https.request({ host: "localhost", port, path: `/validate/${token}`, method: "POST", rejectUnauthorized: false }, res => {
+      const req = https.request({ host: "localhost", port, path: "/healthz", method: "GET", rejectUnauthorized: false }, res => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
       req.on("error", () => resolve(0));
-      req.end("{}");
+      req.end();
     });
   for (let i = 0; i < 600; i++) {
-    const code = await status();
-    if (code !== 0 && code !== 404) return;
+    if ((await status()) === 200) return;
     await new Promise(r => setTimeout(r, 100));
   }
   throw new Error(`the admission server on port ${port} did not bind its routes within 60 s`);
@@ -77,7 +76,7 @@ async function main(): Promise<void> {
   });
   // Serve first, register after: a webhook registered before its server answers fails requests.
   await import("../pepr");
-  await waitUntilServing(port, token);
+  await waitUntilServing(port);
   await register(port, token, tls.ca);
   console.error(`[operator] serving admission on https://localhost:${port}, webhooks registered`);
 }
