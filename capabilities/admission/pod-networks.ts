@@ -89,7 +89,10 @@ function elementProblem(el: SelectionElement, kind: "pool" | "l2", key: string, 
     return `element ${el.index} sets ${other.map(k => show(k)).join(" and ")} on network ${el.network}, ${where}; an address there comes only from the VM's IPClaim, so remove ${other.map(k => show(k)).join(" and ")}`;
   if (!byLauncher)
     return `${sets}, ${where}; only virt-launcher pods created by ${launcherIdentity} may carry addresses there (their VM's own, put there by vmnet-operator), so ${remove}`;
-  if (kind === "l2") return `${sets}, ${where}, but no IPPool serves ${el.network} itself, so no address there is this VM's; ${remove}, or have an IPPool serve the network`;
+  // KubeVirt writes "mac" from the VM's spec macAddress, which VM admission checks against every
+  // MAC held on the segment; an IP it never writes, so one here is not from KubeVirt.
+  if (kind === "l2" && keys.includes("ips"))
+    return `element ${el.index} sets "ips" on network ${el.network}, ${where}, but no IPPool serves ${el.network} itself, so no address there is this VM's; remove "ips", or have an IPPool serve the network`;
   return undefined;
 }
 

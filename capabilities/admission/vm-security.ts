@@ -1,8 +1,9 @@
 // VM rules about other tenants: a MAC is unique on its L2 segment, a NAD of another namespace is
 // worth a warning, and a Service type the cluster admin did not allow is refused. Kept apart from
 // vm.ts (KubeVirt's own NIC rules) so the two evolve separately. Pure.
-import { Findings, show } from "./findings";
-import { domainOfNetwork } from "./l2";
+import { Findings, isRecord, show } from "./findings";
+import { domainOfNetwork, domainsOfPool } from "./l2";
+import { containsIP, parseCIDR, parseIP } from "./net";
 import { parseUnicastMac } from "./names";
 import { segmentText } from "./pool-conflicts";
 import type { AdmissionSnapshot } from "./snapshot";
@@ -41,19 +42,42 @@ export function checkMacInUse(ctx: VMContext, snapshot: AdmissionSnapshot & MacI
     if (!present(value) || !network) continue;
     const parsed = parseUnicastMac(value);
     if ("error" in parsed) continue; // checkMacs in vm.ts reports it
-    const segment = domainOfNetwork(snapshot, network);
-    const own = `${ctx.name}.${iface.name ?? ""}`;
-    const taken = snapshot
-      .macHolders(parsed.mac)
-      .some(h => !(h.namespace === ctx.namespace && h.claim === own) && domainOfNetwork(snapshot, h.network) === segment);
-    if (!taken) continue;
-    const where = segment.startsWith("ovs:") ? ` on its L2 segment (${segmentText(segment)})` : ` on network ${show(network)}`;
-    out.deny(
-      `${iface.path}.macAddress`,
-      value,
-      `macAddress ${show(value)} of interface ${show(iface.name)} is already in use${where}; pick another MAC, or omit macAddress to get one derived from the interface's fixed address`,
-    );
+    const problem = macProblem(ctx, iface, parsed.mac, network, snapshot as AdmissionSnapshot & Required<MacIndex>);
+    if (problem) out.deny(`${iface.path}.macAddress`, value, `macAddress ${show(value)} of interface ${show(iface.name)} ${problem}`);
   }
+}
+
+function macProblem(ctx: VMContext, iface: IfaceEntry, mac: string, network: string, snapshot: AdmissionSnapshot & Required<MacIndex>): string | undefined {
+  const segment = domainOfNetwork(snapshot, network);
+  const own = `${ctx.name}.${iface.name ?? ""}`;
+  const taken = snapshot.macHolders(mac).some(h => !(h.namespace === ctx.namespace && h.claim === own) && domainOfNetwork(snapshot, h.network) === segment);
+  if (taken) {
+    const where = segment.startsWith("ovs:") ? `on its L2 segment (${segmentText(segment)})` : `on network ${show(network)}`;
+    return `is already in use ${where}; pick another MAC, or omit macAddress to get one derived from the interface's fixed address`;
+  }
+  const derived = derivedOnSegment(mac, segment, snapshot);
+  if (derived)
+    return `is the MAC vmnet-operator derives for ${derived}, an address a pool on this L2 segment hands out; pick a MAC that starts with neither 02:00: nor 0a:, or omit macAddress`;
+  return undefined;
+}
+
+/**
+ * A spec MAC of the form vmnet-operator derives (02:00:<IPv4> or 0a:<low 40 bits of IPv6>) for an
+ * address some pool on the segment may hand out later: that NIC would then get the same MAC.
+ */
+function derivedOnSegment(mac: string, segment: string, snapshot: AdmissionSnapshot): string | undefined {
+  const octets = mac.split(":").map(h => parseInt(h, 16));
+  for (const pool of snapshot.pools()) {
+    if (!domainsOfPool(snapshot, pool).has(segment)) continue;
+    const cidr = parseCIDR(isRecord(pool.spec) ? pool.spec.cidr : undefined);
+    if (!cidr) continue;
+    if (cidr.family === 4 && octets[0] === 2 && octets[1] === 0) {
+      const ip = parseIP(octets.slice(2).join("."));
+      if (ip && containsIP(cidr, ip)) return ip.text;
+    }
+    if (cidr.family === 6 && octets[0] === 0x0a) return `an IPv6 address of ${cidr.text}`;
+  }
+  return undefined;
 }
 
 /**
