@@ -41,7 +41,7 @@ const leads = (c: Candidate): boolean => {
 
 const stop = (c: Candidate, signal: NodeJS.Signals): Promise<void> =>
   new Promise(resolve => {
-    if (c.proc.exitCode !== null) return resolve();
+    if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
     c.proc.once("exit", () => resolve());
     c.proc.kill(signal);
   });
