@@ -18,6 +18,14 @@ have_all() { for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done; }
 if have_all; then echo "$bin"; exit 0; fi
 
 mkdir -p "$bin"
+# One build at a time: a second caller (another test run) waits for the first, then finds the
+# binaries cached, instead of compiling the same files into the same .partial paths.
+exec 9>"$bin.lock"
+if ! flock -n 9; then
+  echo "[control-plane] another build of $bin is running; waiting for it" >&2
+  flock 9
+fi
+if have_all; then echo "$bin"; exit 0; fi
 log() { echo "[control-plane] $(date +%H:%M:%S) $*" >&2; }
 log "building Kubernetes $version control plane into $bin (first time only: 15-40 minutes on 2 cores)"
 cd "$mod"

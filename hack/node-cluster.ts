@@ -217,6 +217,8 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        # runc's state under ours, not /run/containerd/runc shared by every containerd.
+        Root = "${dir}/state/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "${cniBin}"
     conf_dir = "${dir}/net.d"
@@ -275,6 +277,8 @@ export function kubeletConfig(a: NodeAddresses, p: KubeletPaths): Record<string,
     // No cluster DNS, and the host's resolvers are not reachable from pods.
     resolvConf: "",
     volumePluginDir: path.join(p.dir, "volume-plugins"),
+    // Not /var/log/pods, which another node on this machine would share.
+    podLogsDir: path.join(p.dir, "pod-logs"),
     // Imported images cannot be pulled again: never garbage-collect them, never evict for disk.
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
