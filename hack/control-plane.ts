@@ -249,8 +249,8 @@ const BASE_CONTROLLERS = ["namespace-controller", "garbage-collector-controller"
 /**
  * What a node cluster adds: Deployments and ReplicaSets, Service endpoints (the API server calls
  * webhooks through them), kube-root-ca.crt in every namespace (service-account token volumes
- * need it), PodDisruptionBudgets, RBAC aggregation, Jobs (Helm hooks), and pod GC, which deletes
- * pods bound to a node that is gone and terminated pods past its threshold.
+ * need it), PodDisruptionBudgets, RBAC aggregation, Jobs (Helm hooks), pod GC (deletes pods
+ * bound to a node that is gone, and terminated pods past its threshold) and node lifecycle.
  */
 const NODE_CONTROLLERS = [
   "deployment-controller",
@@ -263,6 +263,9 @@ const NODE_CONTROLLERS = [
   "clusterrole-aggregation-controller",
   "job-controller",
   "pod-garbage-collector-controller",
+  // Lifts the not-ready taint a kubelet registers with (without it nothing schedules). No
+  // taint-eviction-controller: a node that stops reporting keeps its pods.
+  "node-lifecycle-controller",
 ];
 
 /** The first address of a service CIDR: the `kubernetes` Service's ClusterIP. */

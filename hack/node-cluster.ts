@@ -124,9 +124,16 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** Tears a run directory down (hack/node-cluster-down.sh). */
-function teardown(runDir: string): void {
-  execFileSync("bash", [DOWN_SCRIPT, runDir], { stdio: ["ignore", "inherit", "inherit"] });
+/**
+ * Tears a run directory down (hack/node-cluster-down.sh). Its own process group, so a second
+ * Ctrl-C does not cut it short; asynchronous, so this process reaps the children it kills.
+ */
+function teardown(runDir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", [DOWN_SCRIPT, runDir], { stdio: ["ignore", "inherit", "inherit"], detached: true });
+    child.on("error", reject);
+    child.on("exit", code => (code === 0 ? resolve() : reject(new Error(`${DOWN_SCRIPT} ${runDir} exited with ${code}`))));
+  });
 }
 
 /** Whether anything on the host already uses one of the slot's ranges. */
@@ -147,7 +154,7 @@ function claimSlot(): { addresses: NodeAddresses; runDir: string } {
     const owner = Number(fs.existsSync(path.join(runDir, "owner")) ? fs.readFileSync(path.join(runDir, "owner"), "utf8") : 0);
     if (fs.existsSync(runDir) && (owner === 0 || !alive(owner))) {
       log(`tearing down ${runDir}, left by process ${owner || "?"} that is gone`);
-      teardown(runDir);
+      execFileSync("bash", [DOWN_SCRIPT, runDir], { stdio: ["ignore", "inherit", "inherit"] });
     }
     const addresses = nodeAddresses(slot);
     if (slotInUse(addresses)) continue;
@@ -410,8 +417,10 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
   spawn("bash", [DOWN_SCRIPT, runDir, "--after", String(process.pid)], { detached: true, stdio: "ignore" }).unref();
   let controlPlane: ControlPlane | undefined;
   const stop = async (): Promise<void> => {
-    teardown(runDir);
+    const t = Date.now();
+    await teardown(runDir);
     await controlPlane?.stop();
+    log(`stopped in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   };
   try {
     setUpNetwork(a, runDir);
@@ -421,7 +430,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     const kubectl = (args: string[], input?: string): string => run(path.join(binDir, "kubectl"), ["--kubeconfig", cp.kubeconfig, ...args], input);
     const { importImage } = await startContainerd(runDir, a, cniBin, archives);
     await startNodeAgents(runDir, a, cp, binDir, kubectl);
-    if (!opts.withoutSimulator) startSimulator(runDir, cp, kubectl);
+    if (!opts.withoutSimulator) await startSimulator(runDir, cp, kubectl);
     log(`node ${NODE_NAME} Ready at ${a.nodeIp} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logs in ${runDir} and ${cp.dir})`);
     return { kubeconfig: cp.kubeconfig, controlPlane: cp, nodeName: NODE_NAME, addresses: a, runDir, importImage, kubectl, stop };
   } catch (err) {
@@ -482,7 +491,7 @@ async function startNodeAgents(runDir: string, a: NodeAddresses, cp: ControlPlan
 }
 
 /** The KubeVirt simulator as its own process, as KubeVirt's controller identity, on the real node. */
-function startSimulator(runDir: string, cp: ControlPlane, kubectl: (args: string[], input?: string) => string): void {
+async function startSimulator(runDir: string, cp: ControlPlane, kubectl: (args: string[], input?: string) => string): Promise<void> {
   kubectl(["apply", "--server-side", "-f", path.join(REPO, "test/fixtures/kubevirt-crds.yaml"), "-f", path.join(REPO, "test/fixtures/multus-crd.yaml")]);
   kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/virtualmachines.kubevirt.io", "crd/virtualmachineinstances.kubevirt.io", "crd/virtualmachineinstancemigrations.kubevirt.io"]);
   kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: kubevirtControllerRbac() }));
@@ -491,6 +500,9 @@ function startSimulator(runDir: string, cp: ControlPlane, kubectl: (args: string
   launch(runDir, "kubevirt-sim", tsx, [path.join(REPO, "test/kubevirt-sim/main.ts")], {
     env: { ...process.env, KUBECONFIG: simKubeconfig, KUBEVIRT_SIM_LAUNCHER_IMAGE: PAUSE_IMAGE },
   });
+  // Its watches are open once it says so (test/kubevirt-sim/main.ts): a VM made after this is seen.
+  const logFile = path.join(runDir, "kubevirt-sim.log");
+  await waitUntil("the KubeVirt simulator did not start", () => fs.readFileSync(logFile, "utf8").includes("[kubevirt-sim] running"), 90_000, [logFile]);
 }
 
 if (require.main === module) {
