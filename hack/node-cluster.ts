@@ -428,10 +428,22 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     const cp = controlPlane;
     fs.writeFileSync(path.join(runDir, "control-plane"), cp.dir);
     const kubectl = (args: string[], input?: string): string => run(path.join(binDir, "kubectl"), ["--kubeconfig", cp.kubeconfig, ...args], input);
-    const { importImage } = await startContainerd(runDir, a, cniBin, archives);
-    await startNodeAgents(runDir, a, cp, binDir, kubectl);
-    if (!opts.withoutSimulator) await startSimulator(runDir, cp, kubectl);
-    log(`node ${NODE_NAME} Ready at ${a.nodeIp} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logs in ${runDir} and ${cp.dir})`);
+    const phases: string[] = [];
+    const timed = async <T>(what: string, step: () => Promise<T>): Promise<T> => {
+      const t = Date.now();
+      const result = await step();
+      phases.push(`${what} ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      return result;
+    };
+    phases.push(`control plane ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // The simulator starts meanwhile (its TypeScript takes a while to load); a VM made before the
+    // node is Ready just waits for the scheduler.
+    const simulator = opts.withoutSimulator ? Promise.resolve() : startSimulator(runDir, cp, kubectl);
+    simulator.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    const { importImage } = await timed("containerd and images", () => startContainerd(runDir, a, cniBin, archives));
+    await timed("kubelet to Ready", () => startNodeAgents(runDir, a, cp, binDir, kubectl));
+    await timed("simulator (after that)", () => simulator);
+    log(`node ${NODE_NAME} Ready at ${a.nodeIp} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${phases.join(", ")} (logs in ${runDir} and ${cp.dir})`);
     return { kubeconfig: cp.kubeconfig, controlPlane: cp, nodeName: NODE_NAME, addresses: a, runDir, importImage, kubectl, stop };
   } catch (err) {
     await stop().catch(() => undefined);
