@@ -83,17 +83,12 @@ if [ -n "$netns" ] && ip netns list | grep -qw "$netns"; then ip netns delete "$
 if [ -n "$veth" ] && ip link show "$veth" >/dev/null 2>&1; then ip link delete "$veth" 2>/dev/null; fi
 # libcni's result cache lives outside the run directory; ours carry the network's name.
 [ -n "$netns" ] && rm -f /var/lib/cni/results/"$netns"-* 2>/dev/null
-# Last, the control plane (hack/control-plane.ts records its processes the same way, one pid a line).
+# Last, the control plane (hack/control-plane.ts records one pid a line, each leading its group).
 phase "control plane"
 cp="$(cat "$run/control-plane" 2>/dev/null || true)"
 if [ -n "$cp" ] && [ -f "$cp/pids" ]; then
-  while read -r pid; do kill -TERM -- "-$pid" 2>/dev/null; done <"$cp/pids"
-  for _ in $(seq 50); do
-    left=0
-    while read -r pid; do running "$pid" && left=1; done <"$cp/pids"
-    [ "$left" = 0 ] && break
-    sleep 0.1
-  done
+  # Its data goes with it, so there is nothing to shut down gracefully (kube-apiserver would drain
+  # its requests for seconds).
   while read -r pid; do kill -KILL -- "-$pid" 2>/dev/null; done <"$cp/pids"
   rm -rf "$cp"
 fi
