@@ -110,6 +110,34 @@ new client.Gauge({
   },
 });
 
+// --- leader election (install track): 1 while this process holds the watcher Lease ---
+export const leader = new client.Gauge({
+  name: "vmnet_leader",
+  help: "1 while this watcher holds the leader Lease (only the leader reconciles), 0 otherwise",
+  labelNames: ["lease"],
+  registers: [registry],
+});
+
+export const leaderTransitions = new client.Counter({
+  name: "vmnet_leader_transitions_total",
+  help: "Times this process started or stopped leading",
+  labelNames: ["lease", "to"],
+  registers: [registry],
+});
+
+export const tlsReloads = new client.Counter({
+  name: "vmnet_tls_reloads_total",
+  help: "Serving certificates swapped into the running admission server without a restart",
+  registers: [registry],
+});
+
+export const tlsExpiry = new client.Gauge({
+  name: "vmnet_tls_cert_expiry_timestamp_seconds",
+  help: "When the serving certificate in use expires (Unix time)",
+  registers: [registry],
+});
+// --- end leader election and TLS ---
+
 export function setMetricsSource(s: MetricsSource): void {
   source = s;
 }
@@ -124,9 +152,14 @@ export async function timed<T>(histogram: client.Histogram<string>, labels: Reco
   }
 }
 
-export function serveMetrics(port: number): http.Server {
+/** Extra plain-HTTP routes on the metrics port (the probes: /readyz, /livez). */
+export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export function serveMetrics(port: number, routes: Record<string, Route> = {}): http.Server {
   return http
     .createServer((req, res) => {
+      const route = routes[(req.url ?? "").split("?")[0]];
+      if (route) return route(req, res);
       if (req.url !== "/metrics") {
         res.writeHead(404).end();
         return;

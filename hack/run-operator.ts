@@ -2,24 +2,15 @@
 // and `npm start` do: a TLS serving certificate for localhost signed by a fresh CA, webhook
 // configurations registered with that CA as caBundle, then the Pepr module in dev mode
 // (admission server and watch controllers together).
-import { execFileSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { KubeClient } from "../capabilities/k8s/client";
 import { Kinds } from "../capabilities/k8s/kinds";
+import { servingCert, waitUntilServing } from "./serving";
 import { renderAdmissionPolicy, renderWebhooks } from "./webhooks";
-
-function servingCert(dir: string): { key: string; cert: string; ca: string } {
-  const run = (args: string[]): void => void execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  run(["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "30", "-subj", "/CN=vmnet-webhook-ca"]);
-  run(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=localhost"]);
-  // Both SANs: the API server dials https://localhost, and IP SANs keep 127.0.0.1 working too.
-  fs.writeFileSync(path.join(dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  run(["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "30", "-out", "tls.crt", "-extfile", "san.ext"]);
-  return { key: path.join(dir, "tls.key"), cert: path.join(dir, "tls.crt"), ca: fs.readFileSync(path.join(dir, "ca.crt")).toString("base64") };
-}
 
 async function register(port: number, token: string, caBundle: string): Promise<void> {
   const client = await KubeClient.fromDefault();
@@ -42,24 +33,15 @@ async function whoAmI(client: KubeClient): Promise<string> {
   return review.status.userInfo.username;
 }
 
-/** Pepr binds its admission routes only once its store is ready (seconds after listening). */
-async function waitUntilServing(port: number, token: string): Promise<void> {
-  const https = await import("node:https");
-  const status = (): Promise<number> =>
-    new Promise(resolve => {
-      const req = https.request({ host: "localhost", port, path: `/validate/${token}`, method: "POST", rejectUnauthorized: false }, res => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on("error", () => resolve(0));
-      req.end("{}");
-    });
-  for (let i = 0; i < 600; i++) {
-    const code = await status();
-    if (code !== 0 && code !== 404) return;
-    await new Promise(r => setTimeout(r, 100));
-  }
-  throw new Error(`the admission server on port ${port} did not bind its routes within 60 s`);
+/**
+ * VMNET_OPERATOR_BUNDLE=<module.js>: the module as the image runs it (the esbuild bundle under
+ * plain node, no tsx) in a child process; this process only registers the webhooks, passes
+ * signals on and exits with the child.
+ */
+function runBundle(bundle: string): void {
+  const child = spawn(process.execPath, [bundle], { env: { ...process.env, NODE_OPTIONS: "" }, stdio: "inherit" });
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => child.kill(sig));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + os.constants.signals[signal] : 1)));
 }
 
 async function main(): Promise<void> {
@@ -76,7 +58,8 @@ async function main(): Promise<void> {
     VMNET_WEBHOOK_PORT: String(port),
   });
   // Serve first, register after: a webhook registered before its server answers fails requests.
-  await import("../pepr");
+  if (process.env.VMNET_OPERATOR_BUNDLE) runBundle(process.env.VMNET_OPERATOR_BUNDLE);
+  else await import("../pepr");
   await waitUntilServing(port, token);
   await register(port, token, tls.ca);
   console.error(`[operator] serving admission on https://localhost:${port}, webhooks registered`);

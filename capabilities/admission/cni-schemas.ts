@@ -41,10 +41,11 @@ const ipam = {
   },
 };
 
-function plugin(extra: { required?: string[]; properties?: Record<string, unknown> }): object {
+function plugin(extra: { required?: string[]; properties?: Record<string, unknown>; if?: object; then?: object }): object {
   return {
     type: "object",
     required: ["type", ...(extra.required ?? [])],
+    ...(extra.if ? { if: extra.if, then: extra.then } : {}),
     properties: {
       type: { type: "string", minLength: 1, "x-hint": 'name the CNI plugin, such as "ovs"' },
       cniVersion: str,
@@ -57,10 +58,14 @@ function plugin(extra: { required?: string[]; properties?: Record<string, unknow
 }
 
 const schemas: Record<string, object> = {
+  // ovs-cni finds the bridge itself from deviceID (hardware offload) or from an OVN port (br-int),
+  // so bridge is required only without them. ovnPort in the config's args.cni is read by ovs-cni
+  // after v0.39.0; one passed per pod is not visible here, and KubeVirt's launcher pods pass none.
   ovs: plugin({
-    required: ["bridge"],
     properties: {
       bridge: { type: "string", minLength: 1, "x-hint": 'name the Open vSwitch bridge, such as "br1"' },
+      deviceID: { type: "string", minLength: 1, "x-hint": 'give the VF\'s PCI address, such as "0000:03:00.2"' },
+      args: { type: "object" },
       vlan: vlanId,
       trunk,
       mtu,
@@ -68,6 +73,22 @@ const schemas: Record<string, object> = {
       ofport_request: { type: "integer", minimum: 1, maximum: 65279 },
       configuration_ref: str,
       socket_file: str,
+    },
+    if: {
+      not: {
+        anyOf: [
+          { required: ["deviceID"] },
+          { required: ["args"], properties: { args: { type: "object", required: ["cni"], properties: { cni: { type: "object", required: ["ovnPort"] } } } } },
+        ],
+      },
+    },
+    then: {
+      required: ["bridge"],
+      properties: {
+        bridge: {
+          "x-hint": 'name the Open vSwitch bridge, such as "br1", or give deviceID (hardware offload) or args.cni.ovnPort, from which ovs-cni finds the bridge',
+        },
+      },
     },
   }),
   bridge: plugin({

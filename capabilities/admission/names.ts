@@ -38,9 +38,11 @@ export type MacParse = { mac: string; octets: number[] } | { error: string };
 const MAC_FORMS = [
   /^([0-9a-fA-F]{2})[:]([0-9a-fA-F]{2})[:]([0-9a-fA-F]{2})[:]([0-9a-fA-F]{2})[:]([0-9a-fA-F]{2})[:]([0-9a-fA-F]{2})$/,
   /^([0-9a-fA-F]{2})-([0-9a-fA-F]{2})-([0-9a-fA-F]{2})-([0-9a-fA-F]{2})-([0-9a-fA-F]{2})-([0-9a-fA-F]{2})$/,
+  // The dotted form Go's net.ParseMAC (so KubeVirt) also reads: aabb.ccdd.eeff.
+  /^([0-9a-fA-F]{2})([0-9a-fA-F]{2})\.([0-9a-fA-F]{2})([0-9a-fA-F]{2})\.([0-9a-fA-F]{2})([0-9a-fA-F]{2})$/,
 ];
 
-/** Parses a 48-bit MAC (aa:bb:cc:dd:ee:ff or aa-bb-cc-dd-ee-ff) that may be given to a NIC. */
+/** Parses a 48-bit MAC (aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff or aabb.ccdd.eeff) that may be given to a NIC. */
 export function parseUnicastMac(text: unknown): MacParse {
   const m = typeof text === "string" ? MAC_FORMS.map(r => r.exec(text)).find(x => x !== null) : undefined;
   if (!m) return { error: "is not a MAC address; write six hex octets such as 02:00:0a:64:00:17" };

@@ -5,6 +5,8 @@ export type { Finding, ValidationResult } from "./findings";
 export type { AdmissionSnapshot, AddressHolder, AllocationLike, IPPoolLike } from "./snapshot";
 export { validateVM, EXPOSE_ANNOTATION, SERVICE_IP_ANNOTATION, ALLOW_POD_BRIDGE_MIGRATION, EXPOSE_TYPES } from "./vm";
 export { parseAddressesAnnotation, ADDRESSES_ANNOTATION } from "./vm-addresses";
+export { KUBEVIRT_RELEASE, kubevirtNetworkVerdict, interfaceProblems } from "./kubevirt-rules";
+export type { KubeVirtRuleOptions } from "./kubevirt-rules";
 export type { AddressesParse } from "./vm-addresses";
 export { validatePool, validatePoolDelete } from "./ippool";
 export { validateNAD, nadPoolReadiness } from "./nad";

@@ -31,4 +31,9 @@ export interface AdmissionSnapshot {
   /** The holder of an address (canonical text, no prefix length) in a pool. */
   holderOf(pool: string, address: string): AddressHolder | undefined;
   allocationsInPool(pool: string): AllocationLike[];
+  /**
+   * Network binding plugin names the KubeVirt CR registers (spec.configuration.network.binding), when
+   * the snapshot knows the CR; without it, a VM naming a plugin gets a warning to check it.
+   */
+  bindingPlugins?(): readonly string[];
 }

@@ -4,8 +4,11 @@ import type { VirtualMachine } from "../api/external/kubevirt";
 import { Findings, isRecord } from "./findings";
 import { NetworkRef, parseNetworkRef } from "./names";
 
-/** KubeVirt's mutually exclusive interface binding keys (as BINDINGS in api/external/kubevirt.ts). */
-export const BINDING_KEYS = ["bridge", "masquerade", "sriov", "slirp", "passt", "binding"] as const;
+/**
+ * KubeVirt's interface binding keys (as BINDINGS in api/external/kubevirt.ts, kept literal here so
+ * the pure rules load no client code): the five it counts, then the three discontinued in v1.3.
+ */
+export const BINDING_KEYS = ["bridge", "masquerade", "sriov", "passtBinding", "binding", "slirp", "passt", "macvtap"] as const;
 
 export const TEMPLATE = "spec.template.spec";
 export const INTERFACES = `${TEMPLATE}.domain.devices.interfaces`;
@@ -33,6 +36,8 @@ export interface IfaceEntry {
 export interface VMContext {
   namespace: string;
   name: string;
+  /** spec.template.spec as sent (an empty object when missing), for the fields not joined below. */
+  spec: Record<string, unknown>;
   annotations: Map<string, unknown>;
   templateAnnotations: Map<string, unknown>;
   ifaces: IfaceEntry[];
@@ -56,6 +61,7 @@ export function vmContext(vm: VirtualMachine | unknown, out: Findings): VMContex
   return {
     namespace,
     name,
+    spec,
     annotations: annotationMap(meta.annotations, "metadata.annotations", out),
     templateAnnotations: annotationMap(record(template.metadata).annotations, "spec.template.metadata.annotations", out),
     ifaces,

@@ -8,32 +8,29 @@ import { poolName } from "./pool-view";
 import { describeSelector, effectiveNamespaceLabels, selectorMatches } from "./selector";
 import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
 import { checkAddresses } from "./vm-addresses";
-import { IfaceEntry, NETWORKS, NetEntry, VMContext, annotationPath, present, typeName, vmContext } from "./vm-context";
+import { PRODUCT_RULE, checkKubeVirtNetworkRules, isGoMac48 } from "./kubevirt-rules";
+import { IfaceEntry, NetEntry, VMContext, annotationPath, vmContext } from "./vm-context";
 
 export const EXPOSE_ANNOTATION = "vmnet.io/expose";
 export const SERVICE_IP_ANNOTATION = "vmnet.io/service-ip";
 export const ALLOW_POD_BRIDGE_MIGRATION = "kubevirt.io/allow-pod-bridge-network-live-migration";
 export const EXPOSE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"] as const;
-const PROTOCOLS = ["TCP", "UDP", "SCTP"];
 
 /**
  * Validates a VM's network configuration. On update (oldVm given) a denial the old VM already
  * had is only a warning, so pre-existing problems never block finalizer or unrelated updates.
  */
 export function validateVM(vm: VirtualMachine | unknown, snapshot: AdmissionSnapshot, oldVm?: VirtualMachine | unknown): ValidationResult {
-  const result = checkVM(vm, snapshot);
-  return oldVm === undefined ? result : ratchet(result, checkVM(oldVm, snapshot));
+  const result = checkVM(vm, snapshot, oldVm === undefined);
+  return oldVm === undefined ? result : ratchet(result, checkVM(oldVm, snapshot, false));
 }
 
-function checkVM(vm: unknown, snapshot: AdmissionSnapshot): ValidationResult {
+function checkVM(vm: unknown, snapshot: AdmissionSnapshot, creating: boolean): ValidationResult {
   const out = new Findings();
   const ctx = vmContext(vm, out);
-  checkUniqueNames(ctx, out);
-  checkPairing(ctx, out);
-  ctx.nets.forEach(net => checkNetworkSource(net, out));
-  checkSinglePodNetwork(ctx, out);
-  ctx.ifaces.forEach(iface => checkBinding(ctx, iface, out));
-  ctx.ifaces.forEach(iface => checkPorts(iface, out));
+  checkKubeVirtNetworkRules(ctx, { creating, bindingPlugins: snapshot.bindingPlugins?.() }, out);
+  ctx.nets.forEach(net => checkMultusRef(net, out));
+  ctx.ifaces.forEach(iface => warnPodBridge(ctx, iface, out));
   checkMacs(ctx, out);
   ctx.ifaces.forEach(iface => checkMultusNetwork(ctx, iface, snapshot, out));
   checkAddresses(ctx, snapshot, out);
@@ -41,150 +38,41 @@ function checkVM(vm: unknown, snapshot: AdmissionSnapshot): ValidationResult {
   return out.result();
 }
 
-function checkUniqueNames(ctx: VMContext, out: Findings): void {
-  for (const [entries, what] of [
-    [ctx.ifaces, "interface"],
-    [ctx.nets, "network"],
-  ] as const) {
-    const seen = new Map<string, string>();
-    for (const e of entries) {
-      const first = seen.get(e.name ?? "");
-      if (first !== undefined)
-        out.deny(`${e.path}.name`, e.name, `${what} name ${show(e.name)} is already used by ${first}; give every ${what} a unique name`);
-      else seen.set(e.name ?? "", e.path);
-    }
-  }
+/** KubeVirt requires only a non-empty name (its own rule); a name no object can have would never start. */
+function checkMultusRef(net: NetEntry, out: Findings): void {
+  if (!net.ref || !("error" in net.ref)) return;
+  const value = isRecord(net.raw.multus) ? net.raw.multus.networkName : undefined;
+  if (typeof value !== "string" || value === "") return;
+  out.deny(
+    `${net.path}.multus.networkName`,
+    value,
+    `Multus network name ${show(value)} ${net.ref.error} (${PRODUCT_RULE}: KubeVirt admits it, but no NetworkAttachmentDefinition can have that name, so the VM could never start)`,
+  );
 }
 
-function checkPairing(ctx: VMContext, out: Findings): void {
-  for (const iface of ctx.ifaces) {
-    if (iface.network) continue;
-    out.deny(
-      `${iface.path}.name`,
-      iface.name,
-      `interface ${show(iface.name)} has no network of the same name in ${NETWORKS}; add one (pod: {} or multus: {networkName: ...}) or rename the interface`,
-    );
-  }
-  for (const net of ctx.nets) {
-    if (ctx.ifaceByName.has(net.name ?? "")) continue;
-    out.deny(
-      `${net.path}.name`,
-      net.name,
-      `network ${show(net.name)} has no interface of the same name in spec.template.spec.domain.devices.interfaces; add an interface named ${show(net.name)} or remove the network`,
-    );
-  }
-}
-
-function checkNetworkSource(net: NetEntry, out: Findings): void {
-  const pod = present(net.raw.pod);
-  const multus = present(net.raw.multus);
-  if (pod && multus) out.deny(net.path, net.name, `network ${show(net.name)} sets both pod and multus; keep one of them`);
-  else if (!pod && !multus)
-    out.deny(
-      net.path,
-      net.name,
-      `network ${show(net.name)} sets neither pod: {} nor multus: {networkName: "namespace/name"}; set one of them`,
-    );
-  if (multus && !isRecord(net.raw.multus))
-    out.deny(
-      `${net.path}.multus`,
-      net.raw.multus,
-      `must be an object such as {networkName: "tenant-a/vlan100"}, not ${typeName(net.raw.multus)}`,
-    );
-  if (net.ref && "error" in net.ref) {
-    const value = isRecord(net.raw.multus) ? net.raw.multus.networkName : undefined;
-    out.deny(`${net.path}.multus.networkName`, value, `Multus network name ${show(value)} ${net.ref.error}`);
-  }
-}
-
-function checkSinglePodNetwork(ctx: VMContext, out: Findings): void {
-  const pods = ctx.nets.filter(n => n.kind === "pod");
-  for (const extra of pods.slice(1)) {
-    out.deny(
-      `${extra.path}.pod`,
-      extra.name,
-      `network ${show(extra.name)} is a second pod network (${pods[0].path} is the first); a VM has at most one, use a Multus network for more NICs`,
-    );
-  }
-}
-
-function checkBinding(ctx: VMContext, iface: IfaceEntry, out: Findings): void {
-  const name = show(iface.name);
-  if (iface.bindings.length === 0) {
-    out.deny(iface.path, iface.name, `interface ${name} sets no binding; set exactly one of bridge: {}, masquerade: {} or sriov: {}`);
-  } else if (iface.bindings.length > 1) {
-    out.deny(
-      `${iface.path}.${iface.bindings[1]}`,
-      iface.bindings,
-      `interface ${name} sets ${iface.bindings.length} bindings (${iface.bindings.join(", ")}); keep exactly one`,
-    );
-  }
-  const net = iface.network;
-  if (iface.bindings.includes("masquerade") && net && net.kind !== "pod") {
-    const where =
-      net.kind === "multus" ? `Multus network ${show(multusName(net))}` : `network ${show(net.name)}, which is not the pod network,`;
-    out.deny(
-      `${iface.path}.masquerade`,
-      multusName(net) ?? net.name,
-      `masquerade binding on ${where} is not allowed; use bridge, or move the interface to the pod network`,
-    );
-  }
-  if (iface.bindings.includes("bridge") && net?.kind === "pod" && !ctx.templateAnnotations.has(ALLOW_POD_BRIDGE_MIGRATION)) {
-    out.warn(
-      `${iface.path}.bridge`,
-      iface.name,
-      `bridge binding on the pod network (interface ${name}) blocks live migration; use masquerade, or set annotation ${ALLOW_POD_BRIDGE_MIGRATION} in spec.template.metadata.annotations if the guest copes with the address change`,
-    );
-  }
-}
-
-function checkPorts(iface: IfaceEntry, out: Findings): void {
-  const ports = iface.raw.ports;
-  if (!present(ports)) return;
-  if (!Array.isArray(ports)) {
-    out.deny(`${iface.path}.ports`, ports, `must be a list of {port, protocol}, not ${typeName(ports)}`);
-    return;
-  }
-  const seen = new Map<string, number>();
-  ports.forEach((p: unknown, i) => {
-    const path = `${iface.path}.ports[${i}]`;
-    const key = checkPort(p, path, out);
-    if (key === undefined) return;
-    const first = seen.get(key);
-    if (first !== undefined)
-      out.deny(
-        path,
-        p,
-        `port ${key} of interface ${show(iface.name)} is already listed at ports[${first}]; list each port and protocol once`,
-      );
-    else seen.set(key, i);
-  });
-}
-
-/** Checks one port; returns "port/PROTOCOL" when it is valid. */
-function checkPort(p: unknown, path: string, out: Findings): string | undefined {
-  if (!isRecord(p)) {
-    out.deny(path, p, `must be an object such as {port: 80, protocol: TCP}, not ${typeName(p)}`);
-    return undefined;
-  }
-  const port = p.port;
-  const protocol = p.protocol ?? "TCP";
-  const portOk = typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535;
-  if (!portOk) out.deny(`${path}.port`, port, `port ${show(port)} is not a port number; use an integer from 1 to 65535`);
-  const protoOk = typeof protocol === "string" && PROTOCOLS.includes(protocol);
-  if (!protoOk) out.deny(`${path}.protocol`, protocol, `protocol ${show(protocol)} is not supported; use TCP, UDP or SCTP (upper case)`);
-  return portOk && protoOk ? `${port}/${protocol}` : undefined;
+function warnPodBridge(ctx: VMContext, iface: IfaceEntry, out: Findings): void {
+  if (!iface.bindings.includes("bridge") || iface.network?.kind !== "pod" || ctx.templateAnnotations.has(ALLOW_POD_BRIDGE_MIGRATION)) return;
+  out.warn(
+    `${iface.path}.bridge`,
+    iface.name,
+    `bridge binding on the pod network (interface ${show(iface.name)}) blocks live migration; use masquerade, or set annotation ${ALLOW_POD_BRIDGE_MIGRATION} in spec.template.metadata.annotations if the guest copes with the address change`,
+  );
 }
 
 function checkMacs(ctx: VMContext, out: Findings): void {
   const seen = new Map<string, string>();
   for (const iface of ctx.ifaces) {
     const value = iface.raw.macAddress;
-    if (!present(value)) continue;
+    // KubeVirt reads "" as unset; a malformed MAC is KubeVirt's rule (kubevirt-rules.ts).
+    if (typeof value !== "string" || !isGoMac48(value)) continue;
     const path = `${iface.path}.macAddress`;
     const parsed = parseUnicastMac(value);
     if ("error" in parsed) {
-      out.deny(path, value, `macAddress ${show(value)} of interface ${show(iface.name)} ${parsed.error}`);
+      out.deny(
+        path,
+        value,
+        `macAddress ${show(value)} of interface ${show(iface.name)} ${parsed.error} (${PRODUCT_RULE}: KubeVirt admits it, but a NIC cannot use it)`,
+      );
       continue;
     }
     const first = seen.get(parsed.mac);
@@ -206,8 +94,16 @@ function checkMultusNetwork(ctx: VMContext, iface: IfaceEntry, snapshot: Admissi
   const nad = snapshot.nad(namespace, name);
   if (!nad)
     out.warn(path, qualified, `NetworkAttachmentDefinition ${qualified} does not exist (yet); the VM will not start until it is created`);
-  if (!iface.bindings.includes("bridge")) return;
   const pools = snapshot.poolsForNetwork(qualified);
+  if (!iface.bindings.includes("bridge")) {
+    if (pools.length > 0)
+      out.warn(
+        path,
+        qualified,
+        `network ${qualified} is served by IPPool ${show(poolName(pools[0]))}, but interface ${show(iface.name)} uses ${iface.bindings.join(", ") || "no binding"}: only bridge interfaces get a fixed address from a pool (${PRODUCT_RULE}), so this one gets none; use bridge: {} for a pool address`,
+      );
+    return;
+  }
   checkPoolSelectors(ctx, qualified, path, pools, snapshot, out);
   const readiness = nad && pools.length > 0 ? nadPoolReadiness(nad.spec?.config) : { ready: true };
   if (!readiness.ready)
@@ -274,11 +170,25 @@ function checkExposeValue(ctx: VMContext, expose: unknown, out: Findings): void 
       expose,
       `${EXPOSE_ANNOTATION}: ${expose} needs the ports to expose: list them in ${masquerade[0].path}.ports, such as [{port: 22}]`,
     );
+  } else {
+    checkExposedPorts(withPorts[0], out);
   }
 }
 
-function multusName(net: NetEntry): string | undefined {
-  if (net.ref && "qualified" in net.ref) return net.ref.qualified;
-  const raw = isRecord(net.raw.multus) ? net.raw.multus.networkName : undefined;
-  return typeof raw === "string" ? raw : undefined;
+/** The Service lists the interface's ports, and a Service cannot list a port and protocol twice. */
+function checkExposedPorts(iface: IfaceEntry, out: Findings): void {
+  const ports: unknown[] = Array.isArray(iface.raw.ports) ? iface.raw.ports : [];
+  const seen = new Map<string, number>();
+  ports.forEach((p, i) => {
+    if (!isRecord(p) || typeof p.port !== "number") return;
+    const key = `${p.port}/${typeof p.protocol === "string" && p.protocol !== "" ? p.protocol : "TCP"}`;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, i);
+    else
+      out.deny(
+        `${iface.path}.ports[${i}]`,
+        p,
+        `port ${key} of interface ${show(iface.name)} is already listed at ports[${first}], and ${EXPOSE_ANNOTATION} makes a Service of them, which cannot list a port twice (${PRODUCT_RULE}: KubeVirt admits it); list each port and protocol once`,
+      );
+  });
 }

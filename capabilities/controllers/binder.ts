@@ -89,9 +89,7 @@ export class Binder {
       addresses.push(`${result}/${layout.prefix}`);
       gateway ??= layout.gateway;
     }
-    const v4 = addresses.find(a => !a.includes(":")) ?? addresses[0];
-    const mac = req.specMac?.toLowerCase() ?? macFor(v4.split("/")[0]);
-    return { bound: true, addresses, mac, gateway };
+    return { bound: true, addresses, mac: claimMac(addresses, req.specMac), gateway };
   }
 
   /** Returns the bound address of the claim in one pool, or why there is none. */
@@ -170,6 +168,12 @@ export class Binder {
     );
     this.view.caches.claims.upsert(updated);
   }
+}
+
+/** The MAC of a NIC: the VM spec's macAddress, else derived from its IPv4 address (dual stack too), else its IPv6 one. Pure. */
+export function claimMac(addresses: string[], specMac?: string): string {
+  const v4 = addresses.find(a => !a.includes(":")) ?? addresses[0];
+  return specMac?.toLowerCase() ?? macFor(v4.split("/")[0]);
 }
 
 function sameClaim(alloc: IPAllocation, claim: { namespace: string; name: string; uid?: string }): boolean {

@@ -45,6 +45,8 @@ export interface OperatorOptions {
   concurrency?: number;
   /** A watch with no event for this long is restarted at the next resync. */
   watchSilenceSeconds?: number;
+  /** Leader election (install track): reconcile only once this resolves; until then caches stay warm, no writes. */
+  leadership?: { acquired: Promise<void> };
 }
 
 const log = logger("operator");
@@ -78,6 +80,10 @@ export class Operator {
   /** Pool generation last acted on: only a spec change re-examines every VM. */
   readonly #poolGenerations = new Map<string, number>();
   readonly #startedAt = Date.now();
+  /** Reconcilers run (leader, or no election); events before that are covered by enqueueAll. */
+  #leading = false;
+  /** The first List has filled every cache (readiness). */
+  synced = false;
 
   constructor(
     readonly client: KubeClient,
@@ -117,20 +123,40 @@ export class Operator {
       staleness: () => Object.fromEntries(WATCHED.map(w => [w.kind, (Date.now() - (this.#lastWatchEvent.get(w.kind) ?? this.#startedAt)) / 1000])),
     });
     await this.relist();
+    this.synced = true;
     if (!this.opts.peprWatches) for (const w of WATCHED) this.#watch(w);
     if (!this.opts.controllers) return;
-    this.enqueueAll();
-    const every = (seconds: number, fn: () => Promise<unknown>): void => {
-      const t = setInterval(() => void fn().catch(err => log.warn(`periodic task failed: ${errorText(err)}`)), seconds * 1000);
-      t.unref();
-      this.#timers.push(t);
-    };
-    every(this.opts.resyncSeconds ?? 60, async () => {
+    this.#every(this.opts.resyncSeconds ?? 60, async () => {
       await this.relist();
-      this.enqueueAll();
+      if (this.#leading) this.enqueueAll();
       this.#restartSilentWatches();
     });
-    every(this.opts.gcIntervalSeconds ?? 30, async () => {
+    // --- leader election (install track): a follower keeps its caches warm (watches and the
+    // resync relist) and writes nothing. start() returns once the caches are filled, so Pepr's
+    // watch callbacks (which await the operator) keep feeding them; the reconcilers start when
+    // the Lease is ours, after a fresh List.
+    if (this.opts.leadership) {
+      log.info("caches filled; waiting for the leader Lease before reconciling");
+      void this.opts.leadership.acquired
+        .then(() => this.relist())
+        .catch(err => log.warn(`relist on taking the Lease failed (the resync retries): ${errorText(err)}`))
+        .then(() => this.#startControllers());
+      return;
+    }
+    // --- end leader election ---
+    this.#startControllers();
+  }
+
+  #every(seconds: number, fn: () => Promise<unknown>): void {
+    const t = setInterval(() => void fn().catch(err => log.warn(`periodic task failed: ${errorText(err)}`)), seconds * 1000);
+    t.unref();
+    this.#timers.push(t);
+  }
+
+  #startControllers(): void {
+    this.#leading = true;
+    this.enqueueAll();
+    this.#every(this.opts.gcIntervalSeconds ?? 30, async () => {
       const freed = await this.sweep.sweep();
       if (freed.length) log.info({ freed }, `garbage sweep freed ${freed.length} orphans`);
     });
@@ -173,7 +199,7 @@ export class Operator {
     // Allocation events always recount their pool: the binder may have cached the object first.
     if (!changed && kind !== "IPAllocation") return;
     if (kind === "IPAllocation") this.view.noteAllocation(obj as IPAllocation, phase === "DELETED");
-    if (this.opts.controllers) this.#enqueueFor(kind, phase, obj);
+    if (this.opts.controllers && this.#leading) this.#enqueueFor(kind, phase, obj);
   }
 
   #enqueueFor(kind: WatchedKind, phase: Phase, obj: HasMeta): void {
@@ -281,8 +307,8 @@ export class Operator {
 
 let singleton: Promise<Operator> | undefined;
 
-/** The process's operator, created and started on first use. */
-export function operator(): Promise<Operator> {
+/** The process's operator, created and started on first use (`extra`: options of the first call only). */
+export function operator(extra: Partial<OperatorOptions> = {}): Promise<Operator> {
   singleton ??= (async () => {
     const client = await KubeClient.fromDefault();
     client.onWrite = (verb, kind) => apiWrites.inc({ verb, kind });
@@ -296,6 +322,7 @@ export function operator(): Promise<Operator> {
       gcGraceSeconds: Number(process.env.VMNET_GC_GRACE_SECONDS ?? 60),
       watchSilenceSeconds: Number(process.env.VMNET_WATCH_SILENCE_SECONDS ?? 600),
       concurrency: Number(process.env.VMNET_CONCURRENCY ?? 32),
+      ...extra,
     });
     await op.start();
     return op;

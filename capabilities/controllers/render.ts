@@ -6,6 +6,7 @@ import { VirtualMachine, vmNics } from "../api/external/kubevirt";
 import { allocationName } from "../ipam/address";
 
 export const GROUP = "vmnet.io";
+/** The finalizer earlier versions put on VMs; the operator now only removes it (uninstall must never get stuck). */
 export const FINALIZER = "vmnet.io/release";
 export const VM_LABEL = "vmnet.io/vm";
 export const ADDRESSES_ANNOTATION = "vmnet.io/addresses";

@@ -1,6 +1,9 @@
-// VM controller: one IPClaim per bridge NIC on a pool-backed network, bound to fixed addresses;
-// finalizer vmnet.io/release on the VM so its addresses are released (or retained) when, and only
-// when, the VM is deleted.
+// VM controller: one IPClaim per bridge NIC on a pool-backed network, bound to fixed addresses,
+// released (or retained) when, and only when, the VM is gone: on its delete event, confirmed by a
+// live read; if the operator missed the event, the garbage sweep releases them later.
+// No finalizer on VMs (install track, uninstall): an operator that is uninstalled, or down, must
+// never leave a VM (or its namespace) stuck in deletion. VMs that still carry the finalizer of
+// earlier versions (vmnet.io/release) are released as before and lose it.
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine } from "../api/external/kubevirt";
@@ -24,7 +27,7 @@ export class VmController {
 
   async reconcile(namespace: string, name: string): Promise<void> {
     const vm = this.view.caches.vms.get(`${namespace}/${name}`);
-    if (!vm) return; // gone: the finalizer already released it, or the garbage sweep will
+    if (!vm) return this.#releaseIfGone(namespace, name);
     if (vm.metadata?.deletionTimestamp) return this.#finalize(vm);
     await this.ensureBound(vm);
     await this.services.reconcile(vm);
@@ -34,7 +37,7 @@ export class VmController {
   async ensureBound(vm: VirtualMachine): Promise<IPClaim[]> {
     const ns = vm.metadata!.namespace!;
     const wanted = this.#desiredClaims(vm);
-    if (wanted.length && !vm.metadata?.finalizers?.includes(FINALIZER)) await this.#addFinalizer(vm);
+    if (vm.metadata?.finalizers?.includes(FINALIZER) && !vm.metadata.deletionTimestamp) await this.#removeFinalizer(vm);
     const { byInterface, error } = requestedAddresses(vm);
     if (error) this.event(vmRef(vm), "Warning", "InvalidRequest", error);
     const claims: IPClaim[] = [];
@@ -116,17 +119,6 @@ export class VmController {
     }
   }
 
-  async #addFinalizer(vm: VirtualMachine): Promise<void> {
-    const finalizers = vm.metadata?.finalizers;
-    // JSON patch with a test on resourceVersion: never clobber a finalizer someone else just added.
-    const ops = [
-      { op: "test", path: "/metadata/resourceVersion", value: vm.metadata!.resourceVersion },
-      finalizers ? { op: "add", path: "/metadata/finalizers/-", value: FINALIZER } : { op: "add", path: "/metadata/finalizers", value: [FINALIZER] },
-    ];
-    const updated = await this.client.jsonPatch<VirtualMachine>(Kinds.VirtualMachine, vm.metadata!.name!, vm.metadata!.namespace, ops);
-    this.view.caches.vms.upsert(updated);
-  }
-
   async #removeFinalizer(vm: VirtualMachine): Promise<void> {
     const finalizers = vm.metadata?.finalizers ?? [];
     const index = finalizers.indexOf(FINALIZER);
@@ -142,10 +134,21 @@ export class VmController {
     }
   }
 
+  /** A VM being deleted: its claims are released now (and a legacy finalizer removed). */
   async #finalize(vm: VirtualMachine): Promise<void> {
-    if (!vm.metadata?.finalizers?.includes(FINALIZER)) return;
     for (const claim of this.#claimsOfVm(vm.metadata!.namespace!, vm.metadata!.name!)) await this.releaseClaim(claim, "VM deleted");
-    await this.#removeFinalizer(vm);
+    if (vm.metadata?.finalizers?.includes(FINALIZER)) await this.#removeFinalizer(vm);
+  }
+
+  /**
+   * The cache has no such VM: its delete event, or a claim of a VM the cache has not seen yet (the
+   * webhook binds on the spot). Only a live read that finds no VM releases its claims.
+   */
+  async #releaseIfGone(namespace: string, name: string): Promise<void> {
+    const claims = this.#claimsOfVm(namespace, name).filter(c => !(c.status as ClaimStatus | undefined)?.released);
+    if (!claims.length) return;
+    if (await this.client.getOrUndefined<VirtualMachine>(Kinds.VirtualMachine, name, namespace)) return;
+    for (const claim of claims) await this.releaseClaim(claim, "VM deleted");
   }
 
   #claimsOfVm(namespace: string, vm: string): IPClaim[] {

@@ -99,7 +99,7 @@ export function explainVm(input: WhyInput): VmExplanation {
   const nics = vmNics(input.vm.spec?.template?.spec);
   const lines: Line[] = [];
   if (input.vm.metadata?.deletionTimestamp) {
-    lines.push(info("the VM is being deleted: its addresses are released, or kept under reclaimPolicy Retain, when its finalizer runs"));
+    lines.push(info("the VM is being deleted: its addresses are released, or kept under reclaimPolicy Retain, once it is gone"));
   }
   if (nics.length === 0) {
     lines.push(info("the VM lists no interfaces: KubeVirt gives it one masquerade NIC on the pod network, which gets no IPPool address"));

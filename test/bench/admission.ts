@@ -79,9 +79,10 @@ export async function benchAdmission(opts: { rate: number; seconds: number; log:
     const vm = vmManifest(ns, "web", [{ name: "default", ports: [{ port: 80 }] }, { name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": '{"ovs1": "10.240.0.20"}' });
     await client.create(Kinds.VirtualMachine, vm);
     // Wait until the claim is bound, so the mutation measures the steady path (no bind on the spot).
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; ; i++) {
       const c = await client.getOrUndefined<{ status?: { addresses?: string[] } }>(Kinds.IPClaim, "web.ovs1", ns);
       if (c?.status?.addresses?.length) break;
+      if (i >= 100) throw new Error(`IPClaim ${ns}/web.ovs1 not bound after 100 polls: the measurement would include the bind`);
       await new Promise(r => setTimeout(r, 100));
     }
     const pod = {

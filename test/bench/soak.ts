@@ -5,6 +5,7 @@
 import { startLocalCluster } from "../../hack/cluster-setup";
 import { freePort, startOperator } from "../../hack/operator-process";
 import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
+import { ApiError } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { startKubevirtSim } from "../kubevirt-sim";
 import { checkInvariants } from "../reliability/invariants";
@@ -34,7 +35,8 @@ async function main(): Promise<void> {
   await client.apply(Kinds.Namespace, { metadata: { name: ns } });
   await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
   await client.apply(Kinds.IPPool, { metadata: { name: "soak" }, spec: { cidr: "10.250.0.0/24", networks: [`${ns}/vlan100`] } });
-  const counts = { created: 0, deleted: 0, migrated: 0, errors: 0 };
+  const counts = { created: 0, deleted: 0, migrated: 0, refused: 0 };
+  const unexpected: string[] = [];
   const live = new Set<string>();
   const samples: { minute: number; rss: number; heap: number }[] = [];
   const started = Date.now();
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
   let nextSample = 0;
   while (Date.now() - started < minutes * 60_000) {
     const roll = Math.random();
+    let op: "create" | "delete" | "migrate" = "create";
     try {
       if (live.size < slots && (roll < 0.45 || live.size === 0)) {
         const name = `vm-${seq++}`;
@@ -49,17 +52,21 @@ async function main(): Promise<void> {
         live.add(name);
         counts.created++;
       } else if (roll < 0.8) {
+        op = "delete";
         const name = [...live][Math.floor(Math.random() * live.size)];
         await client.delete(Kinds.VirtualMachine, name, ns);
         live.delete(name);
         counts.deleted++;
       } else {
+        op = "migrate";
         const name = [...live][Math.floor(Math.random() * live.size)];
         await client.create(Kinds.VirtualMachineInstanceMigration, { metadata: { name: `m-${seq++}`, namespace: ns }, spec: { vmiName: name } } as KubeObject);
         counts.migrated++;
       }
-    } catch {
-      counts.errors++; // e.g. migrating a VM whose VMI is not running yet: expected now and then
+    } catch (err) {
+      // Migrating a VM whose VMI is not running yet is refused now and then; anything else is a failure.
+      if (op === "migrate" && err instanceof ApiError) counts.refused++;
+      else unexpected.push(`${op}: ${String(err)}`);
     }
     if (Date.now() - started >= nextSample) {
       samples.push({ minute: Math.round((Date.now() - started) / 60_000), ...(await memory(metricsPort)) });
@@ -74,13 +81,23 @@ async function main(): Promise<void> {
     report = await checkInvariants(client, { namespace: ns, pools: ["soak"], expectBound: 0 });
   }
   const end = await memory(metricsPort);
-  console.log(`soak: ${minutes} min, ${counts.created} VMs created, ${counts.deleted} deleted, ${counts.migrated} migrations started, ${counts.errors} refused ops`);
+  console.log(`soak: ${minutes} min, ${counts.created} VMs created, ${counts.deleted} deleted, ${counts.migrated} migrations started, ${counts.refused} migrations refused, ${unexpected.length} unexpected errors${unexpected.length ? `: ${unexpected.slice(0, 5).join("; ")}` : ""}`);
   console.log(`end state: ${report.allocations} allocations left in the pool, ${report.problems.length} invariant problems${report.problems.length ? `: ${report.problems.slice(0, 5).join("; ")}` : ""}`);
   console.log(`operator memory per minute (RSS/heap MiB): ${samples.map(s => `${s.minute}:${s.rss.toFixed(0)}/${s.heap.toFixed(0)}`).join(" ")}; at the end ${end.rss.toFixed(0)}/${end.heap.toFixed(0)}`);
   await sim.stop();
   await op.stop();
   await client.close();
   await cp.stop();
+  // The soak fails on any invariant problem, leftover allocation or unexpected error.
+  const failures = [
+    ...report.problems,
+    ...(report.allocations ? [`${report.allocations} allocations left in the pool after every VM was deleted`] : []),
+    ...(unexpected.length ? [`${unexpected.length} unexpected errors during the churn`] : []),
+  ];
+  if (failures.length) {
+    console.error(`soak FAILED: ${failures.length} problem(s):\n${failures.slice(0, 20).join("\n")}`);
+    process.exitCode = 1;
+  } else console.log("soak passed: no invariant problem, no allocation left");
 }
 
 main().catch(err => {

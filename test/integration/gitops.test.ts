@@ -133,7 +133,7 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
     assert.doesNotMatch(out, /denied/);
   });
 
-  it("is reconciled by the operator: claims Bound, pools with status, Services for exposed VMs, finalizers on VMs", async () => {
+  it("is reconciled by the operator: claims Bound, pools with status, Services for exposed VMs, no finalizer on VMs", async () => {
     const vms = copy.objects.filter(o => o.kind === "VirtualMachine") as Vm[];
     const claims = vms.flatMap(vm => claimsOf(vm).map(name => ({ ns: vm.metadata?.namespace as string, name })));
     assert.ok(claims.length >= 4, `the samples should have at least 4 bridge NICs, found ${claims.length}`);
@@ -142,7 +142,7 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
     await Promise.all(vms.filter(v => v.metadata?.annotations?.["vmnet.io/expose"]).map(serviceOf));
     for (const vm of vms.filter(v => claimsOf(v).length > 0)) {
       const live = await cluster().client.get<KubeObject>(Kinds.VirtualMachine, vm.metadata?.name as string, vm.metadata?.namespace);
-      assert.ok(live.metadata?.finalizers?.includes("vmnet.io/release"), `VM ${vm.metadata?.name} has no finalizer vmnet.io/release`);
+      assert.ok(!live.metadata?.finalizers?.includes("vmnet.io/release"), `VM ${vm.metadata?.name} has finalizer vmnet.io/release`);
     }
   });
 
@@ -172,14 +172,19 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
 
   it("keeps Argo CD's tracking annotation and label off the objects the operator makes", async () => {
     const { client } = cluster();
+    assert.ok(copy.namespaces.length > 0, "the samples define no namespace");
+    let checked = 0;
     for (const ns of copy.namespaces) {
       const owned = [...(await client.list<KubeObject>(Kinds.IPClaim, { namespace: ns })).items, ...(await client.list<KubeObject>(Kinds.Service, { namespace: ns })).items];
       assert.ok(owned.length > 0 || ns.startsWith("gb-"), `no claims or Services in ${ns}`);
+      checked += owned.length;
       for (const o of owned) {
         assert.equal(o.metadata?.annotations?.[TRACKING_ANNOTATION], undefined, `${o.kind} ${ns}/${o.metadata?.name} carries Argo CD's tracking annotation`);
         assert.equal(o.metadata?.labels?.[TRACKING_LABEL], undefined, `${o.kind} ${ns}/${o.metadata?.name} carries Argo CD's tracking label`);
       }
     }
+    const expected = (copy.objects.filter(o => o.kind === "VirtualMachine") as Vm[]).flatMap(claimsOf).length;
+    assert.ok(checked >= expected, `checked ${checked} operator-made objects, expected at least the ${expected} claims`);
   });
 
   it("reports the reconciled pools and claims Healthy through the Argo CD health checks (lua5.4)", async function () {
@@ -189,7 +194,10 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
       this.skip();
     }
     const { client } = cluster();
-    for (const pool of copy.objects.filter(o => o.kind === "IPPool")) {
+    const pools = copy.objects.filter(o => o.kind === "IPPool");
+    assert.ok(pools.length > 0, "the samples define no IPPool");
+    let claims = 0;
+    for (const pool of pools) {
       const live = await client.get<IPPool>(Kinds.IPPool, pool.metadata?.name as string);
       assert.equal(runHealthCheck("IPPool", live).status, "Healthy", `IPPool ${pool.metadata?.name}: ${JSON.stringify(runHealthCheck("IPPool", live))}`);
     }
@@ -198,7 +206,10 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
         const hs = runHealthCheck("IPClaim", claim);
         assert.equal(hs.status, "Healthy", `IPClaim ${ns}/${claim.metadata?.name}: ${JSON.stringify(hs)}`);
         assert.match(hs.message ?? "", /^Bound: /);
+        claims++;
       }
     }
+    const expected = (copy.objects.filter(o => o.kind === "VirtualMachine") as Vm[]).flatMap(claimsOf).length;
+    assert.equal(claims, expected, "every claim of the samples went through the health check");
   });
 });

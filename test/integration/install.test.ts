@@ -118,119 +118,141 @@ describe("installing config/ with kustomize", function () {
     });
   });
 
-  describe("config/default", () => {
-    let built: { text: string; objects: KubeObject[] };
+  for (const [dir, tls] of [
+    ["config/standalone", "self-managed"],
+    ["config/default", "cert-manager"],
+  ] as const) {
+    describe(dir, () => {
+      let built: { text: string; objects: KubeObject[] };
 
-    before(async () => {
-      await installCertManagerCrds();
-      built = await build("config/default");
-    });
+      before(async () => {
+        await installCertManagerCrds();
+        built = await build(dir);
+      });
 
-    it("holds CRDs, RBAC, both Deployments, the webhooks, the admission policy and the certificate", () => {
-      const kinds = kindsOf(built.objects);
-      for (const want of [
-        "CustomResourceDefinition/ippools.vmnet.io",
-        "CustomResourceDefinition/ipclaims.vmnet.io",
-        "CustomResourceDefinition/ipallocations.vmnet.io",
-        "CustomResourceDefinition/peprstores.pepr.dev",
-        "ServiceAccount/vmnet-operator",
-        "ClusterRole/vmnet-operator",
-        "ClusterRoleBinding/vmnet-operator",
-        "Role/vmnet-operator-store",
-        "RoleBinding/vmnet-operator-store",
-        "Deployment/vmnet-operator",
-        "Deployment/vmnet-operator-watcher",
-        "Service/vmnet-operator",
-        "Secret/vmnet-operator-api-path",
-        "MutatingWebhookConfiguration/vmnet-operator",
-        "ValidatingWebhookConfiguration/vmnet-operator",
-        "ValidatingAdmissionPolicy/vmnet-operator-owned-kinds",
-        "ValidatingAdmissionPolicyBinding/vmnet-operator-owned-kinds",
-        "Certificate/vmnet-operator-serving-cert",
-        "Issuer/vmnet-operator-selfsigned",
-      ]) {
-        assert.ok(kinds.includes(want), `config/default lacks ${want}; it has ${kinds.join(", ")}`);
-      }
-    });
+      it("holds CRDs, RBAC, both Deployments, PDB, Services, the webhooks and the admission policy", () => {
+        const kinds = kindsOf(built.objects);
+        const want = [
+          "CustomResourceDefinition/ippools.vmnet.io",
+          "CustomResourceDefinition/ipclaims.vmnet.io",
+          "CustomResourceDefinition/ipallocations.vmnet.io",
+          "CustomResourceDefinition/peprstores.pepr.dev",
+          "Namespace/pepr-system",
+          "ServiceAccount/vmnet-operator",
+          "ClusterRole/vmnet-operator",
+          "ClusterRoleBinding/vmnet-operator",
+          "Role/vmnet-operator",
+          "RoleBinding/vmnet-operator",
+          "Role/vmnet-operator-store",
+          "RoleBinding/vmnet-operator-store",
+          "Deployment/vmnet-operator",
+          "Deployment/vmnet-operator-watcher",
+          "PodDisruptionBudget/vmnet-operator",
+          "Service/vmnet-operator",
+          "Service/vmnet-operator-metrics",
+          "Secret/vmnet-operator-api-path",
+          "MutatingWebhookConfiguration/vmnet-operator",
+          "ValidatingWebhookConfiguration/vmnet-operator",
+          "ValidatingAdmissionPolicy/vmnet-operator-owned-kinds",
+          "ValidatingAdmissionPolicyBinding/vmnet-operator-owned-kinds",
+          ...(tls === "cert-manager" ? ["Certificate/vmnet-operator-serving-cert", "Issuer/vmnet-operator-selfsigned"] : []),
+        ];
+        assert.deepEqual(kinds, [...want].sort());
+      });
 
-    it("is accepted by the API server in a server-side dry run of every object", async () => {
-      // This cluster already runs the operator locally (hack/run-operator.ts), which registered
-      // webhook configurations of the same names with a URL clientConfig: merged into those, a
-      // Service clientConfig would make "exactly one of url or service" fail. Dry-run ours under
-      // other names, as on a cluster without a local install. --force-conflicts: the admission
-      // policy exists too, owned by the local operator's field manager (with its identity).
-      const renamed = built.objects.map(o =>
-        o.kind?.endsWith("WebhookConfiguration") ? { ...o, metadata: { ...o.metadata, name: `${o.metadata?.name}-install-test` } } : o,
-      );
-      const { code, out } = await kubectl(
-        ["apply", "--server-side", "--dry-run=server", "--force-conflicts", "--field-manager=vmnet-install", "-f", "-"],
-        JSON.stringify({ apiVersion: "v1", kind: "List", items: renamed }),
-      );
-      assert.equal(code, 0, out);
-      const applied = out.split("\n").filter(l => l.includes("serverside-applied (server dry run)"));
-      assert.equal(applied.length, built.objects.length, out);
-    });
+      it("is accepted by the API server in a server-side dry run of every object", async () => {
+        // This cluster already runs the operator locally (hack/run-operator.ts), which registered
+        // webhook configurations of the same names with a URL clientConfig: merged into those, a
+        // Service clientConfig would make "exactly one of url or service" fail. Dry-run ours under
+        // other names, as on a cluster without a local install. --force-conflicts: the admission
+        // policy exists too, owned by the local operator's field manager (with its identity).
+        const renamed = built.objects.map(o =>
+          o.kind?.endsWith("WebhookConfiguration") ? { ...o, metadata: { ...o.metadata, name: `${o.metadata?.name}-install-test` } } : o,
+        );
+        const { code, out } = await kubectl(
+          ["apply", "--server-side", "--dry-run=server", "--force-conflicts", "--field-manager=vmnet-install", "-f", "-"],
+          JSON.stringify({ apiVersion: "v1", kind: "List", items: renamed }),
+        );
+        assert.equal(code, 0, out);
+        const applied = out.split("\n").filter(l => l.includes("serverside-applied (server dry run)"));
+        assert.equal(applied.length, built.objects.length, out);
+      });
 
-    it("runs the Pepr module as Pepr lays it out: admission and watcher, port 3000, certs and API path mounted", () => {
-      const deploy = (name: string): KubeObject => built.objects.find(o => o.kind === "Deployment" && o.metadata?.name === name) as KubeObject;
-      const container = (d: KubeObject): Record<string, unknown> & { env: { name: string; value: string }[]; volumeMounts: { mountPath: string }[] } =>
-        (d.spec as { template: { spec: { containers: never[] } } }).template.spec.containers[0];
-      const admission = container(deploy("vmnet-operator"));
-      const watcher = container(deploy("vmnet-operator-watcher"));
-      assert.equal(admission.image, "vmnet-operator:0.1.0");
-      assert.equal(watcher.image, "vmnet-operator:0.1.0");
-      assert.equal(admission.env.find(e => e.name === "PEPR_WATCH_MODE")?.value, "false");
-      assert.equal(watcher.env.find(e => e.name === "PEPR_WATCH_MODE")?.value, "true");
-      assert.deepEqual(admission.volumeMounts.map(m => m.mountPath).sort(), ["/app/api-path", "/etc/certs"]);
-      assert.deepEqual(watcher.volumeMounts.map(m => m.mountPath), ["/etc/certs"]);
-      for (const d of [deploy("vmnet-operator"), deploy("vmnet-operator-watcher")]) {
-        assert.equal((d.spec as { template: { spec: { serviceAccountName: string } } }).template.spec.serviceAccountName, INSTALL.serviceAccount);
-      }
-      const svc = built.objects.find(o => o.kind === "Service" && o.metadata?.name === INSTALL.service) as KubeObject;
-      assert.deepEqual((svc.spec as { ports: unknown[] }).ports, [{ name: "https", port: 443, targetPort: 3000 }]);
-    });
-
-    it("points every webhook at the admission Service with the Secret's API path token and a cert-manager CA", () => {
-      const secret = built.objects.find(o => o.kind === "Secret" && o.metadata?.name === "vmnet-operator-api-path") as KubeObject & { stringData: { value: string } };
-      const token = secret.stringData.value;
-      assert.doesNotMatch(built.text, new RegExp(INSTALL.apiPathPlaceholder));
-      const configs = built.objects.filter(o => o.kind?.endsWith("WebhookConfiguration"));
-      assert.equal(configs.length, 2);
-      for (const c of configs) {
-        assert.equal(c.metadata?.annotations?.["cert-manager.io/inject-ca-from"], `${INSTALL.namespace}/${INSTALL.certificate}`);
-        for (const w of c.webhooks as { name: string; clientConfig: { service: Record<string, unknown>; url?: string } }[]) {
-          const kind = c.kind === "MutatingWebhookConfiguration" ? "mutate" : "validate";
-          assert.deepEqual(w.clientConfig, { service: { name: INSTALL.service, namespace: INSTALL.namespace, path: `/${kind}/${token}`, port: 443 } }, w.name);
+      it("runs the image's bundled module as admission and watcher: 2 replicas each, rolling, read-only root, distinct probes", () => {
+        const deploy = (name: string): KubeObject => built.objects.find(o => o.kind === "Deployment" && o.metadata?.name === name) as KubeObject;
+        type Container = { image: string; env: { name: string; value?: string }[]; volumeMounts: { mountPath: string }[]; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } }; securityContext: { readOnlyRootFilesystem: boolean }; ports: { name: string; containerPort: number }[] };
+        type Spec = { replicas: number; strategy: { type: string }; template: { spec: { serviceAccountName: string; containers: Container[] } } };
+        const spec = (d: KubeObject): Spec => d.spec as Spec;
+        const envOf = (c: Container, name: string): string | undefined => c.env.find(e => e.name === name)?.value;
+        for (const [name, watch] of [["vmnet-operator", false], ["vmnet-operator-watcher", true]] as const) {
+          const s = spec(deploy(name));
+          const c = s.template.spec.containers[0];
+          assert.equal(s.replicas, 2, name);
+          assert.equal(s.strategy.type, "RollingUpdate", name);
+          assert.equal(s.template.spec.serviceAccountName, INSTALL.serviceAccount);
+          assert.equal(c.image, INSTALL.image);
+          assert.equal(c.image, "localhost/vmnet-operator:0.1.0");
+          assert.equal(envOf(c, "PEPR_WATCH_MODE"), String(watch));
+          assert.equal(envOf(c, "VMNET_TLS_MODE"), tls);
+          assert.equal(envOf(c, "VMNET_LEADER_ELECTION"), watch ? "true" : undefined);
+          assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+          assert.deepEqual(c.ports.map(p => [p.name, p.containerPort]), [["https", 3000], ["metrics", 9464]]);
+          assert.equal(c.readinessProbe.httpGet.path, "/readyz");
+          assert.equal(c.livenessProbe.httpGet.path, "/livez");
+          assert.deepEqual(c.volumeMounts.map(m => m.mountPath).sort(), watch ? ["/tmp"] : ["/app/api-path", "/tmp"]);
         }
-      }
-    });
+        const svc = built.objects.find(o => o.kind === "Service" && o.metadata?.name === INSTALL.service) as KubeObject;
+        assert.deepEqual((svc.spec as { ports: unknown[] }).ports, [{ name: "https", port: 443, targetPort: "https" }]);
+        const pdb = built.objects.find(o => o.kind === "PodDisruptionBudget") as KubeObject & { spec: { minAvailable: number } };
+        assert.equal(pdb.spec.minAvailable, 1);
+      });
 
-    it("gives the admission policy the operator's service account identity", () => {
-      const policy = built.objects.find(o => o.kind === "ValidatingAdmissionPolicy") as KubeObject & { spec: { validations: { expression: string }[] } };
-      assert.match(policy.spec.validations[0].expression, new RegExp(`request.userInfo.username == '${OPERATOR_IDENTITY}'`));
-    });
-
-    it("has no wildcard anywhere in its RBAC rules", () => {
-      const roles = built.objects.filter(o => o.kind === "ClusterRole" || o.kind === "Role");
-      assert.ok(roles.length >= 2);
-      for (const role of roles) {
-        for (const rule of role.rules as Rule[]) {
-          const fields = [rule.apiGroups, rule.resources, rule.verbs, rule.resourceNames, rule.nonResourceURLs].flatMap(v => v ?? []);
-          assert.ok(!fields.some(v => v.includes("*")), `${role.kind} ${role.metadata?.name} has a wildcard in ${JSON.stringify(rule)}`);
-          assert.ok(rule.verbs && rule.verbs.length > 0 && rule.resources && rule.resources.length > 0, `${JSON.stringify(rule)} names no verbs or resources`);
+      it("points every webhook at the admission Service with the Secret's API path token", () => {
+        const secret = built.objects.find(o => o.kind === "Secret" && o.metadata?.name === "vmnet-operator-api-path") as KubeObject & { stringData: { value: string } };
+        const token = secret.stringData.value;
+        assert.equal(token, INSTALL.apiPathToken);
+        const configs = built.objects.filter(o => o.kind?.endsWith("WebhookConfiguration"));
+        assert.equal(configs.length, 2);
+        for (const c of configs) {
+          const inject = c.metadata?.annotations?.["cert-manager.io/inject-ca-from"];
+          assert.equal(inject, tls === "cert-manager" ? `${INSTALL.namespace}/${INSTALL.certificate}` : undefined);
+          for (const w of c.webhooks as { name: string; clientConfig: { service: Record<string, unknown>; url?: string } }[]) {
+            const kind = c.kind === "MutatingWebhookConfiguration" ? "mutate" : "validate";
+            assert.deepEqual(w.clientConfig, { service: { name: INSTALL.service, namespace: INSTALL.namespace, path: `/${kind}/${token}`, port: 443 } }, w.name);
+          }
         }
-      }
-    });
-  });
+      });
 
-  describe("the operator's RBAC, applied for real and asked with kubectl auth can-i", () => {
+      it("gives the admission policy the operator's service account identity", () => {
+        const policy = built.objects.find(o => o.kind === "ValidatingAdmissionPolicy") as KubeObject & { spec: { validations: { expression: string }[] } };
+        assert.match(policy.spec.validations[0].expression, new RegExp(`request.userInfo.username == '${OPERATOR_IDENTITY}'`));
+      });
+
+      it("has no wildcard anywhere in its RBAC rules", () => {
+        const roles = built.objects.filter(o => o.kind === "ClusterRole" || o.kind === "Role");
+        assert.ok(roles.length >= 3);
+        for (const role of roles) {
+          for (const rule of role.rules as Rule[]) {
+            const fields = [rule.apiGroups, rule.resources, rule.verbs, rule.resourceNames, rule.nonResourceURLs].flatMap(v => v ?? []);
+            assert.ok(!fields.some(v => v.includes("*")), `${role.kind} ${role.metadata?.name} has a wildcard in ${JSON.stringify(rule)}`);
+            assert.ok(rule.verbs && rule.verbs.length > 0 && rule.resources && rule.resources.length > 0, `${JSON.stringify(rule)} names no verbs or resources`);
+          }
+        }
+      });
+    });
+  }
+
+  describe("the operator's RBAC (config/standalone), applied for real and asked with kubectl auth can-i", () => {
+    const RBAC_KINDS = ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"];
+    let rbacObjects: KubeObject[] = [];
     before(async () => {
-      const { code, out } = await kubectl(["apply", "--server-side", "--field-manager=vmnet-install", "-k", "config/rbac"]);
+      rbacObjects = (await build("config/standalone")).objects.filter(o => RBAC_KINDS.includes(o.kind as string));
+      const { code, out } = await kubectl(["apply", "--server-side", "--field-manager=vmnet-install", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: rbacObjects }));
       assert.equal(code, 0, out);
     });
 
     after(async () => {
-      await kubectl(["delete", "--ignore-not-found", "--wait=false", "-k", "config/rbac"]);
+      await kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: rbacObjects }));
     });
 
     // [verb, resource, namespace?, subresource? / resource name?]
@@ -263,6 +285,15 @@ describe("installing config/ with kustomize", function () {
       ["create", "peprstores.pepr.dev", "pepr-system"],
       ["patch", "peprstores.pepr.dev/pepr-vmnet-operator-store", "pepr-system"],
       ["watch", "peprstores.pepr.dev/pepr-vmnet-operator-store", "pepr-system"],
+      ["create", "subjectaccessreviews.authorization.k8s.io"],
+      ["create", "leases.coordination.k8s.io", "pepr-system"],
+      ["update", "leases.coordination.k8s.io/vmnet-operator-watcher", "pepr-system"],
+      ["get", "leases.coordination.k8s.io/vmnet-operator-watcher", "pepr-system"],
+      ["create", "secrets", "pepr-system"],
+      ["get", "secrets/vmnet-operator-tls", "pepr-system"],
+      ["update", "secrets/vmnet-operator-tls", "pepr-system"],
+      ["patch", "mutatingwebhookconfigurations.admissionregistration.k8s.io/vmnet-operator"],
+      ["patch", "validatingwebhookconfigurations.admissionregistration.k8s.io/vmnet-operator"],
     ];
     const denied: [string, string, string?, string?][] = [
       ["create", "ippools.vmnet.io"],
@@ -283,6 +314,13 @@ describe("installing config/ with kustomize", function () {
       ["delete", "events", "tenant-x"],
       ["create", "customresourcedefinitions.apiextensions.k8s.io"],
       ["patch", "mutatingwebhookconfigurations.admissionregistration.k8s.io"],
+      ["patch", "mutatingwebhookconfigurations.admissionregistration.k8s.io/someone-elses"],
+      ["list", "validatingwebhookconfigurations.admissionregistration.k8s.io"],
+      ["get", "secrets/vmnet-operator-api-path", "pepr-system"],
+      ["get", "secrets/vmnet-operator-tls", "default"],
+      ["update", "leases.coordination.k8s.io/kube-scheduler", "kube-system"],
+      ["update", "leases.coordination.k8s.io/someone-else", "pepr-system"],
+      ["create", "leases.coordination.k8s.io", "default"],
       ["patch", "peprstores.pepr.dev/someone-elses-store", "pepr-system"],
       ["create", "peprstores.pepr.dev", "default"],
     ];

@@ -96,30 +96,43 @@ describe("live migration keeps IP and MAC", function () {
   it(`keeps every address and MAC through ${runs} migrations of ${vmCount} VMs with an operator restart in the middle`, async () => {
     const { ns } = await setup(vmCount);
     const before = new Map<string, string>();
+    const current = new Map<string, string | undefined>(); // each VM's launcher pod
     for (let i = 0; i < vmCount; i++) {
       const c = await boundClaim(ns, `vm-${i}.ovs1`);
       before.set(`vm-${i}`, JSON.stringify([c.status?.addresses, c.status?.mac]));
-      await eventually(`vm-${i} launcher pod`, async () => (await launcherPods(ns, `vm-${i}`)).length === 1 || undefined);
+      const [pod] = await eventually(`vm-${i} launcher pod`, async () => ((await launcherPods(ns, `vm-${i}`)).length === 1 ? launcherPods(ns, `vm-${i}`) : undefined));
+      current.set(`vm-${i}`, pod.metadata?.name);
     }
     let changes = 0;
+    let targets = 0;
     for (let r = 0; r < runs; r++) {
       if (r === Math.floor(runs / 2)) await restartOperator("SIGKILL");
       const vm = `vm-${r % vmCount}`;
       assert.equal(await migrate(ns, vm, `run-${r}`), "Succeeded");
-      for (const pod of await launcherPods(ns, vm)) {
-        const el = elementsOf(pod)[0];
-        if (JSON.stringify([el.ips, el.mac]) !== before.get(vm)) changes++;
-      }
+      // The target pod, once the source is gone: every migration is checked, none passes for want of a pod.
+      const [target] = await eventually(`only the target launcher pod of ${vm} left after run-${r}`, async () => {
+        const p = await launcherPods(ns, vm);
+        return p.length === 1 && p[0].metadata?.name !== current.get(vm) ? p : undefined;
+      });
+      current.set(vm, target.metadata?.name);
+      const el = elementsOf(target)[0];
+      assert.ok(el, `the target pod of run-${r} has no network element: ${JSON.stringify(target.metadata?.annotations)}`);
+      if (JSON.stringify([el.ips, el.mac]) !== before.get(vm)) changes++;
+      targets++;
     }
     const seen = new Map<string, string>();
+    let duplicates = 0;
     for (let i = 0; i < vmCount; i++) {
       const c = await client().get<IPClaim>(Kinds.IPClaim, `vm-${i}.ovs1`, ns);
       if (JSON.stringify([c.status?.addresses, c.status?.mac]) !== before.get(`vm-${i}`)) changes++;
-      const key = String(c.status?.addresses?.[0]);
-      assert.ok(!seen.has(key), `duplicate address ${key} on vm-${i} and ${seen.get(key)}`);
-      seen.set(key, `vm-${i}`);
+      for (const key of [...(c.status?.addresses ?? []), c.status?.mac ?? `no MAC on vm-${i}`]) {
+        if (seen.has(key)) duplicates++;
+        seen.set(key, `vm-${i}`);
+      }
     }
-    console.log(`      migration invariant: ${runs} migrations of ${vmCount} VMs, ${changes} address/MAC changes, 0 duplicates`);
+    console.log(`      migration invariant: ${runs} migrations of ${vmCount} VMs, ${targets} target pods checked, ${changes} address/MAC changes, ${duplicates} duplicates`);
+    assert.equal(targets, runs);
+    assert.equal(duplicates, 0, `duplicate addresses or MACs: ${JSON.stringify([...seen])}`);
     assert.equal(changes, 0);
   });
 });

@@ -72,7 +72,8 @@ export async function duringWebhookOutage(fn: () => Promise<void>): Promise<void
     metadata: { name: "outage-probe", namespace: "default" },
     spec: { template: { spec: { domain: { devices: { interfaces: [{ name: "x", masquerade: {} }] } }, networks: [{ name: "x", multus: { networkName: "probe" } }] } } },
   };
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; ; i++) {
+    if (i === 100) throw new Error("the API server still calls the deleted validating webhook after 100 dry-run probes: the outage did not start");
     const ok = await c
       .request({ method: "POST", path: "/apis/kubevirt.io/v1/namespaces/default/virtualmachines", query: { dryRun: "All" }, body: { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", ...refused }, what: "outage probe" })
       .then(() => true, () => false);

@@ -70,8 +70,12 @@ RegisterKind(VirtualMachineInstanceMigration, {
   plural: "virtualmachineinstancemigrations",
 });
 
-/** The binding of an interface: which of KubeVirt's mutually exclusive binding keys it sets. */
-export const BINDINGS = ["bridge", "masquerade", "sriov", "slirp", "passt", "binding"] as const;
+/**
+ * The binding of an interface: which of KubeVirt's mutually exclusive binding keys it sets. The
+ * first five are the ones KubeVirt counts (one of them per interface); slirp, passt and macvtap
+ * were discontinued in KubeVirt v1.3 and are refused on create.
+ */
+export const BINDINGS = ["bridge", "masquerade", "sriov", "passtBinding", "binding", "slirp", "passt", "macvtap"] as const;
 
 /** One VM NIC joined with its network, the view that admission and the controllers reason about. */
 export interface Nic {

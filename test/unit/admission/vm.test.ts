@@ -143,7 +143,7 @@ describe("validateVM", () => {
   });
 
   describe("ports", () => {
-    it("refuses out-of-range ports, unknown protocols and duplicates", () => {
+    it("refuses out-of-range ports and unknown protocols; a repeated port only warns without vmnet.io/expose", () => {
       const ports = [
         { port: 0 },
         { port: 70000 },
@@ -165,9 +165,19 @@ describe("validateVM", () => {
       assertDenied(r, `${IFACES}[0].ports[0].port`, "0", "1 to 65535");
       assertDenied(r, `${IFACES}[0].ports[1].port`, "70000");
       assertDenied(r, `${IFACES}[0].ports[2].port`, '"80"');
-      assertDenied(r, `${IFACES}[0].ports[3].protocol`, '"tcp"', "TCP, UDP or SCTP");
-      assertDenied(r, `${IFACES}[0].ports[5]`, "22/TCP", "ports[4]");
-      assert.equal(r.denials.length, 5, JSON.stringify(r.denials));
+      assertDenied(r, `${IFACES}[0].ports[3].protocol`, '"tcp"', "TCP or UDP");
+      assert.equal(r.denials.length, 4, JSON.stringify(r.denials));
+      const exposed = validateVM(
+        vm({
+          interfaces: [
+            { name: "default", masquerade: {}, ports },
+            { name: "ovs1", bridge: {} },
+          ],
+          annotations: { "vmnet.io/expose": "ClusterIP" },
+        }),
+        snap,
+      );
+      assertDenied(exposed, `${IFACES}[0].ports[5]`, "22/TCP", "ports[4]", "vmnet.io/expose", "vmnet-operator's rule");
     });
 
     it("refuses ports that are not a list", () => {

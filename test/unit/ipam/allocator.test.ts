@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { refRefusal, refWhyNot } from "../../reference/ipam";
 import {
   AddressExcludedError,
   AddressOutOfRangeError,
@@ -206,7 +207,10 @@ describe("ipam/PoolAllocator", () => {
       assert.equal(seen.size, 15_000, "fresh addresses are used before released ones");
       assert.equal(a.allocatedCount, 10_000);
       assert.equal(a.freeCount, a.capacity - 10_000n);
-      assert.ok(ms < 2000, `took ${ms} ms`);
+      // The budget holds for the plain code; under mutation testing (instrumented by Stryker, which
+      // sets globalThis.__stryker__) every branch is slower and only the results count.
+      const budgetMs = "__stryker__" in globalThis ? 120_000 : 2000;
+      assert.ok(ms < budgetMs, `took ${ms} ms`);
     });
   });
 
@@ -464,7 +468,8 @@ class Harness {
   constructor(readonly s: Scenario) {
     this.layout = poolLayout(s.spec);
     this.a = new PoolAllocator(this.layout, { name: "p" });
-    this.m = new Model(new Set(Array.from(this.layout.usable.values(), v => Number(v - this.layout.base))));
+    // The usable set from the reference model (written from DESIGN), not from the layout under test.
+    this.m = new Model(new Set(Array.from({ length: 32 }, (_, off) => off).filter(off => refWhyNot(s.spec, this.addr(off)) === undefined)));
   }
 
   addr(off: number): string {
@@ -489,7 +494,7 @@ class Harness {
 
   req(owner: string, off: number): void {
     const got = this.a.tryAllocate(owner, this.addr(off));
-    const expected = expectRequest(this.m, this.layout, owner, off, this.addr(off));
+    const expected = expectRequest(this.m, this.s.spec, owner, off, this.addr(off));
     assert.equal(got.ok ? "ok" : got.error.code, expected, `request ${this.addr(off)} by ${owner}`);
     if (got.ok) {
       assert.equal(got.address, this.addr(off));
@@ -529,13 +534,13 @@ function runAgainstModel(s: Scenario): { allocator: PoolAllocator; model: Model 
   return { allocator: h.a, model: h.m };
 }
 
-function expectRequest(m: Model, layout: PoolLayout, owner: string, off: number, text: string): string {
+function expectRequest(m: Model, spec: PoolSpecInput, owner: string, off: number, text: string): string {
   const mine = m.owners.get(owner) ?? [];
   if (mine.includes(off)) return "ok";
   if (mine.length > 0) return "Conflict";
-  const why = whyUnusable(layout, parseIP(text));
-  if (off < 0 || off > 31) assert.equal(why?.code, "OutOfRange");
-  if (why) return why.code;
+  const why = refRefusal(spec, text);
+  if (off < 0 || off > 31) assert.equal(why, "OutOfRange");
+  if (why) return why;
   return m.holders.has(off) ? "Taken" : "ok";
 }
 

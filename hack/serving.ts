@@ -1,0 +1,38 @@
+// The local stand-in for the operator's TLS and readiness in a cluster: a serving certificate for
+// localhost signed by a fresh CA (cert-manager's job there), and a wait until Pepr has bound its
+// admission routes (the readiness probe's). Used by hack/run-operator.ts (the operator under tsx)
+// and by the image test (the bundle under plain node).
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+/** tls.key and tls.crt for localhost/127.0.0.1 in `dir`, and the base64 CA for a caBundle. */
+export function servingCert(dir: string): { key: string; cert: string; ca: string } {
+  const run = (args: string[]): void => void execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  run(["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "30", "-subj", "/CN=vmnet-webhook-ca"]);
+  run(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=localhost"]);
+  // Both SANs: the API server dials https://localhost, and IP SANs keep 127.0.0.1 working too.
+  fs.writeFileSync(path.join(dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  run(["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "30", "-out", "tls.crt", "-extfile", "san.ext"]);
+  return { key: path.join(dir, "tls.key"), cert: path.join(dir, "tls.crt"), ca: fs.readFileSync(path.join(dir, "ca.crt")).toString("base64") };
+}
+
+/** Pepr binds its admission routes only once its store is ready (seconds after listening). */
+export async function waitUntilServing(port: number, token: string): Promise<void> {
+  const https = await import("node:https");
+  const status = (): Promise<number> =>
+    new Promise(resolve => {
+      const req = https.request({ host: "localhost", port, path: `/validate/${token}`, method: "POST", rejectUnauthorized: false }, res => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", () => resolve(0));
+      req.end("{}");
+    });
+  for (let i = 0; i < 600; i++) {
+    const code = await status();
+    if (code !== 0 && code !== 404) return;
+    await new Promise(r => setTimeout(r, 100));
+  }
+  throw new Error(`the admission server on port ${port} did not bind its routes within 60 s`);
+}
