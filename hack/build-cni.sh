@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the CNI plugins the data-plane tests run (ovs-cni's `ovs` plugin and the reference
-# `static` IPAM plugin) from the pinned Go modules in hack/cni and caches them outside git, keyed
+# `static` IPAM plugin) and the node's pod network (`npm run cluster`: the reference `bridge`,
+# `host-local`, `loopback` and `portmap` plugins) from the pinned Go modules in hack/cni and caches them outside git, keyed
 # by version. Later runs return at once. Prints the directory holding the plugins (the CNI_PATH) on
 # its last line.
 set -euo pipefail
@@ -10,7 +11,7 @@ ovs_version="$(cd "$mod" && go list -m -f "{{.Version}}" github.com/k8snetworkpl
 plugins_version="$(cd "$mod" && go list -m -f "{{.Version}}" github.com/containernetworking/plugins)"
 cache="${VMNET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmnet-operator}"
 bin="$cache/cni-ovs-$ovs_version-plugins-$plugins_version-$(go env GOOS)-$(go env GOARCH)"
-tools=(ovs static)
+tools=(ovs static bridge host-local loopback portmap)
 
 have_all() { for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done; }
 if have_all; then echo "$bin"; exit 0; fi
@@ -24,6 +25,10 @@ go mod download
 declare -A pkg=(
   [ovs]=github.com/k8snetworkplumbingwg/ovs-cni/cmd/plugin
   [static]=github.com/containernetworking/plugins/plugins/ipam/static
+  [bridge]=github.com/containernetworking/plugins/plugins/main/bridge
+  [host-local]=github.com/containernetworking/plugins/plugins/ipam/host-local
+  [loopback]=github.com/containernetworking/plugins/plugins/main/loopback
+  [portmap]=github.com/containernetworking/plugins/plugins/meta/portmap
 )
 for t in "${tools[@]}"; do
   [ -x "$bin/$t" ] && { log "$t: cached"; continue; }

@@ -1,6 +1,8 @@
 // Starts a real Kubernetes control plane on loopback: etcd, kube-apiserver and
 // kube-controller-manager built by hack/build-control-plane.sh. Used by the test harness and by
 // `npm start`. Run directly (`npm run control-plane`) it starts one and waits until Ctrl-C.
+// With `forNode` it is the control plane of a real node (hack/node-cluster.ts): kube-scheduler,
+// Node authorization, the controllers a Deployment install needs, and the kubelet client cert.
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -23,6 +25,17 @@ export interface ControlPlane {
   userKubeconfig(user: string, groups?: string[]): string;
   /** Restarts kube-apiserver (and etcd when asked) in place, for fault tests. */
   restartApiServer(withEtcd?: boolean): Promise<void>;
+  /** Issues a certificate signed by the cluster CA; returns the paths of `<name>.crt` and `<name>.key`. */
+  issueCertificate(name: string, spec: CertificateSpec): { cert: string; key: string };
+}
+
+export interface CertificateSpec {
+  commonName: string;
+  /** Subject organisations: Kubernetes groups, for a client certificate. */
+  groups?: string[];
+  /** serverAuth with these IP SANs (and `dnsNames`), instead of clientAuth. */
+  serverIps?: string[];
+  dnsNames?: string[];
 }
 
 const HACK_DIR = __dirname;
@@ -52,8 +65,8 @@ function openssl(args: string[], cwd: string): void {
   execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
 }
 
-/** CA, API server serving cert (127.0.0.1 and localhost), admin client cert, SA signing key. */
-function makePki(dir: string): void {
+/** CA, API server serving cert (127.0.0.1, localhost and `ips`), admin client cert, SA signing key. */
+function makePki(dir: string, ips: string[]): void {
   const sign = (name: string, subj: string, ext: string): void => {
     fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
     openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj], dir);
@@ -68,16 +81,18 @@ function makePki(dir: string): void {
     "apiserver",
     "/CN=kube-apiserver",
     "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" +
-      "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n",
+      `subjectAltName=${["127.0.0.1", ...ips].map(ip => `IP:${ip}`).join(",")},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n`,
   );
   sign("admin", "/O=system:masters/CN=vmnet-admin", "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
   openssl(["genrsa", "-out", "sa.key", "2048"], dir);
   openssl(["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
 }
 
-function signClientCert(dir: string, name: string, user: string, groups: string[]): void {
-  const subj = [...groups.map(g => `/O=${g}`), `/CN=${user}`].join("");
-  fs.writeFileSync(path.join(dir, `${name}.ext`), "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
+function signCert(dir: string, name: string, spec: CertificateSpec): void {
+  const subj = [...(spec.groups ?? []).map(g => `/O=${g}`), `/CN=${spec.commonName}`].join("");
+  const sans = [...(spec.serverIps ?? []).map(ip => `IP:${ip}`), ...(spec.dnsNames ?? []).map(d => `DNS:${d}`)];
+  const usage = sans.length > 0 ? `extendedKeyUsage=serverAuth\nsubjectAltName=${sans.join(",")}\n` : "extendedKeyUsage=clientAuth\n";
+  fs.writeFileSync(path.join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n${usage}`);
   openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj], dir);
   openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365", "-out", `${name}.crt`, "-extfile", `${name}.ext`], dir);
 }
@@ -215,6 +230,62 @@ export interface StartOptions {
    * here, so its garbage collector knows them at once instead of after its 30 s rediscovery.
    */
   beforeControllerManager?: (kubeconfig: string) => Promise<void>;
+  /**
+   * The address kube-apiserver binds to and advertises (default 127.0.0.1). It must exist before
+   * the start: a real node's pods reach the API server there (hack/node-cluster.ts).
+   */
+  address?: string;
+  /** Service ClusterIP range (default 10.96.0.0/16); its first address is in the serving cert. */
+  serviceCidr?: string;
+  /**
+   * The control plane of a real node: kube-scheduler, Node authorization and NodeRestriction,
+   * the controllers a Deployment install needs, and the client cert kube-apiserver shows kubelets.
+   */
+  forNode?: boolean;
+}
+
+/** The controllers the plain control plane runs: enough for namespaces and garbage collection. */
+const BASE_CONTROLLERS = ["namespace-controller", "garbage-collector-controller", "serviceaccount-controller", "serviceaccount-token-controller"];
+/**
+ * What a node cluster adds: Deployments and ReplicaSets, Service endpoints (the API server calls
+ * webhooks through them), kube-root-ca.crt in every namespace (service-account token volumes
+ * need it), PodDisruptionBudgets, RBAC aggregation, Jobs (Helm hooks), pod GC (deletes pods
+ * bound to a node that is gone, and terminated pods past its threshold) and node lifecycle.
+ */
+const NODE_CONTROLLERS = [
+  "deployment-controller",
+  "replicaset-controller",
+  "endpoints-controller",
+  "endpointslice-controller",
+  "endpointslice-mirroring-controller",
+  "root-ca-certificate-publisher-controller",
+  "disruption-controller",
+  "clusterrole-aggregation-controller",
+  "job-controller",
+  "pod-garbage-collector-controller",
+  // Lifts the not-ready taint a kubelet registers with (without it nothing schedules). No
+  // taint-eviction-controller: a node that stops reporting keeps its pods.
+  "node-lifecycle-controller",
+];
+
+/** The first address of a service CIDR: the `kubernetes` Service's ClusterIP. */
+export function firstServiceIp(cidr: string): string {
+  const [base] = cidr.split("/");
+  const octets = base.split(".").map(Number);
+  octets[3] += 1;
+  return octets.join(".");
+}
+
+/** Lets kube-apiserver's kubelet client (group kubelet-api-admins) use the kubelet API. */
+async function grantKubeletApi(binDir: string, kubeconfig: string): Promise<void> {
+  const binding = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: "vmnet-kube-apiserver-kubelet-api" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:kubelet-api-admin" },
+    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "kubelet-api-admins" }],
+  };
+  execFileSync(path.join(binDir, "kubectl"), ["--kubeconfig", kubeconfig, "apply", "--server-side", "-f", "-"], { input: JSON.stringify(binding), stdio: ["pipe", "ignore", "pipe"] });
 }
 
 export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
@@ -224,11 +295,23 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   fs.mkdirSync(root, { recursive: true });
   const dir = fs.mkdtempSync(path.join(root, "run-"));
   fs.writeFileSync(path.join(dir, "owner"), String(process.pid));
-  makePki(dir);
+  const address = opts.address ?? "127.0.0.1";
+  const serviceCidr = opts.serviceCidr ?? "10.96.0.0/16";
+  makePki(dir, [address, firstServiceIp(serviceCidr)]);
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
-  const server = `https://127.0.0.1:${apiPort}`;
+  const server = `https://${address}:${apiPort}`;
   const kubeconfig = writeKubeconfig(dir, server);
   const f = (name: string): string => path.join(dir, name);
+  // kube-apiserver's identity towards kubelets (exec, logs, port-forward, node proxy).
+  if (opts.forNode) signCert(dir, "apiserver-kubelet-client", { commonName: "kube-apiserver-kubelet-client", groups: ["kubelet-api-admins"] });
+  const nodeApiFlags = [
+    "--authorization-mode=Node,RBAC",
+    "--enable-admission-plugins=NodeRestriction",
+    `--kubelet-client-certificate=${f("apiserver-kubelet-client.crt")}`,
+    `--kubelet-client-key=${f("apiserver-kubelet-client.key")}`,
+    `--kubelet-certificate-authority=${f("ca.crt")}`,
+    "--kubelet-preferred-address-types=InternalIP",
+  ];
 
   const etcd: Proc = {
     name: "etcd",
@@ -247,8 +330,8 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     name: "kube-apiserver",
     args: [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
       `--secure-port=${apiPort}`,
       `--tls-cert-file=${f("apiserver.crt")}`,
       `--tls-private-key-file=${f("apiserver.key")}`,
@@ -256,8 +339,8 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       `--service-account-issuer=https://kubernetes.default.svc`,
       `--service-account-key-file=${f("sa.pub")}`,
       `--service-account-signing-key-file=${f("sa.key")}`,
-      "--service-cluster-ip-range=10.96.0.0/16",
-      "--authorization-mode=RBAC",
+      `--service-cluster-ip-range=${serviceCidr}`,
+      ...(opts.forNode ? nodeApiFlags : ["--authorization-mode=RBAC"]),
       "--enable-priority-and-fairness=true",
       "--profiling=false",
       ...(opts.apiServerFlags ?? []),
@@ -273,9 +356,13 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
       "--secure-port=0",
       `--service-account-private-key-file=${f("sa.key")}`,
       `--root-ca-file=${f("ca.crt")}`,
-      "--controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller",
+      `--controllers=${[...BASE_CONTROLLERS, ...(opts.forNode ? NODE_CONTROLLERS : [])].join(",")}`,
       "--concurrent-gc-syncs=10",
     ],
+  };
+  const scheduler: Proc = {
+    name: "kube-scheduler",
+    args: [`--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`, "--leader-elect=false", "--secure-port=0"],
   };
 
   const startEtcd = async (): Promise<void> => {
@@ -286,11 +373,14 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     launch(binDir, dir, apiserver);
     await waitFor("kube-apiserver", () => httpsReady(server, dir), 90_000, f("kube-apiserver.log"));
   };
+
   const t0 = Date.now();
   await startEtcd();
   await startApi();
+  if (opts.forNode) await grantKubeletApi(binDir, kubeconfig);
   await opts.beforeControllerManager?.(kubeconfig);
   if (!opts.withoutControllerManager) launch(binDir, dir, kcm);
+  if (opts.forNode) launch(binDir, dir, scheduler);
   log(`ready at ${server} in ${Date.now() - t0} ms (logs and kubeconfig in ${dir})`);
 
   return {
@@ -302,10 +392,15 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     caKeyFile: f("ca.key"),
     userKubeconfig: (user, groups = []) => {
       const name = `user-${user.replace(/[^a-z0-9-]/gi, "-")}`;
-      signClientCert(dir, name, user, groups);
+      signCert(dir, name, { commonName: user, groups });
       return writeKubeconfig(dir, server, name);
     },
+    issueCertificate: (name, spec) => {
+      signCert(dir, name, spec);
+      return { cert: f(`${name}.crt`), key: f(`${name}.key`) };
+    },
     stop: async () => {
+      await stopProc(scheduler);
       await stopProc(kcm);
       await stopProc(apiserver);
       await stopProc(etcd);

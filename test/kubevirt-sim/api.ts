@@ -14,7 +14,14 @@ export class SimApi {
   /** Writes sent (creates, patches, deletes, Events): a steady cluster must not make this grow. */
   writes = 0;
 
-  constructor(readonly client: KubeClient) {}
+  /**
+   * @param launcherImage set when a real kubelet runs the launcher pods (hack/node-cluster.ts):
+   *   their container runs this image, and their status is the kubelet's, not ours.
+   */
+  constructor(
+    readonly client: KubeClient,
+    readonly launcherImage?: string,
+  ) {}
 
   get<T>(kind: KindRef, name: string, namespace?: string): Promise<T | undefined> {
     return this.client.getOrUndefined<T>(kind, name, namespace);

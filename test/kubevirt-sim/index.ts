@@ -31,6 +31,11 @@ export interface KubevirtSimOptions {
   namespaces?: (namespace: string) => boolean;
   /** Longest retry backoff for a failing key (default 2 s: a denied pod is retried soon). */
   maxRetryDelayMs?: number;
+  /**
+   * A real node runs the launcher pods (default: none, the simulator writes their status): their
+   * container runs this image, never pulled (default KUBEVIRT_SIM_LAUNCHER_IMAGE).
+   */
+  launcherImage?: string;
 }
 
 export interface KubevirtSim {
@@ -78,7 +83,7 @@ export async function startKubevirtSim(opts: KubevirtSimOptions = {}): Promise<K
 
 async function launch(opts: KubevirtSimOptions): Promise<KubevirtSim> {
   const client = opts.client ?? (await KubeClient.fromDefault(16, process.env.KUBEVIRT_SIM_KUBECONFIG || undefined));
-  const api = new SimApi(client);
+  const api = new SimApi(client, opts.launcherImage ?? (process.env.KUBEVIRT_SIM_LAUNCHER_IMAGE || undefined));
   const stepDelayMs = opts.stepDelayMs ?? Number(process.env.KUBEVIRT_SIM_STEP_MS ?? 100);
   let stopping = false;
   const onError =

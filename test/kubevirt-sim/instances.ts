@@ -10,9 +10,11 @@ import {
   holds,
   isFinished,
   isMigrationTarget,
+  isPodFinished,
   isPodRunning,
   networkStatus,
   ownedBy,
+  podNode,
   renderLauncherPod,
   renderVmi,
   replaceMap,
@@ -105,7 +107,10 @@ async function runVmi(api: SimApi, vmi: SimVmi): Promise<SimVmi> {
   }
   const active = await activePod(api, vmi, pods);
   if (!active) return markFailed(api, vmi, "the virt-launcher pod is gone");
-  return ensureVmiRunning(api, vmi, await ensurePodRunning(api, active));
+  if (isPodFinished(active)) return markFailed(api, vmi, `the virt-launcher pod ${active.metadata?.name} ended (${active.status?.phase})`);
+  const running = await ensurePodRunning(api, active);
+  // Not running yet on the real node: the kubelet's status update brings the key back.
+  return running ? ensureVmiRunning(api, vmi, running) : vmi;
 }
 
 /**
@@ -124,7 +129,7 @@ async function activePod(api: SimApi, vmi: SimVmi, pods: SimPod[]): Promise<SimP
 
 export async function createLauncherPod(api: SimApi, vmi: SimVmi, migration?: { uid: string; name: string }): Promise<SimPod> {
   try {
-    return await api.create(Kinds.Pod, renderLauncherPod(vmi, migration));
+    return await api.create(Kinds.Pod, renderLauncherPod(vmi, migration, api.launcherImage));
   } catch (err) {
     // The operator's webhook fails closed: a denied pod is retried by the queue, as KubeVirt retries.
     await api.event(vmi, "Warning", "FailedCreate", `Error creating pod: ${err instanceof Error ? err.message : String(err)}`);
@@ -132,8 +137,12 @@ export async function createLauncherPod(api: SimApi, vmi: SimVmi, migration?: { 
   }
 }
 
-/** Plays Multus (network-status) and kubelet (Running, Ready, a pod IP) for a launcher pod. */
-export async function ensurePodRunning(api: SimApi, pod: SimPod): Promise<SimPod> {
+/**
+ * Plays Multus (network-status) and kubelet (Running, Ready, a pod IP) for a launcher pod. On a
+ * real node the kubelet reports the pod: undefined until it runs, then Multus's part only.
+ */
+export async function ensurePodRunning(api: SimApi, pod: SimPod): Promise<SimPod | undefined> {
+  if (api.launcherImage) return addNetworkStatus(api, pod);
   if (isPodRunning(pod)) return pod;
   const { name, namespace } = pod.metadata ?? {};
   const status = runningPodStatus(pod, now());
@@ -145,8 +154,18 @@ export async function ensurePodRunning(api: SimApi, pod: SimPod): Promise<SimPod
   return api.patch<SimPod>(Kinds.Pod, String(name), namespace, { status }, { status: true, resourceVersion: current.metadata?.resourceVersion });
 }
 
+async function addNetworkStatus(api: SimApi, pod: SimPod): Promise<SimPod | undefined> {
+  if (!isPodRunning(pod)) return undefined;
+  if (pod.metadata?.annotations?.[Annotation.networkStatus]) return pod;
+  const annotations = { [Annotation.networkStatus]: JSON.stringify(networkStatus(pod, String(pod.status?.podIP)), null, 2) };
+  return api.patch<SimPod>(Kinds.Pod, String(pod.metadata?.name), pod.metadata?.namespace, { metadata: { annotations } });
+}
+
+/** Where the VMI runs: as recorded, else where the scheduler put its pod (a real node), else the first simulated node. */
+const vmiNode = (vmi: SimVmi, pod: SimPod): string => vmi.status?.activePods?.[String(pod.metadata?.uid)] ?? vmi.status?.nodeName ?? podNode(pod) ?? NODES[0];
+
 async function ensureVmiRunning(api: SimApi, vmi: SimVmi, pod: SimPod): Promise<SimVmi> {
-  const node = vmi.status?.activePods?.[String(pod.metadata?.uid)] ?? vmi.status?.nodeName ?? NODES[0];
+  const node = vmiNode(vmi, pod);
   const desired = runningVmiStatus(vmi, pod, node, now());
   if (holds(vmi.status, desired) && vmi.metadata?.labels?.[Label.nodeName] === node) return vmi;
   const status = { ...desired, activePods: replaceMap(vmi.status?.activePods, desired.activePods) };

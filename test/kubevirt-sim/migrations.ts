@@ -8,7 +8,7 @@ import type { KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { SimApi } from "./api";
 import { createLauncherPod, ensurePodRunning, launcherPods, patchVmi, splitKey } from "./instances";
-import { liveMigratable, otherNode, replaceMap, vmiInterfaces } from "./render";
+import { liveMigratable, otherNode, podNode, replaceMap, vmiInterfaces } from "./render";
 import { Annotation, Label, MigrationPhase, MigrationState, NODES, SimPod, SimVmi, SimVmim } from "./types";
 
 export interface MigrationOptions {
@@ -97,8 +97,7 @@ export class MigrationController {
       case "Pending":
         return this.#schedule(vmim, vmi);
       case "Scheduling":
-        await ensurePodRunning(this.#api, await this.#targetPod(vmim));
-        return this.#setPhase(vmim, "Scheduled", vmi.status?.migrationState);
+        return this.#scheduled(vmim, vmi);
       case "Scheduled":
         return this.#setPhase(vmim, "PreparingTarget", vmi.status?.migrationState);
       case "PreparingTarget":
@@ -165,6 +164,15 @@ export class MigrationController {
     const pod = existing ?? (await createLauncherPod(this.#api, vmi, { uid, name: String(vmim.metadata?.name) }));
     const state = await this.#updateState(vmi, { targetNode: otherNode(vmi.status?.migrationState?.sourceNode), targetPod: pod.metadata?.name });
     await this.#setPhase(vmim, "Scheduling", state);
+  }
+
+  /** Scheduled once the target pod runs; on a real node, on the node the scheduler picked. */
+  async #scheduled(vmim: SimVmim, vmi: SimVmi): Promise<void> {
+    const target = await ensurePodRunning(this.#api, await this.#targetPod(vmim));
+    if (!target) return; // the kubelet has not started it yet: this step runs again after stepDelayMs
+    const node = podNode(target);
+    const state = vmi.status?.migrationState;
+    await this.#setPhase(vmim, "Scheduled", node && node !== state?.targetNode ? await this.#updateState(vmi, { targetNode: node }) : state);
   }
 
   async #complete(vmim: SimVmim, vmi: SimVmi): Promise<void> {

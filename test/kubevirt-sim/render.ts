@@ -131,7 +131,7 @@ export interface MigrationTarget {
 }
 
 /** The virt-launcher pod for a VMI (pkg/virt-controller/services/template.go, much reduced). */
-export function renderLauncherPod(vmi: SimVmi, migration?: MigrationTarget): SimPod {
+export function renderLauncherPod(vmi: SimVmi, migration?: MigrationTarget, realImage?: string): SimPod {
   const meta = vmi.metadata ?? {};
   const name = String(meta.name);
   return {
@@ -146,7 +146,8 @@ export function renderLauncherPod(vmi: SimVmi, migration?: MigrationTarget): Sim
       ownerReferences: [{ apiVersion: "kubevirt.io/v1", kind: "VirtualMachineInstance", name, uid: String(meta.uid), controller: true, blockOwnerDeletion: true }],
     },
     spec: {
-      containers: [{ name: "compute", image: LAUNCHER_IMAGE, command: ["/usr/bin/virt-launcher-monitor"] }],
+      // On a real node the container runs `realImage` (imported, never pulled) as it is.
+      containers: [realImage ? { name: "compute", image: realImage, imagePullPolicy: "Never" } : { name: "compute", image: LAUNCHER_IMAGE, command: ["/usr/bin/virt-launcher-monitor"] }],
       restartPolicy: "Never",
       automountServiceAccountToken: false,
       hostname: launcherHostname(vmi),
@@ -243,6 +244,9 @@ export function runningPodStatus(pod: SimPod, now: string): PodStatus {
 }
 
 export const isPodRunning = (pod: SimPod): boolean => pod.status?.phase === "Running" && Boolean(pod.status.podIP);
+export const isPodFinished = (pod: SimPod): boolean => pod.status?.phase === "Failed" || pod.status?.phase === "Succeeded";
+/** The node the scheduler bound a pod to (none without a real node). */
+export const podNode = (pod: SimPod): string | undefined => (typeof pod.spec?.nodeName === "string" ? pod.spec.nodeName : undefined);
 
 // ---------------------------------------------------------------------------------------------
 // VMI status
