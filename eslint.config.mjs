@@ -2,7 +2,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "dist/**", "capabilities/api/**", "**/*.cjs", "**/*.mjs"] },
+  { ignores: ["node_modules/**", "dist/**", ".stryker-tmp/**", "reports/**", "capabilities/api/**", "**/*.cjs", "**/*.mjs"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
