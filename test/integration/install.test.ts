@@ -155,6 +155,8 @@ describe("installing config/ with kustomize", function () {
           "ValidatingWebhookConfiguration/vmnet-operator",
           "ValidatingAdmissionPolicy/vmnet-operator-owned-kinds",
           "ValidatingAdmissionPolicyBinding/vmnet-operator-owned-kinds",
+          "ValidatingAdmissionPolicy/vmnet-operator-expose-rights",
+          "ValidatingAdmissionPolicyBinding/vmnet-operator-expose-rights",
           ...(tls === "cert-manager" ? ["Certificate/vmnet-operator-serving-cert", "Issuer/vmnet-operator-selfsigned"] : []),
         ];
         assert.deepEqual(kinds, [...want].sort());
@@ -224,7 +226,7 @@ describe("installing config/ with kustomize", function () {
       });
 
       it("gives the admission policy the operator's service account identity", () => {
-        const policy = built.objects.find(o => o.kind === "ValidatingAdmissionPolicy") as KubeObject & { spec: { validations: { expression: string }[] } };
+        const policy = built.objects.find(o => o.kind === "ValidatingAdmissionPolicy" && o.metadata?.name === "vmnet-operator-owned-kinds") as KubeObject & { spec: { validations: { expression: string }[] } };
         assert.match(policy.spec.validations[0].expression, new RegExp(`request.userInfo.username == '${OPERATOR_IDENTITY}'`));
       });
 
