@@ -16,14 +16,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ControlPlane, ensureBinaries, startControlPlane } from "./control-plane";
+import { cacheDir, pauseImage } from "./image/reference";
 
 const REPO = path.join(__dirname, "..");
 const DOWN_SCRIPT = path.join(__dirname, "node-cluster-down.sh");
 const RUN_ROOT = path.join(os.tmpdir(), "vmnet-node");
-const CACHE = process.env.VMNET_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "vmnet-operator");
 /** Where `npm run image` writes its OCI archives; each is imported into the node's containerd. */
-export const IMAGES_DIR = path.join(CACHE, "images");
-export const PAUSE_IMAGE = "localhost/vmnet-pause:1.0";
+export const IMAGES_DIR = path.join(cacheDir(), "images");
+/** The node's sandbox image (built by `npm run image`). */
+export const PAUSE_IMAGE = pauseImage();
 export const NODE_NAME = "vmnet-node";
 /** The label the simulator's launcher pods select (KubeVirt's virt-handler sets it on nodes). */
 const SCHEDULABLE_LABEL = "kubevirt.io/schedulable=true";
