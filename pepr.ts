@@ -1,23 +1,45 @@
 // The Pepr module: which capabilities vmnet-operator runs. In a cluster the admission Deployment
 // and the watcher Deployment (config/, charts/vmnet-operator) run it from the image; locally
 // hack/run-operator.ts runs both in one process (Pepr's dev mode) against the cluster in KUBECONFIG.
+import fs from "node:fs";
 import { PeprModule } from "pepr";
 import cfg from "./package.json";
 import { Admission } from "./capabilities/admission";
 import { Controllers } from "./capabilities/controllers";
 import { startRuntime } from "./capabilities/runtime";
+import { startAdmissionServer, upstreamSocket } from "./capabilities/webhook-server/server";
 
 const capabilities = [Admission, Controllers];
 
 const module = new PeprModule(cfg, capabilities, { deferStart: true });
 // `pepr build` loads this file only to read the bindings: nothing may start then. Otherwise warm
 // the caches before the first admission request arrives, serve our metrics and probes, and (as
-// installed) fetch the serving certificate before Pepr reads it.
+// installed) fetch the serving certificate before anything reads it.
 if (process.env.PEPR_MODE !== "build") {
   startRuntime()
-    .then(() => module.start(Number(process.env.VMNET_WEBHOOK_PORT ?? 3000)))
+    .then(() => startServing(Number(process.env.VMNET_WEBHOOK_PORT ?? 3000)))
     .catch(err => {
-      console.error(`vmnet-operator failed to start: ${err instanceof Error ? err.stack : String(err)}`);
+      console.error(`vmnet-operator failed to start: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);
     });
+}
+
+/**
+ * The admission server faces the API server through our own HTTPS front (webhook-server/): Pepr's
+ * express server then listens on an abstract Unix socket behind it. The watcher (PEPR_WATCH_MODE)
+ * serves only health and metrics, so it keeps Pepr's server as is. startRuntime() captures every
+ * https server made after it (ours and Pepr's), so a renewed certificate reaches both.
+ */
+function startServing(port: number): void {
+  if (process.env.PEPR_WATCH_MODE === "true") return module.start(port);
+  const upstream = upstreamSocket();
+  // Pepr's start() passes the value to listen(), which takes a socket path as well as a port.
+  module.start(upstream as unknown as number);
+  startAdmissionServer({
+    port,
+    upstream,
+    token: process.env.PEPR_API_PATH || fs.readFileSync("/app/api-path/value").toString().trim(),
+    keyFile: process.env.SSL_KEY_PATH || "/etc/certs/tls.key",
+    certFile: process.env.SSL_CERT_PATH || "/etc/certs/tls.crt",
+  }).on("error", err => console.error(`admission server on port ${port}: ${err.message}`));
 }

@@ -11,7 +11,7 @@ import { Kinds } from "../capabilities/k8s/kinds";
 import { installCrds, readManifests } from "./cluster-setup";
 import { ControlPlane, startControlPlane } from "./control-plane";
 import { OperatorProcess, startOperator } from "./operator-process";
-import { KubevirtSim, startKubevirtSim } from "../test/kubevirt-sim";
+import { KubevirtSim, kubevirtKubeconfig, startKubevirtSim } from "../test/kubevirt-sim";
 
 const once = process.env.VMNET_DEMO_ONCE === "1";
 const say = (msg: string): void => console.log(`[demo] ${msg}`);
@@ -137,6 +137,8 @@ async function main(): Promise<void> {
   running.operator = await startOperator({ LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...(await operatorIdentity()) }, { testTimers: false });
   say(`operator running (admission on https://localhost:${running.operator.port}, metrics on http://localhost:${running.operator.metricsPort}/metrics)`);
   if (running.controlPlane) {
+    // The simulator acts as KubeVirt's virt-controller: only that identity's launcher pods get addresses.
+    process.env.KUBEVIRT_SIM_KUBECONFIG = await kubevirtKubeconfig(running.controlPlane, running.client);
     running.sim = await startKubevirtSim();
     say("KubeVirt simulator running");
     // Contract: once everything is ready, one line a script (or a person) can eval.

@@ -52,7 +52,7 @@ export async function startOperator(env: Record<string, string> = {}, opts: { te
     child.stderr!.on("data", onData);
     child.once("exit", code => reject(new Error(`operator exited with ${code} before it was ready:\n${out.slice(-3000)}`)));
   });
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`operator not ready in 60 s:\n${out.slice(-3000)}`)), 60_000).unref());
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`operator not ready in 120 s:\n${out.slice(-3000)}`)), 120_000).unref());
   await Promise.race([ready, timeout]);
   return {
     port,

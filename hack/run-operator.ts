@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   // Serve first, register after: a webhook registered before its server answers fails requests.
   if (process.env.VMNET_OPERATOR_BUNDLE) runBundle(process.env.VMNET_OPERATOR_BUNDLE);
   else await import("../pepr");
-  await waitUntilServing(port, token);
+  await waitUntilServing(port);
   await register(port, token, tls.ca);
   console.error(`[operator] serving admission on https://localhost:${port}, webhooks registered`);
 }

@@ -17,21 +17,23 @@ export function servingCert(dir: string): { key: string; cert: string; ca: strin
   return { key: path.join(dir, "tls.key"), cert: path.join(dir, "tls.crt"), ca: fs.readFileSync(path.join(dir, "ca.crt")).toString("base64") };
 }
 
-/** Pepr binds its admission routes only once its store is ready (seconds after listening). */
-export async function waitUntilServing(port: number, token: string): Promise<void> {
+/**
+ * Pepr binds its routes (health included) only once its store is ready (seconds after listening);
+ * our admission front answers /healthz by forwarding it to Pepr, so 200 means both serve.
+ */
+export async function waitUntilServing(port: number): Promise<void> {
   const https = await import("node:https");
   const status = (): Promise<number> =>
     new Promise(resolve => {
-      const req = https.request({ host: "localhost", port, path: `/validate/${token}`, method: "POST", rejectUnauthorized: false }, res => {
+      const req = https.request({ host: "localhost", port, path: "/healthz", method: "GET", rejectUnauthorized: false }, res => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
       req.on("error", () => resolve(0));
-      req.end("{}");
+      req.end();
     });
   for (let i = 0; i < 600; i++) {
-    const code = await status();
-    if (code !== 0 && code !== 404) return;
+    if ((await status()) === 200) return;
     await new Promise(r => setTimeout(r, 100));
   }
   throw new Error(`the admission server on port ${port} did not bind its routes within 60 s`);

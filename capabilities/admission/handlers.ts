@@ -11,7 +11,11 @@ import { logger } from "../log";
 import { timed, webhookDuration } from "../metrics";
 import { formatFinding, objectRef, ValidationResult } from "./findings";
 import { validatePool, validatePoolDelete } from "./ippool";
+import { allowedExposeTypes, launcherIdentity } from "./config";
+import { GuardedNetworks } from "./l2";
 import { ClaimLike, parseElements, renderLauncherNetworks, vmNameOfPod } from "./launcher-pod";
+import { SELECTION_ANNOTATIONS } from "./network-selection";
+import { checkPodNetworks, selectionChanged } from "./pod-networks";
 import { validateNAD } from "./nad";
 import { validateVM } from "./vm";
 
@@ -36,7 +40,7 @@ function respond<T>(req: PeprValidateRequest<T & object>, kind: string, result: 
 
 async function validateVirtualMachine(req: PeprValidateRequest<VirtualMachine>): Promise<ValidateResponse> {
   const { view } = await operator();
-  return respond(req, "VirtualMachine", validateVM(req.Raw, view, req.OldResource));
+  return respond(req, "VirtualMachine", validateVM(req.Raw, view, req.OldResource, { exposeTypes: allowedExposeTypes() }));
 }
 
 async function validateIPPool(req: PeprValidateRequest<IPPool>): Promise<ValidateResponse> {
@@ -52,11 +56,15 @@ async function validateNetworkAttachment(req: PeprValidateRequest<NetworkAttachm
 
 /**
  * Puts each pool-backed NIC's fixed addresses and MAC on the launcher pod's networks annotation.
- * When the VM's claims are not bound yet (a burst of new VMs), binds them on the spot through
- * the same allocator, within the webhook's time budget. What it cannot bind, the validating
- * check below refuses with a message (a Pepr mutation can only fail without one).
+ * Only for pods the launcher identity creates (or whose selection it changes): a label or an
+ * ownerReference naming someone's VM is not enough, anyone can write those. When the VM's claims
+ * are not bound yet (a burst of new VMs), binds them on the spot through the same allocator,
+ * within the webhook's time budget. What it cannot bind, the validating check below refuses with
+ * a message (a Pepr mutation can only fail without one).
  */
 async function mutateLauncherPod(req: PeprMutateRequest<k8s.Pod>): Promise<void> {
+  if (req.Request.userInfo?.username !== launcherIdentity()) return;
+  if (!selectionChanged({ operation: req.Request.operation, object: req.Raw, oldObject: req.OldResource })) return;
   const target = launcherTarget(req.Raw, req.Request.namespace);
   if (!target) return;
   const op = await operator();
@@ -73,21 +81,50 @@ async function mutateLauncherPod(req: PeprMutateRequest<k8s.Pod>): Promise<void>
   if (rendered.changed) req.SetAnnotation(NETWORKS_ANNOTATION, rendered.value);
 }
 
-/** Never admits a pool-backed launcher pod without its address (runs after the mutation). */
-async function validateLauncherPod(req: PeprValidateRequest<k8s.Pod>): Promise<ValidateResponse> {
-  const target = launcherTarget(req.Raw, req.Request.namespace);
-  if (!target) return req.Approve();
+/**
+ * Runs after the mutation on every pod whose Multus selection annotations may set an address (the
+ * webhook's matchConditions): refuses addresses on pool-backed networks except on the launcher
+ * identity's pods, and there anything but the VM's own bound claims.
+ */
+async function validatePod(req: PeprValidateRequest<k8s.Pod>): Promise<ValidateResponse> {
   const op = await operator();
+  const podReq = {
+    operation: req.Request.operation,
+    namespace: (req.Raw.metadata?.namespace ?? req.Request.namespace) as string,
+    pod: req.Raw.metadata?.name ?? `${req.Raw.metadata?.generateName ?? ""}*`,
+    username: req.Request.userInfo?.username ?? "",
+    object: req.Raw,
+    oldObject: req.OldResource,
+  };
+  let verdict = checkPodNetworks(podReq, launcherIdentity(), new GuardedNetworks(op.view));
+  if (verdict.kind === "allow" && carriesAddresses(req.Raw)) {
+    // A pool applied moments ago may not be in the cache yet: look again before letting an address through.
+    await op.refreshPools();
+    verdict = checkPodNetworks(podReq, launcherIdentity(), new GuardedNetworks(op.view));
+  }
+  if (verdict.kind === "deny") return req.Deny(verdict.message, 422);
+  if (verdict.kind === "allow") return req.Approve(verdict.warnings.length ? verdict.warnings : undefined);
+  return validateLauncherAddresses(req, op, { ns: podReq.namespace, vm: verdict.vm, pod: podReq.pod, annotation: String(req.Raw.metadata?.annotations?.[NETWORKS_ANNOTATION] ?? "") });
+}
+
+/** A launcher pod's pool-backed elements carry exactly its VM's bound claims. */
+function validateLauncherAddresses(req: PeprValidateRequest<k8s.Pod>, op: Awaited<ReturnType<typeof operator>>, target: LauncherTarget): ValidateResponse {
   const rendered = renderFor(op.view, target);
   const field = `metadata.annotations["${NETWORKS_ANNOTATION}"]`;
   if (rendered.error) return req.Deny(`Pod ${target.ns}/${target.pod}: ${field}: ${rendered.error}`, 422);
   if (!rendered.missing.length && !rendered.changed) return req.Approve();
   const why = rendered.missing.map(n => `${n} (${unboundReason(op.view, target.ns, target.vm, n)})`).join("; ");
   return req.Deny(
-    `Pod ${target.ns}/${target.pod} of VirtualMachine ${target.vm}: ${field}: no bound address for network ${why || "(addresses differ from the VM's claims)"}; ` +
+    `Pod ${target.ns}/${target.pod} of VirtualMachine ${target.vm}: ${field}: ${why ? `no bound address for network ${why}` : "carries addresses other than its VM's IPClaims hold"}; ` +
       `it is admitted once the VM's IPClaims are Bound: kubectl get ipclaims -n ${target.ns} -l vmnet.io/vm=${target.vm}`,
     422,
   );
+}
+
+/** Some selection element sets an address-carrying key (cheap pre-check on the raw text). */
+function carriesAddresses(pod: k8s.Pod): boolean {
+  const annotations = pod.metadata?.annotations ?? {};
+  return SELECTION_ANNOTATIONS.some(k => /"(ips|mac|cni-args|infiniband-guid|ipam-claim-reference)"/i.test(annotations[k] ?? ""));
 }
 
 interface LauncherTarget {
@@ -146,5 +183,5 @@ export const handlers = {
   validateIPPool: measured("validateIPPool", validateIPPool),
   validateNetworkAttachment: measured("validateNetworkAttachment", validateNetworkAttachment),
   mutateLauncherPod: measured("mutateLauncherPod", mutateLauncherPod),
-  validateLauncherPod: measured("validateLauncherPod", validateLauncherPod),
+  validatePod: measured("validatePod", validatePod),
 };

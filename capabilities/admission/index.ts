@@ -6,7 +6,7 @@ import { VirtualMachine } from "../api/external/kubevirt";
 import { NetworkAttachmentDefinition } from "../api/external/multus";
 import { handlers } from "./handlers";
 
-const { mutateLauncherPod, validateIPPool, validateLauncherPod, validateNetworkAttachment, validateVirtualMachine } = handlers;
+const { mutateLauncherPod, validateIPPool, validatePod, validateNetworkAttachment, validateVirtualMachine } = handlers;
 
 export const Admission = new Capability({
   name: "vmnet-admission",
@@ -15,8 +15,11 @@ export const Admission = new Capability({
 
 const { When } = Admission;
 
-When(a.Pod).IsCreated().WithLabel("kubevirt.io", "virt-launcher").Mutate(mutateLauncherPod);
-When(a.Pod).IsCreated().WithLabel("kubevirt.io", "virt-launcher").Validate(validateLauncherPod);
+// The webhook configuration (hack/webhooks.ts) narrows these with matchConditions: the mutation
+// sees only the launcher identity's pods, the check only pods whose Multus annotations may set an
+// address; both see an UPDATE only when those annotations change.
+When(a.Pod).IsCreatedOrUpdated().WithLabel("kubevirt.io", "virt-launcher").Mutate(mutateLauncherPod);
+When(a.Pod).IsCreatedOrUpdated().Validate(validatePod);
 When(VirtualMachine).IsCreatedOrUpdated().Validate(validateVirtualMachine);
 When(IPPool).IsCreatedOrUpdated().Validate(validateIPPool);
 When(IPPool).IsDeleted().Validate(validateIPPool);

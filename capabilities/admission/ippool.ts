@@ -1,5 +1,6 @@
 // Admission rules for IPPools. Pure.
 import { Findings, ValidationResult, isRecord, ratchet, show } from "./findings";
+import { poolConflicts } from "./pool-conflicts";
 import { CIDR, Span, contains, familyName, overlaps, parseAddressOrCIDR, parseCIDR, parseIP, parseRange } from "./net";
 import { parseNetworkRef } from "./names";
 import { listOf, poolName, poolView, whyNotAllocatable } from "./pool-view";
@@ -64,6 +65,7 @@ function checkPool(pool: unknown, snapshot: AdmissionSnapshot, oldPool: unknown)
     checkExcludes(ctx, ctx.cidr, out);
     checkGateway(ctx, ctx.cidr, out);
     checkSharedNetworks(ctx, ctx.cidr, snapshot, out);
+    checkSharedSegment(ctx, snapshot, out);
   }
   checkNetworks(ctx, out);
   selectorProblems(spec.namespaceSelector).forEach(([suffix, value, msg]) =>
@@ -185,6 +187,14 @@ function checkSharedNetworks(ctx: PoolCtx, cidr: CIDR, snapshot: AdmissionSnapsh
       );
     }
   });
+}
+
+/** Overlapping CIDRs on networks that share a bridge and VLAN would hand one address out twice there. */
+function checkSharedSegment(ctx: PoolCtx, snapshot: AdmissionSnapshot, out: Findings): void {
+  for (const c of poolConflicts(ctx.pool, snapshot)) {
+    if (c.why.includes("also serves network")) continue; // checkSharedNetworks names it, with its field
+    out.deny("spec.cidr", ctx.spec.cidr, `${c.why}; one address would be handed out twice there: give the pools disjoint CIDRs, or serve both networks from one pool`);
+  }
 }
 
 /** Allocated addresses must stay allocatable: name the holders of those the new spec drops. */

@@ -6,6 +6,8 @@ import { IP, familyName, parseIP } from "./net";
 import { PoolView, poolName, poolView, whyNotAllocatable } from "./pool-view";
 import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
 import { IfaceEntry, VMContext, annotationPath } from "./vm-context";
+import { effectiveNamespaceLabels, selectorMatches } from "./selector";
+import { isRecord } from "./findings";
 
 export const ADDRESSES_ANNOTATION = "vmnet.io/addresses";
 
@@ -79,8 +81,9 @@ function interfacePools(ctx: VMContext, name: string, field: string, snapshot: A
     return undefined;
   }
   const problem = iface
-    ? notPoolBacked(iface, snapshot)
+    ? notPoolBacked(ctx, iface, snapshot)
     : `names interface ${show(name)}, which the VM does not have (interfaces: ${[...ctx.ifaceByName.keys()].join(", ") || "none"})`;
+  if (Array.isArray(problem) && problem.length === 0) return undefined; // refused in vm.ts, without detail
   if (typeof problem === "string") {
     out.deny(
       field,
@@ -92,12 +95,17 @@ function interfacePools(ctx: VMContext, name: string, field: string, snapshot: A
   return problem;
 }
 
-function notPoolBacked(iface: IfaceEntry, snapshot: AdmissionSnapshot): string | IPPoolLike[] {
+function notPoolBacked(ctx: VMContext, iface: IfaceEntry, snapshot: AdmissionSnapshot): string | IPPoolLike[] {
   const name = show(iface.name);
   if (!iface.bindings.includes("bridge")) return `names interface ${name}, which is not a bridge interface`;
   const ref = iface.network?.ref;
   if (!ref || "error" in ref) return `names interface ${name}, which is not on a (valid) Multus network`;
-  const pools = snapshot.poolsForNetwork(ref.qualified);
+  // Only pools that serve this namespace: their ranges are the tenant's to know (it may draw from
+  // them); a pool that does not select it is denied in vm.ts without naming it.
+  const all = snapshot.poolsForNetwork(ref.qualified);
+  const labels = effectiveNamespaceLabels(ctx.namespace, snapshot.namespaceLabels(ctx.namespace));
+  const pools = all.filter(p => selectorMatches(isRecord(p.spec) ? p.spec.namespaceSelector : undefined, labels));
+  if (all.length > 0 && pools.length === 0) return [];
   return pools.length > 0 ? pools : `names interface ${name}, whose network ${show(ref.qualified)} no IPPool serves`;
 }
 
@@ -148,6 +156,11 @@ function checkInPool(req: Request, ip: IP, pool: PoolView, snapshot: AdmissionSn
   }
   const holder = snapshot.holderOf(pool.name, ip.text);
   const own = holder && holder.namespace === req.ctx.namespace && holder.claim === `${req.ctx.name}.${req.iface}`;
+  if (holder && !own && holder.namespace !== req.ctx.namespace) {
+    // Another namespace's VM: say only that it is taken (naming it would let anyone map who holds what).
+    out.deny(req.field, req.address, `${what} is in use; pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`);
+    return false;
+  }
   if (holder && !own) {
     const holderIface = holder.claim.startsWith(`${holder.vm}.`) ? holder.claim.slice(holder.vm.length + 1) : holder.claim;
     out.deny(

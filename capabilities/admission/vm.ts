@@ -5,9 +5,10 @@ import { parseUnicastMac } from "./names";
 import { nadPoolReadiness } from "./nad-readiness";
 import { parseIP } from "./net";
 import { poolName } from "./pool-view";
-import { describeSelector, effectiveNamespaceLabels, selectorMatches } from "./selector";
+import { effectiveNamespaceLabels, selectorMatches } from "./selector";
 import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
 import { checkAddresses } from "./vm-addresses";
+import { MacIndex, checkExposeAllowed, checkMacInUse, warnForeignNad } from "./vm-security";
 import { PRODUCT_RULE, checkKubeVirtNetworkRules, isGoMac48 } from "./kubevirt-rules";
 import { IfaceEntry, NetEntry, VMContext, annotationPath, vmContext } from "./vm-context";
 
@@ -20,12 +21,18 @@ export const EXPOSE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"] as const;
  * Validates a VM's network configuration. On update (oldVm given) a denial the old VM already
  * had is only a warning, so pre-existing problems never block finalizer or unrelated updates.
  */
-export function validateVM(vm: VirtualMachine | unknown, snapshot: AdmissionSnapshot, oldVm?: VirtualMachine | unknown): ValidationResult {
-  const result = checkVM(vm, snapshot, oldVm === undefined);
-  return oldVm === undefined ? result : ratchet(result, checkVM(oldVm, snapshot, false));
+export function validateVM(vm: VirtualMachine | unknown, snapshot: AdmissionSnapshot & MacIndex, oldVm?: VirtualMachine | unknown, policy: VmPolicy = {}): ValidationResult {
+  const result = checkVM(vm, snapshot, oldVm === undefined, policy);
+  return oldVm === undefined ? result : ratchet(result, checkVM(oldVm, snapshot, false, policy));
 }
 
-function checkVM(vm: unknown, snapshot: AdmissionSnapshot, creating: boolean): ValidationResult {
+/** Cluster settings the VM rules depend on. */
+export interface VmPolicy {
+  /** Service types vmnet.io/expose may ask for (default: all). */
+  exposeTypes?: readonly string[];
+}
+
+function checkVM(vm: unknown, snapshot: AdmissionSnapshot & MacIndex, creating: boolean, policy: VmPolicy): ValidationResult {
   const out = new Findings();
   const ctx = vmContext(vm, out);
   checkKubeVirtNetworkRules(ctx, { creating, bindingPlugins: snapshot.bindingPlugins?.() }, out);
@@ -35,7 +42,15 @@ function checkVM(vm: unknown, snapshot: AdmissionSnapshot, creating: boolean): V
   ctx.ifaces.forEach(iface => checkMultusNetwork(ctx, iface, snapshot, out));
   checkAddresses(ctx, snapshot, out);
   checkExpose(ctx, out);
+  checkTenantIsolation(ctx, snapshot, policy, out);
   return out.result();
+}
+
+/** Rules about other tenants (vm-security.ts). */
+function checkTenantIsolation(ctx: VMContext, snapshot: AdmissionSnapshot & MacIndex, policy: VmPolicy, out: Findings): void {
+  checkMacInUse(ctx, snapshot, out);
+  warnForeignNad(ctx, out);
+  checkExposeAllowed(ctx, policy.exposeTypes ?? EXPOSE_TYPES, out);
 }
 
 /** KubeVirt requires only a non-empty name (its own rule); a name no object can have would never start. */
@@ -130,8 +145,10 @@ function checkPoolSelectors(
     out.deny(
       path,
       network,
-      `network ${show(network)} draws addresses from IPPool ${show(poolName(pool))}, whose namespaceSelector ${describeSelector(selector)} does not select namespace ${show(ctx.namespace)}; use a network whose pool serves this namespace, or ask the pool's owner to select it`,
+      // Neither the pool's name nor its selector: a pool that does not serve this namespace is none of its business.
+      `network ${show(network)} draws addresses from an IPPool that does not serve namespace ${show(ctx.namespace)}; use a network whose pool serves this namespace, or ask the cluster admin to let the pool select it`,
     );
+    return; // one sentence is enough, however many pools refuse
   }
 }
 

@@ -119,7 +119,9 @@ export class Binder {
       allocator.release(address);
       allocator.markTaken(address, outcome.holder);
       if (requested) {
-        return { bound: false, reason: "Conflict", message: `${requested} in pool ${pool} is held by IPClaim ${outcome.holder}` };
+        // The claim's status is the tenant's to read: name the holder only when it is of the same namespace.
+        const holder = outcome.holder.startsWith(`${ns}/`) ? `IPClaim ${outcome.holder}` : "a VM of another namespace";
+        return { bound: false, reason: "Conflict", message: `${requested} in pool ${pool} is held by ${holder}` };
       }
     }
     return { bound: false, reason: "Exhausted", message: `gave up after ${MAX_ATTEMPTS} addresses of pool ${pool} were taken concurrently; will retry` };

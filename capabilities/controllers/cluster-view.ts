@@ -7,8 +7,10 @@ import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import type { NetworkAttachmentDefinition } from "../api/external/multus";
+import { conflictLoss } from "../admission/pool-conflicts";
 import { effectiveNamespaceLabels, selectorMatches } from "../admission/selector";
 import type { AddressHolder, AdmissionSnapshot, AllocationLike } from "../admission/snapshot";
+import type { MacHolder } from "../admission/vm-security";
 import { PoolAllocator } from "../ipam/allocator";
 import { canonicalIP } from "../ipam/address";
 import { PoolLayout, poolLayout } from "../ipam/pool-layout";
@@ -37,7 +39,9 @@ interface PoolState {
 export class ClusterView implements AdmissionSnapshot {
   readonly caches = {
     pools: new ObjectCache<IPPool>(),
-    claims: new ObjectCache<IPClaim>().index("vm", c => `${c.metadata?.namespace}/${c.spec?.vm}`),
+    claims: new ObjectCache<IPClaim>()
+      .index("vm", c => `${c.metadata?.namespace}/${c.spec?.vm}`)
+      .index("mac", c => c.status?.mac?.toLowerCase().replace(/-/g, ":")),
     allocations: new ObjectCache<IPAllocation>()
       .index("pool", a => a.spec?.pool)
       .index("claim", a => (a.spec ? `${a.spec.claimRef.namespace}/${a.spec.claimRef.name}` : undefined)),
@@ -116,7 +120,8 @@ export class ClusterView implements AdmissionSnapshot {
   /** Pools serving a network ("ns/name") that admit the namespace, IPv4 first. */
   servingPools(network: string, namespace: string): { permitted: IPPool[]; refused: IPPool[] } {
     const labels = effectiveNamespaceLabels(namespace, this.namespaceLabels(namespace));
-    const serving = this.poolsForNetwork(network) as IPPool[];
+    // A pool that lost a conflict (pool-conflicts.ts) serves nothing: its status says why.
+    const serving = (this.poolsForNetwork(network) as IPPool[]).filter(p => conflictLoss(p, this) === undefined);
     const byFamily = (p: IPPool): number => (p.spec?.cidr?.includes(":") ? 6 : 4);
     serving.sort((a, b) => byFamily(a) - byFamily(b) || String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
     return {
@@ -129,6 +134,11 @@ export class ClusterView implements AdmissionSnapshot {
 
   poolsForNetwork(network: string): IPPool[] {
     return [...this.caches.pools.values()].filter(p => p.spec?.networks?.includes(network) && !p.metadata?.deletionTimestamp);
+  }
+
+  /** Claims holding a MAC (lower-case), with their network: a MAC is unique per L2 segment. */
+  macHolders(mac: string): MacHolder[] {
+    return this.caches.claims.by("mac", mac.toLowerCase()).map(c => ({ namespace: String(c.metadata?.namespace), claim: String(c.metadata?.name), network: String(c.spec?.network) }));
   }
 
   pool(name: string): IPPool | undefined {

@@ -2,6 +2,7 @@
 // counter, which drifts), Ready from the pool's spec and its networks' NADs, Exhausted when full.
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { nadPoolReadiness } from "../admission/nad-readiness";
+import { conflictLoss } from "../admission/pool-conflicts";
 import { KubeClient } from "../k8s/client";
 import { isNotFound } from "../k8s/errors";
 import { Kinds } from "../k8s/kinds";
@@ -46,11 +47,13 @@ export class PoolController {
     const capacity = capacityBig > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(capacityBig);
     const generation = pool.metadata?.generation as number | undefined;
     const prev = (pool.status as PoolStatus | undefined)?.conditions;
-    const notReady = state?.error ?? this.#networkProblem(pool);
+    const conflict = conflictLoss(pool, this.view);
+    const notReady = state?.error ?? conflict ?? this.#networkProblem(pool);
+    const reason = state?.error ? "InvalidSpec" : conflict ? "Conflict" : "NetworkNotReady";
     let conditions = setCondition(
       prev,
       notReady
-        ? { type: "Ready", status: "False", reason: state?.error ? "InvalidSpec" : "NetworkNotReady", message: notReady, observedGeneration: generation }
+        ? { type: "Ready", status: "False", reason, message: notReady, observedGeneration: generation }
         : { type: "Ready", status: "True", reason: "Ready", message: "the pool and its networks can serve addresses", observedGeneration: generation },
       now,
     );

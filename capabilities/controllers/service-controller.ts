@@ -8,6 +8,7 @@ import { ApiError, errorText, isConflict } from "../k8s/errors";
 import { EventSink } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
 import { EXPOSE_ANNOTATION, EXPOSE_TYPES, SERVICE_IP_ANNOTATION } from "../admission/vm";
+import { allowedExposeTypes } from "../admission/config";
 import { MANAGED_BY, VM_LABEL } from "./render";
 
 const TYPES = new Set<string>(EXPOSE_TYPES);
@@ -17,11 +18,13 @@ export interface ServiceObject extends KubeObject {
 }
 
 /** The Service a VM should have, or why it cannot have one, or undefined when not exposed. Pure. */
-export function renderService(vm: VirtualMachine): { service: ServiceObject } | { problem: string } | undefined {
+export function renderService(vm: VirtualMachine, allowedTypes: readonly string[] = allowedExposeTypes()): { service: ServiceObject } | { problem: string } | undefined {
   const type = vm.metadata?.annotations?.[EXPOSE_ANNOTATION];
   if (type === undefined) return undefined;
   const name = vm.metadata!.name!;
   if (!TYPES.has(type)) return { problem: `annotation ${EXPOSE_ANNOTATION}=${JSON.stringify(type)} must be ClusterIP, NodePort or LoadBalancer` };
+  // The admin's restriction holds for VMs annotated before it was set, too (no Service, an Event).
+  if (!allowedTypes.includes(type)) return { problem: `annotation ${EXPOSE_ANNOTATION}=${type}: Service type ${type} is not allowed on this cluster (allowed: ${allowedTypes.join(", ") || "none"})` };
   const nic = vmNics(vm.spec?.template?.spec).find(n => n.bindings.includes("masquerade"));
   if (!nic?.ports?.length) {
     return { problem: `annotation ${EXPOSE_ANNOTATION} needs a masquerade interface with ports (spec.template.spec.domain.devices.interfaces[].ports)` };

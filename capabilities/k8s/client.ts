@@ -70,10 +70,11 @@ export class KubeClient {
     this.#headers = headers;
   }
 
-  /** Reads KUBECONFIG (or in-cluster config) once. */
-  static async fromDefault(connections = 32): Promise<KubeClient> {
+  /** Reads KUBECONFIG (or in-cluster config) once; or the kubeconfig file given. */
+  static async fromDefault(connections = 32, kubeconfigFile?: string): Promise<KubeClient> {
     const kc = new KubeConfig();
-    kc.loadFromDefault();
+    if (kubeconfigFile) kc.loadFromFile(kubeconfigFile);
+    else kc.loadFromDefault();
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error("no current cluster in the kubeconfig: set KUBECONFIG or run in a pod");
     const opts: https.RequestOptions = {};

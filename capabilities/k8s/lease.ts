@@ -67,7 +67,8 @@ export interface ElectorEvents {
   onError?(message: string): void;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms).unref());
+// A referenced timer: the election loop alone keeps a process alive (a standby does nothing else).
+const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
 export class LeaseElector {
   #seen: Observation | undefined;
@@ -75,6 +76,8 @@ export class LeaseElector {
   #lastRenew = 0;
   #stopped = false;
   #lastHolder = "";
+  /** The round in flight: stop() waits for it, so a renewal can never land after the release. */
+  #inflight: Promise<boolean> = Promise.resolve(false);
 
   constructor(
     private readonly client: KubeClient,
@@ -98,8 +101,14 @@ export class LeaseElector {
     }
   }
 
-  /** One round of acquire-or-renew; true while leading. Exported for tests. */
-  async tryOnce(): Promise<boolean> {
+  /** One round of acquire-or-renew; true while leading. */
+  tryOnce(): Promise<boolean> {
+    if (this.#stopped) return Promise.resolve(false);
+    this.#inflight = this.#round();
+    return this.#inflight;
+  }
+
+  async #round(): Promise<boolean> {
     const now = this.clock();
     try {
       const lease = await this.client.getOrUndefined<Lease>(LEASE, this.name, this.namespace);
@@ -138,6 +147,7 @@ export class LeaseElector {
   /** Stops the loop; a leader hands the Lease over at once (holder cleared) instead of letting it expire. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    await this.#inflight.catch(() => false);
     if (!this.#leading) return;
     this.#leading = false;
     try {

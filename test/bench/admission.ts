@@ -7,6 +7,7 @@ import { KubeClient } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { startOperator } from "../../hack/operator-process";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
+import { KUBEVIRT_USER } from "../kubevirt-sim/identity";
 
 export interface LatencyResult {
   path: string;
@@ -18,7 +19,7 @@ export interface LatencyResult {
   max: number;
 }
 
-function review(kind: { group: string; version: string; kind: string }, resource: string, object: unknown, namespace: string): unknown {
+function review(kind: { group: string; version: string; kind: string }, resource: string, object: unknown, namespace: string, username = "bench"): unknown {
   return {
     apiVersion: "admission.k8s.io/v1",
     kind: "AdmissionReview",
@@ -30,7 +31,7 @@ function review(kind: { group: string; version: string; kind: string }, resource
       requestResource: { group: kind.group, version: kind.version, resource },
       namespace,
       operation: "CREATE",
-      userInfo: { username: "bench" },
+      userInfo: { username },
       object,
       dryRun: false,
     },
@@ -97,7 +98,8 @@ export async function benchAdmission(opts: { rate: number; seconds: number; log:
       spec: { containers: [{ name: "compute", image: "virt-launcher" }] },
     };
     const vmReview = JSON.stringify(review({ group: "kubevirt.io", version: "v1", kind: "VirtualMachine" }, "virtualmachines", { ...vm, metadata: { ...vm.metadata, name: "web-2", annotations: {} } }, ns));
-    const podReview = JSON.stringify(review({ group: "", version: "v1", kind: "Pod" }, "pods", pod, ns));
+    // As KubeVirt's virt-controller: only its launcher pods get addresses.
+    const podReview = JSON.stringify(review({ group: "", version: "v1", kind: "Pod" }, "pods", pod, ns, KUBEVIRT_USER));
     const agent = new Agent({ connections: 16, connect: { rejectUnauthorized: false } });
     const results: LatencyResult[] = [];
     for (const [path, body] of [

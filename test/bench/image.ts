@@ -67,7 +67,7 @@ async function measure(argv: string[], env: NodeJS.ProcessEnv, idleSeconds: numb
   try {
     await waitHealthy(port);
     const healthzMs = performance.now() - t0;
-    await waitUntilServing(port, token);
+    await waitUntilServing(port);
     const boundMs = performance.now() - t0;
     await new Promise(r => setTimeout(r, idleSeconds * 1000));
     return { healthzMs, boundMs, rss: rssMiB(child.pid!) };

@@ -7,7 +7,7 @@ import { freePort, startOperator } from "../../hack/operator-process";
 import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { ApiError } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { startKubevirtSim } from "../kubevirt-sim";
+import { kubevirtKubeconfig, startKubevirtSim } from "../kubevirt-sim";
 import { checkInvariants } from "../reliability/invariants";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
 import { metricValues } from "./scale";
@@ -30,6 +30,8 @@ async function main(): Promise<void> {
   const client = await KubeClient.fromDefault();
   const metricsPort = await freePort();
   const op = await startOperator({ LOG_LEVEL: "error", VMNET_METRICS_PORT: String(metricsPort) }, { testTimers: true });
+  // The simulator acts as KubeVirt's virt-controller: only that identity's launcher pods get addresses.
+  process.env.KUBEVIRT_SIM_KUBECONFIG = await kubevirtKubeconfig(cp, client);
   const sim = await startKubevirtSim({ stepDelayMs: 20, namespaces: n => n === "soak" });
   const ns = "soak";
   await client.apply(Kinds.Namespace, { metadata: { name: ns } });

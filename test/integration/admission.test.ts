@@ -10,7 +10,7 @@ import { KubeObject } from "../../capabilities/k8s/client";
 import { ApiError } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { boundClaim, createNad, createPool, uniqueSubnet, vmManifest } from "../helpers";
-import { cluster, freshNamespace } from "../setup/cluster";
+import { cluster, freshNamespace, launcherClient } from "../setup/cluster";
 
 const run = promisify(execFile);
 
@@ -105,7 +105,7 @@ describe("admission webhooks over TLS", () => {
     const { ns } = await network();
     await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "web", [{ name: "default" }, { name: "ovs1", network: "vlan100" }]));
     const claim = await boundClaim(ns, "web.ovs1");
-    const pod = await cluster().client.create<KubeObject>(
+    const pod = await launcherClient().create<KubeObject>(
       Kinds.Pod,
       launcherPod(ns, "web", [
         { name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") },
@@ -123,7 +123,7 @@ describe("admission webhooks over TLS", () => {
     await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "burst", [{ name: "ovs1", network: "vlan100" }]));
     // Like virt-controller, retry a refused pod: on a loaded machine the bind may outlast the
     // webhook's budget once, and the pod must then be refused, never admitted bare.
-    const create = (): Promise<KubeObject> => cluster().client.create<KubeObject>(Kinds.Pod, launcherPod(ns, "burst", [{ name: "vlan100", interface: launcherInterfaceName("ovs1") }]));
+    const create = (): Promise<KubeObject> => launcherClient().create<KubeObject>(Kinds.Pod, launcherPod(ns, "burst", [{ name: "vlan100", interface: launcherInterfaceName("ovs1") }]));
     const pod = await create().catch(async () => create()).catch(async () => create());
     const elements = JSON.parse((pod.metadata!.annotations as Record<string, string>)["k8s.v1.cni.cncf.io/networks"]);
     assert.ok(elements[0].ips?.[0]?.startsWith(`${prefix}.`), `got ${JSON.stringify(elements)}`);
@@ -137,7 +137,7 @@ describe("admission webhooks over TLS", () => {
     await cluster().client.mergePatch(Kinds.IPPool, pool, undefined, { spec: { exclude: [(await cluster().client.get<KubeObject & { spec: { cidr: string } }>(Kinds.IPPool, pool)).spec.cidr] } });
     await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "nowhere", [{ name: "ovs1", network: "vlan100" }]));
     try {
-      await cluster().client.create(Kinds.Pod, launcherPod(ns, "nowhere", [{ name: "vlan100", interface: launcherInterfaceName("ovs1") }]));
+      await launcherClient().create(Kinds.Pod, launcherPod(ns, "nowhere", [{ name: "vlan100", interface: launcherInterfaceName("ovs1") }]));
       assert.fail("a pool-backed launcher pod without an address was admitted");
     } catch (err) {
       assert.ok(err instanceof ApiError, String(err));

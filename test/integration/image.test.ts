@@ -55,7 +55,7 @@ function podConfig(dir: string): { dir: string; token: string } {
 }
 
 async function expectServing(port: number, token: string, output: () => string): Promise<void> {
-  await waitUntilServing(port, token).catch(err => assert.fail(`${(err as Error).message}\n${output().slice(-3000)}`));
+  await waitUntilServing(port).catch(err => assert.fail(`${(err as Error).message}\n${output().slice(-3000)}`));
   assert.equal((await get(port, "/healthz")).status, 200);
   const res = await get(port, `/validate/${token}`, badPoolReview());
   const review = JSON.parse(res.text) as { response: { allowed: boolean; status?: { message?: string } } };

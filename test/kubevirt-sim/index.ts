@@ -13,9 +13,13 @@ import type { SimVmim } from "./types";
 
 export { hashedInterfaceName, networkSelection, renderLauncherPod, renderVmi, vmiInterfaces } from "./render";
 export { Annotation, Label, LAUNCHER_IMAGE, MIGRATION_PHASES, NODES } from "./types";
+export { KUBEVIRT_GROUPS, KUBEVIRT_USER, kubevirtKubeconfig } from "./identity";
 
 export interface KubevirtSimOptions {
-  /** Client to use; default: a new one from KUBECONFIG, closed by stop(). */
+  /**
+   * Client to use; default: a new one from KUBEVIRT_SIM_KUBECONFIG (see identity.ts: KubeVirt's
+   * own identity, the only one whose launcher pods get addresses) or else KUBECONFIG, closed by stop().
+   */
   client?: KubeClient;
   /** Delay between migration phases (default 100 ms, or KUBEVIRT_SIM_STEP_MS). */
   stepDelayMs?: number;
@@ -78,7 +82,7 @@ export async function startKubevirtSim(opts: KubevirtSimOptions = {}): Promise<K
 }
 
 async function launch(opts: KubevirtSimOptions): Promise<KubevirtSim> {
-  const client = opts.client ?? (await KubeClient.fromDefault(16));
+  const client = opts.client ?? (await KubeClient.fromDefault(16, process.env.KUBEVIRT_SIM_KUBECONFIG || undefined));
   const api = new SimApi(client, opts.launcherImage ?? (process.env.KUBEVIRT_SIM_LAUNCHER_IMAGE || undefined));
   const stepDelayMs = opts.stepDelayMs ?? Number(process.env.KUBEVIRT_SIM_STEP_MS ?? 100);
   let stopping = false;

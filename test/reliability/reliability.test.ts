@@ -9,7 +9,7 @@ import { startControlPlane } from "../../hack/control-plane";
 import { OperatorProcess, startOperator } from "../../hack/operator-process";
 import { pool as inParallel, metricValues } from "../bench/scale";
 import { createNad, createPool, eventually, gone, uniqueSubnet, vmManifest } from "../helpers";
-import { cluster, freshNamespace, operatorProcess, restartOperator } from "../setup/cluster";
+import { cluster, freshNamespace, launcherClient, operatorProcess, restartOperator } from "../setup/cluster";
 import { ApiError } from "../../capabilities/k8s/errors";
 import type { IPClaim } from "../../capabilities/api/ipclaim-v1alpha1";
 import { InvariantReport, InvariantsUnsettled, settle } from "./invariants";
@@ -56,7 +56,7 @@ async function settled(c: KubeClient, opts: Parameters<typeof settle>[1], what: 
 
 /** Creates a launcher pod as virt-controller does: a refused pod is created again (the bind may outlast the webhook's budget on a loaded machine). */
 async function admitLauncherPod(ns: string, vm: string): Promise<KubeObject> {
-  return eventually(`the launcher pod of ${ns}/${vm} to be admitted`, () => client().create<KubeObject>(Kinds.Pod, launcherPod(ns, vm)), 120_000);
+  return eventually(`the launcher pod of ${ns}/${vm} to be admitted`, () => launcherClient().create<KubeObject>(Kinds.Pod, launcherPod(ns, vm)), 120_000);
 }
 
 const podIps = (pod: KubeObject): unknown => JSON.parse(pod.metadata?.annotations?.["k8s.v1.cni.cncf.io/networks"] ?? "[]")[0]?.ips;
@@ -203,12 +203,12 @@ describe("reliability", function () {
     const { ns, pool } = await network();
     await client().create(Kinds.VirtualMachine, ovsVm(ns, "vm"));
     // A dry-run pod create passes the mutating webhook (which must not bind on dry run) and is never stored.
-    const dry = await client()
+    const dry = await launcherClient()
       .request({ method: "POST", path: `/api/v1/namespaces/${ns}/pods`, query: { dryRun: "All" }, body: launcherPod(ns, "vm"), what: "dry-run pod" })
       .then(() => undefined, (e: unknown) => e);
     // Admitted when the controller bound the claim first, else refused for want of an address: nothing else.
     if (dry !== undefined) assert.match(String((dry as Error).message), /no bound address/);
-    const invalid = await client()
+    const invalid = await launcherClient()
       .create(Kinds.Pod, { ...launcherPod(ns, "vm"), spec: { containers: [] } })
       .then(() => undefined, (e: unknown) => e);
     assert.ok(invalid instanceof ApiError && invalid.status === 422, `the API server's validation should refuse a pod without containers, got ${String(invalid)}`);

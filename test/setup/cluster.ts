@@ -6,10 +6,12 @@ import { ControlPlane, startControlPlane } from "../../hack/control-plane";
 import { KubeClient } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { OperatorProcess, startOperator } from "../../hack/operator-process";
+import { kubevirtKubeconfig } from "../kubevirt-sim/identity";
 
 let controlPlane: ControlPlane | undefined;
 let client: KubeClient | undefined;
 let operatorProc: OperatorProcess | undefined;
+let launcher: KubeClient | undefined;
 
 export async function mochaGlobalSetup(): Promise<void> {
   controlPlane = await startControlPlane({
@@ -19,11 +21,15 @@ export async function mochaGlobalSetup(): Promise<void> {
       await installCrds(client);
     },
   });
+  // The simulator (and launcherClient()) act as KubeVirt's virt-controller: only its pods get addresses.
+  process.env.KUBEVIRT_SIM_KUBECONFIG = await kubevirtKubeconfig(controlPlane, client!);
+  launcher = await KubeClient.fromDefault(8, process.env.KUBEVIRT_SIM_KUBECONFIG);
   operatorProc = await startOperator();
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
   await operatorProc?.stop();
+  await launcher?.close();
   await client?.close();
   await controlPlane?.stop();
 }
@@ -31,6 +37,12 @@ export async function mochaGlobalTeardown(): Promise<void> {
 export function cluster(): { controlPlane: ControlPlane; client: KubeClient } {
   if (!controlPlane || !client) throw new Error("the control plane is not running: run integration tests through mocha's root hooks (npm test)");
   return { controlPlane, client };
+}
+
+/** A client that authenticates as KubeVirt's virt-controller: create launcher pods with it. */
+export function launcherClient(): KubeClient {
+  if (!launcher) throw new Error("the control plane is not running: run integration tests through mocha's root hooks (npm test)");
+  return launcher;
 }
 
 /** A fresh namespace for one test, deleted afterwards by the namespace controller. */

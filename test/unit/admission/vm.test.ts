@@ -240,7 +240,9 @@ describe("validateVM", () => {
 
     it("refuses a network whose pool does not select the VM's namespace", () => {
       const r = validateVM(onShared, guarded({ matchLabels: { tenant: "b" } }));
-      assertDenied(r, field, '"tenant-a/shared"', 'IPPool "shared"', 'namespace "tenant-a"', '{"matchLabels":{"tenant":"b"}}');
+      assertDenied(r, field, '"tenant-a/shared"', "an IPPool that does not serve", 'namespace "tenant-a"');
+      // Neither the pool's name nor its selector: the tenant may not read that pool.
+      assert.ok(!JSON.stringify(r).includes('IPPool \\"shared\\"') && !JSON.stringify(r).includes("matchLabels"), JSON.stringify(r));
     });
 
     const cases: [string, unknown, boolean][] = [
@@ -260,7 +262,7 @@ describe("validateVM", () => {
       it(`${allowed ? "allows" : "refuses"} with ${what}`, () => {
         const r = validateVM(onShared, guarded(selector));
         if (allowed) assertNoDenials(r);
-        else assertDenied(r, field, 'IPPool "shared"');
+        else assertDenied(r, field, "an IPPool that does not serve");
       });
     }
   });
@@ -342,12 +344,21 @@ describe("validateVM", () => {
       assertNoDenials(validateVM(withAddresses('{"ovs1": "10.100.0.1"}'), snapshot(world)));
     });
 
-    it("refuses an address held by another VM's NIC, naming the holder", () => {
+    it("refuses an address held by another namespace's VM as in use, naming nothing of it", () => {
       const world = tenantWorld({
         allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-b", claim: "db-1.ovs2", vm: "db-1" }],
       });
       const r = validateVM(withAddresses('{"ovs1": "10.100.0.23"}'), snapshot(world));
-      assertDenied(r, `${ADDR}.ovs1`, '"10.100.0.23"', "held by VM tenant-b/db-1", 'interface "ovs2"');
+      assertDenied(r, `${ADDR}.ovs1`, '"10.100.0.23"', "is in use");
+      assert.ok(!JSON.stringify(r).includes("db-1") && !JSON.stringify(r).includes("tenant-b"), JSON.stringify(r));
+    });
+
+    it("names the holder when it is a VM of the same namespace", () => {
+      const world = tenantWorld({
+        allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-a", claim: "db-1.ovs2", vm: "db-1" }],
+      });
+      const r = validateVM(withAddresses('{"ovs1": "10.100.0.23"}'), snapshot(world));
+      assertDenied(r, `${ADDR}.ovs1`, '"10.100.0.23"', "held by VM tenant-a/db-1", 'interface "ovs2"');
     });
 
     it("accepts an address held by the VM's own claim for that interface", () => {
@@ -497,7 +508,7 @@ describe("validateVM", () => {
       const same = { ...old, metadata: { ...(old.metadata as object), finalizers: ["vmnet.io/release"] } };
       const r = validateVM(same, world, old);
       assertNoDenials(r);
-      assertWarned(r, `${NETS}[1].multus.networkName`, 'IPPool "shared"', "already so before this update");
+      assertWarned(r, `${NETS}[1].multus.networkName`, "an IPPool that does not serve", "already so before this update");
       const worse = vm({
         networks: [
           { name: "default", pod: {} },
