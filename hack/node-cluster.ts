@@ -484,7 +484,8 @@ async function startSimulator(runDir: string, cp: ControlPlane, kubectl: (args: 
   const simKubeconfig = await kubevirtKubeconfig(cp, admin).finally(() => admin.close());
   const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
   launch(runDir, "kubevirt-sim", tsx, [path.join(REPO, "test/kubevirt-sim/main.ts")], {
-    env: { ...process.env, KUBECONFIG: simKubeconfig, KUBEVIRT_SIM_LAUNCHER_IMAGE: PAUSE_IMAGE },
+    // Both: its watches read KUBECONFIG, its client KUBEVIRT_SIM_KUBECONFIG (which a test process may have set for another cluster).
+    env: { ...process.env, KUBECONFIG: simKubeconfig, KUBEVIRT_SIM_KUBECONFIG: simKubeconfig, KUBEVIRT_SIM_LAUNCHER_IMAGE: PAUSE_IMAGE },
   });
   // Its watches are open once it says so (test/kubevirt-sim/main.ts): a VM made after this is seen.
   const logFile = path.join(runDir, "kubevirt-sim.log");
