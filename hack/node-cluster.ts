@@ -16,20 +16,20 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ControlPlane, ensureBinaries, startControlPlane } from "./control-plane";
+import { cacheDir, pauseImage } from "./image/reference";
+import { KubeClient } from "../capabilities/k8s/client";
+import { kubevirtKubeconfig } from "../test/kubevirt-sim/identity";
 
 const REPO = path.join(__dirname, "..");
 const DOWN_SCRIPT = path.join(__dirname, "node-cluster-down.sh");
 const RUN_ROOT = path.join(os.tmpdir(), "vmnet-node");
-const CACHE = process.env.VMNET_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "vmnet-operator");
 /** Where `npm run image` writes its OCI archives; each is imported into the node's containerd. */
-export const IMAGES_DIR = path.join(CACHE, "images");
-export const PAUSE_IMAGE = "localhost/vmnet-pause:1.0";
+export const IMAGES_DIR = path.join(cacheDir(), "images");
+/** The node's sandbox image (built by `npm run image`). */
+export const PAUSE_IMAGE = pauseImage();
 export const NODE_NAME = "vmnet-node";
 /** The label the simulator's launcher pods select (KubeVirt's virt-handler sets it on nodes). */
 const SCHEDULABLE_LABEL = "kubevirt.io/schedulable=true";
-/** KubeVirt's controller identity, under which the simulator runs. */
-export const KUBEVIRT_CONTROLLER_USER = "system:serviceaccount:kubevirt:kubevirt-controller";
-const KUBEVIRT_CONTROLLER_GROUPS = ["system:serviceaccounts", "system:serviceaccounts:kubevirt", "system:authenticated"];
 const SLOTS = 64;
 
 const log = (msg: string): void => void process.stderr.write(`[node-cluster] ${msg}\n`);
@@ -328,33 +328,6 @@ function clientKubeconfig(server: string, caFile: string, cert: { cert: string; 
   });
 }
 
-/** What the simulator does as virt-controller: VMs, VMIs and migrations, launcher pods, Events. */
-export function kubevirtControllerRbac(): Record<string, unknown>[] {
-  const name = "vmnet-kubevirt-sim";
-  return [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: "kubevirt" } },
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "kubevirt-controller", namespace: "kubevirt" } },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRole",
-      metadata: { name },
-      rules: [
-        { apiGroups: ["kubevirt.io"], resources: ["virtualmachines", "virtualmachineinstances", "virtualmachineinstancemigrations"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
-        { apiGroups: ["kubevirt.io"], resources: ["virtualmachines/status", "virtualmachineinstancemigrations/status"], verbs: ["get", "update", "patch"] },
-        { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
-        { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
-      ],
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
-      subjects: [{ kind: "ServiceAccount", name: "kubevirt-controller", namespace: "kubevirt" }],
-    },
-  ];
-}
-
 // ---------------------------------------------------------------------------------------------
 // Processes
 
@@ -502,15 +475,17 @@ async function startNodeAgents(runDir: string, a: NodeAddresses, cp: ControlPlan
   await waitUntil(`node ${NODE_NAME} was not Ready`, ready, 120_000, [f("kubelet.log"), f("containerd.log")]);
 }
 
-/** The KubeVirt simulator as its own process, as KubeVirt's controller identity, on the real node. */
+/** The KubeVirt simulator as its own process, as KubeVirt's controller (test/kubevirt-sim/identity.ts), on the real node. */
 async function startSimulator(runDir: string, cp: ControlPlane, kubectl: (args: string[], input?: string) => string): Promise<void> {
   kubectl(["apply", "--server-side", "-f", path.join(REPO, "test/fixtures/kubevirt-crds.yaml"), "-f", path.join(REPO, "test/fixtures/multus-crd.yaml")]);
   kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/virtualmachines.kubevirt.io", "crd/virtualmachineinstances.kubevirt.io", "crd/virtualmachineinstancemigrations.kubevirt.io"]);
-  kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: kubevirtControllerRbac() }));
-  const simKubeconfig = cp.userKubeconfig(KUBEVIRT_CONTROLLER_USER, KUBEVIRT_CONTROLLER_GROUPS);
+  // virt-controller's identity and RBAC: only its launcher pods get addresses from the operator.
+  const admin = await KubeClient.fromDefault(2, cp.kubeconfig);
+  const simKubeconfig = await kubevirtKubeconfig(cp, admin).finally(() => admin.close());
   const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
   launch(runDir, "kubevirt-sim", tsx, [path.join(REPO, "test/kubevirt-sim/main.ts")], {
-    env: { ...process.env, KUBECONFIG: simKubeconfig, KUBEVIRT_SIM_LAUNCHER_IMAGE: PAUSE_IMAGE },
+    // Both: its watches read KUBECONFIG, its client KUBEVIRT_SIM_KUBECONFIG (which a test process may have set for another cluster).
+    env: { ...process.env, KUBECONFIG: simKubeconfig, KUBEVIRT_SIM_KUBECONFIG: simKubeconfig, KUBEVIRT_SIM_LAUNCHER_IMAGE: PAUSE_IMAGE },
   });
   // Its watches are open once it says so (test/kubevirt-sim/main.ts): a VM made after this is seen.
   const logFile = path.join(runDir, "kubevirt-sim.log");

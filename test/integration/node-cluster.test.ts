@@ -8,12 +8,13 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
+import { operatorImage } from "../../hack/image/reference";
 import { NODE_NAME, NodeCluster, NodeClusterUnavailable, PAUSE_IMAGE, startNodeCluster } from "../../hack/node-cluster";
 import { eventually, vmManifest } from "../helpers";
 
 const RELEASE = "v1.34.4";
 /** The operator image carries Node.js: the one image here that can serve a port. */
-const SERVER_IMAGE = process.env.VMNET_OPERATOR_IMAGE ?? "localhost/vmnet-operator:0.1.0";
+const SERVER_IMAGE = operatorImage();
 
 describe("node cluster (npm run cluster)", function () {
   this.timeout(300_000);
