@@ -70,11 +70,18 @@ export class KubeClient {
     this.#headers = headers;
   }
 
-  /** Reads KUBECONFIG (or in-cluster config) once; or the kubeconfig file given. */
-  static async fromDefault(connections = 32, kubeconfigFile?: string): Promise<KubeClient> {
+  /**
+   * Reads KUBECONFIG (or in-cluster config) once, or the kubeconfig file given; `context` picks a
+   * context other than the current one.
+   */
+  static async fromDefault(connections = 32, kubeconfigFile?: string, context?: string): Promise<KubeClient> {
     const kc = new KubeConfig();
     if (kubeconfigFile) kc.loadFromFile(kubeconfigFile);
     else kc.loadFromDefault();
+    if (context !== undefined) {
+      if (!kc.getContextObject(context)) throw new Error(`context "${context}" is not in the kubeconfig (contexts: ${kc.getContexts().map(c => c.name).join(", ") || "none"})`);
+      kc.setCurrentContext(context);
+    }
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error("no current cluster in the kubeconfig: set KUBECONFIG or run in a pod");
     const opts: https.RequestOptions = {};
@@ -93,6 +100,17 @@ export class KubeClient {
       connect: { ca: opts.ca as string, cert: opts.cert as string, key: opts.key as string, rejectUnauthorized: !cluster.skipTLSVerify },
     });
     return new KubeClient(cluster.server, agent, headers);
+  }
+
+  /** The namespace of the kubeconfig's current (or named) context, as kubectl defaults to it; "default" when it has none. */
+  static contextNamespace(context?: string): string {
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromDefault();
+      return kc.getContextObject(context ?? kc.getCurrentContext())?.namespace || "default";
+    } catch {
+      return "default";
+    }
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,16 @@
 // The kubectl plugin run as kubectl runs it (bin/kubectl-vmnet as a child process) against the real
 // API server and the operator: tables of pools and NICs, and `why` for a bound VM, a VM whose
-// pool is exhausted, a VM on a network no pool serves and one whose NAD lacks static IPAM.
+// pool is exhausted, a VM on a network no pool serves and one whose NAD lacks static IPAM; the
+// audit (check) clean on a healthy namespace and failing on a leak planted through the API, and
+// the bundled single file run from a directory with no checkout.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { IPPool } from "../../capabilities/api/ippool-v1alpha1";
+import { allocationName } from "../../capabilities/ipam/address";
+import { bundlePlugin } from "../../hack/build-plugin";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { boundClaim, claimCondition, createNad, createPool, eventually, uniqueSubnet, vmManifest } from "../helpers";
 import { cluster, freshNamespace } from "../setup/cluster";
@@ -27,11 +33,15 @@ function plugin(args: string[], env: NodeJS.ProcessEnv = { ...process.env, KUBEC
   });
 }
 
-async function ok(args: string[]): Promise<string> {
+async function exits(code: number, args: string[]): Promise<string> {
   const run = await plugin(args);
-  assert.equal(run.code, 0, `kubectl vmnet ${args.join(" ")} exited ${run.code}:\n${run.stderr}${run.stdout}`);
+  assert.equal(run.code, code, `kubectl vmnet ${args.join(" ")} exited ${run.code}, not ${code}:\n${run.stderr}${run.stdout}`);
   return run.stdout;
 }
+
+const ok = (args: string[]): Promise<string> => exits(0, args);
+/** Exit code 2: the verb ran and printed problems. */
+const problems = (args: string[]): Promise<string> => exits(2, args);
 
 /** Parses kubectl-style output by the header's column positions, so misaligned columns fail. */
 function table(text: string): Record<string, string>[] {
@@ -134,16 +144,16 @@ describe("kubectl vmnet plugin", () => {
   });
 
   it("why, exhausted pool: names the pool, its size and the claim's reason", async () => {
-    const out = await ok(["why", "full-2", "-n", ns]);
+    const out = await problems(["why", "full-2", "-n", ns]);
     assert.match(out, /^interface ovs1: no address: Exhausted$/m);
     assert.ok(out.includes(`✗ IPPool ${tiny.pool} is exhausted: all 1 addresses are allocated`), out);
     assert.ok(out.includes("✗ IPClaim full-2.ovs1 is not bound: Exhausted"), out);
   });
 
   it("why, no pool for the network, and a NAD without static IPAM", async () => {
-    const orphan = await ok(["why", "orphan", "-n", ns]);
+    const orphan = await problems(["why", "orphan", "-n", ns]);
     assert.ok(orphan.includes(`✗ no IPPool serves network ${ns}/nopool: add it to an IPPool's spec.networks`), orphan);
-    const legacy = await ok(["why", "legacy", "-n", ns]);
+    const legacy = await problems(["why", "legacy", "-n", ns]);
     assert.ok(legacy.includes(`✗ NetworkAttachmentDefinition ${ns}/legacy cannot apply the pool's address`), legacy);
     assert.ok(legacy.includes('set "ipam": {"type": "static"}'), legacy);
     assert.match(legacy, /^interface ovs1: [0-9.]+\/24 \(MAC [0-9a-f:]+\), but see the problems marked ✗$/m);
@@ -164,5 +174,85 @@ describe("kubectl vmnet plugin", () => {
     const help = await plugin(["--help"]);
     assert.equal(help.code, 0);
     for (const cmd of ["pools", "ips", "why"]) assert.match(help.stdout, new RegExp(`kubectl vmnet ${cmd}`));
+  });
+
+  it("-o json and yaml; --context picks a context and an unknown one exits 1; kubectl-style usage errors; --help per verb", async function () {
+    this.timeout(600_000); // a dozen plugin runs, each several seconds under tsx on a loaded machine
+    const pools = JSON.parse(await ok(["pools", "-o", "json"])) as { items: Record<string, unknown>[] };
+    assert.deepEqual(pools.items.find(p => p.name === main.pool), { name: main.pool, cidr: `${main.prefix}.0/24`, networks: `${ns}/vlan100`, capacity: 253, allocated: 1, available: 252, ready: "True", reclaim: "Delete" });
+    assert.match(await ok(["ips", "-n", ns, "web", "-o", "yaml"]), new RegExp(`addresses: ${main.prefix.replace(/\./g, "\\.")}\\.2/24`));
+    const why = JSON.parse(await ok(["why", "web", "-n", ns, "-o", "json"])) as { found: boolean; interfaces: { interface: string; verdict: string }[] };
+    assert.deepEqual(why.interfaces.map(i => [i.interface, i.verdict]), [["default", "none"], ["ovs1", "bound"]]);
+    const kubeconfig = fs.readFileSync(cluster().controlPlane.kubeconfig, "utf8");
+    const context = /current-context:\s*"?([^"\n]+)"?/.exec(kubeconfig)?.[1];
+    assert.ok(context, "the test kubeconfig names its current context");
+    await ok(["pools", "--context", context]);
+    const unknown = await plugin(["pools", "--context", "nope"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^error: context "nope" is not in the kubeconfig/);
+    const flag = await plugin(["pools", "--bogus"]);
+    assert.deepEqual([flag.code, flag.stderr.trim()], [1, "error: Unknown option '--bogus' (see kubectl vmnet --help)"]);
+    const format = await plugin(["pools", "-o", "xml"]);
+    assert.deepEqual([format.code, format.stderr.trim()], [1, 'error: unknown output format "xml": use -o table|json|yaml']);
+    for (const verb of ["pools", "ips", "why", "check"]) assert.match(await ok([verb, "--help"]), new RegExp(`^kubectl vmnet ${verb} `));
+  });
+
+  describe("check", () => {
+    let audit: string;
+    let pool: string;
+    let prefix: string;
+
+    before(async () => {
+      audit = await freshNamespace("audit");
+      pool = `audit-${audit}`;
+      prefix = uniqueSubnet().prefix;
+      await createNad(audit, "vlan100");
+      await createPool(pool, { cidr: `${prefix}.0/24`, networks: [`${audit}/vlan100`] });
+      await cluster().client.create(Kinds.VirtualMachine, vmManifest(audit, "db", [{ name: "ovs1", network: "vlan100" }]));
+      await boundClaim(audit, "db.ovs1");
+      await eventually("pool counted", async () => (await cluster().client.get<IPPool>(Kinds.IPPool, pool)).status?.allocated === 1);
+    });
+
+    after(async () => {
+      await cluster().client.delete(Kinds.Namespace, audit);
+    });
+
+    it("is clean on a healthy namespace (exit 0), finds a leak planted through the API (exit 2, one line with what to do), --fix removes it", async function () {
+    this.timeout(600_000);
+      assert.match(await ok(["check", "-n", audit]), /^No problems found/);
+      const address = `${prefix}.200`;
+      const name = allocationName(pool, address);
+      await cluster().client.create(Kinds.IPAllocation, { apiVersion: "vmnet.io/v1alpha1", kind: "IPAllocation", metadata: { name }, spec: { pool, address, claimRef: { namespace: audit, name: "gone.ovs1" } } });
+      const out = await problems(["check", "-n", audit]);
+      const leak = out.split("\n").find(l => l.startsWith("leak: "));
+      assert.ok(leak, out);
+      assert.ok(leak.includes(`${pool}/${address} recorded for missing (or not Bound) claim ${audit}/gone.ovs1`) && leak.includes("--fix"), leak);
+      const json = JSON.parse(await problems(["check", "-n", audit, "-o", "json"])) as { findings: { kind: string }[] };
+      assert.ok(json.findings.some(f => f.kind === "leak"), JSON.stringify(json));
+      const fixed = await plugin(["check", "-n", audit, "--fix"]);
+      assert.ok([0, 2].includes(fixed.code), fixed.stderr); // 2 while the pool's count catches up
+      assert.match(fixed.stdout, new RegExp(`^fixed: deleted IPAllocation ${name.replace(/\./g, "\\.")}, whose claim no longer exists$`, "m"));
+      assert.equal(await cluster().client.getOrUndefined(Kinds.IPAllocation, name), undefined);
+      await eventually("clean again", async () => (await plugin(["check", "-n", audit])).code === 0);
+    });
+
+    it("runs from the bundled single file copied into a directory with no checkout", async function () {
+      this.timeout(180_000);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubectl-vmnet-"));
+      const file = await bundlePlugin(path.join(dir, "kubectl-vmnet"));
+      const env = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, KUBECONFIG: cluster().controlPlane.kubeconfig, HOME: dir };
+      const run = (args: string[]): Promise<Run> =>
+        new Promise(resolve => execFile(file, args, { env, cwd: dir, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr })));
+      const started = Date.now();
+      const help = await run(["--help"]);
+      const helpMs = Date.now() - started;
+      assert.equal(help.code, 0, help.stderr);
+      const t0 = Date.now();
+      const check = await run(["check", "-n", audit]);
+      const checkMs = Date.now() - t0;
+      assert.equal(check.code, 0, check.stderr + check.stdout);
+      console.log(`      bundled plugin: ${(fs.statSync(file).size / 1024).toFixed(0)} KiB; --help ${helpMs} ms, check ${checkMs} ms (bare node: measure with \`time node -e ""\`)`);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
   });
 });
