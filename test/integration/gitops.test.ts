@@ -148,7 +148,13 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
 
   it("gave the dual-stack NIC one address per family and web-1 its requested address", async () => {
     const { client } = cluster();
-    const dual = await client.get<IPClaim>(Kinds.IPClaim, "db-1.ovs1", copy.namespaces.find(n => n.startsWith("gb-")));
+    // The samples arrive in one apply, so the VM may be seen before its IPv6 pool: the claim is
+    // then bound with IPv4 first and gets its IPv6 address when the pool's event re-renders it.
+    const ns = copy.namespaces.find(n => n.startsWith("gb-"));
+    const dual = await eventually("the dual-stack claim db-1.ovs1 to show two addresses", async () => {
+      const claim = await client.get<IPClaim>(Kinds.IPClaim, "db-1.ovs1", ns);
+      return claim.status?.addresses?.length === 2 ? claim : undefined;
+    }, 60_000);
     assert.equal(dual.status?.addresses?.length, 2, JSON.stringify(dual.status));
     assert.ok(dual.status?.addresses?.some(a => a.includes(":")), JSON.stringify(dual.status));
     const fixed = await client.get<IPClaim>(Kinds.IPClaim, "web-1.ovs1", copy.namespaces.find(n => n.startsWith("ga-")));

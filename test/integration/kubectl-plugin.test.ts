@@ -13,7 +13,7 @@ import { allocationName } from "../../capabilities/ipam/address";
 import { bundlePlugin } from "../../hack/build-plugin";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { boundClaim, claimCondition, createNad, createPool, eventually, uniqueSubnet, vmManifest } from "../helpers";
-import { cluster, freshNamespace } from "../setup/cluster";
+import { cluster, freshNamespace, restartOperator } from "../setup/cluster";
 
 const PLUGIN = path.join(__dirname, "..", "..", "bin", "kubectl-vmnet");
 
@@ -220,19 +220,23 @@ describe("kubectl vmnet plugin", () => {
     it("is clean on a healthy namespace (exit 0), finds a leak planted through the API (exit 2, one line with what to do), --fix removes it", async function () {
     this.timeout(600_000);
       assert.match(await ok(["check", "-n", audit]), /^No problems found/);
-      const address = `${prefix}.200`;
-      const name = allocationName(pool, address);
-      await cluster().client.create(Kinds.IPAllocation, { apiVersion: "vmnet.io/v1alpha1", kind: "IPAllocation", metadata: { name }, spec: { pool, address, claimRef: { namespace: audit, name: "gone.ovs1" } } });
-      const out = await problems(["check", "-n", audit]);
-      const leak = out.split("\n").find(l => l.startsWith("leak: "));
-      assert.ok(leak, out);
-      assert.ok(leak.includes(`${pool}/${address} recorded for missing (or not Bound) claim ${audit}/gone.ovs1`) && leak.includes("--fix"), leak);
-      const json = JSON.parse(await problems(["check", "-n", audit, "-o", "json"])) as { findings: { kind: string }[] };
-      assert.ok(json.findings.some(f => f.kind === "leak"), JSON.stringify(json));
-      const fixed = await plugin(["check", "-n", audit, "--fix"]);
-      assert.ok([0, 2].includes(fixed.code), fixed.stderr); // 2 while the pool's count catches up
-      assert.match(fixed.stdout, new RegExp(`^fixed: deleted IPAllocation ${name.replace(/\./g, "\\.")}, whose claim no longer exists$`, "m"));
-      assert.equal(await cluster().client.getOrUndefined(Kinds.IPAllocation, name), undefined);
+      // With the operator down: its garbage sweep would otherwise free the planted record on its
+      // own (and race the audit), which is its job but not what this test is about.
+      await restartOperator("SIGTERM", async () => {
+        const address = `${prefix}.200`;
+        const name = allocationName(pool, address);
+        await cluster().client.create(Kinds.IPAllocation, { apiVersion: "vmnet.io/v1alpha1", kind: "IPAllocation", metadata: { name }, spec: { pool, address, claimRef: { namespace: audit, name: "gone.ovs1" } } });
+        const out = await problems(["check", "-n", audit]);
+        const leak = out.split("\n").find(l => l.startsWith("leak: "));
+        assert.ok(leak, out);
+        assert.ok(leak.includes(`${pool}/${address} recorded for missing (or not Bound) claim ${audit}/gone.ovs1`) && leak.includes("--fix"), leak);
+        const json = JSON.parse(await problems(["check", "-n", audit, "-o", "json"])) as { findings: { kind: string }[] };
+        assert.ok(json.findings.some(f => f.kind === "leak"), JSON.stringify(json));
+        const fixed = await plugin(["check", "-n", audit, "--fix"]);
+        assert.ok([0, 2].includes(fixed.code), fixed.stderr); // 2 while the pool's count catches up
+        assert.match(fixed.stdout, new RegExp(`^fixed: deleted IPAllocation ${name.replace(/\./g, "\\.")}, whose claim no longer exists$`, "m"));
+        assert.equal(await cluster().client.getOrUndefined(Kinds.IPAllocation, name), undefined);
+      });
       await eventually("clean again", async () => (await plugin(["check", "-n", audit])).code === 0);
     });
 
