@@ -5,7 +5,7 @@
 import https from "node:https";
 import type { Route } from "../metrics";
 
-type Check = () => boolean | Promise<boolean>;
+export type Check = () => boolean | Promise<boolean>;
 
 export class Health {
   readonly #checks = new Map<string, Check>();
@@ -61,4 +61,26 @@ export function peprRoutesBound(port: number): Check {
       req.on("timeout", () => req.destroy());
       req.on("error", () => resolve(false));
     });
+}
+
+/**
+ * Calls `giveUp` when `check` has not passed within `deadlineMs`. Pepr 1.1.4 binds its routes only
+ * after its PeprStore exists; when two replicas start together, both find none, both apply one, and
+ * the loser's apply fails with a field-manager conflict that Pepr logs and never retries
+ * ("Failed to create Pepr store"), so it would stay unready for ever. Exiting lets the kubelet
+ * restart the container, which then finds the store.
+ */
+export function onNeverPassing(check: Check, deadlineMs: number, giveUp: () => void, everyMs = 2000): () => void {
+  const deadline = Date.now() + deadlineMs;
+  const timer = setInterval(() => {
+    void Promise.resolve(check()).then(ok => {
+      if (ok) clearInterval(timer);
+      else if (Date.now() >= deadline) {
+        clearInterval(timer);
+        giveUp();
+      }
+    });
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -12,7 +12,7 @@ import { logger } from "../log";
 import { leader, leaderTransitions, serveMetrics, tlsExpiry, tlsReloads } from "../metrics";
 import { captureHttpsServers, reloadCertificate } from "../tls/server";
 import { TlsManager, TlsMode } from "../tls/manager";
-import { Health, peprRoutesBound } from "./health";
+import { Health, onNeverPassing, peprRoutesBound } from "./health";
 
 const log = logger("runtime");
 
@@ -29,6 +29,8 @@ export interface RuntimeEnv {
   leaseName: string;
   metricsPort: number;
   webhookPort: number;
+  /** How long Pepr may take to bind its routes before the process exits to be restarted. */
+  peprStartSeconds: number;
 }
 
 /** A setting that must name one of a few values: refuses a typo instead of running unprotected. */
@@ -56,6 +58,7 @@ export function runtimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
     leaseName: env.VMNET_LEASE_NAME ?? "vmnet-operator-watcher",
     metricsPort: Number(env.VMNET_METRICS_PORT ?? 9464),
     webhookPort: Number(env.VMNET_WEBHOOK_PORT ?? 3000),
+    peprStartSeconds: Number(env.VMNET_PEPR_START_SECONDS ?? 90),
   };
 }
 
@@ -68,7 +71,12 @@ export async function startRuntime(env: RuntimeEnv = runtimeEnv()): Promise<void
   const health = new Health();
   const op = startOperator(env);
   health.addReadiness("caches", async () => (await Promise.race([op, Promise.resolve(undefined)]))?.synced === true);
-  health.addReadiness("pepr-routes", peprRoutesBound(env.webhookPort));
+  const routes = peprRoutesBound(env.webhookPort);
+  health.addReadiness("pepr-routes", routes);
+  onNeverPassing(routes, env.peprStartSeconds * 1000, () => {
+    log.error(`Pepr has not bound its routes within ${env.peprStartSeconds} s (a lost race creating its PeprStore leaves it so): exiting to be restarted`);
+    process.exit(1);
+  });
   if (env.metricsPort > 0) serveMetrics(env.metricsPort, health.routes()).on("error", err => log.error(`metrics server on port ${env.metricsPort}: ${err.message}`));
   if (env.tlsMode) await startTls(env);
 }
