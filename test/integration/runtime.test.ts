@@ -114,7 +114,8 @@ describe("the watcher as installed: self-managed TLS, Lease, probes (two process
       return states.filter(Boolean).length === 1 ? watchers[states.indexOf(true)] : undefined;
     }, 60_000);
     const other = watchers.find(w => w !== leader)!;
-    assert.match(other.out(), /following \(caches warm, no writes\)/);
+    // The follower says so once it has read the Lease another holds (its next retry period).
+    await eventually(`${other.name} to log that it follows`, async () => /following \(caches warm, no writes\)/.test(other.out()), 30_000);
     const t0 = Date.now();
     await stop(leader, "SIGTERM");
     await eventually(`${other.name} leads`, () => leading(other), 30_000);
