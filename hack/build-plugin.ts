@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { build } from "esbuild";
-import { BundleError } from "./image/bundle";
+import { BundleError, NODE_BUNDLE } from "./image/bundle";
 
 const ROOT = path.join(__dirname, "..");
 export const PLUGIN_BUNDLE = path.join(ROOT, "dist", "kubectl-vmnet");
@@ -16,16 +16,9 @@ export async function bundlePlugin(outfile = PLUGIN_BUNDLE): Promise<string> {
     absWorkingDir: ROOT,
     entryPoints: ["bin/kubectl-vmnet.ts"],
     outfile,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    keepNames: true,
-    minifyWhitespace: true,
-    minifySyntax: true,
+    ...NODE_BUNDLE,
     legalComments: "eof",
     banner: { js: "#!/usr/bin/env node" },
-    logLevel: "silent",
   });
   const problems = [...result.errors, ...result.warnings];
   if (problems.length) throw new BundleError(problems);

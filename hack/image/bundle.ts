@@ -3,7 +3,7 @@
 // node_modules, no TypeScript and no tsx.
 import fs from "node:fs";
 import path from "node:path";
-import { build, Message } from "esbuild";
+import { build, BuildOptions, Message } from "esbuild";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -21,26 +21,34 @@ export interface Bundle {
   inputs: string[];
 }
 
+/**
+ * How our code is bundled for plain `node` (this image and the one-file kubectl plugin,
+ * hack/build-plugin.ts): one home for the settings both rely on.
+ */
+export const NODE_BUNDLE = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  // kubernetes-fluent-client derives a kind from its model class's name, and Pepr's own build
+  // keeps names for the same reason: renaming classes would break watches and requests.
+  keepNames: true,
+  // Smaller and faster to parse; identifiers stay, so stack traces stay readable.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: "silent",
+} as const satisfies BuildOptions;
+
 export async function bundleOperator(outDir: string): Promise<Bundle> {
   fs.mkdirSync(outDir, { recursive: true });
   const result = await build({
     absWorkingDir: ROOT,
     entryPoints: ["pepr.ts"],
     outfile: path.join(outDir, "module.js"),
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    // kubernetes-fluent-client derives a kind from its model class's name, and Pepr's own build
-    // keeps names for the same reason: renaming classes would break watches and requests.
-    keepNames: true,
-    // Smaller and faster to parse; identifiers stay, so stack traces stay readable.
-    minifyWhitespace: true,
-    minifySyntax: true,
+    ...NODE_BUNDLE,
     // The bundled packages' licence notices, shipped beside the bundle.
     legalComments: "external",
     metafile: true,
-    logLevel: "silent",
     // Left out on purpose (each is loaded only on a path the operator does not take):
     // - pino transports (worker threads loading pino-pretty by path): only with
     //   PEPR_PRETTY_LOGS=true, which the image does not support; logs are JSON lines.
