@@ -155,7 +155,14 @@ function hasUnservedNetwork(view: View, t: LauncherTarget): boolean {
 
 function renderFor(view: View, t: LauncherTarget): ReturnType<typeof renderLauncherNetworks> {
   const poolBacked = new Set(view.pools().flatMap(p => p.spec?.networks ?? []));
-  return renderLauncherNetworks(t.annotation, t.ns, claimsOf(view, t.ns, t.vm), poolBacked);
+  return renderLauncherNetworks(t.annotation, t.ns, claimsOf(view, t.ns, t.vm), poolBacked, defaultRoutes(view));
+}
+
+/** Pool name to gateway, for the pools whose gateway is their NICs' default route (spec.defaultRoute). */
+function defaultRoutes(view: View): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of view.pools()) if (p.spec?.defaultRoute === true && p.spec.gateway && p.metadata?.name) out.set(p.metadata.name, p.spec.gateway);
+  return out;
 }
 
 async function bindOnTheSpot(ns: string, vmName: string): Promise<void> {

@@ -3,6 +3,7 @@ import { Findings, ValidationResult, isRecord, ratchet, show } from "./findings"
 import { poolConflicts } from "./pool-conflicts";
 import { CIDR, Span, contains, familyName, overlaps, parseAddressOrCIDR, parseCIDR, parseIP, parseRange } from "./net";
 import { parseNetworkRef } from "./names";
+import { nadRoutesVia } from "./nad-readiness";
 import { listOf, poolName, poolView, whyNotAllocatable } from "./pool-view";
 import { effectiveNamespaceLabels, selectorMatches, selectorProblems } from "./selector";
 import type { AdmissionSnapshot, AllocationLike, IPPoolLike } from "./snapshot";
@@ -64,6 +65,7 @@ function checkPool(pool: unknown, snapshot: AdmissionSnapshot, oldPool: unknown)
     checkRanges(ctx, ctx.cidr, out);
     checkExcludes(ctx, ctx.cidr, out);
     checkGateway(ctx, ctx.cidr, out);
+    checkGatewayRouted(ctx, snapshot, out);
     checkSharedNetworks(ctx, ctx.cidr, snapshot, out);
     checkSharedSegment(ctx, snapshot, out);
   }
@@ -150,6 +152,26 @@ function checkGateway(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
       );
     }
   });
+}
+
+/**
+ * A gateway that nothing routes through: Multus gives static IPAM no gateway, so a NIC gets a
+ * route via the pool's gateway only from spec.defaultRoute (Multus's default-route) or from its
+ * NAD's static IPAM routes naming it.
+ */
+function checkGatewayRouted(ctx: PoolCtx, snapshot: AdmissionSnapshot, out: Findings): void {
+  const gateway = ctx.spec.gateway;
+  if (typeof gateway !== "string" || !parseIP(gateway) || ctx.spec.defaultRoute === true) return;
+  const nads = listOf(ctx.spec.networks)
+    .map(n => parseNetworkRef(n, ""))
+    .filter((r): r is { namespace: string; name: string; qualified: string } => "qualified" in r);
+  if (nads.some(r => nadRoutesVia(snapshot.nad(r.namespace, r.name)?.spec?.config, gateway))) return;
+  out.warn(
+    "spec.gateway",
+    gateway,
+    `gateway ${show(gateway)}: nothing routes through it, because Multus passes static IPAM no gateway, so the VM NICs of this pool get no route via ${gateway}; ` +
+      `set spec.defaultRoute: true to make it their default route, or give the static IPAM of ${nads.length ? nads.map(r => r.qualified).join(", ") : "the pool's NADs"} "routes" entries with "gw": ${show(gateway)}`,
+  );
 }
 
 function checkNetworks(ctx: PoolCtx, out: Findings): void {

@@ -1,5 +1,11 @@
 // The virt-launcher pod mutator's renderer: put each pool-backed NIC's fixed addresses and MAC
 // into the pod's k8s.v1.cni.cncf.io/networks annotation. Pure.
+//
+// What Multus (v4.2.3) does with an element: "ips" and "mac" go to the NAD's plugin as
+// runtimeConfig when its config declares the capability, and always as CNI_ARGS IP= and MAC=
+// (deprecated there, still sent); "cni-args" goes into the plugin's stdin as args.cni, where
+// ovs-cni newer than v0.39.0 reads the MAC (v0.39.0 reads only CNI_ARGS MAC=), so the MAC goes
+// both ways; "default-route" makes Multus route the pod's default through that interface.
 import { createHash } from "node:crypto";
 import type { NetworkSelectionElement } from "../api/external/multus";
 import type { Spec as ClaimSpec, StatusObject as ClaimStatus } from "../api/ipclaim-v1alpha1";
@@ -16,6 +22,10 @@ export interface ClaimLike {
   spec?: Partial<ClaimSpec>;
   status?: Partial<Pick<ClaimStatus, "addresses" | "mac">> & { conditions?: { type?: string; status?: string }[] };
 }
+
+/** Multus's element keys the renderer writes besides "ips" and "mac". */
+export const CNI_ARGS_KEY = "cni-args";
+export const DEFAULT_ROUTE_KEY = "default-route";
 
 export interface RenderedNetworks {
   /** The annotation to set (the input, untouched, when nothing changed). */
@@ -77,6 +87,7 @@ export function renderLauncherNetworks(
   podNamespace: string,
   claims: ClaimLike[],
   poolBackedNetworks: ReadonlySet<string> = new Set(),
+  defaultRoutes: ReadonlyMap<string, string> = new Map(),
 ): RenderedNetworks {
   const parsed = parseElements(annotationValue);
   if ("error" in parsed) return { value: annotationValue, changed: false, missing: [], error: parsed.error };
@@ -91,21 +102,40 @@ export function renderLauncherNetworks(
       if (claim || matcher.knows(network) || poolBackedNetworks.has(network)) missing.push(network);
       return el;
     }
-    const next = withAddresses(el, claim);
+    const next = withAddresses(el, claim, defaultRouteOf(claim, defaultRoutes));
     changed ||= next !== el;
     return next;
   });
   return { value: changed ? JSON.stringify(elements) : annotationValue, changed, missing };
 }
 
-function withAddresses(el: Record<string, unknown>, claim: ClaimLike): Record<string, unknown> {
-  const ips = [...(claim.status?.addresses ?? [])];
+/**
+ * The gateways of the claim's pools that are to be the NIC's default route (the caller maps a
+ * pool name to its gateway for pools with spec.defaultRoute), one per IP family.
+ */
+function defaultRouteOf(claim: ClaimLike, defaultRoutes: ReadonlyMap<string, string>): string[] {
+  const pools = Array.isArray(claim.spec?.pools) && claim.spec.pools.length ? claim.spec.pools : claim.spec?.pool ? [claim.spec.pool] : [];
+  return pools.map(p => defaultRoutes.get(p)).filter((g): g is string => g !== undefined);
+}
+
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The element with the claim's addresses and MAC, the MAC again as "cni-args" (exactly
+ * {"mac": ...}: KubeVirt writes no cni-args, and any other key there would reach static IPAM
+ * as args.cni, which may carry addresses), and "default-route" when a pool asks for it. The same
+ * object when nothing changes, so the validating check can compare.
+ */
+function withAddresses(el: Record<string, unknown>, claim: ClaimLike, gateways: string[]): Record<string, unknown> {
+  const want: Record<string, unknown> = { ips: [...(claim.status?.addresses ?? [])] };
   const mac = claim.status?.mac;
-  const sameIps = Array.isArray(el.ips) && el.ips.length === ips.length && ips.every((ip, i) => (el.ips as unknown[])[i] === ip);
-  if (sameIps && (mac === undefined || el.mac === mac)) return el;
-  const next: Record<string, unknown> = { ...el, ips };
-  if (mac !== undefined) next.mac = mac;
-  return next;
+  if (mac !== undefined) {
+    want.mac = mac;
+    want[CNI_ARGS_KEY] = { mac };
+  }
+  if (gateways.length) want[DEFAULT_ROUTE_KEY] = gateways;
+  if (Object.entries(want).every(([k, v]) => sameJson(el[k], v))) return el;
+  return { ...el, ...want };
 }
 
 class ClaimMatcher {

@@ -1,9 +1,13 @@
 // Whether a NetworkAttachmentDefinition's CNI config can carry a pool's fixed address and MAC.
-// Multus passes the pod element's "ips" and "mac" as runtimeConfig only to plugins that declare
-// the matching capability; static IPAM then sets the address. ovs-cni sets the MAC itself (from
-// CNI_ARGS MAC=); other types chain the tuning plugin with the "mac" capability.
+// Multus (v4.2.3, read from its source and seen on the node) passes the pod element's "ips" and
+// "mac" as runtimeConfig only to plugins that declare the matching capability, and always as
+// CNI_ARGS IP= and MAC= (a path Multus marks deprecated); static IPAM reads both. The rule asks
+// for the capability so the address does not hang on the deprecated path. ovs-cni sets the MAC
+// itself (v0.39.0 from CNI_ARGS MAC=, newer ones also from args.cni.mac, which the operator fills
+// through the element's cni-args); other types chain the tuning plugin with the "mac" capability.
 import { isRecord, show } from "./findings";
 import { parseJson } from "./json";
+import { parseIP } from "./net";
 
 export interface PoolReadiness {
   ready: boolean;
@@ -36,7 +40,7 @@ function checkMain(main: Record<string, unknown>, plugins: Record<string, unknow
   }
   if (!isRecord(main.capabilities) || main.capabilities.ips !== true) {
     return notReady(
-      `CNI plugin ${show(type)} does not declare "capabilities": {"ips": true}, so Multus does not pass it the pool's address; add it`,
+      `CNI plugin ${show(type)} does not declare "capabilities": {"ips": true}, so Multus passes it the pool's address only as CNI_ARGS IP=, a path Multus marks deprecated, and not as runtimeConfig; add "capabilities": {"ips": true}`,
     );
   }
   if (MAC_SETTING_TYPES.has(type)) return { ready: true };
@@ -55,4 +59,19 @@ export function pluginsOf(config: Record<string, unknown>): Record<string, unkno
 
 function notReady(reason: string): PoolReadiness {
   return { ready: false, reason };
+}
+
+/**
+ * Whether a NAD's static IPAM "routes" send something through `gateway` (an entry whose "gw" is
+ * it): Multus passes static IPAM no gateway of its own, so such an entry is the only route
+ * through a pool's gateway that a NAD gives.
+ */
+export function nadRoutesVia(config: unknown, gateway: string): boolean {
+  const gw = parseIP(gateway);
+  const value = typeof config === "string" ? parseJson(config) : { ok: true as const, value: config };
+  if (!gw || !value.ok || !isRecord(value.value)) return false;
+  return pluginsOf(value.value).some(p => {
+    const routes = isRecord(p.ipam) && Array.isArray(p.ipam.routes) ? p.ipam.routes : [];
+    return routes.some(r => isRecord(r) && parseIP(r.gw)?.value === gw.value && parseIP(r.gw)?.family === gw.family);
+  });
 }

@@ -84,7 +84,8 @@ function elementProblem(el: SelectionElement, kind: "pool" | "l2", key: string, 
   const remove = `remove ${keys.map(k => show(k)).join(" and ")}`;
   if (key === DEFAULT_NETWORK_ANNOTATION)
     return `${sets}, ${where}; vmnet-operator hands out addresses only through ${NETWORKS_ANNOTATION} of VM launcher pods, so ${remove}`;
-  const other = keys.filter(k => k !== "ips" && k !== "mac");
+  // "cni-args" too on a launcher's pool network: vmnet-operator writes it ({"mac": ...}) and the caller compares it with the claims.
+  const other = keys.filter(k => k !== "ips" && k !== "mac" && (k !== "cni-args" || !byLauncher || kind !== "pool"));
   if (other.length > 0)
     return `element ${el.index} sets ${other.map(k => show(k)).join(" and ")} on network ${el.network}, ${where}; an address there comes only from the VM's IPClaim, so remove ${other.map(k => show(k)).join(" and ")}`;
   if (!byLauncher)

@@ -36,6 +36,14 @@ export interface Spec {
    */
   cidr: string;
   /**
+   * True: spec.gateway becomes the default route of the NIC inside the launcher pod
+   * (vmnet-operator sets Multus's "default-route" on the NIC's network selection element;
+   * Multus then also removes the pod network's default route). Multus passes static IPAM no
+   * gateway, so without this the NIC gets a route through the gateway only from the NAD's own
+   * static IPAM "routes" entries naming it as "gw". Default false.
+   */
+  defaultRoute?: boolean;
+  /**
    * Addresses (10.100.0.50) or CIDRs (10.100.0.64/28) inside the ranges that are never handed
    * out.
    */

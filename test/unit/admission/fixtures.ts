@@ -55,6 +55,7 @@ export const VLAN100_POOL = pool("tenant-a-vlan100", {
   ranges: ["10.100.0.10-10.100.0.200"],
   exclude: ["10.100.0.50", "10.100.0.64/28"],
   gateway: "10.100.0.1",
+  defaultRoute: true,
   networks: ["tenant-a/vlan100"],
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { validatePool, validatePoolDelete } from "../../../capabilities/admission/rules";
-import { VLAN100_POOL, VLAN100_POOL6, assertDenied, assertNoDenials, assertWarned, pool, snapshot, tenantWorld } from "./fixtures";
+import { OVS_READY, VLAN100_POOL, VLAN100_POOL6, assertDenied, assertNoDenials, assertWarned, nad, pool, snapshot, tenantWorld } from "./fixtures";
 
 const snap = snapshot(tenantWorld());
 const spec = (extra: Record<string, unknown>): Record<string, unknown> => ({
@@ -51,6 +51,17 @@ describe("validatePool", () => {
     assertDenied(r, "spec.exclude[0]", '"10.9.1.1"', "not inside spec.cidr");
     assertDenied(r, "spec.exclude[1]", '"10.9.0.0/16"', "not inside spec.cidr");
     assertDenied(r, "spec.exclude[2]", '"nope"', "not an address or CIDR");
+  });
+
+  it("warns when nothing routes through the gateway: no defaultRoute and no NAD static IPAM route naming it", () => {
+    const bare = pool("p", { cidr: "10.9.0.0/24", gateway: "10.9.0.1", networks: ["tenant-a/vlan100"] });
+    assertWarned(validatePool(bare, snap), "spec.gateway", '"10.9.0.1"', "nothing routes through it", "spec.defaultRoute: true", "tenant-a/vlan100");
+    assert.deepEqual(validatePool(pool("p", { ...bare.spec, defaultRoute: true }), snap).warnings, []);
+    const routes = { type: "static", routes: [{ dst: "10.250.0.0/16", gw: "10.9.0.1" }] };
+    const routed = snapshot({ ...tenantWorld(), nads: [nad("tenant-a", "vlan100", JSON.stringify({ ...(JSON.parse(OVS_READY) as object), ipam: routes }))] });
+    assert.deepEqual(validatePool(bare, routed).warnings, []);
+    // No gateway: nothing to route through, nothing to warn about.
+    assert.deepEqual(validatePool(pool("p", { cidr: "10.9.0.0/24", networks: ["tenant-a/vlan100"] }), snap).warnings, []);
   });
 
   it("refuses a gateway outside the CIDR, malformed, or inside a range (naming the range)", () => {
