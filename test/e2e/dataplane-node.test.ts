@@ -26,6 +26,8 @@ const NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status";
 const IFACE = launcherInterfaceName("ovs1");
 /** Slow enough that the test can look at both pods of a migration while they overlap. */
 const SIM_STEP_MS = 4000;
+/** Another tag of the operator image (VMNET_IMAGE_TAG=... npm run image), for a run beside other builds; default the chart's. */
+const IMAGE_TAG = process.env.VMNET_OPERATOR_IMAGE_TAG;
 
 interface Pod {
   metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string>; deletionTimestamp?: string };
@@ -83,7 +85,8 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
     }
     const t0 = Date.now();
     const helm = execFileSync("bash", [path.join(REPO, "hack", "build-helm.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop() as string;
-    execFileSync(helm, ["install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--wait", "--timeout", "6m"], {
+    const tag = IMAGE_TAG ? ["--set", `image.tag=${IMAGE_TAG}`] : [];
+    execFileSync(helm, ["install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--wait", "--timeout", "6m", ...tag], {
       cwd: REPO,
       env: { ...process.env, KUBECONFIG: c().kubeconfig },
       stdio: ["ignore", "ignore", "pipe"],
@@ -143,14 +146,16 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
   it("gives each VM's launcher pod its claim's IP and MAC on its interface (network-status and ip addr), with its pool's routes", async () => {
     // vlan100: the pool's gateway is the NICs' default route (spec.defaultRoute, Multus's default-route).
     // vlan200: the same subnet on another VLAN (disjoint ranges), its gateway reached through the NAD's static IPAM routes.
-    const nad = (name: string, vlan: number, ipam: Record<string, unknown>): unknown => ({
+    // vlan200's NAD declares only the ips capability (all the readiness rule asks of ovs): ovs-cni
+    // v0.39.0 then sets the MAC from CNI_ARGS MAC=, which Multus still sends.
+    const nad = (name: string, vlan: number, ipam: Record<string, unknown>, capabilities: Record<string, boolean>): unknown => ({
       apiVersion: "k8s.cni.cncf.io/v1",
       kind: "NetworkAttachmentDefinition",
       metadata: { name, namespace: NS },
-      spec: { config: JSON.stringify({ cniVersion: "0.4.0", name, type: "ovs", bridge: c().ovs.bridge, vlan, ipam, capabilities: { ips: true, mac: true } }) },
+      spec: { config: JSON.stringify({ cniVersion: "0.4.0", name, type: "ovs", bridge: c().ovs.bridge, vlan, ipam, capabilities }) },
     });
-    apply(nad("vlan100", 100, { type: "static" }));
-    apply(nad("vlan200", 200, { type: "static", routes: [{ dst: "10.250.0.0/16", gw: "10.100.7.254" }] }));
+    apply(nad("vlan100", 100, { type: "static" }, { ips: true, mac: true }));
+    apply(nad("vlan200", 200, { type: "static", routes: [{ dst: "10.250.0.0/16", gw: "10.100.7.254" }] }, { ips: true }));
     const pool = (name: string, spec: Record<string, unknown>): unknown => ({ apiVersion: "vmnet.io/v1alpha1", kind: "IPPool", metadata: { name }, spec: { cidr: "10.100.7.0/24", ...spec } });
     apply(pool("dp-vlan100", { ranges: ["10.100.7.10-10.100.7.49"], gateway: "10.100.7.1", defaultRoute: true, networks: [`${NS}/vlan100`] }));
     apply(pool("dp-vlan200", { ranges: ["10.100.7.50-10.100.7.89"], gateway: "10.100.7.254", networks: [`${NS}/vlan200`] }));
