@@ -15,6 +15,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import path from "node:path";
 import { ensureBinaries } from "../../hack/control-plane";
 import { NodeCluster, NodeClusterUnavailable, startNodeCluster } from "../../hack/node-cluster";
+import { MULTUS_USER } from "../../hack/node-multus";
 import { launcherInterfaceName } from "../../capabilities/admission/rules";
 import { eventually, vmManifest } from "../helpers";
 
@@ -134,6 +135,19 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
   const claims: Record<string, Claim> = {};
   const pods: Record<string, Pod> = {};
 
+  it("runs Multus as its own least-privilege user", () => {
+    const can = (...args: string[]): string => {
+      const kc = path.join(ensureBinaries(), "kubectl");
+      return spawnSync(kc, ["--kubeconfig", c().kubeconfig, "auth", "can-i", ...args, `--as=${MULTUS_USER}`], { encoding: "utf8" }).stdout.trim();
+    };
+    for (const allowed of [["get", "pods"], ["update", "pods", "--subresource=status"], ["get", "network-attachment-definitions.k8s.cni.cncf.io"], ["create", "events"]]) {
+      assert.equal(can(...allowed, "-n", "default"), "yes", allowed.join(" "));
+    }
+    for (const denied of [["list", "pods"], ["update", "pods"], ["delete", "pods"], ["get", "secrets"], ["list", "network-attachment-definitions.k8s.cni.cncf.io"]]) {
+      assert.equal(can(...denied, "-n", "default"), "no", denied.join(" "));
+    }
+  });
+
   it("admission warns about a pool whose gateway nothing routes through", () => {
     apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     const kc = path.join(ensureBinaries(), "kubectl");
@@ -174,6 +188,16 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
       assertAddressOnInterface(pods[vm], `${NS}/${network}`, claims[vm]);
     }
     record(`three VMs to launcher pods Running with their addresses ${seconds(t0)} s`);
+    // Multus wrote network-status (its client's field manager), not the simulator.
+    const managed = json<{ metadata: { managedFields?: { manager: string; fieldsV1?: { "f:metadata"?: { "f:annotations"?: Record<string, unknown> } } }[] } }>(
+      "pod",
+      pods.a.metadata.name,
+      "-n",
+      NS,
+      "--show-managed-fields",
+    ).metadata.managedFields;
+    const writers = (managed ?? []).filter(m => `f:${NETWORK_STATUS}` in (m.fieldsV1?.["f:metadata"]?.["f:annotations"] ?? {})).map(m => m.manager);
+    assert.deepEqual(writers, ["multus"], `the managers of ${NETWORK_STATUS}`);
     assert.ok(new Set(Object.values(claims).map(x => x.status?.mac)).size === 3, "three MACs");
 
     // defaultRoute: the default route goes through the pool's gateway on the NIC.
