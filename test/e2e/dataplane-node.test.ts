@@ -74,7 +74,8 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
   const ipOnly = (cidr: string): string => cidr.split("/")[0];
 
   before(async function () {
-    this.timeout(600_000);
+    // A loaded machine: 97 s to a Ready node and 271 s for helm install --wait were seen at a load average of 80.
+    this.timeout(900_000);
     try {
       cluster = await startNodeCluster({ simulatorStepMs: SIM_STEP_MS });
     } catch (err) {
@@ -87,7 +88,7 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
     const t0 = Date.now();
     const helm = execFileSync("bash", [path.join(REPO, "hack", "build-helm.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop() as string;
     const tag = IMAGE_TAG ? ["--set", `image.tag=${IMAGE_TAG}`] : [];
-    execFileSync(helm, ["install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--wait", "--timeout", "6m", ...tag], {
+    execFileSync(helm, ["install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--wait", "--timeout", "10m", ...tag], {
       cwd: REPO,
       env: { ...process.env, KUBECONFIG: c().kubeconfig },
       stdio: ["ignore", "ignore", "pipe"],
