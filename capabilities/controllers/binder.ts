@@ -25,7 +25,7 @@ export interface BindRequest {
 
 export type BindOutcome =
   | { bound: true; addresses: string[]; mac: string; gateway?: string }
-  | { bound: false; reason: "Exhausted" | "Conflict" | "NetworkNotReady" | "InvalidRequest"; message: string };
+  | { bound: false; reason: "Exhausted" | "Conflict" | "NetworkNotReady" | "InvalidRequest" | "InvalidInterface"; message: string };
 
 export interface ClaimStatus {
   addresses?: string[];

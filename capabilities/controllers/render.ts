@@ -49,6 +49,13 @@ export function bridgeNics(vm: VirtualMachine): BridgeNic[] {
 
 export const claimName = (vm: string, iface: string): string => `${vm}.${iface}`;
 
+/**
+ * Whether the NIC can have a claim: claimName is injective only for interface names without a dot
+ * (split at the last dot gives VM and interface back). KubeVirt refuses dotted interface names, so
+ * such a NIC can only have come past a webhook outage; the VM controller reports it instead.
+ */
+export const claimableInterface = (iface: string): boolean => !iface.includes(".");
+
 /** The claim of one NIC: spec and labels only; status is written separately. */
 export function renderClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[]): IPClaim {
   return {

@@ -7,6 +7,7 @@
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine } from "../api/external/kubevirt";
+import { Finding, KUBEVIRT_RELEASE, ValidationResult, interfaceProblems, kubevirtNetworkVerdict } from "../admission/rules";
 import { KubeClient } from "../k8s/client";
 import { isAlreadyExists, isNotFound } from "../k8s/errors";
 import { EventSink } from "../k8s/events";
@@ -14,7 +15,14 @@ import { Kinds } from "../k8s/kinds";
 import { ServiceController } from "./service-controller";
 import { Binder, BindOutcome, statusFor, ClaimStatus } from "./binder";
 import { ClusterView, ownerOf } from "./cluster-view";
-import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition } from "./render";
+import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition, claimableInterface } from "./render";
+
+/** A NIC that should have a claim: the pools that serve it, and those whose namespaceSelector refuses it. */
+interface WantedClaim {
+  nic: BridgeNic;
+  pools: string[];
+  refused: string[];
+}
 
 export class VmController {
   constructor(
@@ -35,28 +43,40 @@ export class VmController {
 
   /** Claims for every pool-backed NIC, bound. Also the webhook's on-the-spot path. */
   async ensureBound(vm: VirtualMachine): Promise<IPClaim[]> {
-    const ns = vm.metadata!.namespace!;
     const wanted = this.#desiredClaims(vm);
     if (vm.metadata?.finalizers?.includes(FINALIZER) && !vm.metadata.deletionTimestamp) await this.#removeFinalizer(vm);
     const { byInterface, error } = requestedAddresses(vm);
     if (error) this.event(vmRef(vm), "Warning", "InvalidRequest", error);
+    // The webhook may have been down when this VM was written: KubeVirt's own rules, checked again.
+    const verdict = wanted.length ? kubevirtNetworkVerdict(vm) : { denials: [], warnings: [] };
     const claims: IPClaim[] = [];
-    for (const { nic, pools, refused } of wanted) {
-      const claim = await this.#applyClaim(vm, nic, pools);
-      if (refused.length && !pools.length) {
-        await this.#reportUnbound(vm, claim, {
-          bound: false,
-          reason: "NetworkNotReady",
-          message: `IPPool ${refused.join(", ")} serves network "${nic.network}" but its namespaceSelector does not select namespace "${ns}"`,
-        });
-      } else if (!isBound(claim) || !this.#recordsMatch(claim)) {
-        const outcome = await this.binder.bind({ claim, requested: byInterface.get(nic.interface), specMac: nic.macAddress });
-        this.#announce(vm, claim, outcome);
-      }
-      claims.push(this.view.caches.claims.get(`${ns}/${claim.metadata!.name}`) ?? claim);
+    for (const want of wanted) {
+      const claim = await this.#ensureNic(vm, want, byInterface.get(want.nic.interface), verdict);
+      if (claim) claims.push(claim);
     }
-    await this.#pruneRemovedNics(vm, new Set(wanted.map(w => claimName(vm.metadata!.name!, w.nic.interface))));
+    const keep = wanted.filter(w => claimableInterface(w.nic.interface)).map(w => claimName(vm.metadata!.name!, w.nic.interface));
+    await this.#pruneRemovedNics(vm, new Set(keep));
     return claims;
+  }
+
+  /** One NIC's claim, applied and bound, or why not reported on it; undefined when it can have none. */
+  async #ensureNic(vm: VirtualMachine, want: WantedClaim, requested: string[] | undefined, verdict: ValidationResult): Promise<IPClaim | undefined> {
+    const { nic, pools, refused } = want;
+    if (!claimableInterface(nic.interface)) return this.#unclaimable(vm, nic, verdict);
+    const claim = await this.#applyClaim(vm, nic, pools);
+    const problems = interfaceProblems(verdict, vm, nic.interface);
+    if (problems.length) {
+      await this.#reportRefused(vm, claim, problems);
+    } else if (refused.length && !pools.length) {
+      await this.#reportUnbound(vm, claim, {
+        bound: false,
+        reason: "NetworkNotReady",
+        message: `IPPool ${refused.join(", ")} serves network "${nic.network}" but its namespaceSelector does not select namespace "${vm.metadata!.namespace}"`,
+      });
+    } else if (!isBound(claim) || !this.#recordsMatch(claim)) {
+      this.#announce(vm, claim, await this.binder.bind({ claim, requested, specMac: nic.macAddress }));
+    }
+    return this.view.caches.claims.get(`${claim.metadata!.namespace}/${claim.metadata!.name}`) ?? claim;
   }
 
   /** Every address the claim shows is held for it by the allocators (its IPAllocation exists). */
@@ -67,7 +87,7 @@ export class VmController {
     return shown.length === pools.length && shown.every((a, i) => this.view.allocator(pools[i])?.holderOf(a) === owner);
   }
 
-  #desiredClaims(vm: VirtualMachine): { nic: BridgeNic; pools: string[]; refused: string[] }[] {
+  #desiredClaims(vm: VirtualMachine): WantedClaim[] {
     const ns = vm.metadata!.namespace!;
     return bridgeNics(vm)
       .map(nic => {
@@ -102,6 +122,26 @@ export class VmController {
       if (!isAlreadyExists(err)) throw err;
       return this.client.apply<IPClaim>(Kinds.IPClaim, want); // our cache was behind
     }
+  }
+
+  /**
+   * A NIC KubeVirt would refuse gets no address: its VM cannot start, and binding would take an
+   * address from others. A claim bound before the VM was changed keeps its addresses (a running
+   * VMI from the earlier spec may use them; KubeVirt refuses new VMIs from this one): only told.
+   */
+  async #reportRefused(vm: VirtualMachine, claim: IPClaim, problems: Finding[]): Promise<void> {
+    const message = refusalMessage(claim.spec!.interface, problems);
+    if (!isBound(claim)) return this.#reportUnbound(vm, claim, { bound: false, reason: "InvalidInterface", message });
+    const kept = `${message}; the addresses it holds stay held`;
+    this.event(vmRef(vm), "Warning", "InvalidInterface", kept);
+    this.event(claimRef(claim), "Warning", "InvalidInterface", kept);
+  }
+
+  /** An interface name with a dot has no claim name of its own (vm "c" + "d.e" = vm "c.d" + "e"); KubeVirt refuses it anyway. */
+  #unclaimable(vm: VirtualMachine, nic: BridgeNic, verdict: ValidationResult): undefined {
+    const message = refusalMessage(nic.interface, interfaceProblems(verdict, vm, nic.interface));
+    this.event(vmRef(vm), "Warning", "InvalidInterface", `interface ${nic.interface} has no address and no IPClaim: ${message}`);
+    return undefined;
   }
 
   async #reportUnbound(vm: VirtualMachine, claim: IPClaim, outcome: BindOutcome): Promise<void> {
@@ -192,6 +232,12 @@ export class VmController {
       this.view.noteAllocation(alloc, true);
     }
   }
+}
+
+/** Why a NIC gets no address: KubeVirt's denials, each with its field path and fix. Pure. */
+export function refusalMessage(iface: string, problems: Finding[]): string {
+  const each = problems.map(p => `${p.field}: ${p.message}`).join("; ");
+  return `KubeVirt ${KUBEVIRT_RELEASE} refuses interface ${iface} of this VM (it was admitted while vmnet-operator's webhook was unavailable): ${each}; once the VM is fixed the operator binds the NIC`;
 }
 
 function onePerFamily(pools: IPPool[]): string[] {
