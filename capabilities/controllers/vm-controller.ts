@@ -10,7 +10,7 @@ import { VirtualMachine } from "../api/external/kubevirt";
 import { Finding, KUBEVIRT_RELEASE, ValidationResult, interfaceProblems, kubevirtNetworkVerdict } from "../admission/rules";
 import { KubeClient } from "../k8s/client";
 import { isAlreadyExists, isNotFound } from "../k8s/errors";
-import { EventSink } from "../k8s/events";
+import { EventSink, EventTarget, eventTarget } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
 import { ServiceController } from "./service-controller";
 import { Binder, BindOutcome, statusFor, ClaimStatus } from "./binder";
@@ -50,17 +50,20 @@ export class VmController {
     // The webhook may have been down when this VM was written: KubeVirt's own rules, checked again.
     const verdict = wanted.length ? kubevirtNetworkVerdict(vm) : { denials: [], warnings: [] };
     const claims: IPClaim[] = [];
+    const newlyBound: string[] = [];
     for (const want of wanted) {
-      const claim = await this.#ensureNic(vm, want, byInterface.get(want.nic.interface), verdict);
+      const claim = await this.#ensureNic(vm, want, byInterface.get(want.nic.interface), verdict, newlyBound);
       if (claim) claims.push(claim);
     }
+    // One Normal Event per VM, not per NIC: it costs a write (the claims' status says the same).
+    if (newlyBound.length) this.event(vmRef(vm), "Normal", "Bound", `bound ${newlyBound.join("; ")}`);
     const keep = wanted.filter(w => claimableInterface(w.nic.interface)).map(w => claimName(vm.metadata!.name!, w.nic.interface));
     await this.#pruneRemovedNics(vm, new Set(keep));
     return claims;
   }
 
   /** One NIC's claim, applied and bound, or why not reported on it; undefined when it can have none. */
-  async #ensureNic(vm: VirtualMachine, want: WantedClaim, requested: string[] | undefined, verdict: ValidationResult): Promise<IPClaim | undefined> {
+  async #ensureNic(vm: VirtualMachine, want: WantedClaim, requested: string[] | undefined, verdict: ValidationResult, newlyBound: string[]): Promise<IPClaim | undefined> {
     const { nic, pools, refused } = want;
     if (!claimableInterface(nic.interface)) return this.#unclaimable(vm, nic, verdict);
     const claim = await this.#applyClaim(vm, nic, pools);
@@ -74,7 +77,9 @@ export class VmController {
         message: `IPPool ${refused.join(", ")} serves network "${nic.network}" but its namespaceSelector does not select namespace "${vm.metadata!.namespace}"`,
       });
     } else if (!isBound(claim) || !this.#recordsMatch(claim)) {
-      this.#announce(vm, claim, await this.binder.bind({ claim, requested, specMac: nic.macAddress }));
+      const outcome = await this.binder.bind({ claim, requested, specMac: nic.macAddress });
+      this.#announce(vm, claim, outcome);
+      if (outcome.bound && !sameAddresses(claim, outcome.addresses)) newlyBound.push(`interface ${nic.interface}: ${outcome.addresses.join(", ")} with MAC ${outcome.mac}`);
     }
     return this.view.caches.claims.get(`${claim.metadata!.namespace}/${claim.metadata!.name}`) ?? claim;
   }
@@ -98,7 +103,7 @@ export class VmController {
   }
 
   async #applyClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[]): Promise<IPClaim> {
-    const want = renderClaim(vm, nic, pools);
+    const want = renderClaim(vm, nic, pools, !this.#retains(pools));
     const key = `${want.metadata!.namespace}/${want.metadata!.name}`;
     const have = this.view.caches.claims.get(key);
     if (have && !claimSpecDiffers(have, want) && !(have.status as ClaimStatus | undefined)?.released) return have;
@@ -209,7 +214,7 @@ export class VmController {
     const ns = claim.metadata!.namespace as string;
     const name = claim.metadata!.name as string;
     const pools = (claim.spec?.pools?.length ? claim.spec.pools : [claim.spec?.pool]).filter(Boolean) as string[];
-    const retain = !forceDelete && pools.some(p => (this.view.pool(p) as IPPool | undefined)?.spec?.reclaimPolicy === "Retain");
+    const retain = !forceDelete && this.#retains(pools);
     await this.binder.mutex.run(ownerOf(ns, name), async () => {
       if (retain) {
         const now = new Date().toISOString();
@@ -222,6 +227,11 @@ export class VmController {
       await this.client.delete(Kinds.IPClaim, name, ns, { uid: claim.metadata?.uid as string });
       this.view.caches.claims.remove(claim);
     });
+  }
+
+  /** Whether a claim of these pools outlives its VM (reclaimPolicy Retain on any of them). */
+  #retains(pools: string[]): boolean {
+    return pools.some(p => (this.view.pool(p) as IPPool | undefined)?.spec?.reclaimPolicy === "Retain");
   }
 
   /** Deletes every IPAllocation of a claim and returns its addresses to the allocators. */
@@ -240,6 +250,11 @@ export function refusalMessage(iface: string, problems: Finding[]): string {
   return `KubeVirt ${KUBEVIRT_RELEASE} refuses interface ${iface} of this VM (it was admitted while vmnet-operator's webhook was unavailable): ${each}; once the VM is fixed the operator binds the NIC`;
 }
 
+/** The claim showed these addresses, Bound, before: a re-bind that changed nothing (records re-made). */
+function sameAddresses(claim: IPClaim, addresses: string[]): boolean {
+  return isBound(claim) && JSON.stringify((claim.status as ClaimStatus | undefined)?.addresses ?? []) === JSON.stringify(addresses);
+}
+
 function onePerFamily(pools: IPPool[]): string[] {
   const seen = new Set<string>();
   return pools.filter(p => {
@@ -255,13 +270,5 @@ export function isBound(claim: IPClaim): boolean {
   return Boolean(status?.addresses?.length) && status?.conditions?.some(c => c.type === "Bound" && c.status === "True") === true;
 }
 
-const vmRef = (vm: VirtualMachine): { apiVersion: string; kind: string; metadata: VirtualMachine["metadata"] } => ({
-  apiVersion: "kubevirt.io/v1",
-  kind: "VirtualMachine",
-  metadata: vm.metadata,
-});
-const claimRef = (claim: IPClaim): { apiVersion: string; kind: string; metadata: { name?: string; namespace?: string; uid?: string } } => ({
-  apiVersion: "vmnet.io/v1alpha1",
-  kind: "IPClaim",
-  metadata: claim.metadata as { name?: string; namespace?: string; uid?: string },
-});
+const vmRef = (vm: VirtualMachine): EventTarget => eventTarget("kubevirt.io/v1", "VirtualMachine", vm);
+const claimRef = (claim: IPClaim): EventTarget => eventTarget("vmnet.io/v1alpha1", "IPClaim", claim as { metadata?: { name?: string; namespace?: string; uid?: string } });
