@@ -17,6 +17,7 @@ import { PoolLayout, poolLayout } from "../ipam/pool-layout";
 import { KubeObject } from "../k8s/client";
 import type { ServiceObject } from "./service-controller";
 import { ObjectCache } from "../k8s/cache";
+import { hasDerivedFormMac } from "./mac-guard";
 
 export type Namespace = KubeObject;
 
@@ -45,7 +46,8 @@ export class ClusterView implements AdmissionSnapshot {
     allocations: new ObjectCache<IPAllocation>()
       .index("pool", a => a.spec?.pool)
       .index("claim", a => (a.spec ? `${a.spec.claimRef.namespace}/${a.spec.claimRef.name}` : undefined)),
-    vms: new ObjectCache<VirtualMachine>(),
+    // The few VMs with a spec MAC of the derived form: the binder must not derive the same one.
+    vms: new ObjectCache<VirtualMachine>().index("derivedMac", vm => (hasDerivedFormMac(vm) ? "yes" : undefined)),
     nads: new ObjectCache<NetworkAttachmentDefinition>(),
     namespaces: new ObjectCache<Namespace>(),
     migrations: new ObjectCache<VirtualMachineInstanceMigration>(),

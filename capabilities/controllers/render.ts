@@ -49,8 +49,27 @@ export function bridgeNics(vm: VirtualMachine): BridgeNic[] {
 
 export const claimName = (vm: string, iface: string): string => `${vm}.${iface}`;
 
-/** The claim of one NIC: spec and labels only; status is written separately. */
-export function renderClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[]): IPClaim {
+/**
+ * Whether the NIC can have a claim: claimName is injective only for interface names without a dot
+ * (split at the last dot gives VM and interface back). KubeVirt refuses dotted interface names, so
+ * such a NIC can only have come past a webhook outage; the VM controller reports it instead.
+ */
+export const claimableInterface = (iface: string): boolean => !iface.includes(".");
+
+/**
+ * The VM as owner of its claims, when its pools delete claims with their VM (reclaimPolicy Delete):
+ * GitOps tools then show the claims under the VM, and the garbage collector deletes them when the
+ * operator is down (the sweep frees their addresses later). Not the controller (vmnet-operator
+ * is), and not blocking the VM's deletion (the operator frees the addresses itself; blocking would
+ * also need the right to set finalizers on VMs). A claim kept by a Retain pool has no owner: the
+ * garbage collector would delete it with the VM.
+ */
+export function vmOwnerReference(vm: VirtualMachine): { apiVersion: string; kind: string; name: string; uid: string } {
+  return { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name: vm.metadata!.name!, uid: vm.metadata!.uid! };
+}
+
+/** The claim of one NIC: spec, labels and owner only; status is written separately. */
+export function renderClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[], owned = true): IPClaim {
   return {
     apiVersion: `${GROUP}/v1alpha1`,
     kind: "IPClaim",
@@ -58,6 +77,7 @@ export function renderClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[])
       name: claimName(vm.metadata!.name!, nic.interface),
       namespace: vm.metadata!.namespace,
       labels: { [VM_LABEL]: vm.metadata!.name!, ...MANAGED_BY },
+      ...(owned && vm.metadata?.uid ? { ownerReferences: [vmOwnerReference(vm)] } : {}),
     },
     spec: { vm: vm.metadata!.name!, interface: nic.interface, network: nic.network, pool: pools[0] ?? "", pools },
   } as IPClaim;
@@ -72,9 +92,11 @@ export function renderAllocation(pool: string, address: string, claim: { namespa
   } as IPAllocation;
 }
 
-/** Claim spec fields the operator sets; a difference means the claim must be re-applied. */
+/** Claim spec fields (and owners) the operator sets; a difference means the claim must be re-applied. */
 export function claimSpecDiffers(have: IPClaim | undefined, want: IPClaim): boolean {
   if (!have?.spec || !want.spec) return true;
+  const owners = (c: IPClaim): string => JSON.stringify((c.metadata?.ownerReferences ?? []).map((o: { uid: string }) => o.uid));
+  if (owners(have) !== owners(want)) return true;
   const a = have.spec;
   const b = want.spec;
   return a.network !== b.network || a.pool !== b.pool || JSON.stringify(a.pools ?? []) !== JSON.stringify(b.pools ?? []);

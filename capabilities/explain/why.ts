@@ -276,6 +276,7 @@ const REASON_HINTS: Record<string, string> = {
   Conflict: "request another address in annotation vmnet.io/addresses, or remove it to take any free one",
   Exhausted: "the operator binds it as soon as an address is free",
   InvalidRequest: "fix annotation vmnet.io/addresses",
+  InvalidInterface: "fix the VM's interface or network as the message says; the operator binds it then",
   NetworkNotReady: "fix the network or pool named above; the operator retries",
 };
 
