@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { interfaceProblems, kubevirtNetworkVerdict, validateNAD, validateVM } from "../../../capabilities/admission/rules";
 import type { ValidationResult } from "../../../capabilities/admission/rules";
-import { KUBEVIRT_RELEASE } from "../../../capabilities/admission/kubevirt-rules";
+import { KUBEVIRT_RELEASE } from "../../../capabilities/domain/kubevirt-rules";
 import { DOC_NADS, KUBEVIRT_TEST_CASES, KubeVirtCase, USER_GUIDE_VMS } from "./kubevirt-cases";
 import { IFACES, NETS, assertDenied, assertNoDenials, assertWarned, nad, snapshot, tenantWorld, vm } from "./fixtures";
 

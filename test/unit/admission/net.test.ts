@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { firstSyntaxError, parseJson } from "../../../capabilities/admission/json";
-import { containsIP, hostRange, parseCIDR, parseIP, parseRange } from "../../../capabilities/admission/net";
-import { parseNetworkRef, parseUnicastMac } from "../../../capabilities/admission/names";
+import { firstSyntaxError, parseJson } from "../../../capabilities/domain/json";
+import { containsIP, hostRange, parseCIDR, parseIP, parseRange } from "../../../capabilities/domain/net";
+import { parseNetworkRef, parseUnicastMac } from "../../../capabilities/domain/names";
 
-describe("admission/net", () => {
+describe("domain/net", () => {
   it("parses bare addresses canonically and refuses prefixes and zones", () => {
     assert.deepEqual(parseIP("10.0.0.1"), { family: 4, value: 0x0a000001n, text: "10.0.0.1" });
     assert.equal(parseIP("FD00:0::1")?.text, "fd00::1");
@@ -61,7 +61,7 @@ describe("admission/net", () => {
   });
 });
 
-describe("admission/json", () => {
+describe("domain/json", () => {
   it("reports the line and column of the error", () => {
     const r = parseJson('{\n  "a": 1,\n  "b": tru\n}');
     assert.equal(r.ok, false);

@@ -5,7 +5,7 @@ import { sameStatus, statusFor } from "../../../capabilities/controllers/binder"
 import { targetKept } from "../../../capabilities/controllers/migration-controller";
 import { bridgeNics, renderClaim, requestedAddresses, setCondition } from "../../../capabilities/controllers/render";
 import { renderService } from "../../../capabilities/controllers/service-controller";
-import { launcherInterfaceName } from "../../../capabilities/admission/launcher-pod";
+import { launcherInterfaceName } from "../../../capabilities/domain/launcher-pod";
 
 const vm = (annotations: Record<string, string> = {}): VirtualMachine =>
   ({
