@@ -13,6 +13,7 @@ import type { AddressHolder, AdmissionSnapshot, AllocationLike } from "../domain
 import type { MacHolder } from "../domain/vm-security";
 import { PoolAllocator } from "../ipam/allocator";
 import { canonicalIP } from "../ipam/address";
+import type { IpamError } from "../ipam/errors";
 import { PoolLayout, poolLayout } from "../ipam/pool-layout";
 import { KubeObject } from "../k8s/client";
 import type { ServiceObject } from "./service-controller";
@@ -167,6 +168,10 @@ export class ClusterView implements AdmissionSnapshot {
     if (!owner) return undefined;
     const [namespace, claim] = owner.split("/");
     return { namespace, claim, vm: claimNameParts(claim).vm };
+  }
+
+  requestRefusal(pool: string, owner: string, address: string): IpamError | undefined {
+    return this.allocator(pool)?.checkRequest(owner, address);
   }
 
   allocationsInPool(pool: string): AllocationLike[] {

@@ -1,8 +1,11 @@
-// Minimal address math for the validators (the allocator in capabilities/ipam has its own; the two
-// are to be merged). Addresses are bigints; a span is an inclusive [first, last] of one family.
-import { Address4, Address6 } from "ip-address";
+// The address core as the rules read it. What an address and a CIDR are is decided once, in
+// ipam/address.ts (the allocator's parser): the webhook must never admit an address the binder then
+// refuses (it did: `::ffff:10.100.0.23`). This file only turns ipam's throws into values, with
+// ipam's reason, and adds the span arithmetic the rules compare pools with. Pure.
+import { IPFamily, formatCIDR, formatIP, parseCIDR as parseCIDRText, parseIP as parseIPText } from "../ipam/address";
+import { InvalidAddressError } from "../ipam/errors";
 
-export type Family = 4 | 6;
+export type Family = IPFamily;
 
 export interface IP {
   family: Family;
@@ -23,44 +26,55 @@ export interface CIDR extends Span {
   text: string;
 }
 
-/** Parses a bare IPv4 or IPv6 address (no prefix length, no zone); undefined when it is not one. */
+/** Why a text is not what was asked for: ipam's reason (phrased to follow the value) and its fix, when there is one. */
+export interface AddressProblem {
+  error: string;
+  fix?: string;
+}
+
+/** Reads a bare IPv4 or IPv6 address by ipam's rules, or says why it is not one. */
+export function readIP(text: unknown): IP | AddressProblem {
+  if (typeof text !== "string") return { error: "is not an IP address (not a string)" };
+  return attempt(() => {
+    const { family, value } = parseIPText(text);
+    return { family, value, text: formatIP(family, value) };
+  });
+}
+
+/** Reads "address/prefix" by ipam's rules (host bits must be zero), or says why it is not one. */
+export function readCIDR(text: unknown): CIDR | AddressProblem {
+  if (typeof text !== "string") return { error: "is not a CIDR (not a string)" };
+  return attempt(() => {
+    const c = parseCIDRText(text);
+    return { family: c.family, first: c.base, last: c.last, prefix: c.prefix, text: formatCIDR(c.family, c.base, c.prefix) };
+  });
+}
+
+/** A bare address, or undefined when readIP says it is none. */
 export function parseIP(text: unknown): IP | undefined {
-  if (typeof text !== "string" || text.includes("/") || text.includes("%") || text.length > 64) return undefined;
-  const a = parseAddress(text);
-  return a && { family: a.family, value: a.addr.bigInt(), text: a.addr.correctForm() };
+  const ip = readIP(text);
+  return "error" in ip ? undefined : ip;
 }
 
-/** Parses "address/prefix"; host bits may be set (compare .text with the input for canonical form). */
+/** A CIDR with zero host bits, or undefined when readCIDR says it is none. */
 export function parseCIDR(text: unknown): CIDR | undefined {
-  if (typeof text !== "string" || !/^[^/]+\/\d{1,3}$/.test(text) || text.includes("%") || text.length > 64) return undefined;
-  const a = parseAddress(text);
-  if (!a) return undefined;
-  const first = a.addr.startAddress().bigInt();
-  const last = a.addr.endAddress().bigInt();
-  const network = a.family === 4 ? Address4.fromBigInt(first) : Address6.fromBigInt(first);
-  return { family: a.family, first, last, prefix: a.addr.subnetMask, text: `${network.correctForm()}/${a.addr.subnetMask}` };
+  const cidr = readCIDR(text);
+  return "error" in cidr ? undefined : cidr;
 }
 
-export type RangeParse = { span: Span } | { error: string };
-
-/** Parses a range "first-last" or a single address. */
-export function parseRange(text: unknown): RangeParse {
-  if (typeof text !== "string") return { error: "must be a string such as 10.100.0.10-10.100.0.200" };
-  const parts = text.split("-");
-  if (parts.length > 2) return { error: "has more than one '-'; write first-last, such as 10.100.0.10-10.100.0.200" };
-  const ends = parts.map(parseIP);
-  const [a, b] = [ends[0], ends[ends.length - 1]];
-  if (!a || !b) return { error: "must be an IP address or two IP addresses joined by '-', such as 10.100.0.10-10.100.0.200" };
-  if (a.family !== b.family) return { error: "mixes IPv4 and IPv6; both ends must be of one family" };
-  if (a.value > b.value) return { error: `starts after it ends; write it as ${b.text}-${a.text}` };
-  return { span: { family: a.family, first: a.value, last: b.value } };
-}
-
-/** Parses an exclusion: an address or a CIDR. */
+/** An exclusion or a range end: an address or a CIDR, as one span; undefined when it is neither. */
 export function parseAddressOrCIDR(text: unknown): Span | undefined {
   const ip = parseIP(text);
   if (ip) return { family: ip.family, first: ip.value, last: ip.value };
   return parseCIDR(text);
+}
+
+/** A range "first-last" or a single address, as a span (undefined when malformed: the layout says why). */
+export function parseSpan(text: unknown): Span | undefined {
+  const ends = typeof text === "string" ? text.split("-").map(parseIP) : [];
+  const [a, b = a] = ends;
+  if (ends.length < 1 || ends.length > 2 || !a || !b || a.family !== b.family || a.value > b.value) return undefined;
+  return { family: a.family, first: a.value, last: b.value };
 }
 
 export function contains(outer: Span, inner: Span): boolean {
@@ -75,32 +89,15 @@ export function overlaps(a: Span, b: Span): boolean {
   return a.family === b.family && a.first <= b.last && b.first <= a.last;
 }
 
-/**
- * The host addresses of a CIDR, which is what a pool without ranges hands out (before exclusions
- * and gateway), and the bound explicit ranges never cross: the CIDR minus its network and broadcast
- * addresses for IPv4 up to /30, minus the subnet-router anycast (first) address for IPv6 up to
- * /126; /31, /32, /127 and /128 keep every address (RFC 3021), as the allocator does.
- */
-export function hostRange(cidr: CIDR): Span {
-  const trim = cidr.family === 4 ? cidr.prefix <= 30 : cidr.prefix <= 126;
-  if (!trim) return { family: cidr.family, first: cidr.first, last: cidr.last };
-  return { family: cidr.family, first: cidr.first + 1n, last: cidr.family === 4 ? cidr.last - 1n : cidr.last };
-}
-
-export function spanText(span: Span): string {
-  const text = (v: bigint): string => (span.family === 4 ? Address4.fromBigInt(v) : Address6.fromBigInt(v)).correctForm();
-  return span.first === span.last ? text(span.first) : `${text(span.first)}-${text(span.last)}`;
-}
-
 export function familyName(family: Family): string {
   return family === 4 ? "IPv4" : "IPv6";
 }
 
-function parseAddress(text: string): { family: Family; addr: Address4 | Address6 } | undefined {
+function attempt<T>(parse: () => T): T | AddressProblem {
   try {
-    if (text.includes(":")) return { family: 6, addr: new Address6(text) };
-    return { family: 4, addr: new Address4(text) };
-  } catch {
-    return undefined;
+    return parse();
+  } catch (e) {
+    if (e instanceof InvalidAddressError) return e.fix === undefined ? { error: e.reason } : { error: e.reason, fix: e.fix };
+    throw e;
   }
 }

@@ -1,71 +1,35 @@
-// A parsed view of an IPPool spec and the rule "may this address be handed out".
-import { isRecord, show } from "./findings";
-import { CIDR, IP, Span, containsIP, hostRange, parseAddressOrCIDR, parseCIDR, parseIP, parseRange, spanText } from "./net";
+// An IPPool as the rules read it, and the rule "may this address be handed out": the allocator's
+// own pool layout (ipam/pool-layout.ts) decides it, so admission and the binder agree.
+import { PoolLayout, PoolSpecInput, poolLayout, whyUnusable } from "../ipam/pool-layout";
+import { isRecord } from "./findings";
+import type { IP } from "./net";
 import type { IPPoolLike } from "./snapshot";
-
-export interface PoolView {
-  name: string;
-  cidr?: CIDR;
-  /** Explicit ranges that parse, with their index in spec.ranges; empty when none are given. */
-  ranges: { index: number; span: Span }[];
-  /** True when spec.ranges is a non-empty list. */
-  explicitRanges: boolean;
-  excludes: { index: number; span: Span; text: string }[];
-  gateway?: IP;
-}
 
 export function poolName(pool: IPPoolLike | undefined): string {
   const name = isRecord(pool) && isRecord(pool.metadata) ? pool.metadata.name : undefined;
   return typeof name === "string" ? name : "";
 }
 
-export function poolView(pool: IPPoolLike | undefined): PoolView {
+/** The pool's layout, or its first problem (a pool admitted before a rule existed may have one). */
+export function layoutOf(pool: IPPoolLike | undefined): PoolLayout | { error: string } {
   const spec = isRecord(pool) && isRecord(pool.spec) ? pool.spec : {};
-  const ranges = listOf(spec.ranges).flatMap((r, index) => {
-    const parsed = parseRange(r);
-    return "span" in parsed ? [{ index, span: parsed.span }] : [];
-  });
-  const excludes = listOf(spec.exclude).flatMap((e, index) => {
-    const span = parseAddressOrCIDR(e);
-    return span ? [{ index, span, text: String(e) }] : [];
-  });
-  return {
-    name: poolName(pool),
-    cidr: parseCIDR(spec.cidr),
-    ranges,
-    explicitRanges: listOf(spec.ranges).length > 0,
-    excludes,
-    gateway: parseIP(spec.gateway),
-  };
-}
-
-/** Why an address cannot be handed out by the pool (field of the pool to blame), or undefined. */
-export function whyNotAllocatable(view: PoolView, ip: IP): { field: string; reason: string } | undefined {
-  return outsideRanges(view, ip) ?? reserved(view, ip);
-}
-
-function outsideRanges(view: PoolView, ip: IP): { field: string; reason: string } | undefined {
-  const { cidr } = view;
-  if (!cidr || !containsIP(cidr, ip))
-    return { field: "spec.cidr", reason: `is outside the pool's CIDR ${show(cidr?.text ?? "(invalid)")}` };
-  if (view.explicitRanges && !view.ranges.some(r => containsIP(r.span, ip))) {
-    return {
-      field: "spec.ranges",
-      reason: `is outside the pool's ranges ${view.ranges.map(r => spanText(r.span)).join(", ") || "(none valid)"}`,
-    };
+  if (!isSpecInput(spec)) return { error: "spec.ranges and spec.exclude must be lists" };
+  try {
+    return poolLayout(spec);
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
   }
-  // Network and (IPv4) broadcast addresses are never handed out, not even from explicit ranges.
-  if (containsIP(hostRange(cidr), ip)) return undefined;
-  const which = ip.value === cidr.first ? "network" : "broadcast";
-  return { field: "spec.cidr", reason: `is the ${which} address of ${cidr.text}, which is never handed out` };
 }
 
-function reserved(view: PoolView, ip: IP): { field: string; reason: string } | undefined {
-  const ex = view.excludes.find(e => containsIP(e.span, ip));
-  if (ex) return { field: `spec.exclude[${ex.index}]`, reason: `is excluded by the pool's spec.exclude[${ex.index}] ${show(ex.text)}` };
-  if (view.gateway?.family === ip.family && view.gateway.value === ip.value)
-    return { field: "spec.gateway", reason: "is the pool's gateway" };
-  return undefined;
+/** Why an address cannot be handed out by the pool (the field of the pool to blame), or undefined. */
+export function whyNotAllocatable(layout: PoolLayout, ip: IP): { field: string; reason: string } | undefined {
+  const why = whyUnusable(layout, ip);
+  return why && { field: why.field, reason: why.reason };
+}
+
+/** The shape ipam's layout reads (it checks every item itself). */
+export function isSpecInput(spec: Record<string, unknown>): spec is Record<string, unknown> & PoolSpecInput {
+  return (spec.ranges === undefined || Array.isArray(spec.ranges)) && (spec.exclude === undefined || Array.isArray(spec.exclude));
 }
 
 export function listOf(x: unknown): unknown[] {

@@ -2,8 +2,10 @@
 import { z } from "zod";
 import { Findings, show } from "./findings";
 import { parseJson, describePosition } from "./json";
-import { IP, familyName, parseIP } from "./net";
-import { PoolView, poolName, poolView, whyNotAllocatable } from "./pool-view";
+import { AddressTakenError } from "../ipam/errors";
+import type { PoolLayout } from "../ipam/pool-layout";
+import { IP, familyName, parseCIDR, readIP } from "./net";
+import { layoutOf, poolName, whyNotAllocatable } from "./pool-view";
 import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
 import { IfaceEntry, VMContext, annotationPath } from "./vm-context";
 import { effectiveNamespaceLabels, selectorMatches } from "./selector";
@@ -118,12 +120,12 @@ function checkOne(
   out: Findings,
 ): string | undefined {
   const what = `address ${show(req.address)} for interface ${show(req.iface)}`;
-  const ip = parseIP(req.address);
-  if (!ip) {
+  const ip = readIP(req.address);
+  if ("error" in ip) {
     const hint = req.address.includes("/")
       ? "give the address without a prefix length"
       : "give an IPv4 or IPv6 address such as 10.100.0.23";
-    out.deny(req.field, req.address, `${what} is not an IP address; ${hint}`);
+    out.deny(req.field, req.address, `${what} ${ip.error}; ${ip.fix ?? hint}`);
     return undefined;
   }
   if (families.has(ip.family)) {
@@ -131,8 +133,8 @@ function checkOne(
     return undefined;
   }
   families.add(ip.family);
-  const pool = pools.map(poolView).find(v => v.cidr?.family === ip.family);
-  if (!pool) {
+  const served = pools.find(p => parseCIDR(isRecord(p.spec) ? p.spec.cidr : undefined)?.family === ip.family);
+  if (!served) {
     out.deny(
       req.field,
       req.address,
@@ -140,12 +142,17 @@ function checkOne(
     );
     return undefined;
   }
-  return checkInPool(req, ip, pool, snapshot, out) ? `${pool.name} ${ip.text}` : undefined;
+  const pool = { name: poolName(served), layout: layoutOf(served) };
+  if ("error" in pool.layout) {
+    out.deny(req.field, req.address, `${what}: IPPool ${show(pool.name)} cannot hand out addresses (${pool.layout.error}); ask the cluster admin to fix the pool`);
+    return undefined;
+  }
+  return checkInPool(req, ip, { name: pool.name, layout: pool.layout }, snapshot, out) ? `${pool.name} ${ip.text}` : undefined;
 }
 
-function checkInPool(req: Request, ip: IP, pool: PoolView, snapshot: AdmissionSnapshot, out: Findings): boolean {
+function checkInPool(req: Request, ip: IP, pool: { name: string; layout: PoolLayout }, snapshot: AdmissionSnapshot, out: Findings): boolean {
   const what = `address ${show(req.address)} for interface ${show(req.iface)}`;
-  const why = whyNotAllocatable(pool, ip);
+  const why = whyNotAllocatable(pool.layout, ip);
   if (why) {
     out.deny(
       req.field,
@@ -167,6 +174,16 @@ function checkInPool(req: Request, ip: IP, pool: PoolView, snapshot: AdmissionSn
       req.field,
       req.address,
       `${what} is held by VM ${holder.namespace}/${holder.vm} interface ${show(holderIface)} (IPClaim ${holder.namespace}/${holder.claim}); pick another address (it is freed only when that VM is deleted)`,
+    );
+    return false;
+  }
+  const refusal = snapshot.requestRefusal?.(pool.name, `${req.ctx.namespace}/${req.ctx.name}.${req.iface}`, ip.text);
+  if (refusal instanceof AddressTakenError && refusal.via) {
+    // The holder may be another tenant's: name neither it nor its address.
+    out.deny(
+      req.field,
+      req.address,
+      `${what} would get MAC ${refusal.via.mac}, which an address already held in IPPool ${show(pool.name)} has (the MAC is derived from the low 40 bits of an IPv6 address); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`,
     );
     return false;
   }

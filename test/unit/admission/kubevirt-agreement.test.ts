@@ -112,6 +112,13 @@ describe("KubeVirt's rules beyond its tests", () => {
     assertDenied(r, `${IFACES}[0].macAddress`, "pod-side bridge", OURS);
   });
 
+  it("reads an NTP server as Go's net.ParseIP(s).To4() does: an IPv4-mapped address is IPv4 there (not to our address core)", () => {
+    const ntp = (server: string): ReturnType<typeof validateVM> => validateVM(pod({ name: "default", masquerade: {}, dhcpOptions: { ntpServers: [server] } }), snap);
+    assertNoDenials(ntp("::ffff:127.0.0.1"));
+    assertNoDenials(ntp("::ffff:7f00:1"));
+    assertDenied(ntp("fd00::1"), `${IFACES}[0].dhcpOptions.ntpServers[0]`, "not an IPv4 address");
+  });
+
   it("refuses SCTP in ports without suggesting it", () => {
     const r = validateVM(pod({ name: "default", masquerade: {}, ports: [{ port: 5000, protocol: "SCTP" }] }), snap);
     const d = assertDenied(r, `${IFACES}[0].ports[0].protocol`, "TCP or UDP");
