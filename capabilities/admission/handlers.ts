@@ -18,6 +18,7 @@ import { SELECTION_ANNOTATIONS } from "../domain/network-selection";
 import { checkPodNetworks, selectionChanged } from "../domain/pod-networks";
 import { validateNAD } from "../domain/nad";
 import { validateVM } from "../domain/vm";
+import { boundCondition } from "../domain/claims";
 
 type ValidateResponse = ReturnType<PeprValidateRequest<never>["Approve"]>;
 const log = logger("admission");
@@ -174,7 +175,7 @@ function claimsOf(view: View, ns: string, vmName: string): ClaimLike[] {
 
 function unboundReason(view: View, ns: string, vmName: string, network: string): string {
   const claim = view.claimsOfVm(ns, vmName).find(c => c.spec?.network === network);
-  const cond = claim?.status?.conditions?.find(c => c.type === "Bound");
+  const cond = boundCondition(claim);
   return cond ? `${cond.reason}: ${cond.message}` : "no IPClaim yet";
 }
 

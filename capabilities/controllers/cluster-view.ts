@@ -18,16 +18,12 @@ import { PoolLayout, poolLayout } from "../ipam/pool-layout";
 import { KubeObject } from "../k8s/client";
 import type { ServiceObject } from "./service-controller";
 import { ObjectCache } from "../k8s/cache";
+import { claimNameParts, ownerOf } from "../domain/claims";
 
 export type Namespace = KubeObject;
 
-/** The allocator's owner key for a claim: its namespace and name. */
-export const ownerOf = (namespace: string, claim: string): string => `${namespace}/${claim}`;
-
-export function claimNameParts(claimName: string): { vm: string; iface: string } {
-  const dot = claimName.lastIndexOf(".");
-  return { vm: claimName.slice(0, dot), iface: claimName.slice(dot + 1) };
-}
+// The claim helpers live in domain/claims.ts; re-exported for the controllers that import them from here.
+export { claimNameParts, ownerOf } from "../domain/claims";
 
 interface PoolState {
   /** spec the allocator was built from; a changed spec rebuilds it. */

@@ -15,6 +15,7 @@ import { ServiceController } from "./service-controller";
 import { Binder, BindOutcome, statusFor, ClaimStatus } from "./binder";
 import { ClusterView, ownerOf } from "./cluster-view";
 import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition } from "./render";
+import { isClaimBound } from "../domain/claims";
 
 export class VmController {
   constructor(
@@ -205,8 +206,7 @@ function onePerFamily(pools: IPPool[]): string[] {
 }
 
 export function isBound(claim: IPClaim): boolean {
-  const status = claim.status as ClaimStatus | undefined;
-  return Boolean(status?.addresses?.length) && status?.conditions?.some(c => c.type === "Bound" && c.status === "True") === true;
+  return isClaimBound(claim);
 }
 
 const vmRef = (vm: VirtualMachine): { apiVersion: string; kind: string; metadata: VirtualMachine["metadata"] } => ({

@@ -1,5 +1,6 @@
 // The vmnet.io/addresses annotation: requested fixed addresses per interface.
 import { z } from "zod";
+import { ADDRESSES_ANNOTATION } from "./keys";
 import { Findings, show } from "./findings";
 import { parseJson, describePosition } from "./json";
 import { AddressTakenError } from "../ipam/errors";
@@ -11,7 +12,7 @@ import { IfaceEntry, VMContext, annotationPath } from "./vm-context";
 import { effectiveNamespaceLabels, selectorMatches } from "./selector";
 import { isRecord } from "./findings";
 
-export const ADDRESSES_ANNOTATION = "vmnet.io/addresses";
+export { ADDRESSES_ANNOTATION };
 
 const EXAMPLE = '{"ovs1": "10.100.0.23"} or {"ovs1": ["10.100.0.23", "fd00:100::23"]}';
 
