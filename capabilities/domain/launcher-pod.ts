@@ -15,7 +15,7 @@ export const VM_NAME_LABEL = "vm.kubevirt.io/name";
 export interface ClaimLike {
   metadata?: { name?: string; namespace?: string; [key: string]: unknown };
   spec?: Partial<ClaimSpec>;
-  status?: Partial<Pick<ClaimStatus, "addresses" | "mac">> & { conditions?: { type?: string; status?: string }[] };
+  status?: Partial<Pick<ClaimStatus, "addresses" | "mac">> & { conditions?: { type?: string; status?: string; reason?: string; message?: string }[] };
 }
 
 export interface RenderedNetworks {
