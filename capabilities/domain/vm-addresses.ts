@@ -152,43 +152,33 @@ function checkOne(
 }
 
 function checkInPool(req: Request, ip: IP, pool: { name: string; layout: PoolLayout }, snapshot: AdmissionSnapshot, out: Findings): boolean {
-  const what = `address ${show(req.address)} for interface ${show(req.iface)}`;
+  const problem = unusable(req, ip, pool) ?? heldElsewhere(req, ip, pool.name, snapshot) ?? macTaken(req, ip, pool.name, snapshot);
+  if (problem) out.deny(req.field, req.address, `address ${show(req.address)} for interface ${show(req.iface)} ${problem}`);
+  return problem === undefined;
+}
+
+/** The pool's layout (the allocator's) keeps the address out. */
+function unusable(req: Request, ip: IP, pool: { name: string; layout: PoolLayout }): string | undefined {
   const why = whyNotAllocatable(pool.layout, ip);
-  if (why) {
-    out.deny(
-      req.field,
-      req.address,
-      `${what} ${why.reason} (IPPool ${show(pool.name)}); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`,
-    );
-    return false;
-  }
-  const holder = snapshot.holderOf(pool.name, ip.text);
-  const own = holder && holder.namespace === req.ctx.namespace && holder.claim === `${req.ctx.name}.${req.iface}`;
-  if (holder && !own && holder.namespace !== req.ctx.namespace) {
-    // Another namespace's VM: say only that it is taken (naming it would let anyone map who holds what).
-    out.deny(req.field, req.address, `${what} is in use; pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`);
-    return false;
-  }
-  if (holder && !own) {
-    const holderIface = holder.claim.startsWith(`${holder.vm}.`) ? holder.claim.slice(holder.vm.length + 1) : holder.claim;
-    out.deny(
-      req.field,
-      req.address,
-      `${what} is held by VM ${holder.namespace}/${holder.vm} interface ${show(holderIface)} (IPClaim ${holder.namespace}/${holder.claim}); pick another address (it is freed only when that VM is deleted)`,
-    );
-    return false;
-  }
-  const refusal = snapshot.requestRefusal?.(pool.name, `${req.ctx.namespace}/${req.ctx.name}.${req.iface}`, ip.text);
-  if (refusal instanceof AddressTakenError && refusal.via) {
-    // The holder may be another tenant's: name neither it nor its address.
-    out.deny(
-      req.field,
-      req.address,
-      `${what} would get MAC ${refusal.via.mac}, which an address already held in IPPool ${show(pool.name)} has (the MAC is derived from the low 40 bits of an IPv6 address); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`,
-    );
-    return false;
-  }
-  return true;
+  return why && `${why.reason} (IPPool ${show(pool.name)}); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`;
+}
+
+/** Another NIC holds the address. */
+function heldElsewhere(req: Request, ip: IP, pool: string, snapshot: AdmissionSnapshot): string | undefined {
+  const holder = snapshot.holderOf(pool, ip.text);
+  if (!holder || (holder.namespace === req.ctx.namespace && holder.claim === `${req.ctx.name}.${req.iface}`)) return undefined;
+  // Another namespace's VM: say only that it is taken (naming it would let anyone map who holds what).
+  if (holder.namespace !== req.ctx.namespace) return `is in use; pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`;
+  const holderIface = holder.claim.startsWith(`${holder.vm}.`) ? holder.claim.slice(holder.vm.length + 1) : holder.claim;
+  return `is held by VM ${holder.namespace}/${holder.vm} interface ${show(holderIface)} (IPClaim ${holder.namespace}/${holder.claim}); pick another address (it is freed only when that VM is deleted)`;
+}
+
+/** The allocator would refuse it for its derived MAC (an IPv6 address sharing its low 40 bits with a held one). */
+function macTaken(req: Request, ip: IP, pool: string, snapshot: AdmissionSnapshot): string | undefined {
+  const refusal = snapshot.requestRefusal?.(pool, `${req.ctx.namespace}/${req.ctx.name}.${req.iface}`, ip.text);
+  if (!(refusal instanceof AddressTakenError) || !refusal.via) return undefined;
+  // The holder may be another tenant's: name neither it nor its address.
+  return `would get MAC ${refusal.via.mac}, which an address already held in IPPool ${show(pool)} has (the MAC is derived from the low 40 bits of an IPv6 address); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`;
 }
 
 function noDuplicate(req: Request, key: string, taken: Map<string, string>, out: Findings): void {
