@@ -89,14 +89,7 @@ async function mutateLauncherPod(port: AdmissionPort, req: PeprMutateRequest<k8s
  */
 async function validatePod(port: AdmissionPort, req: PeprValidateRequest<k8s.Pod>): Promise<ValidateResponse> {
   const view = await port.view();
-  const podReq = {
-    operation: req.Request.operation,
-    namespace: (req.Raw.metadata?.namespace ?? req.Request.namespace) as string,
-    pod: req.Raw.metadata?.name ?? `${req.Raw.metadata?.generateName ?? ""}*`,
-    username: req.Request.userInfo?.username ?? "",
-    object: req.Raw,
-    oldObject: req.OldResource,
-  };
+  const podReq = podRequest(req);
   let verdict = checkPodNetworks(podReq, launcherIdentity(), new GuardedNetworks(view));
   if (verdict.kind === "allow" && carriesAddresses(req.Raw)) {
     // A pool applied moments ago may not be in the cache yet: look again before letting an address through.
@@ -106,6 +99,18 @@ async function validatePod(port: AdmissionPort, req: PeprValidateRequest<k8s.Pod
   if (verdict.kind === "deny") return req.Deny(verdict.message, 422);
   if (verdict.kind === "allow") return req.Approve(verdict.warnings.length ? verdict.warnings : undefined);
   return validateLauncherAddresses(req, view, { ns: podReq.namespace, vm: verdict.vm, pod: podReq.pod, annotation: String(req.Raw.metadata?.annotations?.[NETWORKS_ANNOTATION] ?? "") });
+}
+
+/** The parts of a Pod admission request the pod rules read. */
+function podRequest(req: PeprValidateRequest<k8s.Pod>): Parameters<typeof checkPodNetworks>[0] & { namespace: string; pod: string } {
+  return {
+    operation: req.Request.operation,
+    namespace: (req.Raw.metadata?.namespace ?? req.Request.namespace) as string,
+    pod: req.Raw.metadata?.name ?? `${req.Raw.metadata?.generateName ?? ""}*`,
+    username: req.Request.userInfo?.username ?? "",
+    object: req.Raw,
+    oldObject: req.OldResource,
+  };
 }
 
 /** A launcher pod's pool-backed elements carry exactly its VM's bound claims. */
