@@ -8,7 +8,7 @@ import type { IPClaim } from "../capabilities/api/ipclaim-v1alpha1";
 import type { IPPool } from "../capabilities/api/ippool-v1alpha1";
 import type { VirtualMachine } from "../capabilities/api/external/kubevirt";
 import type { NetworkAttachmentDefinition } from "../capabilities/api/external/multus";
-import { parseNetworkRef } from "../capabilities/admission/names";
+import { parseNetworkRef } from "../capabilities/domain/names";
 import { IPS_HEADERS, nicRows } from "../capabilities/explain/ips";
 import { POOL_HEADERS, poolRows } from "../capabilities/explain/pools";
 import { checkSnapshot, safeFixes } from "../capabilities/audit/check";

@@ -12,7 +12,7 @@ import { KubeClient } from "../k8s/client";
 import { isAlreadyExists } from "../k8s/errors";
 import { Kinds } from "../k8s/kinds";
 import { allocations, bindDuration, timed } from "../metrics";
-import { domainOfNetwork } from "../admission/l2";
+import { domainOfNetwork } from "../domain/l2";
 import { ClusterView, claimNameParts, ownerOf } from "./cluster-view";
 import { MacUse, macClash, specMacUses } from "./mac-guard";
 import { Condition, renderAllocation, setCondition } from "./render";

@@ -7,27 +7,24 @@ import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import type { NetworkAttachmentDefinition } from "../api/external/multus";
-import { conflictLoss } from "../admission/pool-conflicts";
-import { effectiveNamespaceLabels, selectorMatches } from "../admission/selector";
-import type { AddressHolder, AdmissionSnapshot, AllocationLike } from "../admission/snapshot";
-import type { MacHolder } from "../admission/vm-security";
+import { conflictLoss } from "../domain/pool-conflicts";
+import { effectiveNamespaceLabels, selectorMatches } from "../domain/selector";
+import type { AddressHolder, AdmissionSnapshot, AllocationLike } from "../domain/snapshot";
+import type { MacHolder } from "../domain/vm-security";
 import { PoolAllocator } from "../ipam/allocator";
 import { canonicalIP } from "../ipam/address";
+import type { IpamError } from "../ipam/errors";
 import { PoolLayout, poolLayout } from "../ipam/pool-layout";
 import { KubeObject } from "../k8s/client";
 import type { ServiceObject } from "./service-controller";
 import { ObjectCache } from "../k8s/cache";
 import { hasDerivedFormMac } from "./mac-guard";
+import { claimNameParts, ownerOf } from "../domain/claims";
 
 export type Namespace = KubeObject;
 
-/** The allocator's owner key for a claim: its namespace and name. */
-export const ownerOf = (namespace: string, claim: string): string => `${namespace}/${claim}`;
-
-export function claimNameParts(claimName: string): { vm: string; iface: string } {
-  const dot = claimName.lastIndexOf(".");
-  return { vm: claimName.slice(0, dot), iface: claimName.slice(dot + 1) };
-}
+// The claim helpers live in domain/claims.ts; re-exported for the controllers that import them from here.
+export { claimNameParts, ownerOf } from "../domain/claims";
 
 interface PoolState {
   /** spec the allocator was built from; a changed spec rebuilds it. */
@@ -169,6 +166,10 @@ export class ClusterView implements AdmissionSnapshot {
     if (!owner) return undefined;
     const [namespace, claim] = owner.split("/");
     return { namespace, claim, vm: claimNameParts(claim).vm };
+  }
+
+  requestRefusal(pool: string, owner: string, address: string): IpamError | undefined {
+    return this.allocator(pool)?.checkRequest(owner, address);
   }
 
   allocationsInPool(pool: string): AllocationLike[] {

@@ -2,7 +2,8 @@
 // claim's segment already uses (set in its VM spec, or shown by its claim) is not handed out.
 // Admission refuses a spec MAC of the derived form for an address a pool on the segment hands out,
 // so only a VM written while the webhook was down (or before a pool came) can have one. Pure.
-import { VirtualMachine, qualifyNetwork, vmNics } from "../api/external/kubevirt";
+import { VirtualMachine, vmNics } from "../api/external/kubevirt";
+import { qualifyNetwork } from "../domain/names";
 
 /** A NIC that uses a MAC: where (network "ns/name") and whose (VM and interface). */
 export interface MacUse {

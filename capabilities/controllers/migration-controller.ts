@@ -4,7 +4,7 @@
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import { VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import { NETWORKS_ANNOTATION } from "../api/external/multus";
-import { launcherInterfaceName, parseElements } from "../admission/launcher-pod";
+import { launcherInterfaceName, parseElements } from "../domain/launcher-pod";
 import { KubeClient, KubeObject } from "../k8s/client";
 import { EventSink, EventTarget, eventTarget } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";

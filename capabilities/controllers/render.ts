@@ -3,14 +3,14 @@
 import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import { VirtualMachine, vmNics } from "../api/external/kubevirt";
+import { claimName } from "../domain/claims";
+import { ADDRESSES_ANNOTATION, FINALIZER, GROUP, MANAGED_BY, POOL_LABEL, VM_LABEL } from "../domain/keys";
+import { qualifyNetwork } from "../domain/names";
+import { parseAddressesAnnotation } from "../domain/vm-addresses";
 import { allocationName } from "../ipam/address";
 
-export const GROUP = "vmnet.io";
-/** The finalizer earlier versions put on VMs; the operator now only removes it (uninstall must never get stuck). */
-export const FINALIZER = "vmnet.io/release";
-export const VM_LABEL = "vmnet.io/vm";
-export const ADDRESSES_ANNOTATION = "vmnet.io/addresses";
-export const MANAGED_BY = { "app.kubernetes.io/managed-by": "vmnet-operator" };
+// The keys live in domain/keys.ts; re-exported for the controllers that import them from here.
+export { ADDRESSES_ANNOTATION, FINALIZER, GROUP, MANAGED_BY, VM_LABEL };
 
 export interface Condition {
   type: string;
@@ -42,12 +42,12 @@ export function bridgeNics(vm: VirtualMachine): BridgeNic[] {
     .filter(n => n.bindings.length === 1 && n.bindings[0] === "bridge" && n.networkKind === "multus" && n.networkName)
     .map(n => ({
       interface: n.interface,
-      network: n.networkName!.includes("/") ? n.networkName! : `${ns}/${n.networkName}`,
+      network: qualifyNetwork(n.networkName!, ns),
       macAddress: n.macAddress,
     }));
 }
 
-export const claimName = (vm: string, iface: string): string => `${vm}.${iface}`;
+export { claimName };
 
 /**
  * Whether the NIC can have a claim: claimName is injective only for interface names without a dot
@@ -87,7 +87,7 @@ export function renderAllocation(pool: string, address: string, claim: { namespa
   return {
     apiVersion: `${GROUP}/v1alpha1`,
     kind: "IPAllocation",
-    metadata: { name: allocationName(pool, address), labels: { "vmnet.io/pool": pool, ...MANAGED_BY } },
+    metadata: { name: allocationName(pool, address), labels: { [POOL_LABEL]: pool, ...MANAGED_BY } },
     spec: { pool, address, claimRef: { namespace: claim.namespace, name: claim.name, uid: claim.uid } },
   } as IPAllocation;
 }
@@ -102,21 +102,14 @@ export function claimSpecDiffers(have: IPClaim | undefined, want: IPClaim): bool
   return a.network !== b.network || a.pool !== b.pool || JSON.stringify(a.pools ?? []) !== JSON.stringify(b.pools ?? []);
 }
 
-/** Parses the vmnet.io/addresses annotation leniently: the webhook reports its errors. */
+/**
+ * The VM's vmnet.io/addresses, read by the webhook's own parser (domain/vm-addresses.ts): a value the
+ * webhook would refuse requests nothing here and is reported, so both sides read one meaning.
+ */
 export function requestedAddresses(vm: VirtualMachine): { byInterface: Map<string, string[]>; error?: string } {
   const raw = vm.metadata?.annotations?.[ADDRESSES_ANNOTATION];
-  const byInterface = new Map<string, string[]>();
-  if (!raw) return { byInterface };
-  try {
-    const parsed = JSON.parse(raw) as unknown;
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("expected a JSON object");
-    for (const [iface, v] of Object.entries(parsed)) {
-      const list = Array.isArray(v) ? v : [v];
-      if (!list.every(x => typeof x === "string")) throw new Error(`addresses of "${iface}" must be strings`);
-      byInterface.set(iface, list as string[]);
-    }
-    return { byInterface };
-  } catch (err) {
-    return { byInterface, error: `metadata.annotations["${ADDRESSES_ANNOTATION}"] = ${JSON.stringify(raw)} is not valid: ${(err as Error).message}` };
-  }
+  if (!raw) return { byInterface: new Map() };
+  const parsed = parseAddressesAnnotation(raw);
+  if (parsed.ok) return { byInterface: parsed.requests };
+  return { byInterface: new Map(), error: `${parsed.field} = ${JSON.stringify(raw)} is not valid: ${parsed.message}` };
 }

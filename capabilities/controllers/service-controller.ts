@@ -7,8 +7,8 @@ import { ObjectCache } from "../k8s/cache";
 import { ApiError, errorText, isConflict } from "../k8s/errors";
 import { EventSink, eventTarget } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
-import { EXPOSE_ANNOTATION, EXPOSE_TYPES, SERVICE_IP_ANNOTATION } from "../admission/vm";
-import { allowedExposeTypes } from "../admission/config";
+import { EXPOSE_ANNOTATION, EXPOSE_TYPES, SERVICE_IP_ANNOTATION } from "../domain/keys";
+import { allowedExposeTypes } from "../domain/config";
 import { MANAGED_BY, VM_LABEL } from "./render";
 
 const TYPES = new Set<string>(EXPOSE_TYPES);

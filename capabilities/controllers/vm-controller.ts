@@ -7,7 +7,8 @@
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine } from "../api/external/kubevirt";
-import { Finding, KUBEVIRT_RELEASE, ValidationResult, interfaceProblems, kubevirtNetworkVerdict } from "../admission/rules";
+import type { Finding, ValidationResult } from "../domain/findings";
+import { KUBEVIRT_RELEASE, interfaceProblems, kubevirtNetworkVerdict } from "../domain/kubevirt-rules";
 import { KubeClient } from "../k8s/client";
 import { isAlreadyExists, isNotFound } from "../k8s/errors";
 import { EventSink, EventTarget, eventTarget } from "../k8s/events";
@@ -16,6 +17,7 @@ import { ServiceController } from "./service-controller";
 import { Binder, BindOutcome, statusFor, ClaimStatus } from "./binder";
 import { ClusterView, ownerOf } from "./cluster-view";
 import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition, claimableInterface } from "./render";
+import { isClaimBound } from "../domain/claims";
 
 /** A NIC that should have a claim: the pools that serve it, and those whose namespaceSelector refuses it. */
 interface WantedClaim {
@@ -266,8 +268,7 @@ function onePerFamily(pools: IPPool[]): string[] {
 }
 
 export function isBound(claim: IPClaim): boolean {
-  const status = claim.status as ClaimStatus | undefined;
-  return Boolean(status?.addresses?.length) && status?.conditions?.some(c => c.type === "Bound" && c.status === "True") === true;
+  return isClaimBound(claim);
 }
 
 const vmRef = (vm: VirtualMachine): EventTarget => eventTarget("kubevirt.io/v1", "VirtualMachine", vm);

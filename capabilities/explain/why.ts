@@ -7,12 +7,14 @@ import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import type { NetworkAttachmentDefinition } from "../api/external/multus";
 import { Nic, VirtualMachine, vmNics } from "../api/external/kubevirt";
-import { nadPoolReadiness } from "../admission/nad-readiness";
-import { parseNetworkRef } from "../admission/names";
-import { describeSelector, effectiveNamespaceLabels, selectorMatches } from "../admission/selector";
+import { nadPoolReadiness } from "../domain/nad-readiness";
+import { parseNetworkRef } from "../domain/names";
+import { describeSelector, effectiveNamespaceLabels, selectorMatches } from "../domain/selector";
 import { allocationName } from "../ipam/address";
 import { claimPools } from "./ips";
 import { condition } from "./pools";
+import { boundCondition, hasBoundCondition } from "../domain/claims";
+import { EXPOSE_ANNOTATION } from "../domain/keys";
 
 export type Mark = "ok" | "problem" | "info";
 
@@ -81,7 +83,6 @@ interface StepResult {
 
 type Step = (ctx: IfaceCtx) => StepResult;
 
-const EXPOSE_ANNOTATION = "vmnet.io/expose";
 const MARKS: Record<Mark, string> = { ok: "✓", problem: "✗", info: "·" };
 
 const ok = (text: string): Line => ({ mark: "ok", text });
@@ -289,7 +290,7 @@ function claimStep(ctx: IfaceCtx): StepResult {
   if (claim.status?.released) {
     return { lines: [problem(`${name} is released (its VM was deleted under reclaimPolicy Retain); re-creating the VM adopts it`)], stop: noAddress() };
   }
-  const bound = claim.status?.conditions?.find(c => c.type === "Bound");
+  const bound = boundCondition(claim);
   if (!bound) return { lines: [info(`${name} exists but has not been bound yet`)], stop: noAddress("no address yet") };
   if (bound.status !== "True") {
     const hint = REASON_HINTS[bound.reason] ? `; ${REASON_HINTS[bound.reason]}` : "";
@@ -339,7 +340,7 @@ export function expectedRecords(claim: IPClaim): string[] {
 }
 
 function isBound(claim: IPClaim | undefined): boolean {
-  return !claim?.status?.released && claim?.status?.conditions?.some(c => c.type === "Bound" && c.status === "True") === true;
+  return !claim?.status?.released && hasBoundCondition(claim);
 }
 
 function poolName(pool: IPPool): string {

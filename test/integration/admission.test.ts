@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { IPClaim } from "../../capabilities/api/ipclaim-v1alpha1";
-import { launcherInterfaceName } from "../../capabilities/admission/launcher-pod";
+import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeObject } from "../../capabilities/k8s/client";
 import { ApiError } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";

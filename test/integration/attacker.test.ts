@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import https from "node:https";
 import type { IPClaim } from "../../capabilities/api/ipclaim-v1alpha1";
-import { launcherInterfaceName } from "../../capabilities/admission/launcher-pod";
+import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { ApiError } from "../../capabilities/k8s/errors";
 import { KindRef, Kinds } from "../../capabilities/k8s/kinds";

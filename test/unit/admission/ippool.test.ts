@@ -29,8 +29,8 @@ describe("validatePool", () => {
 
   it("refuses a missing spec and a bad or non-canonical CIDR", () => {
     assertDenied(validatePool({ metadata: { name: "p" } }, snap), "spec", "cidr");
-    assertDenied(validatePool(pool("p", { cidr: "10.100.0.0/33" }), snap), "spec.cidr", '"10.100.0.0/33"', "not a CIDR");
-    assertDenied(validatePool(pool("p", { cidr: "10.100.0.7/24" }), snap), "spec.cidr", '"10.100.0.7/24"', "10.100.0.0/24");
+    assertDenied(validatePool(pool("p", { cidr: "10.100.0.0/33" }), snap), "spec.cidr", '"10.100.0.0/33"', "invalid prefix length");
+    assertDenied(validatePool(pool("p", { cidr: "10.100.0.7/24" }), snap), "spec.cidr", '"10.100.0.7/24"', "host bits set", "write 10.100.0.0/24");
     assertDenied(validatePool(pool("p", { cidr: "FD00:100::/64" }), snap), "spec.cidr", "fd00:100::/64");
   });
 
@@ -39,18 +39,18 @@ describe("validatePool", () => {
       pool("p", { cidr: "10.9.0.0/24", ranges: ["10.9.0.10-10.9.1.5", "10.9.0.x", "10.9.0.20-10.9.0.10", "10.9.0.1-fd00::1", "a-b-c"] }),
       snap,
     );
-    assertDenied(r, "spec.ranges[0]", '"10.9.0.10-10.9.1.5"', "not inside spec.cidr 10.9.0.0/24");
-    assertDenied(r, "spec.ranges[1]", '"10.9.0.x"', "two IP addresses joined by '-'");
+    assertDenied(r, "spec.ranges[0]", '"10.9.0.10-10.9.1.5"', "reaches outside spec.cidr 10.9.0.0/24");
+    assertDenied(r, "spec.ranges[1]", '"10.9.0.x"', "two joined by '-'");
     assertDenied(r, "spec.ranges[2]", '"10.9.0.20-10.9.0.10"', "10.9.0.10-10.9.0.20");
-    assertDenied(r, "spec.ranges[3]", '"10.9.0.1-fd00::1"', "one family");
-    assertDenied(r, "spec.ranges[4]", '"a-b-c"', "more than one '-'");
+    assertDenied(r, "spec.ranges[3]", '"10.9.0.1-fd00::1"', "is IPv6 but spec.cidr 10.9.0.0/24 is IPv4");
+    assertDenied(r, "spec.ranges[4]", '"a-b-c"', "not an address or a range");
   });
 
   it("refuses exclusions outside the CIDR or malformed", () => {
     const r = validatePool(pool("p", { cidr: "10.9.0.0/24", exclude: ["10.9.1.1", "10.9.0.0/16", "nope"] }), snap);
     assertDenied(r, "spec.exclude[0]", '"10.9.1.1"', "not inside spec.cidr");
     assertDenied(r, "spec.exclude[1]", '"10.9.0.0/16"', "not inside spec.cidr");
-    assertDenied(r, "spec.exclude[2]", '"nope"', "not an address or CIDR");
+    assertDenied(r, "spec.exclude[2]", '"nope"', "neither an address nor a CIDR");
   });
 
   it("warns when nothing routes through the gateway: no defaultRoute and no NAD static IPAM route naming it", () => {
@@ -69,7 +69,7 @@ describe("validatePool", () => {
       validatePool(pool("p", { cidr: "10.9.0.0/24", gateway: "10.8.0.1" }), snap),
       "spec.gateway",
       '"10.8.0.1"',
-      "not inside spec.cidr",
+      "outside spec.cidr",
     );
     assertDenied(validatePool(pool("p", { cidr: "10.9.0.0/24", gateway: "gw" }), snap), "spec.gateway", '"gw"', "not an IP address");
     const r = validatePool(
@@ -137,7 +137,7 @@ describe("validatePool", () => {
 
     it("refuses excluding an allocated address, naming the holder and the exclusion", () => {
       const r = validatePool(updated({ exclude: ["10.100.0.50", "10.100.0.64/28", "10.100.0.16/28"] }), world, VLAN100_POOL);
-      assertDenied(r, "spec.exclude[2]", "10.100.0.23", "VM tenant-a/web-1", 'interface "ovs1"', '"10.100.0.16/28"');
+      assertDenied(r, "spec.exclude[2]", "10.100.0.23", "VM tenant-a/web-1", 'interface "ovs1"', "spec.exclude[2] (10.100.0.16/28)");
     });
 
     it("refuses making an allocated address the gateway", () => {

@@ -1,9 +1,9 @@
 // Reading Multus's annotations as its Go decoder does, and who may put an address on a pod.
 import assert from "node:assert/strict";
-import { decodeNetworkSelection, elementKeyLists } from "../../../capabilities/admission/network-selection";
-import { GuardedNetworks, l2Domain } from "../../../capabilities/admission/l2";
-import { checkPodNetworks, PodRequest } from "../../../capabilities/admission/pod-networks";
-import { conflictLoss, poolConflicts } from "../../../capabilities/admission/pool-conflicts";
+import { decodeNetworkSelection, elementKeyLists } from "../../../capabilities/domain/network-selection";
+import { GuardedNetworks, l2Domain } from "../../../capabilities/domain/l2";
+import { checkPodNetworks, PodRequest } from "../../../capabilities/domain/pod-networks";
+import { conflictLoss, poolConflicts } from "../../../capabilities/domain/pool-conflicts";
 import { nad, pool, snapshot } from "./fixtures";
 
 const LAUNCHER = "system:serviceaccount:kubevirt:kubevirt-controller";

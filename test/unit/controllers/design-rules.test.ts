@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { IPClaim } from "../../../capabilities/api/ipclaim-v1alpha1";
 import { VirtualMachine } from "../../../capabilities/api/external/kubevirt";
-import { launcherInterfaceName, vmNameOfPod } from "../../../capabilities/admission/launcher-pod";
+import { launcherInterfaceName, vmNameOfPod } from "../../../capabilities/domain/launcher-pod";
 import { BindOutcome, ClaimStatus, claimMac, sameStatus, statusFor } from "../../../capabilities/controllers/binder";
 import { targetKept } from "../../../capabilities/controllers/migration-controller";
 import { bridgeNics } from "../../../capabilities/controllers/render";

@@ -6,7 +6,7 @@ import { targetKept } from "../../../capabilities/controllers/migration-controll
 import { bridgeNics, claimableInterface, claimSpecDiffers, renderClaim, requestedAddresses, setCondition } from "../../../capabilities/controllers/render";
 import { refusalMessage } from "../../../capabilities/controllers/vm-controller";
 import { renderService } from "../../../capabilities/controllers/service-controller";
-import { launcherInterfaceName } from "../../../capabilities/admission/launcher-pod";
+import { launcherInterfaceName } from "../../../capabilities/domain/launcher-pod";
 
 const vm = (annotations: Record<string, string> = {}): VirtualMachine =>
   ({

@@ -2,6 +2,7 @@
 // worth a warning, and a Service type the cluster admin did not allow is refused. Kept apart from
 // vm.ts (KubeVirt's own NIC rules) so the two evolve separately. Pure.
 import { Findings, isRecord, show } from "./findings";
+import { EXPOSE_ANNOTATION, EXPOSE_TYPES } from "./keys";
 import { domainOfNetwork, domainsOfPool } from "./l2";
 import { containsIP, parseCIDR, parseIP } from "./net";
 import { parseUnicastMac } from "./names";
@@ -9,7 +10,6 @@ import { segmentText } from "./pool-conflicts";
 import type { AdmissionSnapshot } from "./snapshot";
 import { IfaceEntry, VMContext, annotationPath, present } from "./vm-context";
 
-export const EXPOSE_ANNOTATION_KEY = "vmnet.io/expose";
 
 /** Who holds a MAC: an IPClaim (of some namespace) on a network. */
 export interface MacHolder {
@@ -98,11 +98,11 @@ export function warnForeignNad(ctx: VMContext, out: Findings): void {
 
 /** vmnet.io/expose with a Service type the cluster admin did not allow (VMNET_EXPOSE_TYPES). */
 export function checkExposeAllowed(ctx: VMContext, allowed: readonly string[], out: Findings): void {
-  const expose = ctx.annotations.get(EXPOSE_ANNOTATION_KEY);
+  const expose = ctx.annotations.get(EXPOSE_ANNOTATION);
   if (typeof expose !== "string" || allowed.includes(expose)) return;
-  if (!["ClusterIP", "NodePort", "LoadBalancer"].includes(expose)) return; // vm.ts names the valid values
+  if (!(EXPOSE_TYPES as readonly string[]).includes(expose)) return; // vm.ts names the valid values
   out.deny(
-    annotationPath(EXPOSE_ANNOTATION_KEY),
+    annotationPath(EXPOSE_ANNOTATION),
     expose,
     `Service type ${expose} is not allowed on this cluster (allowed: ${allowed.join(", ") || "none"}); use an allowed type, or ask the cluster admin`,
   );

@@ -1,5 +1,5 @@
 // Operator settings that admission rules depend on, read once from the environment.
-import { EXPOSE_TYPES } from "./vm";
+import { EXPOSE_TYPES } from "./keys";
 
 /** KubeVirt's virt-controller, which creates virt-launcher pods. */
 export const DEFAULT_LAUNCHER_IDENTITY = "system:serviceaccount:kubevirt:kubevirt-controller";

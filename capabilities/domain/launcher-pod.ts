@@ -11,6 +11,7 @@ import type { NetworkSelectionElement } from "../api/external/multus";
 import type { Spec as ClaimSpec, StatusObject as ClaimStatus } from "../api/ipclaim-v1alpha1";
 import { isRecord } from "./findings";
 import { parseJson } from "./json";
+import { isClaimBound } from "./claims";
 
 export const LAUNCHER_LABEL = "kubevirt.io";
 export const LAUNCHER_LABEL_VALUE = "virt-launcher";
@@ -20,7 +21,7 @@ export const VM_NAME_LABEL = "vm.kubevirt.io/name";
 export interface ClaimLike {
   metadata?: { name?: string; namespace?: string; [key: string]: unknown };
   spec?: Partial<ClaimSpec>;
-  status?: Partial<Pick<ClaimStatus, "addresses" | "mac">> & { conditions?: { type?: string; status?: string }[] };
+  status?: Partial<Pick<ClaimStatus, "addresses" | "mac">> & { conditions?: { type?: string; status?: string; reason?: string; message?: string }[] };
 }
 
 /** Multus's element keys the renderer writes besides "ips" and "mac". */
@@ -58,13 +59,8 @@ export function vmNameOfPod(pod: PodLike | unknown): string | undefined {
   return typeof name === "string" && name !== "" ? name : undefined;
 }
 
-/** A claim is bound when its Bound condition is True and it has addresses. */
-export function isClaimBound(claim: ClaimLike): boolean {
-  const status = isRecord(claim) && isRecord(claim.status) ? claim.status : {};
-  const conditions = Array.isArray(status.conditions) ? status.conditions : [];
-  const bound = conditions.some((c: unknown) => isRecord(c) && c.type === "Bound" && c.status === "True");
-  return bound && Array.isArray(status.addresses) && status.addresses.length > 0;
-}
+/** A claim is bound when its Bound condition is True and it has addresses (claims.ts, re-exported for older imports). */
+export { isClaimBound };
 
 /**
  * KubeVirt's pod interface name for a Multus network: "pod" + the first 11 hex characters of

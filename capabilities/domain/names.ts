@@ -13,6 +13,15 @@ export function isDns1123Subdomain(s: string): boolean {
   return s.length <= 253 && SUBDOMAIN.test(s);
 }
 
+/**
+ * "name" or "namespace/name" as written in a VM or a pod, made absolute against the namespace of
+ * the object that names it. No validation (parseNetworkRef checks the names): the one way every
+ * layer qualifies a network.
+ */
+export function qualifyNetwork(ref: string, defaultNamespace: string): string {
+  return ref.includes("/") ? ref : `${defaultNamespace}/${ref}`;
+}
+
 export type NetworkRef = { namespace: string; name: string; qualified: string } | { error: string };
 
 /**

@@ -15,6 +15,7 @@
 // The messages are ours and end with a fix. Where vmnet-operator is stricter or looser on purpose,
 // the rule lives in vm.ts and its message says so (PRODUCT_RULE).
 import { Finding, Findings, ValidationResult, isRecord, show } from "./findings";
+import { isIPv4Mapped } from "../ipam/address";
 import { parseIP } from "./net";
 import { parseUnicastMac } from "./names";
 import { IfaceEntry, NETWORKS, NetEntry, TEMPLATE, VMContext, present, typeName, vmContext } from "./vm-context";
@@ -449,9 +450,7 @@ function checkDhcpOptions(iface: IfaceEntry, out: Findings): void {
 
 /** Go's net.ParseIP(s).To4() != nil: a dotted quad, or an IPv4-mapped IPv6 address. */
 function isIPv4(x: unknown): boolean {
-  const ip = parseIP(x);
-  if (!ip) return false;
-  return ip.family === 4 || ip.value >> 32n === 0xffffn;
+  return parseIP(x)?.family === 4 || (typeof x === "string" && isIPv4Mapped(x));
 }
 
 function listOf(x: unknown, path: string, out: Findings): [unknown, number][] {

@@ -1,15 +1,18 @@
 // The vmnet.io/addresses annotation: requested fixed addresses per interface.
 import { z } from "zod";
+import { ADDRESSES_ANNOTATION } from "./keys";
 import { Findings, show } from "./findings";
 import { parseJson, describePosition } from "./json";
-import { IP, familyName, parseIP } from "./net";
-import { PoolView, poolName, poolView, whyNotAllocatable } from "./pool-view";
+import { AddressTakenError } from "../ipam/errors";
+import type { PoolLayout } from "../ipam/pool-layout";
+import { IP, familyName, parseCIDR, readIP } from "./net";
+import { layoutOf, poolName, whyNotAllocatable } from "./pool-view";
 import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
 import { IfaceEntry, VMContext, annotationPath } from "./vm-context";
 import { effectiveNamespaceLabels, selectorMatches } from "./selector";
 import { isRecord } from "./findings";
 
-export const ADDRESSES_ANNOTATION = "vmnet.io/addresses";
+export { ADDRESSES_ANNOTATION };
 
 const EXAMPLE = '{"ovs1": "10.100.0.23"} or {"ovs1": ["10.100.0.23", "fd00:100::23"]}';
 
@@ -118,12 +121,12 @@ function checkOne(
   out: Findings,
 ): string | undefined {
   const what = `address ${show(req.address)} for interface ${show(req.iface)}`;
-  const ip = parseIP(req.address);
-  if (!ip) {
+  const ip = readIP(req.address);
+  if ("error" in ip) {
     const hint = req.address.includes("/")
       ? "give the address without a prefix length"
       : "give an IPv4 or IPv6 address such as 10.100.0.23";
-    out.deny(req.field, req.address, `${what} is not an IP address; ${hint}`);
+    out.deny(req.field, req.address, `${what} ${ip.error}; ${ip.fix ?? hint}`);
     return undefined;
   }
   if (families.has(ip.family)) {
@@ -131,8 +134,8 @@ function checkOne(
     return undefined;
   }
   families.add(ip.family);
-  const pool = pools.map(poolView).find(v => v.cidr?.family === ip.family);
-  if (!pool) {
+  const served = pools.find(p => parseCIDR(isRecord(p.spec) ? p.spec.cidr : undefined)?.family === ip.family);
+  if (!served) {
     out.deny(
       req.field,
       req.address,
@@ -140,37 +143,42 @@ function checkOne(
     );
     return undefined;
   }
-  return checkInPool(req, ip, pool, snapshot, out) ? `${pool.name} ${ip.text}` : undefined;
+  const pool = { name: poolName(served), layout: layoutOf(served) };
+  if ("error" in pool.layout) {
+    out.deny(req.field, req.address, `${what}: IPPool ${show(pool.name)} cannot hand out addresses (${pool.layout.error}); ask the cluster admin to fix the pool`);
+    return undefined;
+  }
+  return checkInPool(req, ip, { name: pool.name, layout: pool.layout }, snapshot, out) ? `${pool.name} ${ip.text}` : undefined;
 }
 
-function checkInPool(req: Request, ip: IP, pool: PoolView, snapshot: AdmissionSnapshot, out: Findings): boolean {
-  const what = `address ${show(req.address)} for interface ${show(req.iface)}`;
-  const why = whyNotAllocatable(pool, ip);
-  if (why) {
-    out.deny(
-      req.field,
-      req.address,
-      `${what} ${why.reason} (IPPool ${show(pool.name)}); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`,
-    );
-    return false;
-  }
-  const holder = snapshot.holderOf(pool.name, ip.text);
-  const own = holder && holder.namespace === req.ctx.namespace && holder.claim === `${req.ctx.name}.${req.iface}`;
-  if (holder && !own && holder.namespace !== req.ctx.namespace) {
-    // Another namespace's VM: say only that it is taken (naming it would let anyone map who holds what).
-    out.deny(req.field, req.address, `${what} is in use; pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`);
-    return false;
-  }
-  if (holder && !own) {
-    const holderIface = holder.claim.startsWith(`${holder.vm}.`) ? holder.claim.slice(holder.vm.length + 1) : holder.claim;
-    out.deny(
-      req.field,
-      req.address,
-      `${what} is held by VM ${holder.namespace}/${holder.vm} interface ${show(holderIface)} (IPClaim ${holder.namespace}/${holder.claim}); pick another address (it is freed only when that VM is deleted)`,
-    );
-    return false;
-  }
-  return true;
+function checkInPool(req: Request, ip: IP, pool: { name: string; layout: PoolLayout }, snapshot: AdmissionSnapshot, out: Findings): boolean {
+  const problem = unusable(req, ip, pool) ?? heldElsewhere(req, ip, pool.name, snapshot) ?? macTaken(req, ip, pool.name, snapshot);
+  if (problem) out.deny(req.field, req.address, `address ${show(req.address)} for interface ${show(req.iface)} ${problem}`);
+  return problem === undefined;
+}
+
+/** The pool's layout (the allocator's) keeps the address out. */
+function unusable(req: Request, ip: IP, pool: { name: string; layout: PoolLayout }): string | undefined {
+  const why = whyNotAllocatable(pool.layout, ip);
+  return why && `${why.reason} (IPPool ${show(pool.name)}); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`;
+}
+
+/** Another NIC holds the address. */
+function heldElsewhere(req: Request, ip: IP, pool: string, snapshot: AdmissionSnapshot): string | undefined {
+  const holder = snapshot.holderOf(pool, ip.text);
+  if (!holder || (holder.namespace === req.ctx.namespace && holder.claim === `${req.ctx.name}.${req.iface}`)) return undefined;
+  // Another namespace's VM: say only that it is taken (naming it would let anyone map who holds what).
+  if (holder.namespace !== req.ctx.namespace) return `is in use; pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`;
+  const holderIface = holder.claim.startsWith(`${holder.vm}.`) ? holder.claim.slice(holder.vm.length + 1) : holder.claim;
+  return `is held by VM ${holder.namespace}/${holder.vm} interface ${show(holderIface)} (IPClaim ${holder.namespace}/${holder.claim}); pick another address (it is freed only when that VM is deleted)`;
+}
+
+/** The allocator would refuse it for its derived MAC (an IPv6 address sharing its low 40 bits with a held one). */
+function macTaken(req: Request, ip: IP, pool: string, snapshot: AdmissionSnapshot): string | undefined {
+  const refusal = snapshot.requestRefusal?.(pool, `${req.ctx.namespace}/${req.ctx.name}.${req.iface}`, ip.text);
+  if (!(refusal instanceof AddressTakenError) || !refusal.via) return undefined;
+  // The holder may be another tenant's: name neither it nor its address.
+  return `would get MAC ${refusal.via.mac}, which an address already held in IPPool ${show(pool)} has (the MAC is derived from the low 40 bits of an IPv6 address); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`;
 }
 
 function noDuplicate(req: Request, key: string, taken: Map<string, string>, out: Findings): void {

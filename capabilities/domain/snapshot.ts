@@ -2,6 +2,7 @@
 // caches; tests implement it from plain arrays. Every method must answer from memory (no API calls).
 import type { Spec as IPPoolSpec } from "../api/ippool-v1alpha1";
 import type { NetworkAttachmentDefinition } from "../api/external/multus";
+import type { IpamError } from "../ipam/errors";
 
 /** The parts of an IPPool the validators read. */
 export interface IPPoolLike {
@@ -31,6 +32,12 @@ export interface AdmissionSnapshot {
   /** The holder of an address (canonical text, no prefix length) in a pool. */
   holderOf(pool: string, address: string): AddressHolder | undefined;
   allocationsInPool(pool: string): AllocationLike[];
+  /**
+   * Why the pool's allocator would refuse `owner` ("namespace/claim") the address (ipam's
+   * checkRequest), the binder's own verdict: it also sees an IPv6 address whose derived MAC a held
+   * address has, which holderOf does not. Optional: a snapshot without allocators leaves it out.
+   */
+  requestRefusal?(pool: string, owner: string, address: string): IpamError | undefined;
   /**
    * Network binding plugin names the KubeVirt CR registers (spec.configuration.network.binding), when
    * the snapshot knows the CR; without it, a VM naming a plugin gets a warning to check it.

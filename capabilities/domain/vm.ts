@@ -12,10 +12,10 @@ import { MacIndex, checkExposeAllowed, checkMacInUse, warnForeignNad } from "./v
 import { PRODUCT_RULE, checkKubeVirtNetworkRules, isGoMac48 } from "./kubevirt-rules";
 import { IfaceEntry, NetEntry, VMContext, annotationPath, vmContext } from "./vm-context";
 
-export const EXPOSE_ANNOTATION = "vmnet.io/expose";
-export const SERVICE_IP_ANNOTATION = "vmnet.io/service-ip";
+import { EXPOSE_ANNOTATION, EXPOSE_TYPES, SERVICE_IP_ANNOTATION } from "./keys";
+
+export { EXPOSE_ANNOTATION, EXPOSE_TYPES, SERVICE_IP_ANNOTATION };
 export const ALLOW_POD_BRIDGE_MIGRATION = "kubevirt.io/allow-pod-bridge-network-live-migration";
-export const EXPOSE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"] as const;
 
 /**
  * Validates a VM's network configuration. On update (oldVm given) a denial the old VM already

@@ -90,7 +90,6 @@ function decodeJson(text: string, podNamespace: string): SelectionParse {
 function keyProblem(keys: string[], index: number): string | undefined {
   const seen = new Set<string>();
   for (const key of keys) {
-    // eslint-disable-next-line no-control-regex
     if (!/^[\x20-\x7e]*$/.test(key))
       return `element ${index} has key ${show(key)} with characters outside printable ASCII; Multus matches keys case-insensitively (with Unicode folding), so write keys exactly as ${ELEMENT_KEYS.slice(0, 4).join(", ")}, ...`;
     const canonical = FOLDED.get(key.toLowerCase());

@@ -1,10 +1,11 @@
 // Admission rules for IPPools. Pure.
 import { Findings, ValidationResult, isRecord, ratchet, show } from "./findings";
 import { poolConflicts } from "./pool-conflicts";
-import { CIDR, Span, contains, familyName, overlaps, parseAddressOrCIDR, parseCIDR, parseIP, parseRange } from "./net";
+import { validatePoolSpec } from "../ipam/pool-layout";
+import { CIDR, Span, contains, familyName, overlaps, parseAddressOrCIDR, parseCIDR, parseIP, parseSpan, readCIDR } from "./net";
 import { parseNetworkRef } from "./names";
 import { nadRoutesVia } from "./nad-readiness";
-import { listOf, poolName, poolView, whyNotAllocatable } from "./pool-view";
+import { isSpecInput, layoutOf, listOf, poolName, whyNotAllocatable } from "./pool-view";
 import { effectiveNamespaceLabels, selectorMatches, selectorProblems } from "./selector";
 import type { AdmissionSnapshot, AllocationLike, IPPoolLike } from "./snapshot";
 
@@ -16,6 +17,8 @@ interface PoolCtx {
   name: string;
   spec: Record<string, unknown>;
   cidr?: CIDR;
+  /** Fields the pool layout (ipam) refused; the policy checks below skip them. */
+  refused?: Set<string>;
 }
 
 /**
@@ -61,10 +64,10 @@ function checkPool(pool: unknown, snapshot: AdmissionSnapshot, oldPool: unknown)
   }
   const ctx: PoolCtx = { pool: pool as IPPoolLike, name: poolName(pool as IPPoolLike), spec, cidr: checkCIDR(spec.cidr, out) };
   checkImmutableCIDR(ctx, oldPool, out);
-  if (ctx.cidr) {
-    checkRanges(ctx, ctx.cidr, out);
+  if (ctx.cidr && checkShapes(ctx, out)) {
+    checkLayout(ctx, out);
     checkExcludes(ctx, ctx.cidr, out);
-    checkGateway(ctx, ctx.cidr, out);
+    checkGateway(ctx, out);
     checkGatewayRouted(ctx, snapshot, out);
     checkSharedNetworks(ctx, ctx.cidr, snapshot, out);
     checkSharedSegment(ctx, snapshot, out);
@@ -78,9 +81,9 @@ function checkPool(pool: unknown, snapshot: AdmissionSnapshot, oldPool: unknown)
 }
 
 function checkCIDR(value: unknown, out: Findings): CIDR | undefined {
-  const cidr = parseCIDR(value);
-  if (!cidr) {
-    out.deny("spec.cidr", value, `${show(value)} is not a CIDR; write the subnet such as 10.100.0.0/24 or fd00:100::/64`);
+  const cidr = readCIDR(value);
+  if ("error" in cidr) {
+    out.deny("spec.cidr", value, `${show(value)} ${cidr.error}; ${cidr.fix ?? "write the subnet such as 10.100.0.0/24 or fd00:100::/64"}`);
     return undefined;
   }
   if (value !== cidr.text) out.deny("spec.cidr", value, `${show(value)} is not in canonical form; write ${cidr.text}`);
@@ -99,52 +102,51 @@ function checkImmutableCIDR(ctx: PoolCtx, oldPool: unknown, out: Findings): void
   }
 }
 
-function checkRanges(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
-  if (ctx.spec.ranges !== undefined && !Array.isArray(ctx.spec.ranges)) {
-    out.deny("spec.ranges", ctx.spec.ranges, `${show(ctx.spec.ranges)} must be a list such as ["10.100.0.10-10.100.0.200"]`);
-    return;
-  }
-  listOf(ctx.spec.ranges).forEach((r, i) => {
-    const parsed = parseRange(r);
-    if ("error" in parsed) out.deny(`spec.ranges[${i}]`, r, `range ${show(r)} ${parsed.error}`);
-    else if (!contains(cidr, parsed.span))
-      out.deny(`spec.ranges[${i}]`, r, `range ${show(r)} is not inside spec.cidr ${cidr.text}; keep every range inside the pool's subnet`);
-  });
+/** spec.ranges and spec.exclude are lists of strings and the gateway a string: the shape the layout reads. */
+function checkShapes(ctx: PoolCtx, out: Findings): boolean {
+  const { ranges, exclude, gateway } = ctx.spec;
+  let ok = true;
+  const deny = (field: string, value: unknown, message: string): void => {
+    out.deny(field, value, message);
+    ok = false;
+  };
+  if (ranges !== undefined && !Array.isArray(ranges)) deny("spec.ranges", ranges, `${show(ranges)} must be a list such as ["10.100.0.10-10.100.0.200"]`);
+  if (exclude !== undefined && !Array.isArray(exclude)) deny("spec.exclude", exclude, `${show(exclude)} must be a list of addresses and CIDRs`);
+  listOf(ranges).forEach((r, i) => typeof r !== "string" && deny(`spec.ranges[${i}]`, r, `range ${show(r)} must be a string such as "10.100.0.10-10.100.0.200"`));
+  listOf(exclude).forEach((e, i) => typeof e !== "string" && deny(`spec.exclude[${i}]`, e, `exclusion ${show(e)} must be a string such as "10.100.0.50" or "10.100.0.64/28"`));
+  if (gateway !== undefined && typeof gateway !== "string") deny("spec.gateway", gateway, `gateway ${show(gateway)} must be a string such as "10.100.0.1"`);
+  return ok && isSpecInput(ctx.spec);
 }
 
-function checkExcludes(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
-  if (ctx.spec.exclude !== undefined && !Array.isArray(ctx.spec.exclude)) {
-    out.deny("spec.exclude", ctx.spec.exclude, `${show(ctx.spec.exclude)} must be a list of addresses and CIDRs`);
-    return;
+/** Ranges, exclusions and gateway as the allocator reads them (ipam's pool layout), every problem at once. */
+function checkLayout(ctx: PoolCtx, out: Findings): void {
+  ctx.refused = new Set();
+  if (!isSpecInput(ctx.spec)) return;
+  for (const e of validatePoolSpec(ctx.spec)) {
+    if (e.field === "spec.cidr") continue; // checkCIDR reported it
+    ctx.refused.add(e.field);
+    out.deny(e.field, e.value, `${show(e.value)} ${e.reason}; ${e.fix}`);
   }
+}
+
+/** Stricter than the layout, which clips an exclusion to the CIDR: at admission it is a mistake worth naming. */
+function checkExcludes(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
   listOf(ctx.spec.exclude).forEach((e, i) => {
     const span = parseAddressOrCIDR(e);
-    if (!span) out.deny(`spec.exclude[${i}]`, e, `exclusion ${show(e)} is not an address or CIDR; write 10.100.0.50 or 10.100.0.64/28`);
-    else if (!contains(cidr, span))
-      out.deny(
-        `spec.exclude[${i}]`,
-        e,
-        `exclusion ${show(e)} is not inside spec.cidr ${cidr.text}; exclude only addresses of the pool's subnet`,
-      );
+    if (!span || ctx.refused?.has(`spec.exclude[${i}]`) || contains(cidr, span)) return;
+    out.deny(`spec.exclude[${i}]`, e, `exclusion ${show(e)} is not inside spec.cidr ${cidr.text}; exclude only addresses of the pool's subnet`);
   });
 }
 
-function checkGateway(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
+/** Stricter than the layout, which reserves a gateway inside a range: at admission it is a range to split. */
+function checkGateway(ctx: PoolCtx, out: Findings): void {
   const value = ctx.spec.gateway;
-  if (value === undefined) return;
   const gw = parseIP(value);
-  if (!gw) {
-    out.deny("spec.gateway", value, `gateway ${show(value)} is not an IP address; write it such as 10.100.0.1`);
-    return;
-  }
+  if (!gw || ctx.refused?.has("spec.gateway")) return;
   const point: Span = { family: gw.family, first: gw.value, last: gw.value };
-  if (!contains(cidr, point)) {
-    out.deny("spec.gateway", value, `gateway ${show(value)} is not inside spec.cidr ${cidr.text}; use an address of the pool's subnet`);
-    return;
-  }
   listOf(ctx.spec.ranges).forEach((r, i) => {
-    const parsed = parseRange(r);
-    if ("span" in parsed && contains(parsed.span, point)) {
+    const span = parseSpan(r);
+    if (span && contains(span, point)) {
       out.deny(
         "spec.gateway",
         value,
@@ -224,11 +226,12 @@ function checkAllocations(ctx: PoolCtx, snapshot: AdmissionSnapshot, out: Findin
   if (ctx.name === "") return;
   const allocations = snapshot.allocationsInPool(ctx.name);
   if (allocations.length === 0) return;
-  const view = poolView(ctx.pool);
+  const layout = layoutOf(ctx.pool);
+  if ("error" in layout) return; // the spec's own denials say why
   let dropped = 0;
   for (const a of allocations) {
     const ip = parseIP(a.address);
-    const why = ip ? whyNotAllocatable(view, ip) : undefined;
+    const why = ip ? whyNotAllocatable(layout, ip) : undefined;
     if (!why) continue;
     dropped++;
     if (dropped > MAX_NAMED_HOLDERS) continue;
