@@ -19,6 +19,11 @@ export function poolName(pool: IPPoolLike | undefined): string {
   return typeof name === "string" ? name : "";
 }
 
+/** The pool is marked the default of its networks for its IP family (spec.default; see pool-choice.ts). */
+export function isMarkedDefault(pool: IPPoolLike | undefined): boolean {
+  return isRecord(pool) && isRecord(pool.spec) && pool.spec.default === true;
+}
+
 export function poolView(pool: IPPoolLike | undefined): PoolView {
   const spec = isRecord(pool) && isRecord(pool.spec) ? pool.spec : {};
   const ranges = listOf(spec.ranges).flatMap((r, index) => {

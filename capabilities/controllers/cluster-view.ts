@@ -7,9 +7,7 @@ import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import type { NetworkAttachmentDefinition } from "../api/external/multus";
-import { conflictLoss } from "../admission/pool-conflicts";
-import { effectiveNamespaceLabels, selectorMatches } from "../admission/selector";
-import type { AddressHolder, AdmissionSnapshot, AllocationLike } from "../admission/snapshot";
+import type { AddressHolder, AdmissionSnapshot, AllocationLike, ClaimHolding } from "../admission/snapshot";
 import type { MacHolder } from "../admission/vm-security";
 import { PoolAllocator } from "../ipam/allocator";
 import { canonicalIP } from "../ipam/address";
@@ -117,19 +115,6 @@ export class ClusterView implements AdmissionSnapshot {
     return this.caches.claims.by("vm", `${namespace}/${vm}`);
   }
 
-  /** Pools serving a network ("ns/name") that admit the namespace, IPv4 first. */
-  servingPools(network: string, namespace: string): { permitted: IPPool[]; refused: IPPool[] } {
-    const labels = effectiveNamespaceLabels(namespace, this.namespaceLabels(namespace));
-    // A pool that lost a conflict (pool-conflicts.ts) serves nothing: its status says why.
-    const serving = (this.poolsForNetwork(network) as IPPool[]).filter(p => conflictLoss(p, this) === undefined);
-    const byFamily = (p: IPPool): number => (p.spec?.cidr?.includes(":") ? 6 : 4);
-    serving.sort((a, b) => byFamily(a) - byFamily(b) || String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
-    return {
-      permitted: serving.filter(p => selectorMatches(p.spec?.namespaceSelector, labels)),
-      refused: serving.filter(p => !selectorMatches(p.spec?.namespaceSelector, labels)),
-    };
-  }
-
   // ---- AdmissionSnapshot ------------------------------------------------------------------
 
   poolsForNetwork(network: string): IPPool[] {
@@ -167,6 +152,17 @@ export class ClusterView implements AdmissionSnapshot {
     if (!owner) return undefined;
     const [namespace, claim] = owner.split("/");
     return { namespace, claim, vm: claimNameParts(claim).vm };
+  }
+
+  claimHolding(namespace: string, claim: string): ClaimHolding | undefined {
+    const c = this.caches.claims.get(`${namespace}/${claim}`);
+    if (!c?.status?.addresses?.length) return undefined;
+    const pools = c.spec?.pools?.length ? c.spec.pools : c.spec?.pool ? [c.spec.pool] : [];
+    return { pools, released: (c.status as { released?: boolean }).released === true };
+  }
+
+  freeCount(pool: string): bigint | undefined {
+    return this.allocator(pool)?.freeCount;
   }
 
   allocationsInPool(pool: string): AllocationLike[] {

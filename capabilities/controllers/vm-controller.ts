@@ -14,6 +14,7 @@ import { Kinds } from "../k8s/kinds";
 import { ServiceController } from "./service-controller";
 import { Binder, BindOutcome, statusFor, ClaimStatus } from "./binder";
 import { ClusterView, ownerOf } from "./cluster-view";
+import { NicPlan, planNic, poolChoices } from "./nic-pools";
 import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition } from "./render";
 
 export class VmController {
@@ -41,14 +42,10 @@ export class VmController {
     const { byInterface, error } = requestedAddresses(vm);
     if (error) this.event(vmRef(vm), "Warning", "InvalidRequest", error);
     const claims: IPClaim[] = [];
-    for (const { nic, pools, refused } of wanted) {
+    for (const { nic, pools, unbound } of wanted) {
       const claim = await this.#applyClaim(vm, nic, pools);
-      if (refused.length && !pools.length) {
-        await this.#reportUnbound(vm, claim, {
-          bound: false,
-          reason: "NetworkNotReady",
-          message: `IPPool ${refused.join(", ")} serves network "${nic.network}" but its namespaceSelector does not select namespace "${ns}"`,
-        });
+      if (unbound) {
+        await this.#reportUnbound(vm, claim, unbound);
       } else if (!isBound(claim) || !this.#recordsMatch(claim)) {
         const outcome = await this.binder.bind({ claim, requested: byInterface.get(nic.interface), specMac: nic.macAddress });
         this.#announce(vm, claim, outcome);
@@ -67,14 +64,13 @@ export class VmController {
     return shown.length === pools.length && shown.every((a, i) => this.view.allocator(pools[i])?.holderOf(a) === owner);
   }
 
-  #desiredClaims(vm: VirtualMachine): { nic: BridgeNic; pools: string[]; refused: string[] }[] {
-    const ns = vm.metadata!.namespace!;
-    return bridgeNics(vm)
-      .map(nic => {
-        const { permitted, refused } = this.view.servingPools(nic.network, ns);
-        return { nic, pools: onePerFamily(permitted), refused: refused.map(p => p.metadata!.name as string) };
-      })
-      .filter(w => w.pools.length || w.refused.length);
+  /** Each pool-backed NIC with its pools (chosen, default or kept: nic-pools.ts), or why it has none. */
+  #desiredClaims(vm: VirtualMachine): ({ nic: BridgeNic } & NicPlan)[] {
+    const choices = poolChoices(vm);
+    return bridgeNics(vm).flatMap(nic => {
+      const plan = planNic(vm, nic, choices, this.view);
+      return plan ? [{ nic, ...plan }] : [];
+    });
   }
 
   async #applyClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[]): Promise<IPClaim> {
@@ -192,16 +188,6 @@ export class VmController {
       this.view.noteAllocation(alloc, true);
     }
   }
-}
-
-function onePerFamily(pools: IPPool[]): string[] {
-  const seen = new Set<string>();
-  return pools.filter(p => {
-    const family = p.spec?.cidr?.includes(":") ? "6" : "4";
-    if (seen.has(family)) return false;
-    seen.add(family);
-    return true;
-  }).map(p => p.metadata!.name as string);
 }
 
 export function isBound(claim: IPClaim): boolean {

@@ -76,11 +76,24 @@ describe("validatePool", () => {
     assertDenied(r, "spec.networks[3]", '"tenant-a/x"', "listed twice");
   });
 
-  it("refuses a second pool of the same family on a shared network, naming the other pool", () => {
+  it("refuses a second pool of the same family on a shared network that overlaps the first, naming it", () => {
     const r = validatePool(pool("other", spec({ cidr: "10.100.0.128/25" })), snap);
-    assertDenied(r, "spec.networks[0]", '"tenant-a/vlan100"', 'IPv4 IPPool "tenant-a-vlan100"', "overlapping this pool's 10.100.0.128/25");
+    assertDenied(r, "spec.networks[0]", '"tenant-a/vlan100"', 'IPv4 IPPool "tenant-a-vlan100"', "overlapping this pool's 10.100.0.128/25", "must not overlap");
+  });
+
+  it("accepts a disjoint second pool on a shared network, warning while neither is its default", () => {
     const apart = validatePool(pool("other", spec({ cidr: "10.111.0.0/24" })), snap);
-    assertDenied(apart, "spec.networks[0]", 'IPPool "tenant-a-vlan100" (10.100.0.0/24)', "one pool per IP family");
+    assertNoDenials(apart);
+    assertWarned(apart, "spec.networks[0]", 'IPv4 IPPool "tenant-a-vlan100"', "none of them is marked default", "vmnet.io/pools");
+    const marked = validatePool(pool("other", spec({ cidr: "10.111.0.0/24", default: true })), snap);
+    assert.deepEqual([marked.denials, marked.warnings], [[], []]);
+  });
+
+  it("refuses a second default pool of one family for a network, not one of the other family", () => {
+    const first = pool("first", spec({ cidr: "10.111.0.0/24", default: true }));
+    const r = validatePool(pool("second", spec({ cidr: "10.112.0.0/24", default: true })), snapshot({ pools: [first] }));
+    assertDenied(r, "spec.default", 'network "tenant-a/vlan100" already has a default IPv4 pool, IPPool "first"', "remove spec.default from one of them");
+    assertNoDenials(validatePool(pool("v6", spec({ cidr: "fd00:200::/64", default: true })), snapshot({ pools: [first] })));
   });
 
   it("accepts a pool of the other family on the same network, and the pool itself on update", () => {
