@@ -7,8 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { IPClaim } from "../capabilities/api/ipclaim-v1alpha1";
-import type { VirtualMachine } from "../capabilities/api/external/kubevirt";
-import { poolChoices } from "../capabilities/controllers/nic-pools";
+import { poolChoicesOf } from "../capabilities/admission/vm-pools";
 import { KubeClient, KubeObject } from "../capabilities/k8s/client";
 import { Kinds } from "../capabilities/k8s/kinds";
 import { installCrds, readManifests } from "./cluster-setup";
@@ -84,7 +83,7 @@ function claimCells(vm: KubeObject, c: IPClaim): string[] {
 function poolText(vm: KubeObject, claim: IPClaim): string {
   const pools = (claim.spec?.pools?.length ? claim.spec.pools : [claim.spec?.pool ?? ""]).filter(Boolean);
   if (!pools.length) return "-";
-  const choices = poolChoices(vm as VirtualMachine);
+  const choices = poolChoicesOf(vm.metadata?.annotations as Record<string, string> | undefined);
   const chosen = choices.ok && choices.choices.has(claim.spec!.interface);
   return `${pools.join(",")} (${chosen ? "chosen" : "default"})`;
 }

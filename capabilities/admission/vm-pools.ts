@@ -50,6 +50,12 @@ function poolList(raw: unknown): string[] | string {
   return list as string[];
 }
 
+/** The choices of a VM's annotations (none when absent); an annotation that does not parse says why. */
+export function poolChoicesOf(annotations: Record<string, string> | undefined): PoolsParse {
+  const value = annotations?.[POOLS_ANNOTATION];
+  return value === undefined ? { ok: true, choices: new Map() } : parsePoolsAnnotation(value);
+}
+
 function keysProblem(keys: string[]): string | undefined {
   const seen = new Map<string, string>();
   for (const key of keys) {

@@ -7,7 +7,7 @@ import type { VirtualMachine } from "../api/external/kubevirt";
 import { nicPools, PoolProblem, PoolSnapshot } from "../admission/pool-choice";
 import { poolName } from "../admission/pool-view";
 import type { ClaimHolding } from "../admission/snapshot";
-import { parsePoolsAnnotation, POOLS_ANNOTATION, PoolsParse } from "../admission/vm-pools";
+import { poolChoicesOf, POOLS_ANNOTATION, PoolsParse } from "../admission/vm-pools";
 import type { BindOutcome } from "./binder";
 import { BridgeNic, claimName } from "./render";
 
@@ -23,8 +23,7 @@ export interface NicPlan {
 
 /** The VM's pool choices; an annotation that does not parse leaves every NIC without a choice and says why. */
 export function poolChoices(vm: VirtualMachine): PoolsParse {
-  const value = vm.metadata?.annotations?.[POOLS_ANNOTATION];
-  return value === undefined ? { ok: true, choices: new Map() } : parsePoolsAnnotation(value);
+  return poolChoicesOf(vm.metadata?.annotations);
 }
 
 const CHOICE_PROBLEMS: readonly PoolProblem["kind"][] = ["unknown", "not-serving", "family-twice"];
@@ -36,9 +35,13 @@ export function planNic(vm: VirtualMachine, nic: BridgeNic, choices: PoolsParse,
   const chosen = choices.ok ? choices.choices.get(nic.interface) : undefined;
   const r = nicPools({ network: nic.network, namespace, chosen, held }, view);
   if (!r.poolBacked) return undefined;
-  const pools = (r.kept ?? r.pools).map(poolName);
+  if (r.kept) return { pools: r.kept.map(poolName) };
+  const pools = r.pools.map(poolName);
+  // A choice that does not parse is never served from the default (the owner meant another pool),
+  // but a NIC that holds addresses of the default keeps them.
+  const holdsThese = held !== undefined && held.length === pools.length && held.every(h => pools.includes(h));
+  if (!choices.ok && !holdsThese) return { pools: [], unbound: { bound: false, reason: "InvalidRequest", message: `annotation ${POOLS_ANNOTATION} ${choices.message}` } };
   if (pools.length) return { pools };
-  if (!choices.ok) return { pools, unbound: { bound: false, reason: "InvalidRequest", message: `annotation ${POOLS_ANNOTATION} ${choices.message}` } };
   const problem = r.problems[0];
   const reason = CHOICE_PROBLEMS.includes(problem.kind) ? "InvalidRequest" : "NetworkNotReady";
   return { pools, unbound: { bound: false, reason, message: problem.message } };

@@ -13,8 +13,7 @@ import { describeSelector, effectiveNamespaceLabels, selectorMatches } from "../
 import { allocationName } from "../ipam/address";
 import { nicPools, NicPools, PoolSnapshot } from "../admission/pool-choice";
 import type { IPPoolLike } from "../admission/snapshot";
-import { poolChoices } from "../controllers/nic-pools";
-import { POOLS_ANNOTATION } from "../admission/vm-pools";
+import { POOLS_ANNOTATION, poolChoicesOf } from "../admission/vm-pools";
 import { claimPools } from "./ips";
 import { condition } from "./pools";
 
@@ -145,7 +144,7 @@ function ifaceContext(input: WhyInput, nic: Nic): IfaceCtx {
   const labels = effectiveNamespaceLabels(input.namespace, input.namespaceLabels);
   ctx.permitted = ctx.serving.filter(p => selectorMatches(p.spec?.namespaceSelector, labels));
   ctx.claim = input.claims.find(c => c.metadata?.namespace === input.namespace && c.metadata?.name === `${input.name}.${nic.interface}`);
-  const choices = poolChoices(input.vm!);
+  const choices = poolChoicesOf(input.vm?.metadata?.annotations);
   ctx.chosen = (choices.ok ? choices.choices.get(nic.interface) : undefined) ?? [];
   const held = ctx.claim?.status?.addresses?.length ? claimPools(ctx.claim) : undefined;
   ctx.choice = nicPools({ network: ctx.network, namespace: input.namespace, chosen: ctx.chosen, held }, poolSnapshot(input));

@@ -31,7 +31,7 @@ interface Run {
 /** Runs the plugin; `env` replaces KUBECONFIG handling when given. */
 function plugin(args: string[], env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: cluster().controlPlane.kubeconfig }): Promise<Run> {
   return new Promise(resolve => {
-    execFile(PLUGIN, args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(PLUGIN, args, { env, timeout: 240_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
