@@ -42,9 +42,9 @@ export interface NicPools {
   pools: IPPoolLike[];
   problems: PoolProblem[];
   /**
-   * The pools the NIC holds addresses of, when they still serve it but are not the ones chosen
-   * (or no valid choice is left): the NIC keeps them. With a valid other choice, `problems` has
-   * a "held" problem.
+   * The pools the NIC draws from when it holds addresses of pools that still serve it and those
+   * are not just the wanted ones: per family the held pool, else the wanted one. When a held
+   * family's wanted pool is another one, `problems` has a "held" problem.
    */
   kept?: IPPoolLike[];
   /** Some pool (of any namespace) serves the network: a bridge NIC on it is pool-backed. */
@@ -98,9 +98,14 @@ export function nicPools(req: NicPoolRequest, snapshot: PoolSnapshot): NicPools 
   problems.push(...pickDefaults(req, candidates, picked));
   if (!picked.size && !problems.length && all.length > 0) problems.push(notSelected(req));
   const pools = problems.length ? [] : [...picked.values()].sort(byFamilyThenName);
-  const kept = keptPools(req, candidates, pools);
-  if (kept && pools.length) problems.push(heldProblem(kept, pools));
-  return { pools: kept ? [] : pools, problems, ...(kept ? { kept } : {}), poolBacked: all.length > 0 };
+  return withHeld(req, candidates, pools, problems, all.length > 0);
+}
+
+function withHeld(req: NicPoolRequest, candidates: IPPoolLike[], pools: IPPoolLike[], problems: PoolProblem[], poolBacked: boolean): NicPools {
+  const held = heldPools(req, candidates, pools);
+  if (!held) return { pools, problems, poolBacked };
+  if (held.conflict && pools.length) problems.push(heldProblem(held.pools, pools));
+  return { pools: [], problems, kept: held.pools, poolBacked };
 }
 
 function choiceProblem(name: string, req: NicPoolRequest, candidates: IPPoolLike[], picked: Map<Family, IPPoolLike>, snapshot: PoolSnapshot): PoolProblem | undefined {
@@ -152,14 +157,22 @@ function notSelected(req: NicPoolRequest): PoolProblem {
   };
 }
 
-/** The held pools when they still serve the NIC but differ from the wanted ones. */
-function keptPools(req: NicPoolRequest, candidates: IPPoolLike[], wanted: IPPoolLike[]): IPPoolLike[] | undefined {
+/**
+ * Per IP family, the pool the NIC holds an address of, where it still serves the NIC; the wanted
+ * pool for the families it holds none of (a dual-stack NIC bound before its IPv6 pool existed
+ * gets that one). Undefined when that is just the wanted pools; `conflict` when a held family's
+ * wanted pool is another one.
+ */
+function heldPools(req: NicPoolRequest, candidates: IPPoolLike[], wanted: IPPoolLike[]): { pools: IPPoolLike[]; conflict: boolean } | undefined {
   if (!req.held?.length) return undefined;
   const held = req.held.map(h => candidates.find(p => poolName(p) === h));
   if (held.some(p => p === undefined)) return undefined; // a held pool no longer serves the NIC: follow the choice
+  const heldFamilies = new Set(held.map(p => poolFamily(p!)));
+  const merged = [...(held as IPPoolLike[]), ...wanted.filter(p => !heldFamilies.has(poolFamily(p)))].sort(byFamilyThenName);
   const want = new Set(wanted.map(poolName));
-  if (want.size === req.held.length && req.held.every(h => want.has(h))) return undefined;
-  return (held as IPPoolLike[]).sort(byFamilyThenName);
+  if (merged.length === want.size && merged.every(p => want.has(poolName(p)))) return undefined;
+  const conflict = wanted.some(p => heldFamilies.has(poolFamily(p)) && !req.held!.includes(poolName(p)));
+  return { pools: merged, conflict };
 }
 
 function heldProblem(kept: IPPoolLike[], wanted: IPPoolLike[]): PoolProblem {

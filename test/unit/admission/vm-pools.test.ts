@@ -135,6 +135,11 @@ describe("vmnet.io/pools", () => {
       assert.deepEqual([r.pools, r.kept?.map(p => p.metadata?.name)], [[], ["web", "v6"]]);
       assert.deepEqual(r.problems.map(p => p.kind), ["held"]);
       assert.deepEqual(nicPools({ network: NET, namespace: "tenant-a", chosen: ["db"], held: ["db", "v6"] }, world()).problems, []);
+      // Bound before the network had an IPv6 pool: it keeps its IPv4 pool and gains the IPv6 default, no problem.
+      const gains = nicPools({ network: NET, namespace: "tenant-a", held: ["web"] }, world());
+      assert.deepEqual([names(gains), gains.kept, gains.problems], [["web", "v6"], undefined, []]);
+      const gainsDb = nicPools({ network: NET, namespace: "tenant-a", held: ["db"] }, world());
+      assert.deepEqual([gainsDb.kept?.map(p => p.metadata?.name), gainsDb.problems], [["db", "v6"], []], "a held non-default IPv4 pool gains the IPv6 default");
       // A held pool that no longer serves the network: the choice wins (the binder re-addresses).
       assert.deepEqual(names(nicPools({ network: NET, namespace: "tenant-a", held: ["elsewhere"] }, world())), ["web", "v6"]);
     });
