@@ -139,7 +139,7 @@ describe("vmnet.io/pools", () => {
       const gains = nicPools({ network: NET, namespace: "tenant-a", held: ["web"] }, world());
       assert.deepEqual([names(gains), gains.kept, gains.problems], [["web", "v6"], undefined, []]);
       const gainsDb = nicPools({ network: NET, namespace: "tenant-a", held: ["db"] }, world());
-      assert.deepEqual([gainsDb.kept?.map(p => p.metadata?.name), gainsDb.problems], [["db", "v6"], []], "a held non-default IPv4 pool gains the IPv6 default");
+      assert.deepEqual([gainsDb.kept?.map(p => p.metadata?.name), gainsDb.problems.map(p => p.kind)], [["db", "v6"], ["held"]], "a held non-default IPv4 pool is kept (the default is another: a held problem) and gains the IPv6 default");
       // A held pool that no longer serves the network: the choice wins (the binder re-addresses).
       assert.deepEqual(names(nicPools({ network: NET, namespace: "tenant-a", held: ["elsewhere"] }, world())), ["web", "v6"]);
     });
