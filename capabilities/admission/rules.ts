@@ -8,6 +8,10 @@ export { parseAddressesAnnotation, ADDRESSES_ANNOTATION } from "../domain/vm-add
 export { KUBEVIRT_RELEASE, kubevirtNetworkVerdict, interfaceProblems } from "../domain/kubevirt-rules";
 export type { KubeVirtRuleOptions } from "../domain/kubevirt-rules";
 export type { AddressesParse } from "../domain/vm-addresses";
+export { parsePoolsAnnotation, POOLS_ANNOTATION } from "../domain/vm-pools";
+export type { PoolsParse } from "../domain/vm-pools";
+export { nicPools, defaultPool } from "../domain/pool-choice";
+export type { NicPools, NicPoolRequest, PoolProblem } from "../domain/pool-choice";
 export { validatePool, validatePoolDelete } from "../domain/ippool";
 export { validateNAD, nadPoolReadiness } from "../domain/nad";
 export type { PoolReadiness } from "../domain/nad";

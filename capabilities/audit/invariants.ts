@@ -50,6 +50,8 @@ export interface Snapshot {
   pools: IPPool[];
   /** VirtualMachines of opts.namespace. */
   vms: KubeObject[];
+  /** virt-launcher pods, for `kubectl vmnet check` (launcher-pods.ts); findProblems does not read them. */
+  pods?: KubeObject[];
 }
 
 interface VmSpec {

@@ -7,9 +7,7 @@ import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import type { NetworkAttachmentDefinition } from "../api/external/multus";
-import { conflictLoss } from "../domain/pool-conflicts";
-import { effectiveNamespaceLabels, selectorMatches } from "../domain/selector";
-import type { AddressHolder, AdmissionSnapshot, AllocationLike } from "../domain/snapshot";
+import type { AddressHolder, AdmissionSnapshot, AllocationLike, ClaimHolding } from "../domain/snapshot";
 import type { MacHolder } from "../domain/vm-security";
 import { PoolAllocator } from "../ipam/allocator";
 import { canonicalIP } from "../ipam/address";
@@ -116,19 +114,6 @@ export class ClusterView implements AdmissionSnapshot {
     return this.caches.claims.by("vm", `${namespace}/${vm}`);
   }
 
-  /** Pools serving a network ("ns/name") that admit the namespace, IPv4 first. */
-  servingPools(network: string, namespace: string): { permitted: IPPool[]; refused: IPPool[] } {
-    const labels = effectiveNamespaceLabels(namespace, this.namespaceLabels(namespace));
-    // A pool that lost a conflict (pool-conflicts.ts) serves nothing: its status says why.
-    const serving = (this.poolsForNetwork(network) as IPPool[]).filter(p => conflictLoss(p, this) === undefined);
-    const byFamily = (p: IPPool): number => (p.spec?.cidr?.includes(":") ? 6 : 4);
-    serving.sort((a, b) => byFamily(a) - byFamily(b) || String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
-    return {
-      permitted: serving.filter(p => selectorMatches(p.spec?.namespaceSelector, labels)),
-      refused: serving.filter(p => !selectorMatches(p.spec?.namespaceSelector, labels)),
-    };
-  }
-
   // ---- AdmissionSnapshot ------------------------------------------------------------------
 
   poolsForNetwork(network: string): IPPool[] {
@@ -170,6 +155,17 @@ export class ClusterView implements AdmissionSnapshot {
 
   requestRefusal(pool: string, owner: string, address: string): IpamError | undefined {
     return this.allocator(pool)?.checkRequest(owner, address);
+  }
+
+  claimHolding(namespace: string, claim: string): ClaimHolding | undefined {
+    const c = this.caches.claims.get(`${namespace}/${claim}`);
+    if (!c?.status?.addresses?.length) return undefined;
+    const pools = c.spec?.pools?.length ? c.spec.pools : c.spec?.pool ? [c.spec.pool] : [];
+    return { pools, released: (c.status as { released?: boolean }).released === true };
+  }
+
+  freeCount(pool: string): bigint | undefined {
+    return this.allocator(pool)?.freeCount;
   }
 
   allocationsInPool(pool: string): AllocationLike[] {

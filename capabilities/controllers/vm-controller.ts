@@ -16,15 +16,12 @@ import { Kinds } from "../k8s/kinds";
 import { ServiceController } from "./service-controller";
 import { Binder, BindOutcome, statusFor, ClaimStatus } from "./binder";
 import { ClusterView, ownerOf } from "./cluster-view";
+import { NicPlan, planNic, poolChoices } from "./nic-pools";
 import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition, claimableInterface } from "./render";
 import { isClaimBound } from "../domain/claims";
 
-/** A NIC that should have a claim: the pools that serve it, and those whose namespaceSelector refuses it. */
-interface WantedClaim {
-  nic: BridgeNic;
-  pools: string[];
-  refused: string[];
-}
+/** A pool-backed NIC with its pools (chosen, default or kept: nic-pools.ts), or why it has none. */
+type WantedClaim = { nic: BridgeNic } & NicPlan;
 
 export class VmController {
   constructor(
@@ -66,18 +63,14 @@ export class VmController {
 
   /** One NIC's claim, applied and bound, or why not reported on it; undefined when it can have none. */
   async #ensureNic(vm: VirtualMachine, want: WantedClaim, requested: string[] | undefined, verdict: ValidationResult, newlyBound: string[]): Promise<IPClaim | undefined> {
-    const { nic, pools, refused } = want;
+    const { nic, pools, unbound } = want;
     if (!claimableInterface(nic.interface)) return this.#unclaimable(vm, nic, verdict);
     const claim = await this.#applyClaim(vm, nic, pools);
     const problems = interfaceProblems(verdict, vm, nic.interface);
     if (problems.length) {
       await this.#reportRefused(vm, claim, problems);
-    } else if (refused.length && !pools.length) {
-      await this.#reportUnbound(vm, claim, {
-        bound: false,
-        reason: "NetworkNotReady",
-        message: `IPPool ${refused.join(", ")} serves network "${nic.network}" but its namespaceSelector does not select namespace "${vm.metadata!.namespace}"`,
-      });
+    } else if (unbound) {
+      await this.#reportUnbound(vm, claim, unbound);
     } else if (!isBound(claim) || !this.#recordsMatch(claim)) {
       const outcome = await this.binder.bind({ claim, requested, specMac: nic.macAddress });
       this.#announce(vm, claim, outcome);
@@ -95,13 +88,11 @@ export class VmController {
   }
 
   #desiredClaims(vm: VirtualMachine): WantedClaim[] {
-    const ns = vm.metadata!.namespace!;
-    return bridgeNics(vm)
-      .map(nic => {
-        const { permitted, refused } = this.view.servingPools(nic.network, ns);
-        return { nic, pools: onePerFamily(permitted), refused: refused.map(p => p.metadata!.name as string) };
-      })
-      .filter(w => w.pools.length || w.refused.length);
+    const choices = poolChoices(vm);
+    return bridgeNics(vm).flatMap(nic => {
+      const plan = planNic(vm, nic, choices, this.view);
+      return plan ? [{ nic, ...plan }] : [];
+    });
   }
 
   async #applyClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[]): Promise<IPClaim> {
@@ -255,16 +246,6 @@ export function refusalMessage(iface: string, problems: Finding[]): string {
 /** The claim showed these addresses, Bound, before: a re-bind that changed nothing (records re-made). */
 function sameAddresses(claim: IPClaim, addresses: string[]): boolean {
   return isBound(claim) && JSON.stringify((claim.status as ClaimStatus | undefined)?.addresses ?? []) === JSON.stringify(addresses);
-}
-
-function onePerFamily(pools: IPPool[]): string[] {
-  const seen = new Set<string>();
-  return pools.filter(p => {
-    const family = p.spec?.cidr?.includes(":") ? "6" : "4";
-    if (seen.has(family)) return false;
-    seen.add(family);
-    return true;
-  }).map(p => p.metadata!.name as string);
 }
 
 export function isBound(claim: IPClaim): boolean {

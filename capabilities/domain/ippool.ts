@@ -5,7 +5,7 @@ import { validatePoolSpec } from "../ipam/pool-layout";
 import { CIDR, Span, contains, familyName, overlaps, parseAddressOrCIDR, parseCIDR, parseIP, parseSpan, readCIDR } from "./net";
 import { parseNetworkRef } from "./names";
 import { nadRoutesVia } from "./nad-readiness";
-import { isSpecInput, layoutOf, listOf, poolName, whyNotAllocatable } from "./pool-view";
+import { isMarkedDefault, isSpecInput, layoutOf, listOf, poolName, whyNotAllocatable } from "./pool-view";
 import { effectiveNamespaceLabels, selectorMatches, selectorProblems } from "./selector";
 import type { AdmissionSnapshot, AllocationLike, IPPoolLike } from "./snapshot";
 
@@ -194,29 +194,44 @@ function checkNetworks(ctx: PoolCtx, out: Findings): void {
   });
 }
 
-/** One pool per network and IP family: another pool of this family on a shared network is refused. */
+/**
+ * Pools of one IP family on a shared network must not overlap, and at most one of them may be its
+ * default; with several and none marked, NICs without a choice get no address (a warning).
+ */
 function checkSharedNetworks(ctx: PoolCtx, cidr: CIDR, snapshot: AdmissionSnapshot, out: Findings): void {
   listOf(ctx.spec.networks).forEach((n, i) => {
     if (typeof n !== "string") return;
-    for (const other of snapshot.poolsForNetwork(n)) {
+    const others = snapshot.poolsForNetwork(n).filter(o => poolName(o) !== ctx.name && parseCIDR(isRecord(o.spec) ? o.spec.cidr : undefined)?.family === cidr.family);
+    for (const other of others) {
       const otherName = poolName(other);
-      const otherCidr = parseCIDR(isRecord(other.spec) ? other.spec.cidr : undefined);
-      if (otherName === ctx.name || !otherCidr || otherCidr.family !== cidr.family) continue;
-      const overlap = overlaps(cidr, otherCidr) ? `, overlapping this pool's ${cidr.text}` : "";
-      out.deny(
+      const otherCidr = parseCIDR(isRecord(other.spec) ? other.spec.cidr : undefined)!;
+      if (overlaps(cidr, otherCidr))
+        out.deny(
+          `spec.networks[${i}]`,
+          n,
+          `network ${show(n)} is already served by ${familyName(cidr.family)} IPPool ${show(otherName)} (${otherCidr.text}), overlapping this pool's ${cidr.text}; ` +
+            `pools of one network must not overlap: give this pool a disjoint CIDR, add the addresses to ${show(otherName)}, or remove the network from one of the pools`,
+        );
+      else if (isMarkedDefault(ctx.pool) && isMarkedDefault(other))
+        out.deny(
+          "spec.default",
+          true,
+          `network ${show(n)} already has a default ${familyName(cidr.family)} pool, IPPool ${show(otherName)}; a network has at most one default pool per IP family: remove spec.default from one of them`,
+        );
+    }
+    if (others.length && !isMarkedDefault(ctx.pool) && !others.some(isMarkedDefault))
+      out.warn(
         `spec.networks[${i}]`,
         n,
-        `network ${show(n)} is already served by ${familyName(cidr.family)} IPPool ${show(otherName)} (${otherCidr.text}${overlap}); ` +
-          `a network has one pool per IP family: add the addresses to ${show(otherName)}, or remove the network from one of the pools`,
+        `network ${show(n)} is also served by ${familyName(cidr.family)} IPPool ${others.map(o => show(poolName(o))).join(", ")} and none of them is marked default: a NIC whose namespace more than one of them selects gets an address only when its VM chooses a pool (annotation vmnet.io/pools); set spec.default: true on one of them`,
       );
-    }
   });
 }
 
 /** Overlapping CIDRs on networks that share a bridge and VLAN would hand one address out twice there. */
 function checkSharedSegment(ctx: PoolCtx, snapshot: AdmissionSnapshot, out: Findings): void {
   for (const c of poolConflicts(ctx.pool, snapshot)) {
-    if (c.why.includes("also serves network")) continue; // checkSharedNetworks names it, with its field
+    if (c.kind !== "segment") continue; // checkSharedNetworks names the others, with their field
     out.deny("spec.cidr", ctx.spec.cidr, `${c.why}; one address would be handed out twice there: give the pools disjoint CIDRs, or serve both networks from one pool`);
   }
 }

@@ -5,6 +5,8 @@ export const GROUP = "vmnet.io";
 
 /** VM annotation: requested fixed addresses per interface, `{"ovs1": "10.100.0.23"}` (a list for dual-stack). */
 export const ADDRESSES_ANNOTATION = "vmnet.io/addresses";
+/** VM annotation: the pool chosen per interface, `{"ovs1": "tenant-a-vlan100-db"}` (a list for dual-stack; parser in vm-pools.ts). */
+export const POOLS_ANNOTATION = "vmnet.io/pools";
 /** VM annotation: keep a Service of this type for the VM's masquerade interface. */
 export const EXPOSE_ANNOTATION = "vmnet.io/expose";
 /** The Service types vmnet.io/expose may name. */

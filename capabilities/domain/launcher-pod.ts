@@ -134,7 +134,8 @@ function withAddresses(el: Record<string, unknown>, claim: ClaimLike, gateways: 
   return { ...el, ...want };
 }
 
-class ClaimMatcher {
+/** Matches a pod's network elements to a VM's claims: by KubeVirt's hashed interface name, else the next unused claim of the network. */
+export class ClaimMatcher {
   private readonly byNetwork = new Map<string, ClaimLike[]>();
   private readonly used = new Set<ClaimLike>();
 

@@ -10,6 +10,11 @@ export function poolName(pool: IPPoolLike | undefined): string {
   return typeof name === "string" ? name : "";
 }
 
+/** The pool is marked the default of its networks for its IP family (spec.default; see pool-choice.ts). */
+export function isMarkedDefault(pool: IPPoolLike | undefined): boolean {
+  return isRecord(pool) && isRecord(pool.spec) && pool.spec.default === true;
+}
+
 /** The pool's layout, or its first problem (a pool admitted before a rule existed may have one). */
 export function layoutOf(pool: IPPoolLike | undefined): PoolLayout | { error: string } {
   const spec = isRecord(pool) && isRecord(pool.spec) ? pool.spec : {};

@@ -21,6 +21,14 @@ export interface AllocationLike extends AddressHolder {
   address: string;
 }
 
+/** What a NIC's IPClaim holds, as the pool rules need it. */
+export interface ClaimHolding {
+  /** The claim's pools (spec.pools, else spec.pool). */
+  pools: string[];
+  /** Released under reclaimPolicy Retain (its VM was deleted), not bound. */
+  released: boolean;
+}
+
 export interface AdmissionSnapshot {
   /** Pools whose spec.networks include the network ("namespace/name"). */
   poolsForNetwork(network: string): IPPoolLike[];
@@ -43,4 +51,12 @@ export interface AdmissionSnapshot {
    * the snapshot knows the CR; without it, a VM naming a plugin gets a warning to check it.
    */
   bindingPlugins?(): readonly string[];
+  /**
+   * The pools of the IPClaim `claim` of a namespace when it holds addresses (bound, or retained by
+   * reclaimPolicy Retain); undefined when there is no such claim or it holds none. Without it, a
+   * change of pool on a bound NIC is not refused (the controller still keeps the NIC's pool).
+   */
+  claimHolding?(namespace: string, claim: string): ClaimHolding | undefined;
+  /** Addresses the pool can still hand out; undefined when unknown. Without it, room is not checked. */
+  freeCount?(pool: string): bigint | undefined;
 }

@@ -1,7 +1,7 @@
 // The vmnet.io/addresses annotation: requested fixed addresses per interface.
 import { z } from "zod";
 import { ADDRESSES_ANNOTATION } from "./keys";
-import { Findings, show } from "./findings";
+import { Findings, isRecord, show } from "./findings";
 import { parseJson, describePosition } from "./json";
 import { AddressTakenError } from "../ipam/errors";
 import type { PoolLayout } from "../ipam/pool-layout";
@@ -9,8 +9,7 @@ import { IP, familyName, parseCIDR, readIP } from "./net";
 import { layoutOf, poolName, whyNotAllocatable } from "./pool-view";
 import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
 import { IfaceEntry, VMContext, annotationPath } from "./vm-context";
-import { effectiveNamespaceLabels, selectorMatches } from "./selector";
-import { isRecord } from "./findings";
+import type { NicPools } from "./pool-choice";
 
 export { ADDRESSES_ANNOTATION };
 
@@ -52,7 +51,8 @@ interface Request {
   field: string;
 }
 
-export function checkAddresses(ctx: VMContext, snapshot: AdmissionSnapshot, out: Findings): void {
+/** `nicPools`: each bridge NIC's pools as vm-pools.ts resolved them (chosen, default or kept). */
+export function checkAddresses(ctx: VMContext, snapshot: AdmissionSnapshot, out: Findings, nicPools: Map<string, NicPools>): void {
   const value = ctx.annotations.get(ADDRESSES_ANNOTATION);
   if (value === undefined) return;
   const parsed = parseAddressesAnnotation(value);
@@ -63,7 +63,7 @@ export function checkAddresses(ctx: VMContext, snapshot: AdmissionSnapshot, out:
   const taken = new Map<string, string>();
   for (const [name, addrs] of parsed.requests) {
     const field = `${annotationPath(ADDRESSES_ANNOTATION)}.${name}`;
-    const pools = interfacePools(ctx, name, field, snapshot, out);
+    const pools = interfacePools(ctx, name, field, nicPools, out);
     if (!pools) continue;
     const families = new Set<number>();
     addrs.forEach((address, i) => {
@@ -74,20 +74,19 @@ export function checkAddresses(ctx: VMContext, snapshot: AdmissionSnapshot, out:
   }
 }
 
-/** The pools serving a requested interface, or undefined (denied) when it cannot take an address. */
-function interfacePools(ctx: VMContext, name: string, field: string, snapshot: AdmissionSnapshot, out: Findings): IPPoolLike[] | undefined {
+/** The pools of a requested interface, or undefined (denied here or in vm-pools.ts) when it cannot take an address. */
+function interfacePools(ctx: VMContext, name: string, field: string, nicPools: Map<string, NicPools>, out: Findings): IPPoolLike[] | undefined {
   const iface = ctx.ifaceByName.get(name);
-  const ref = iface?.bindings.includes("bridge") ? iface.network?.ref : undefined;
-  if (ref && !("error" in ref) && snapshot.poolsForNetwork(ref.qualified).length === 0) {
+  const resolved = nicPools.get(name);
+  if (iface && resolved && !resolved.poolBacked) {
     // GitOps may apply the pool after the VM: the controller binds the address once it exists.
-    out.warn(field, name, `${ADDRESSES_ANNOTATION} names interface ${show(name)}, whose network ${show(ref.qualified)} no IPPool serves yet; the address is checked when a pool serves it`);
+    out.warn(field, name, `${ADDRESSES_ANNOTATION} names interface ${show(name)}, whose network ${show(networkOf(iface))} no IPPool serves yet; the address is checked when a pool serves it`);
     return undefined;
   }
-  const problem = iface
-    ? notPoolBacked(ctx, iface, snapshot)
-    : `names interface ${show(name)}, which the VM does not have (interfaces: ${[...ctx.ifaceByName.keys()].join(", ") || "none"})`;
-  if (Array.isArray(problem) && problem.length === 0) return undefined; // refused in vm.ts, without detail
-  if (typeof problem === "string") {
+  const problem = !iface
+    ? `names interface ${show(name)}, which the VM does not have (interfaces: ${[...ctx.ifaceByName.keys()].join(", ") || "none"})`
+    : notPoolBacked(iface);
+  if (problem) {
     out.deny(
       field,
       name,
@@ -95,21 +94,24 @@ function interfacePools(ctx: VMContext, name: string, field: string, snapshot: A
     );
     return undefined;
   }
-  return problem;
+  // No pools: vm-pools.ts refused the NIC's pools (a bad choice, no default, a namespace not
+  // selected), or the annotation vmnet.io/pools does not parse; that denial says why.
+  const pools = resolved?.kept ?? resolved?.pools ?? [];
+  return pools.length ? pools : undefined;
 }
 
-function notPoolBacked(ctx: VMContext, iface: IfaceEntry, snapshot: AdmissionSnapshot): string | IPPoolLike[] {
+/** The network of a NIC that vm-pools.ts resolved pools for (a bridge NIC on a valid Multus network). */
+function networkOf(iface: IfaceEntry): string {
+  const ref = iface.network?.ref;
+  return ref && !("error" in ref) ? ref.qualified : "";
+}
+
+function notPoolBacked(iface: IfaceEntry): string | undefined {
   const name = show(iface.name);
   if (!iface.bindings.includes("bridge")) return `names interface ${name}, which is not a bridge interface`;
   const ref = iface.network?.ref;
   if (!ref || "error" in ref) return `names interface ${name}, which is not on a (valid) Multus network`;
-  // Only pools that serve this namespace: their ranges are the tenant's to know (it may draw from
-  // them); a pool that does not select it is denied in vm.ts without naming it.
-  const all = snapshot.poolsForNetwork(ref.qualified);
-  const labels = effectiveNamespaceLabels(ctx.namespace, snapshot.namespaceLabels(ctx.namespace));
-  const pools = all.filter(p => selectorMatches(isRecord(p.spec) ? p.spec.namespaceSelector : undefined, labels));
-  if (all.length > 0 && pools.length === 0) return [];
-  return pools.length > 0 ? pools : `names interface ${name}, whose network ${show(ref.qualified)} no IPPool serves`;
+  return undefined;
 }
 
 /** Checks one requested address; returns "pool address" when it may be taken. */

@@ -5,9 +5,9 @@ import { parseUnicastMac } from "./names";
 import { nadPoolReadiness } from "./nad-readiness";
 import { parseIP } from "./net";
 import { poolName } from "./pool-view";
-import { effectiveNamespaceLabels, selectorMatches } from "./selector";
-import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
+import type { AdmissionSnapshot } from "./snapshot";
 import { checkAddresses } from "./vm-addresses";
+import { checkPools } from "./vm-pools";
 import { MacIndex, checkExposeAllowed, checkMacInUse, warnForeignNad } from "./vm-security";
 import { PRODUCT_RULE, checkKubeVirtNetworkRules, isGoMac48 } from "./kubevirt-rules";
 import { IfaceEntry, NetEntry, VMContext, annotationPath, vmContext } from "./vm-context";
@@ -40,7 +40,7 @@ function checkVM(vm: unknown, snapshot: AdmissionSnapshot & MacIndex, creating: 
   ctx.ifaces.forEach(iface => warnPodBridge(ctx, iface, out));
   checkMacs(ctx, out);
   ctx.ifaces.forEach(iface => checkMultusNetwork(ctx, iface, snapshot, out));
-  checkAddresses(ctx, snapshot, out);
+  checkAddresses(ctx, snapshot, out, checkPools(ctx, snapshot, out));
   checkExpose(ctx, out);
   checkTenantIsolation(ctx, snapshot, policy, out);
   return out.result();
@@ -119,7 +119,6 @@ function checkMultusNetwork(ctx: VMContext, iface: IfaceEntry, snapshot: Admissi
       );
     return;
   }
-  checkPoolSelectors(ctx, qualified, path, pools, snapshot, out);
   const readiness = nad && pools.length > 0 ? nadPoolReadiness(nad.spec?.config) : { ready: true };
   if (!readiness.ready)
     out.warn(
@@ -127,29 +126,6 @@ function checkMultusNetwork(ctx: VMContext, iface: IfaceEntry, snapshot: Admissi
       qualified,
       `NetworkAttachmentDefinition ${qualified} is served by IPPool ${show(poolName(pools[0]))} but is not ready for fixed addresses: ${readiness.reason}`,
     );
-}
-
-/** A tenant may not draw from a pool whose namespaceSelector excludes its namespace. */
-function checkPoolSelectors(
-  ctx: VMContext,
-  network: string,
-  path: string,
-  pools: IPPoolLike[],
-  snapshot: AdmissionSnapshot,
-  out: Findings,
-): void {
-  const labels = effectiveNamespaceLabels(ctx.namespace, snapshot.namespaceLabels(ctx.namespace));
-  for (const pool of pools) {
-    const selector = isRecord(pool.spec) ? pool.spec.namespaceSelector : undefined;
-    if (selectorMatches(selector, labels)) continue;
-    out.deny(
-      path,
-      network,
-      // Neither the pool's name nor its selector: a pool that does not serve this namespace is none of its business.
-      `network ${show(network)} draws addresses from an IPPool that does not serve namespace ${show(ctx.namespace)}; use a network whose pool serves this namespace, or ask the cluster admin to let the pool select it`,
-    );
-    return; // one sentence is enough, however many pools refuse
-  }
 }
 
 function checkExpose(ctx: VMContext, out: Findings): void {

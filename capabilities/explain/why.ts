@@ -11,6 +11,9 @@ import { nadPoolReadiness } from "../domain/nad-readiness";
 import { parseNetworkRef } from "../domain/names";
 import { describeSelector, effectiveNamespaceLabels, selectorMatches } from "../domain/selector";
 import { allocationName } from "../ipam/address";
+import { nicPools, NicPools, PoolSnapshot } from "../domain/pool-choice";
+import type { IPPoolLike } from "../domain/snapshot";
+import { POOLS_ANNOTATION, poolChoicesOf } from "../domain/vm-pools";
 import { claimPools } from "./ips";
 import { condition } from "./pools";
 import { boundCondition, hasBoundCondition } from "../domain/claims";
@@ -68,6 +71,10 @@ interface IfaceCtx {
   /** Of those, the ones whose namespaceSelector selects the VM's namespace. */
   permitted: IPPool[];
   claim?: IPClaim;
+  /** The NIC's pools by the rule the operator follows (pool-choice.ts). */
+  choice?: NicPools;
+  /** Pools the VM chose for the NIC with vmnet.io/pools. */
+  chosen: string[];
 }
 
 interface Outcome {
@@ -108,7 +115,7 @@ export function explainVm(input: WhyInput): VmExplanation {
   return { vm: ref, found: true, lines, interfaces: nics.map(nic => explainInterface(ifaceContext(input, nic))) };
 }
 
-const STEPS: Step[] = [bindingStep, nadStep, poolStep, nadReadinessStep, capacityStep, claimStep];
+const STEPS: Step[] = [bindingStep, nadStep, poolStep, choiceStep, nadReadinessStep, capacityStep, claimStep];
 
 function explainInterface(ctx: IfaceCtx): InterfaceExplanation {
   const lines: Line[] = [];
@@ -127,7 +134,7 @@ function withCaveat(outcome: Outcome, lines: Line[]): Outcome {
 }
 
 function ifaceContext(input: WhyInput, nic: Nic): IfaceCtx {
-  const ctx: IfaceCtx = { input, nic, serving: [], permitted: [] };
+  const ctx: IfaceCtx = { input, nic, serving: [], permitted: [], chosen: [] };
   const parsed = nic.networkKind === "multus" ? parseNetworkRef(nic.networkName, input.namespace) : undefined;
   if (!parsed || "error" in parsed) return ctx;
   ctx.network = parsed.qualified;
@@ -138,7 +145,22 @@ function ifaceContext(input: WhyInput, nic: Nic): IfaceCtx {
   const labels = effectiveNamespaceLabels(input.namespace, input.namespaceLabels);
   ctx.permitted = ctx.serving.filter(p => selectorMatches(p.spec?.namespaceSelector, labels));
   ctx.claim = input.claims.find(c => c.metadata?.namespace === input.namespace && c.metadata?.name === `${input.name}.${nic.interface}`);
+  const choices = poolChoicesOf(input.vm?.metadata?.annotations);
+  ctx.chosen = (choices.ok ? choices.choices.get(nic.interface) : undefined) ?? [];
+  const held = ctx.claim?.status?.addresses?.length ? claimPools(ctx.claim) : undefined;
+  ctx.choice = nicPools({ network: ctx.network, namespace: input.namespace, chosen: ctx.chosen, held }, poolSnapshot(input));
   return ctx;
+}
+
+/** The explanation's input as the pool rule reads a cluster. */
+function poolSnapshot(input: WhyInput): PoolSnapshot {
+  return {
+    poolsForNetwork: network => input.pools.filter(p => p.spec?.networks?.includes(network)),
+    pool: name => input.pools.find(p => p.metadata?.name === name),
+    pools: () => input.pools,
+    nad: (namespace, name) => input.nads.find(n => n.metadata?.namespace === namespace && n.metadata?.name === name),
+    namespaceLabels: () => input.namespaceLabels,
+  };
 }
 
 // ---- 1. binding and network ---------------------------------------------------------------
@@ -208,6 +230,29 @@ function poolStep(ctx: IfaceCtx): StepResult {
   return { lines };
 }
 
+// ---- 3b. which of the pools: the NIC's choice (vmnet.io/pools), else the network's default --------
+
+function choiceStep(ctx: IfaceCtx): StepResult {
+  const choice = ctx.choice;
+  if (!choice || ctx.permitted.length === 0 || plainChoice(ctx, choice)) return { lines: [] };
+  const lines = choice.problems.map(p => problem(p.message));
+  if (choice.kept) lines.push(info(`the NIC keeps IPPool ${choice.kept.map(p => String(p.metadata?.name)).join(", ")}, whose addresses it holds`));
+  lines.push(...choice.pools.map(p => choiceLine(ctx, p)));
+  if (!choice.pools.length && !choice.kept) return { lines, stop: noAddress("no address: no pool for it (see ✗)") };
+  return { lines };
+}
+
+/** One pool per family and no choice: the pool lines above say it all. */
+function plainChoice(ctx: IfaceCtx, choice: NicPools): boolean {
+  return ctx.permitted.length < 2 && !ctx.chosen.length && !choice.problems.length && !choice.kept;
+}
+
+function choiceLine(ctx: IfaceCtx, pool: IPPoolLike): Line {
+  const name = String(pool.metadata?.name);
+  if (ctx.chosen.includes(name)) return ok(`annotation ${POOLS_ANNOTATION} chooses IPPool ${name} for interface ${ctx.nic.interface}`);
+  return ok(`IPPool ${name} is the network's default ${pool.spec?.cidr?.includes(":") ? "IPv6" : "IPv4"} pool for namespace ${ctx.input.namespace}`);
+}
+
 function selectorText(pool: IPPool): string {
   const selector = pool.spec?.namespaceSelector;
   const empty = !selector || (!selector.matchLabels && !selector.matchExpressions?.length) || describeSelector(selector) === "{}";
@@ -240,13 +285,7 @@ function capacityStep(ctx: IfaceCtx): StepResult {
 function poolsInUse(ctx: IfaceCtx): IPPool[] {
   const named = claimPools(ctx.claim);
   if (named.length) return ctx.permitted.filter(p => named.includes(poolName(p)));
-  const seen = new Set<string>();
-  return ctx.permitted.filter(p => {
-    const family = p.spec?.cidr?.includes(":") ? "6" : "4";
-    if (seen.has(family)) return false;
-    seen.add(family);
-    return true;
-  });
+  return (ctx.choice?.pools ?? []) as IPPool[];
 }
 
 /** The pool's Ready=False, unless it only repeats what the NAD checks above said of this network. */

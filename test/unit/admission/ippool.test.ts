@@ -56,12 +56,12 @@ describe("validatePool", () => {
   it("warns when nothing routes through the gateway: no defaultRoute and no NAD static IPAM route naming it", () => {
     const bare = pool("p", { cidr: "10.9.0.0/24", gateway: "10.9.0.1", networks: ["tenant-a/vlan100"] });
     assertWarned(validatePool(bare, snap), "spec.gateway", '"10.9.0.1"', "nothing routes through it", "spec.defaultRoute: true", "tenant-a/vlan100");
-    assert.deepEqual(validatePool(pool("p", { ...bare.spec, defaultRoute: true }), snap).warnings, []);
+    assert.deepEqual(gatewayWarnings(validatePool(pool("p", { ...bare.spec, defaultRoute: true }), snap)), []);
     const routes = { type: "static", routes: [{ dst: "10.250.0.0/16", gw: "10.9.0.1" }] };
     const routed = snapshot({ ...tenantWorld(), nads: [nad("tenant-a", "vlan100", JSON.stringify({ ...(JSON.parse(OVS_READY) as object), ipam: routes }))] });
-    assert.deepEqual(validatePool(bare, routed).warnings, []);
+    assert.deepEqual(gatewayWarnings(validatePool(bare, routed)), []);
     // No gateway: nothing to route through, nothing to warn about.
-    assert.deepEqual(validatePool(pool("p", { cidr: "10.9.0.0/24", networks: ["tenant-a/vlan100"] }), snap).warnings, []);
+    assert.deepEqual(gatewayWarnings(validatePool(pool("p", { cidr: "10.9.0.0/24", networks: ["tenant-a/vlan100"] }), snap)), []);
   });
 
   it("refuses a gateway outside the CIDR, malformed, or inside a range (naming the range)", () => {
@@ -87,11 +87,24 @@ describe("validatePool", () => {
     assertDenied(r, "spec.networks[3]", '"tenant-a/x"', "listed twice");
   });
 
-  it("refuses a second pool of the same family on a shared network, naming the other pool", () => {
+  it("refuses a second pool of the same family on a shared network that overlaps the first, naming it", () => {
     const r = validatePool(pool("other", spec({ cidr: "10.100.0.128/25" })), snap);
-    assertDenied(r, "spec.networks[0]", '"tenant-a/vlan100"', 'IPv4 IPPool "tenant-a-vlan100"', "overlapping this pool's 10.100.0.128/25");
+    assertDenied(r, "spec.networks[0]", '"tenant-a/vlan100"', 'IPv4 IPPool "tenant-a-vlan100"', "overlapping this pool's 10.100.0.128/25", "must not overlap");
+  });
+
+  it("accepts a disjoint second pool on a shared network, warning while neither is its default", () => {
     const apart = validatePool(pool("other", spec({ cidr: "10.111.0.0/24" })), snap);
-    assertDenied(apart, "spec.networks[0]", 'IPPool "tenant-a-vlan100" (10.100.0.0/24)', "one pool per IP family");
+    assertNoDenials(apart);
+    assertWarned(apart, "spec.networks[0]", 'IPv4 IPPool "tenant-a-vlan100"', "none of them is marked default", "vmnet.io/pools");
+    const marked = validatePool(pool("other", spec({ cidr: "10.111.0.0/24", default: true })), snap);
+    assert.deepEqual([marked.denials, marked.warnings], [[], []]);
+  });
+
+  it("refuses a second default pool of one family for a network, not one of the other family", () => {
+    const first = pool("first", spec({ cidr: "10.111.0.0/24", default: true }));
+    const r = validatePool(pool("second", spec({ cidr: "10.112.0.0/24", default: true })), snapshot({ pools: [first] }));
+    assertDenied(r, "spec.default", 'network "tenant-a/vlan100" already has a default IPv4 pool, IPPool "first"', "remove spec.default from one of them");
+    assertNoDenials(validatePool(pool("v6", spec({ cidr: "fd00:200::/64", default: true })), snapshot({ pools: [first] })));
   });
 
   it("accepts a pool of the other family on the same network, and the pool itself on update", () => {
@@ -188,3 +201,8 @@ describe("validatePoolDelete", () => {
     assert.equal(d.value, 2);
   });
 });
+
+/** The gateway warnings alone (a pool on a network another pool serves also gets the default-marker warning). */
+function gatewayWarnings(r: { warnings: { field: string }[] }): { field: string }[] {
+  return r.warnings.filter(w => w.field === "spec.gateway");
+}
