@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { IPClaim } from "../../../capabilities/api/ipclaim-v1alpha1";
 import { VirtualMachine } from "../../../capabilities/api/external/kubevirt";
 import { claimMac, sameStatus, statusFor } from "../../../capabilities/controllers/binder";
+import { targetKept } from "../../../capabilities/controllers/migration-controller";
 import {
   bridgeNics,
   claimName,
@@ -195,6 +196,29 @@ describe("controller renderers, field by field", () => {
       for (const [what, change] of variants) assert.equal(sameStatus(base, { ...base, ...change }), false, what);
       assert.equal(sameStatus(undefined, base), false);
       assert.equal(sameStatus(undefined, {} as typeof base), true);
+    });
+  });
+
+  describe("migration target check (targetKept)", () => {
+    // KubeVirt's pod interface names: "pod" + sha256(NIC name)[0:11], written out.
+    const OVS1 = "pod1c7714507bd";
+    const claim = { spec: { vm: "web", interface: "ovs1", network: "t/vlan100" }, status: { addresses: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17" } } as unknown as IPClaim;
+    const el = (over: Record<string, unknown>): { name: string } => ({ name: "vlan100", ips: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17", ...over });
+
+    it("finds the element by hashed interface name first, else by network (the pod's namespace when none)", () => {
+      const wrongFirst = [el({ mac: "02:00:0a:01:00:99" }), el({ interface: OVS1, name: "renamed" })];
+      assert.deepEqual(targetKept(claim, "t", wrongFirst), { kept: true, detail: "10.1.0.23/24 MAC 02:00:0a:01:00:17" });
+      assert.equal(targetKept(claim, "t", [el({ namespace: "t" })]).kept, true);
+      assert.equal(targetKept(claim, "t", [el({ namespace: "" })]).kept, true);
+      assert.deepEqual(targetKept(claim, "other", [el({})]), { kept: false, detail: "the target pod has no element for network t/vlan100" });
+      assert.deepEqual(targetKept(claim, "t", [el({ namespace: "x" })]), { kept: false, detail: "the target pod has no element for network t/vlan100" });
+    });
+
+    it("says what the target carries against what the claim holds", () => {
+      assert.deepEqual(targetKept(claim, "t", [el({ ips: ["10.1.0.24/24"] })]), { kept: false, detail: 'the target pod carries ["10.1.0.24/24"] MAC 02:00:0a:01:00:17, the claim ["10.1.0.23/24"] MAC 02:00:0a:01:00:17' });
+      assert.deepEqual(targetKept(claim, "t", [el({ ips: undefined, mac: undefined })]), { kept: false, detail: 'the target pod carries [] MAC undefined, the claim ["10.1.0.23/24"] MAC 02:00:0a:01:00:17' });
+      const bare = { spec: { vm: "web", interface: "ovs1", network: "t/vlan100" } } as unknown as IPClaim;
+      assert.deepEqual(targetKept(bare, "t", [el({ ips: undefined, mac: undefined })]), { kept: true, detail: " MAC undefined" });
     });
   });
 });
