@@ -67,6 +67,7 @@ describe("ipam/address, every path", () => {
     const notCIDR = "is not a CIDR (address/prefix, such as 10.100.0.0/24)";
     const badAddr = "is not a CIDR (address/prefix, such as 10.100.0.0/24 or fd00:100::/64)";
     assert.equal(reasonOf(() => parseCIDR("10.0.0.0")).reason, notCIDR);
+    assert.equal(reasonOf(() => parseCIDR("/24")).reason, badAddr, "a slash with nothing before it is a CIDR without an address");
     assert.equal(reasonOf(() => parseCIDR(5 as unknown as string)).reason, notCIDR);
     assert.deepEqual(reasonOf(() => parseCIDR("10.0.0/8", "spec.cidr")), { value: "10.0.0/8", reason: badAddr, field: "spec.cidr", message: `spec.cidr: "10.0.0/8" ${badAddr}` });
     assert.equal(reasonOf(() => parseCIDR("10.0.0.0/33")).reason, "has an invalid prefix length; IPv4 prefixes are 0-32");

@@ -55,6 +55,9 @@ describe("ipam/RangeSet and MACs, edges", () => {
 
   it("MAC helpers on non-string and boundary input", () => {
     assert.equal(isValidUnicastMac(5 as unknown as string), false);
+    // Text-like values that are not strings (an array stringifies to its one element) are refused, not coerced.
+    assert.equal(isValidUnicastMac(["02:00:0a:64:00:17"] as unknown as string), false);
+    assert.throws(() => normalizeMac(["02:00:0a:64:00:17"] as unknown as string), InvalidAddressError);
     assert.equal(isValidUnicastMac("03:00:00:00:00:01"), false, "multicast bit set");
     assert.equal(isValidUnicastMac("02:00:00:00:00:00"), true, "only all-zero is refused, not a zero tail");
     assert.throws(() => normalizeMac(5 as unknown as string), (e: unknown) => e instanceof InvalidAddressError && e.value === "5" && e.fix === "write six hex pairs separated by ':', such as 02:00:0a:64:00:17" && e.reason === "is not a MAC address");
