@@ -165,3 +165,99 @@ describe("ipam/PoolAllocator, edge cases", () => {
     assert.equal(wide.allocate("c"), "fd00::2", "fd00::1 is a twin of a held address now, and is skipped");
   });
 });
+
+// The release FIFO's bookkeeping, seen through rememberReleased: with room for one remembered
+// release, the order in which freed addresses come back shows whether each take, hand-out and
+// forget was counted.
+describe("ipam/PoolAllocator, release bookkeeping", () => {
+  const full = (remember: number): PoolAllocator => {
+    const a = pool({ cidr: "10.0.0.0/29" }, remember);
+    ["o1", "o2", "o3", "o4", "o5", "o6"].forEach(o => a.allocate(o));
+    return a;
+  };
+  const drain = (a: PoolAllocator, n: number): string[] => Array.from({ length: n }, (_, i) => a.allocate(`n${i}`));
+
+  it("a released address taken back by markTaken leaves the count of remembered releases", () => {
+    const a = full(1);
+    a.release("10.0.0.1");
+    a.markTaken("10.0.0.1", "x");
+    a.release("10.0.0.2");
+    a.release("10.0.0.3"); // one remembered: .2 is forgotten, .3 kept
+    assert.deepEqual(drain(a, 2), ["10.0.0.3", "10.0.0.2"]);
+  });
+
+  it("markTaken of a never-released address does not change that count", () => {
+    const a = pool({ cidr: "10.0.0.0/29" }, 1);
+    ["o1", "o2", "o3", "o4", "o5"].forEach(o => a.allocate(o));
+    a.markTaken("10.0.0.6", "y");
+    a.release("10.0.0.2");
+    a.release("10.0.0.3");
+    assert.deepEqual(drain(a, 2), ["10.0.0.3", "10.0.0.2"]);
+  });
+
+  it("a released address requested back leaves the count too", () => {
+    const a = full(1);
+    a.release("10.0.0.2");
+    assert.equal(a.allocate("back", "10.0.0.2"), "10.0.0.2");
+    a.release("10.0.0.3");
+    a.release("10.0.0.4"); // .3 forgotten, .4 kept
+    assert.deepEqual(drain(a, 2), ["10.0.0.4", "10.0.0.3"]);
+  });
+
+  it("handing out a remembered release makes room for the next one", () => {
+    const a = full(2);
+    a.release("10.0.0.1");
+    a.release("10.0.0.2");
+    assert.equal(a.allocate("x"), "10.0.0.1");
+    a.release("10.0.0.3"); // two remembered (.2, .3): nothing forgotten
+    assert.deepEqual(drain(a, 2), ["10.0.0.2", "10.0.0.3"]);
+  });
+
+  it("records loaded by rebuild are not remembered releases", () => {
+    const a = pool({ cidr: "10.0.0.0/29" }, 1);
+    a.rebuild(["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"].map((address, i) => ({ address, owner: `r${i}` })));
+    a.release("10.0.0.2");
+    a.release("10.0.0.3"); // one remembered: .2 forgotten
+    assert.deepEqual(drain(a, 2), ["10.0.0.3", "10.0.0.2"]);
+  });
+
+  it("a release after the FIFO ran dry is remembered", () => {
+    const a = pool({ cidr: "10.0.0.0/29" });
+    a.rebuild([{ address: "10.0.0.3", owner: "x" }]);
+    assert.deepEqual(drain(a, 5), ["10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.1", "10.0.0.2"]);
+    a.release("10.0.0.5");
+    assert.equal(a.allocate("again"), "10.0.0.5");
+  });
+
+  it("rebuild forgets owners not in the records, and continues above the highest record in any order", () => {
+    const a = pool({ cidr: "10.0.0.0/28" });
+    a.allocate("gone");
+    a.rebuild([
+      { address: "10.0.0.9", owner: "a" },
+      { address: "10.0.0.5", owner: "b" },
+    ]);
+    assert.deepEqual([a.addressOf("gone"), a.addressesOf("gone")], [undefined, []]);
+    assert.equal(a.allocate("c"), "10.0.0.10");
+    const skipped = pool({ cidr: "10.0.0.0/28" }).rebuild([{ address: "10.0.0.5", owner: undefined as unknown as string }]);
+    assert.deepEqual(skipped.skipped, [{ address: "10.0.0.5", owner: undefined, reason: "has no owner" }]);
+  });
+
+  it("an owner holding two addresses gets either back when it asks for it, and keeps its first", () => {
+    const a = pool({ cidr: "10.0.0.0/29" });
+    a.markTaken("10.0.0.2", "o");
+    a.markTaken("10.0.0.5", "o");
+    assert.equal(a.allocate("o", "10.0.0.5"), "10.0.0.5");
+    a.markTaken("10.0.0.2", "o");
+    assert.deepEqual(a.addressesOf("o"), ["10.0.0.2", "10.0.0.5"]);
+    assert.equal(a.allocate("o"), "10.0.0.2");
+  });
+
+  it("the same value in the other family is another address", () => {
+    const a = pool({ cidr: "10.0.0.0/29" });
+    a.allocate("a", "10.0.0.1");
+    assert.equal(a.release("::a00:1"), false);
+    assert.equal(a.holderOf("10.0.0.1"), "a");
+    assert.throws(() => a.allocateValue("z", 0n), { message: "0.0.0.0 cannot be taken from pool p: it is outside 10.0.0.0/29" });
+    assert.throws(() => a.allocate(""), { name: "TypeError", message: "owner must be a non-empty string" });
+  });
+});

@@ -31,6 +31,7 @@ describe("ipam/poolLayout, every reason and boundary", () => {
       "spec.ranges[1] | 10.0.0.1 | is IPv4 but spec.cidr fd00:100::/64 is IPv6 | use IPv6 addresses inside fd00:100::/64; IPv4 addresses belong in a separate IPv4 pool",
       "spec.ranges[2] | fd00:101::1 | reaches outside spec.cidr fd00:100::/64 | keep it within fd00:100::-fd00:100::ffff:ffff:ffff:ffff",
     ]);
+    assert.equal(validatePoolSpec({ cidr: "10.100.0.0/24", ranges: [5 as unknown as string] })[0].value, "5");
     // A range that starts below the CIDR reaches outside as well.
     assert.deepEqual(errors({ cidr: "10.100.0.0/24", ranges: ["10.99.255.255-10.100.0.5"] }), ["spec.ranges[0] | 10.99.255.255-10.100.0.5 | reaches outside spec.cidr 10.100.0.0/24 | keep it within 10.100.0.0-10.100.0.255"]);
   });
@@ -74,6 +75,8 @@ describe("ipam/poolLayout, every reason and boundary", () => {
     );
     assert.equal(l.capacity, 0n);
     assert.equal(l.usable.isEmpty, true);
+    // An exclusion reaching below the CIDR is clipped at its network address.
+    assert.deepEqual(poolLayout({ cidr: "10.100.0.0/24", exclude: ["10.0.0.0/8"] }).reserved.map(r => [formatIP(4, r.first), formatIP(4, r.last)]).at(-1), ["10.100.0.0", "10.100.0.255"]);
     // An exclusion of the CIDR's last address only, and of the first.
     assert.equal(usable({ cidr: "10.100.0.0/29", exclude: ["10.100.0.6", "10.100.0.1"] }), "10.100.0.2-10.100.0.5");
     // IPv6: the network address is reserved, there is no broadcast.
