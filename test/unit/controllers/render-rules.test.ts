@@ -195,6 +195,10 @@ describe("controller renderers, field by field", () => {
       ];
       for (const [what, change] of variants) assert.equal(sameStatus(base, { ...base, ...change }), false, what);
       assert.equal(sameStatus(undefined, base), false);
+      assert.equal(sameStatus({}, { addresses: [], conditions: [] }), true, "absent lists equal empty ones");
+      assert.equal(sameStatus({ addresses: [] }, {}), true);
+      const two = statusFor(claim, { bound: true, addresses: ["10.1.0.23/24", "fd00:1::17/64"], mac: "02:00:0a:01:00:17" }, "t1");
+      assert.equal(two.conditions![0].message, "10.1.0.23/24, fd00:1::17/64 with MAC 02:00:0a:01:00:17");
       assert.equal(sameStatus(undefined, {} as typeof base), true);
     });
   });
