@@ -207,7 +207,7 @@ describe("controller renderers, field by field", () => {
     // KubeVirt's pod interface names: "pod" + sha256(NIC name)[0:11], written out.
     const OVS1 = "pod1c7714507bd";
     const claim = { spec: { vm: "web", interface: "ovs1", network: "t/vlan100" }, status: { addresses: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17" } } as unknown as IPClaim;
-    const el = (over: Record<string, unknown>): { name: string } => ({ name: "vlan100", ips: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17", ...over });
+    const el = (over: Record<string, unknown>): { name: string } => ({ name: "vlan100", ips: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17", ...over }) as { name: string };
 
     it("finds the element by hashed interface name first, else by network (the pod's namespace when none)", () => {
       const wrongFirst = [el({ mac: "02:00:0a:01:00:99" }), el({ interface: OVS1, name: "renamed" })];
