@@ -107,8 +107,9 @@ describe("ipam/poolLayout", () => {
   });
 
   describe("whyUnusable", () => {
-    const l = poolLayout({ cidr: "10.100.0.0/24", ranges: ["10.100.0.0-10.100.0.100"], exclude: ["10.100.0.50", "10.100.0.64/28"], gateway: "10.100.0.1" });
-    const why = (s: string): ReturnType<typeof whyUnusable> => whyUnusable(l, parseIP(s));
+    // Built inside the test, not when the file loads (code run at load time would make mutation testing restart its runner).
+    const why = (s: string): ReturnType<typeof whyUnusable> =>
+      whyUnusable(poolLayout({ cidr: "10.100.0.0/24", ranges: ["10.100.0.0-10.100.0.100"], exclude: ["10.100.0.50", "10.100.0.64/28"], gateway: "10.100.0.1" }), parseIP(s));
     it("explains each kind of unusable address", () => {
       assert.equal(why("10.100.0.2"), undefined);
       assert.deepEqual(why("10.100.0.1"), { code: "Excluded", reason: "is the gateway of the pool", field: "spec.gateway" });
