@@ -6,16 +6,23 @@
 export type RefusalKind =
   /** The launcher-pod webhook's designed refusal: the VM's claim is not Bound yet; KubeVirt retries. */
   | "not-bound-yet"
+  /**
+   * The validating webhook's view holds the VM's claim Bound while the mutating call (another
+   * replica, or the same one a moment earlier) put no address on the pod: it could not see or
+   * bind the claim within its budget. Refused, never admitted bare; KubeVirt retries.
+   */
+  | "mutation-missed"
   /** The API server could not reach (or got no answer from) a webhook: an outage of the operator. */
   | "webhook-unreachable"
   /** Anything else: a denial or an error nothing in the design explains. */
   | "other";
 
 /** The kinds that are part of normal operation, not a sign of an outage. */
-export const EXPECTED_REFUSALS: ReadonlySet<RefusalKind> = new Set(["not-bound-yet"]);
+export const EXPECTED_REFUSALS: ReadonlySet<RefusalKind> = new Set(["not-bound-yet", "mutation-missed"]);
 
 export function classifyRefusal(message: string): RefusalKind {
   if (/no bound address for network/.test(message)) return "not-bound-yet";
+  if (/carries addresses other than its VM's IPClaims hold/.test(message)) return "mutation-missed";
   if (/failed calling webhook/.test(message)) return "webhook-unreachable";
   return "other";
 }
