@@ -5,6 +5,8 @@
 // loop for its whole run.
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { ensureBinaries } from "../../hack/control-plane";
@@ -175,6 +177,32 @@ function rolledOut(dep: Obj, image: string): boolean {
   const generation = (dep.metadata as { generation?: number }).generation;
   const template = (dep.spec?.template as { spec?: { containers?: { image: string }[] } } | undefined)?.spec?.containers?.[0]?.image;
   return template === image && s.observedGeneration === generation && [s.readyReplicas, s.updatedReplicas, s.replicas].every(n => n === want);
+}
+
+/**
+ * Keeps what a failed run needs to be understood before its cluster is torn down: the node's and
+ * the simulator's logs, the control plane's, the namespaces' objects and Events and their pods'
+ * logs. Returns the directory.
+ */
+export async function keepDiagnostics(op: Installed, namespaces: string[]): Promise<string> {
+  const dest = fs.mkdtempSync(path.join(os.tmpdir(), "vmnet-e2e-diag-"));
+  const { runDir, controlPlane } = op.cluster;
+  for (const f of fs.readdirSync(runDir).filter(n => n.endsWith(".log"))) fs.copyFileSync(path.join(runDir, f), path.join(dest, f));
+  const podLogs = path.join(runDir, "kubelet", "pod-logs");
+  if (fs.existsSync(podLogs)) fs.cpSync(podLogs, path.join(dest, "pod-logs"), { recursive: true, dereference: true });
+  for (const f of fs.readdirSync(controlPlane.dir).filter(n => n.endsWith(".log"))) fs.copyFileSync(path.join(controlPlane.dir, f), path.join(dest, `control-plane-${f}`));
+  const save = async (name: string, ...args: string[]): Promise<void> => {
+    fs.writeFileSync(path.join(dest, name), await op.kubectlAsync(...args).catch((err: Error) => err.message));
+  };
+  for (const ns of namespaces) {
+    await save(`${ns}-objects.txt`, "get", "vm,vmi,vmim,pods,ipclaims,deployments,replicasets,leases", "-n", ns, "-o", "wide");
+    await save(`${ns}-events.txt`, "get", "events", "-n", ns, "--sort-by=.lastTimestamp");
+    for (const pod of (await op.listAsync("pods", "-n", ns).catch(() => [])).filter(p => p.metadata.labels?.["app.kubernetes.io/part-of"] === "vmnet-operator")) {
+      await save(`${ns}-${pod.metadata.name}.log`, "logs", pod.metadata.name, "-n", ns, "--all-containers");
+    }
+  }
+  await save("cluster-objects.txt", "get", "ippools,ipallocations,nodes", "-o", "wide");
+  return dest;
 }
 
 /** A VM with the pod network and one bridge NIC on the namespace's pool-backed NAD. */

@@ -31,7 +31,7 @@ import { NodeCluster, NodeClusterUnavailable, startNodeCluster } from "../../hac
 import { eventually } from "../helpers";
 import { settle } from "../reliability/invariants";
 import { classifyRefusal, EXPECTED_REFUSALS, LeaseSample, leaderGaps, RefusalKind } from "./churn-figures";
-import { DEPLOYMENTS, Figures, Installed, NETWORKS, REPO, elementOf, poolVm, seconds } from "./installed-cluster";
+import { DEPLOYMENTS, Figures, Installed, NETWORKS, REPO, elementOf, keepDiagnostics, poolVm, seconds } from "./installed-cluster";
 
 const execFileAsync = promisify(execFile);
 
@@ -49,6 +49,8 @@ const TICK_MS = Number(process.env.VMNET_CHURN_TICK_MS ?? 700);
 const MIN_LIVE = 3;
 const MAX_LIVE = 8;
 const SEED = Number(process.env.VMNET_CHURN_SEED ?? 10);
+/** Per Deployment: a rollout took up to 190 s on 2 cores at a load average of 70. */
+const ROLLOUT_MS = 360_000;
 /** A VM is not deleted younger than this: it starts, and may migrate, first. */
 const MIN_AGE_MS = 15_000;
 /** How long the churn runs before each disruption, so it meets a steady state. */
@@ -305,8 +307,14 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     figures.record(`rebuilt image ${UPGRADE_IMAGE} ${digest.slice(0, 19)} (base ${base.slice(0, 19)}), imported ${seconds(t)} s after the cluster was up`);
   });
 
+  let failed = false;
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") failed = true;
+  });
+
   after(async () => {
     await churn?.stop().catch(() => undefined);
+    if (failed && cluster) console.log(`      [churn] kept logs and objects of the failed run in ${await keepDiagnostics(op, [NS, HELM_NS, KUSTOMIZE_NS])}`);
     await scan?.stop().catch(() => undefined);
     await lease?.stop().catch(() => undefined);
     figures.record(`whole file ${seconds(started)} s`);
@@ -320,7 +328,7 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
   it("helm install, then the pool and NAD by kubectl", async () => {
     const t0 = Date.now();
     await op.helmAsync("install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--wait", "--timeout", "5m");
-    await op.waitInstalled(HELM_NS, BASE_IMAGE);
+    await op.waitInstalled(HELM_NS, BASE_IMAGE, ROLLOUT_MS);
     figures.record(`helm install to Ready ${seconds(t0)} s`);
     op.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     op.network(NS, POOL, 50);
@@ -337,12 +345,12 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
 
     const t1 = Date.now();
     await op.kubectlAsync("rollout", "restart", ...DEPLOYMENTS.map(d => `deployment/${d}`), "-n", HELM_NS);
-    await op.waitInstalled(HELM_NS, BASE_IMAGE);
+    await op.waitInstalled(HELM_NS, BASE_IMAGE, ROLLOUT_MS);
     figures.record(`rollout restart of both Deployments to Ready ${seconds(t1)} s`);
 
     const t2 = Date.now();
     await op.helmAsync("upgrade", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--reuse-values", "--set", `image.tag=${UPGRADE_TAG}`, "--wait", "--timeout", "5m");
-    await op.waitInstalled(HELM_NS, UPGRADE_IMAGE);
+    await op.waitInstalled(HELM_NS, UPGRADE_IMAGE, ROLLOUT_MS);
     figures.record(`helm upgrade to ${UPGRADE_TAG} Ready ${seconds(t2)} s`);
     await sleep(WARMUP_MS / 2); // the new pods under churn for a while
     await churn.stop();
@@ -365,7 +373,7 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     figures.record(`helm uninstall ${seconds(t0)} s`);
     const t1 = Date.now();
     await op.kubectlAsync("apply", "--server-side", "-k", path.join(REPO, "config", "standalone"));
-    await op.waitInstalled(KUSTOMIZE_NS, BASE_IMAGE);
+    await op.waitInstalled(KUSTOMIZE_NS, BASE_IMAGE, ROLLOUT_MS);
     figures.record(`kustomize install to Ready ${seconds(t1)} s (${churn.live.size} VMs kept their addresses across)`);
   });
 
@@ -377,7 +385,7 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     await sleep(WARMUP_MS);
     const t1 = Date.now();
     await op.kubectlAsync("apply", "--server-side", "-k", upgradeOverlay);
-    await op.waitInstalled(KUSTOMIZE_NS, UPGRADE_IMAGE);
+    await op.waitInstalled(KUSTOMIZE_NS, UPGRADE_IMAGE, ROLLOUT_MS);
     figures.record(`kustomize re-apply to ${UPGRADE_TAG} Ready ${seconds(t1)} s`);
     await sleep(WARMUP_MS / 2);
     await churn.stop();
