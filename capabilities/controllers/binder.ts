@@ -9,7 +9,7 @@ import { macFor } from "../ipam/mac";
 import { allocationName, parseIP } from "../ipam/address";
 import { IpamError } from "../ipam/errors";
 import { KubeClient } from "../k8s/client";
-import { isAlreadyExists } from "../k8s/errors";
+import { isAlreadyExists, isConflict } from "../k8s/errors";
 import { Kinds } from "../k8s/kinds";
 import { allocations, bindDuration, timed } from "../metrics";
 import { domainOfNetwork } from "../domain/l2";
@@ -209,17 +209,25 @@ export class Binder {
     return { holder: ownerOf(live.spec!.claimRef.namespace, live.spec!.claimRef.name) };
   }
 
-  /** Writes claim status when it differs; the resourceVersion guard makes concurrent writers retry. */
+  /**
+   * Writes claim status when it differs; the resourceVersion guard makes concurrent writers retry.
+   * A conflict with a writer that wrote this very status (the watcher and an admission replica
+   * binding one claim at once, to the one address both adopt) is no failure: the live claim is
+   * taken into the view, so a launcher pod is rendered from it now instead of being refused.
+   */
   async writeStatus(claim: IPClaim, status: ClaimStatus): Promise<void> {
     if (sameStatus(claim.status as ClaimStatus | undefined, status)) return;
-    const updated = await this.client.mergePatch<IPClaim>(
-      Kinds.IPClaim,
-      claim.metadata!.name as string,
-      claim.metadata!.namespace as string,
-      { metadata: { resourceVersion: claim.metadata!.resourceVersion }, status },
-      "status",
-    );
-    this.view.caches.claims.upsert(updated);
+    const name = claim.metadata!.name as string;
+    const namespace = claim.metadata!.namespace as string;
+    try {
+      const updated = await this.client.mergePatch<IPClaim>(Kinds.IPClaim, name, namespace, { metadata: { resourceVersion: claim.metadata!.resourceVersion }, status }, "status");
+      this.view.caches.claims.upsert(updated);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      const live = await this.client.getOrUndefined<IPClaim>(Kinds.IPClaim, name, namespace);
+      if (!live || live.metadata?.uid !== claim.metadata?.uid || !sameStatus(live.status as ClaimStatus | undefined, status)) throw err;
+      this.view.caches.claims.upsert(live);
+    }
   }
 }
 

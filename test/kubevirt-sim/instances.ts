@@ -128,13 +128,17 @@ async function activePod(api: SimApi, vmi: SimVmi, pods: SimPod[]): Promise<SimP
 }
 
 export async function createLauncherPod(api: SimApi, vmi: SimVmi, migration?: { uid: string; name: string }): Promise<SimPod> {
+  let pod: SimPod;
   try {
-    return await api.create(Kinds.Pod, renderLauncherPod(vmi, migration, api.launcherImage));
+    pod = await api.create(Kinds.Pod, renderLauncherPod(vmi, migration, api.launcherImage));
   } catch (err) {
     // The operator's webhook fails closed: a denied pod is retried by the queue, as KubeVirt retries.
     await api.event(vmi, "Warning", "FailedCreate", `Error creating pod: ${err instanceof Error ? err.message : String(err)}`);
     throw err;
   }
+  // As virt-controller does: with FailedCreate above, every pod create it tried shows as an Event.
+  await api.event(vmi, "Normal", "SuccessfulCreate", `Created virtual machine pod ${pod.metadata?.name}`);
+  return pod;
 }
 
 /**
