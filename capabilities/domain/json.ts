@@ -177,3 +177,12 @@ function scanNumber(scan: Scan): number | undefined {
 function exponentError(s: string, at: number): number {
   return s[at + 1] === "+" || s[at + 1] === "-" ? at + 2 : at + 1;
 }
+
+/** The index of the closing quote of the JSON string that opens at `start` (the text's last index if none). */
+export function stringEnd(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] === "\\") i++;
+    else if (text[i] === '"') return i;
+  }
+  return text.length - 1;
+}

@@ -9,7 +9,7 @@
 // key must be plain: ASCII, spelled exactly as Multus's JSON tag when it names a field, and
 // present once. Unknown keys are ignored by Go and by us.
 import { isRecord, show } from "./findings";
-import { parseJson } from "./json";
+import { parseJson, stringEnd } from "./json";
 
 export const NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks";
 export const DEFAULT_NETWORK_ANNOTATION = "v1.multus-cni.io/default-network";
@@ -162,12 +162,4 @@ export function elementKeyLists(text: string): string[][] {
     }
   }
   return lists;
-}
-
-function stringEnd(text: string, start: number): number {
-  for (let i = start + 1; i < text.length; i++) {
-    if (text[i] === "\\") i++;
-    else if (text[i] === '"') return i;
-  }
-  return text.length - 1;
 }

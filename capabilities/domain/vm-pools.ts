@@ -8,7 +8,7 @@
 // key must be printable ASCII and may appear once, ignoring case; values are pool names.
 import { POOLS_ANNOTATION } from "./keys";
 import { Findings, show } from "./findings";
-import { parseJson, describePosition } from "./json";
+import { parseJson, describePosition, stringEnd } from "./json";
 import { isDns1123Subdomain } from "./names";
 import { NicPools, PoolProblem, nicPools } from "./pool-choice";
 import { poolName } from "./pool-view";
@@ -95,14 +95,6 @@ export function objectKeys(text: string): string[] {
     }
   }
   return keys;
-}
-
-function stringEnd(text: string, start: number): number {
-  for (let i = start + 1; i < text.length; i++) {
-    if (text[i] === "\\") i++;
-    else if (text[i] === '"') return i;
-  }
-  return text.length - 1;
 }
 
 /**
