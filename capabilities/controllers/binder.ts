@@ -5,6 +5,7 @@
 // webhook (which binds on the spot when a launcher pod arrives first).
 import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
+import type { PoolAllocator } from "../ipam/allocator";
 import { macFor } from "../ipam/mac";
 import { allocationName, parseIP } from "../ipam/address";
 import { IpamError } from "../ipam/errors";
@@ -39,6 +40,9 @@ export interface ClaimStatus {
 }
 
 const MAX_ATTEMPTS = 64;
+
+/** The claim an IPAllocation names (its claimRef). */
+type ClaimRef = { namespace: string; name: string; uid?: string };
 
 /** What the binder needs to keep a derived MAC unique on the segment while it picks addresses. */
 interface MacCheck {
@@ -123,18 +127,20 @@ export class Binder {
     const owner = ownerOf(ns, name);
     // An address the claim already shows is kept (its record may have been lost); then the request.
     const shown = ((claim.status as ClaimStatus | undefined)?.addresses ?? []).map(a => a.split("/")[0]);
-    const requested = [...shown, ...(req.requested ?? [])].find(a => familyOf(a) === layout.family);
+    const kept = shown.find(a => familyOf(a) === layout.family);
+    const requested = kept ?? (req.requested ?? []).find(a => familyOf(a) === layout.family);
     const macs: MacCheck = { derivesMac, shown, requested, skipped: new Set<string>() };
+    const ref = { namespace: ns, name, uid: claim.metadata?.uid as string | undefined };
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const held = allocator.addressOf(owner);
+      const held = await this.#heldAddress(allocator, pool, owner, kept, ref);
       const result = held ? { ok: true as const, address: held } : allocator.tryAllocate(owner, requested);
       if (!result.ok) return failure(result.error, pool);
       const address = result.address;
       const macVerdict = this.#macVerdict(claim, pool, address, held !== undefined, macs);
       if (macVerdict === "next") continue;
       if (macVerdict) return macVerdict;
-      const outcome = await this.#makeReal(pool, address, { namespace: ns, name, uid: claim.metadata?.uid as string | undefined });
+      const outcome = await this.#makeReal(pool, address, ref);
       if (outcome === "ours") return address;
       // Someone else holds it: remember them, and try the next address (or report the conflict).
       allocator.release(address);
@@ -146,6 +152,32 @@ export class Binder {
       }
     }
     return { bound: false, reason: "Exhausted", message: `gave up after ${MAX_ATTEMPTS} addresses of pool ${pool} were taken concurrently; will retry` };
+  }
+
+  /**
+   * The address this process holds for the claim in the pool. The one the claim shows (`kept`)
+   * wins whenever the API server holds its record for the claim, though this allocator may not
+   * have seen that record yet (its watch lags, or a relist listed allocations before claims) and
+   * may hold another record for the claim: a racing writer's that lost, which the sweep frees.
+   * Handing that one out rewrote a Bound claim under a launcher pod already admitted with the
+   * shown address (CI of 56bce65). Memory alone never moves a Bound claim to another address.
+   */
+  async #heldAddress(allocator: PoolAllocator, pool: string, owner: string, kept: string | undefined, claim: ClaimRef): Promise<string | undefined> {
+    if (kept === undefined) return allocator.addressOf(owner);
+    if (allocator.holderOf(kept) === owner) return kept;
+    if (!(await this.#recordIsClaims(pool, kept, claim))) return allocator.addressOf(owner);
+    allocator.markTaken(kept, owner);
+    return kept;
+  }
+
+  /** The API server holds the IPAllocation of `address` for this claim (the cache when it says so, else a live read). */
+  async #recordIsClaims(pool: string, address: string, claim: ClaimRef): Promise<boolean> {
+    const name = allocationName(pool, address);
+    const cached = this.view.caches.allocations.get(name);
+    if (cached && sameClaim(cached, claim)) return true;
+    const live = await this.client.getOrUndefined<IPAllocation>(Kinds.IPAllocation, name);
+    if (live) this.view.caches.allocations.upsert(live);
+    return live !== undefined && sameClaim(live, claim);
   }
 
   /**
@@ -179,7 +211,7 @@ export class Binder {
   }
 
   /** Creates the IPAllocation if absent. "ours" when it exists for this claim afterwards. */
-  async #makeReal(pool: string, address: string, claim: { namespace: string; name: string; uid?: string }): Promise<"ours" | { holder: string }> {
+  async #makeReal(pool: string, address: string, claim: ClaimRef): Promise<"ours" | { holder: string }> {
     const existing = this.view.caches.allocations.get(allocationName(pool, address));
     if (existing && sameClaim(existing, claim)) return "ours";
     try {
@@ -237,7 +269,7 @@ export function claimMac(addresses: string[], specMac?: string): string {
   return specMac?.toLowerCase() ?? macFor(v4.split("/")[0]);
 }
 
-function sameClaim(alloc: IPAllocation, claim: { namespace: string; name: string; uid?: string }): boolean {
+function sameClaim(alloc: IPAllocation, claim: ClaimRef): boolean {
   const ref = alloc.spec?.claimRef;
   if (!ref || ref.namespace !== claim.namespace || ref.name !== claim.name) return false;
   return !ref.uid || !claim.uid || ref.uid === claim.uid;

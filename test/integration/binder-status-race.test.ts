@@ -4,10 +4,20 @@
 // Found by test/e2e/upgrade-churn.test.ts: the admission replica then admitted nothing and the pod
 // was refused. A conflict with a writer that wrote the same status now takes the live claim; one
 // with a different status still fails.
+//
+// The racing writer that lost (CI of 56bce65, test/reliability "racing allocators"): two
+// processes bind one claim at once, each makes its own IPAllocation for it, the other one's status
+// write wins. The loser's next bind saw the claim Bound to the winner's address but not yet the
+// winner's IPAllocation, and wrote its own address over it: a launcher pod admitted with the
+// winner's address then carried an address its claim no longer showed. The binder now keeps the
+// address the claim shows whenever the API server holds its record for the claim.
 import assert from "node:assert/strict";
+import type { IPAllocation } from "../../capabilities/api/ipallocation-v1alpha1";
 import type { IPClaim } from "../../capabilities/api/ipclaim-v1alpha1";
+import type { IPPool } from "../../capabilities/api/ippool-v1alpha1";
 import { Binder, ClaimStatus } from "../../capabilities/controllers/binder";
 import { ClusterView } from "../../capabilities/controllers/cluster-view";
+import { allocationName } from "../../capabilities/ipam/address";
 import { isConflict } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { boundClaim, createNad, createPool, uniqueSubnet, vmManifest } from "../helpers";
@@ -37,5 +47,61 @@ describe("binder: a status write that lost a race (real API server)", function (
 
     const other: ClaimStatus = { ...status, mac: "02:00:00:00:00:01" };
     await assert.rejects(binder.writeStatus(stale, other), (err: unknown) => isConflict(err), "a different status written meanwhile is still a conflict");
+  });
+
+  it("keeps the address a Bound claim shows over another record this process holds for it (the writer that lost the race)", async () => {
+    const ns = await freshNamespace("race");
+    const subnet = uniqueSubnet();
+    const pool = `race-${ns}`;
+    await createNad(ns, "vlan100");
+    await createPool(pool, { cidr: subnet.cidr, networks: [`${ns}/vlan100`] });
+    await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "vm", [{ name: "ovs1", network: "vlan100" }]));
+    // The winner (here the shared operator) made its IPAllocation and wrote the claim's status.
+    const bound = await boundClaim(ns, "vm.ovs1");
+    const winner = (bound.status as ClaimStatus).addresses!;
+    const own = `${subnet.prefix}.${winner[0].startsWith(`${subnet.prefix}.250/`) ? 251 : 250}`;
+    await cluster().client.mergePatch(Kinds.IPClaim, "vm.ovs1", ns, { metadata: { annotations: { "test.vmnet.io/touched": "1" } } });
+
+    // The loser: another process, which has seen the pool but none of the winner's writes.
+    const view = new ClusterView();
+    view.caches.pools.upsert(await cluster().client.get<IPPool>(Kinds.IPPool, pool));
+    const binder = new Binder(cluster().client, view);
+    // Its first bind read the claim unbound: it made a record of its own for it, and its status write lost.
+    const unbound: IPClaim = { ...bound, status: undefined };
+    await assert.rejects(binder.bind({ claim: unbound, requested: [own] }), (err: unknown) => isConflict(err), "the loser's status write meets a 409");
+    const extra = await cluster().client.get<IPAllocation>(Kinds.IPAllocation, allocationName(pool, own));
+    assert.equal(extra.spec?.claimRef.name, "vm.ovs1", "the loser's record is the claim's too");
+    // Then the claim's new status reached it (the claim watch), the winner's record not yet (the allocation watch lags).
+    const live = await cluster().client.get<IPClaim>(Kinds.IPClaim, "vm.ovs1", ns);
+    view.caches.claims.upsert(live);
+
+    const outcome = await binder.bind({ claim: live });
+    assert.ok(outcome.bound, `bound: ${JSON.stringify(outcome)}`);
+    assert.deepEqual(outcome.addresses, winner, "the bind keeps the address the claim shows");
+    const after = await cluster().client.get<IPClaim>(Kinds.IPClaim, "vm.ovs1", ns);
+    assert.deepEqual(after.status?.addresses, winner, "the claim in the API server still shows the winner's address");
+    assert.equal(view.allocator(pool)?.holderOf(winner[0].split("/")[0]), `${ns}/vm.ovs1`, "the loser's allocator now knows the winner's record");
+  });
+
+  it("keeps a Bound claim Bound when this process's allocator still names another holder of its address", async () => {
+    const ns = await freshNamespace("race");
+    const subnet = uniqueSubnet();
+    const pool = `race-${ns}`;
+    await createNad(ns, "vlan100");
+    await createPool(pool, { cidr: subnet.cidr, networks: [`${ns}/vlan100`] });
+    await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "vm", [{ name: "ovs1", network: "vlan100" }]));
+    const live = await boundClaim(ns, "vm.ovs1");
+    const shown = (live.status as ClaimStatus).addresses!;
+
+    // A process whose memory is behind: the address was another claim's there (its delete not seen yet).
+    const view = new ClusterView();
+    view.caches.pools.upsert(await cluster().client.get<IPPool>(Kinds.IPPool, pool));
+    view.caches.claims.upsert(live);
+    view.allocator(pool)!.markTaken(shown[0].split("/")[0], `${ns}/gone.ovs1`);
+    const outcome = await new Binder(cluster().client, view).bind({ claim: live });
+    assert.ok(outcome.bound, `the API server's record decides, not stale memory: ${JSON.stringify(outcome)}`);
+    assert.deepEqual(outcome.addresses, shown);
+    const after = await cluster().client.get<IPClaim>(Kinds.IPClaim, "vm.ovs1", ns);
+    assert.ok(after.status?.conditions?.some(c => c.type === "Bound" && c.status === "True"), "still Bound");
   });
 });
