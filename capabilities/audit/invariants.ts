@@ -25,7 +25,7 @@ import { allocationName } from "../ipam/address";
 import type { KubeObject } from "../k8s/client";
 import { AddressRules, ipamRules } from "./rules";
 import { hasBoundCondition } from "../domain/claims";
-import { qualifyNetwork } from "../domain/names";
+import { bridgeNics, vmNics } from "../domain/vm-nics";
 
 export interface InvariantReport {
   claims: number;
@@ -52,10 +52,6 @@ export interface Snapshot {
   vms: KubeObject[];
   /** virt-launcher pods, for `kubectl vmnet check` (launcher-pods.ts); findProblems does not read them. */
   pods?: KubeObject[];
-}
-
-interface VmSpec {
-  template?: { spec?: { domain?: { devices?: { interfaces?: { name: string; bridge?: object; macAddress?: string }[] } }; networks?: { name: string; multus?: { networkName?: string } }[] } };
 }
 
 interface Held {
@@ -98,7 +94,7 @@ function checkBoundClaim(c: IPClaim, pools: Map<string, IPPool>, vm: KubeObject 
   const addresses = c.status?.addresses ?? [];
   if (!addresses.length) problems.push(`empty: ${name} is Bound with no address`);
   else if (addresses.length !== claimPools(c).length) problems.push(`empty: ${name} is Bound with ${addresses.length} address(es) for ${claimPools(c).length} pool(s) (${claimPools(c).join(",")})`);
-  const specMac = vm ? nicsOf(vm).find(n => n.name === c.spec?.interface)?.macAddress : undefined;
+  const specMac = vm ? vmNics(vm).find(n => n.name === c.spec?.interface)?.macAddress : undefined;
   const wantMac = specMac?.toLowerCase() ?? r.mac(addresses);
   if (!c.status?.mac) problems.push(`empty: ${name} is Bound with no MAC`);
   else if (wantMac && c.status.mac !== wantMac) problems.push(`mac: ${name} shows MAC ${c.status.mac} for ${addresses.join(",")}, expected ${wantMac}`);
@@ -111,31 +107,18 @@ function checkBoundClaim(c: IPClaim, pools: Map<string, IPPool>, vm: KubeObject 
   if (!vm) problems.push(`orphan: ${name} is Bound but its VM ${c.spec?.vm} is gone`);
 }
 
-interface Nic {
-  name: string;
-  network?: string;
-  bridge: boolean;
-  macAddress?: string;
-}
-
-function nicsOf(vm: KubeObject): Nic[] {
-  const spec = (vm as { spec?: VmSpec }).spec?.template?.spec;
-  const networks = new Map((spec?.networks ?? []).map(n => [n.name, n.multus?.networkName]));
-  return (spec?.domain?.devices?.interfaces ?? []).map(i => ({ name: i.name, network: networks.get(i.name), bridge: i.bridge !== undefined, macAddress: i.macAddress }));
-}
-
 /** Every pool-backed bridge NIC of a live VM has a Bound (or, for a stopped VM, still Bound) claim. */
 function checkVms(s: Snapshot, opts: InvariantOptions, claims: Map<string, IPClaim>, problems: string[]): void {
   const scoped = s.pools.filter(p => opts.pools.includes(p.metadata?.name as string));
   for (const vm of s.vms) {
     if (vm.metadata?.deletionTimestamp) continue;
-    for (const nic of nicsOf(vm).filter(n => n.bridge && n.network)) {
-      const network = qualifyNetwork(nic.network!, opts.namespace);
+    for (const nic of bridgeNics(vm)) {
+      const network = nic.network;
       const pool = scoped.find(p => p.spec?.networks?.includes(network));
       if (!pool) continue;
-      const claimName = `${vm.metadata?.name}.${nic.name}`;
+      const claimName = `${vm.metadata?.name}.${nic.interface}`;
       const claim = claims.get(`${opts.namespace}/${claimName}`);
-      if (!claim) problems.push(`missing: VM ${opts.namespace}/${vm.metadata?.name} NIC ${nic.name} on ${network} (pool ${pool.metadata?.name}) has no IPClaim ${claimName}`);
+      if (!claim) problems.push(`missing: VM ${opts.namespace}/${vm.metadata?.name} NIC ${nic.interface} on ${network} (pool ${pool.metadata?.name}) has no IPClaim ${claimName}`);
       else if (!isBound(claim)) problems.push(`missing: ${opts.namespace}/${claimName} is not Bound (${JSON.stringify(claim.status?.conditions)})`);
     }
   }
