@@ -11,7 +11,7 @@ import type { NetworkAttachmentDefinition } from "../capabilities/api/external/m
 import { parseNetworkRef } from "../capabilities/domain/names";
 import { IPS_HEADERS, nicRows } from "../capabilities/explain/ips";
 import { POOL_HEADERS, poolRows } from "../capabilities/explain/pools";
-import { checkSnapshot, safeFixes } from "../capabilities/audit/check";
+import { CheckScope, checkSnapshot, safeFixes } from "../capabilities/audit/check";
 import type { Snapshot } from "../capabilities/audit/invariants";
 import { Format, parseFormat, renderCheck, rowsToRecords, serialize, UnknownFormatError } from "../capabilities/explain/output";
 import { formatTable } from "../capabilities/explain/table";
@@ -186,15 +186,19 @@ async function check(client: KubeClient, opts: Options, io: Output): Promise<num
   if (opts.allNamespaces && opts.namespace) throw new UsageError("use either -n NAMESPACE or -A, not both");
   const scope = { namespace: opts.allNamespaces ? undefined : (opts.namespace ?? (await contextNamespace(opts.context))) };
   let s = await auditSnapshot(client, scope.namespace);
-  const fixed: string[] = [];
-  if (opts.fix) {
-    for (const record of safeFixes(s, scope)) if (await fixLeak(client, record)) fixed.push(record.metadata?.name as string);
-    if (fixed.length) s = await auditSnapshot(client, scope.namespace);
-  }
+  const fixed = opts.fix ? await fixLeaks(client, s, scope) : [];
+  if (fixed.length) s = await auditSnapshot(client, scope.namespace);
   const findings = checkSnapshot(s, scope);
   const counted = { claims: s.claims.length, allocations: s.allocations.length, pools: s.pools.length, pods: s.pods?.length ?? 0 };
   io.out(renderCheck(opts.output, { findings, fixed, counted }));
   return findings.length ? EXIT.problems : EXIT.ok;
+}
+
+/** `check --fix`: deletes the records safeFixes names whose claim is still gone; returns their names. */
+async function fixLeaks(client: KubeClient, s: Snapshot, scope: CheckScope): Promise<string[]> {
+  const fixed: string[] = [];
+  for (const record of safeFixes(s, scope)) if (await fixLeak(client, record)) fixed.push(record.metadata?.name as string);
+  return fixed;
 }
 
 /** Everything the audit reads, listed from the API server (VMs of every namespace; launcher pods of the scope). */

@@ -25,7 +25,7 @@ import { allocationName } from "../ipam/address";
 import type { KubeObject } from "../k8s/client";
 import { AddressRules, ipamRules } from "./rules";
 import { hasBoundCondition } from "../domain/claims";
-import { qualifyNetwork } from "../domain/names";
+import { bridgeNics, vmNics } from "../domain/vm-nics";
 
 export interface InvariantReport {
   claims: number;
@@ -52,10 +52,6 @@ export interface Snapshot {
   vms: KubeObject[];
   /** virt-launcher pods, for `kubectl vmnet check` (launcher-pods.ts); findProblems does not read them. */
   pods?: KubeObject[];
-}
-
-interface VmSpec {
-  template?: { spec?: { domain?: { devices?: { interfaces?: { name: string; bridge?: object; macAddress?: string }[] } }; networks?: { name: string; multus?: { networkName?: string } }[] } };
 }
 
 interface Held {
@@ -95,33 +91,36 @@ function matchPools(c: IPClaim, pools: Map<string, IPPool>, problems: string[], 
 /** Checks of one Bound claim on its own: shape, MAC, gateway, VM still there. */
 function checkBoundClaim(c: IPClaim, pools: Map<string, IPPool>, vm: KubeObject | undefined, problems: string[], r: AddressRules): void {
   const name = ownerOf(c);
+  checkAddressCount(c, name, problems);
+  checkClaimMac(c, name, vm, problems, r);
+  checkClaimGateway(c, name, pools, problems, r);
+  if (!vm) problems.push(`orphan: ${name} is Bound but its VM ${c.spec?.vm} is gone`);
+}
+
+/** One address per pool. */
+function checkAddressCount(c: IPClaim, name: string, problems: string[]): void {
   const addresses = c.status?.addresses ?? [];
   if (!addresses.length) problems.push(`empty: ${name} is Bound with no address`);
   else if (addresses.length !== claimPools(c).length) problems.push(`empty: ${name} is Bound with ${addresses.length} address(es) for ${claimPools(c).length} pool(s) (${claimPools(c).join(",")})`);
-  const specMac = vm ? nicsOf(vm).find(n => n.name === c.spec?.interface)?.macAddress : undefined;
+}
+
+/** The MAC of the VM spec when it sets one, else the one derived from the addresses. */
+function checkClaimMac(c: IPClaim, name: string, vm: KubeObject | undefined, problems: string[], r: AddressRules): void {
+  const addresses = c.status?.addresses ?? [];
+  const specMac = vm ? vmNics(vm).find(n => n.name === c.spec?.interface)?.macAddress : undefined;
   const wantMac = specMac?.toLowerCase() ?? r.mac(addresses);
   if (!c.status?.mac) problems.push(`empty: ${name} is Bound with no MAC`);
   else if (wantMac && c.status.mac !== wantMac) problems.push(`mac: ${name} shows MAC ${c.status.mac} for ${addresses.join(",")}, expected ${wantMac}`);
+}
+
+/** The gateway of the first of the claim's pools that has one, or none. */
+function checkClaimGateway(c: IPClaim, name: string, pools: Map<string, IPPool>, problems: string[], r: AddressRules): void {
   const gateway = claimPools(c)
     .map(p => pools.get(p)?.spec?.gateway)
     .find(g => g !== undefined);
   const shownGateway = c.status?.gateway;
   if (gateway !== undefined && (shownGateway === undefined || !r.sameIP(gateway, shownGateway))) problems.push(`gateway: ${name} shows gateway ${shownGateway}, its pool's is ${gateway}`);
   if (gateway === undefined && shownGateway !== undefined) problems.push(`gateway: ${name} shows gateway ${shownGateway}, its pools have none`);
-  if (!vm) problems.push(`orphan: ${name} is Bound but its VM ${c.spec?.vm} is gone`);
-}
-
-interface Nic {
-  name: string;
-  network?: string;
-  bridge: boolean;
-  macAddress?: string;
-}
-
-function nicsOf(vm: KubeObject): Nic[] {
-  const spec = (vm as { spec?: VmSpec }).spec?.template?.spec;
-  const networks = new Map((spec?.networks ?? []).map(n => [n.name, n.multus?.networkName]));
-  return (spec?.domain?.devices?.interfaces ?? []).map(i => ({ name: i.name, network: networks.get(i.name), bridge: i.bridge !== undefined, macAddress: i.macAddress }));
 }
 
 /** Every pool-backed bridge NIC of a live VM has a Bound (or, for a stopped VM, still Bound) claim. */
@@ -129,13 +128,13 @@ function checkVms(s: Snapshot, opts: InvariantOptions, claims: Map<string, IPCla
   const scoped = s.pools.filter(p => opts.pools.includes(p.metadata?.name as string));
   for (const vm of s.vms) {
     if (vm.metadata?.deletionTimestamp) continue;
-    for (const nic of nicsOf(vm).filter(n => n.bridge && n.network)) {
-      const network = qualifyNetwork(nic.network!, opts.namespace);
+    for (const nic of bridgeNics(vm)) {
+      const network = nic.network;
       const pool = scoped.find(p => p.spec?.networks?.includes(network));
       if (!pool) continue;
-      const claimName = `${vm.metadata?.name}.${nic.name}`;
+      const claimName = `${vm.metadata?.name}.${nic.interface}`;
       const claim = claims.get(`${opts.namespace}/${claimName}`);
-      if (!claim) problems.push(`missing: VM ${opts.namespace}/${vm.metadata?.name} NIC ${nic.name} on ${network} (pool ${pool.metadata?.name}) has no IPClaim ${claimName}`);
+      if (!claim) problems.push(`missing: VM ${opts.namespace}/${vm.metadata?.name} NIC ${nic.interface} on ${network} (pool ${pool.metadata?.name}) has no IPClaim ${claimName}`);
       else if (!isBound(claim)) problems.push(`missing: ${opts.namespace}/${claimName} is not Bound (${JSON.stringify(claim.status?.conditions)})`);
     }
   }
@@ -154,14 +153,19 @@ function checkHeldAddresses(held: Held[], pools: Map<string, IPPool>, records: M
       shownBy.set(canonical, h.owner);
       const why = r.whyNot(pools.get(pool)!.spec!, address);
       if (why) problems.push(`reserved: ${h.owner} holds ${key}, which ${why} of pool ${pool}`);
-      if (h.claim.status?.mac) {
-        const macKey = `${pool}/${h.claim.status.mac}`;
-        if (macs.has(macKey) && macs.get(macKey) !== h.owner) problems.push(`duplicate: MAC ${h.claim.status.mac} in pool ${pool} shown by ${macs.get(macKey)} and ${h.owner}`);
-        macs.set(macKey, h.owner);
-      }
+      checkMacShownOnce(h, pool, macs, problems);
       checkRecordOf(h, pool, address, records, problems, r);
     }
   }
+}
+
+/** One MAC of a pool is shown by one claim; `macs` maps pool/MAC to the claim that showed it first. */
+function checkMacShownOnce(h: Held, pool: string, macs: Map<string, string>, problems: string[]): void {
+  const mac = h.claim.status?.mac;
+  if (!mac) return;
+  const macKey = `${pool}/${mac}`;
+  if (macs.has(macKey) && macs.get(macKey) !== h.owner) problems.push(`duplicate: MAC ${mac} in pool ${pool} shown by ${macs.get(macKey)} and ${h.owner}`);
+  macs.set(macKey, h.owner);
 }
 
 function checkRecordOf(h: Held, pool: string, address: string, records: Map<string, IPAllocation>, problems: string[], r: AddressRules): void {
@@ -202,26 +206,39 @@ export function findProblems(s: Snapshot, opts: InvariantOptions, r: AddressRule
   const pools = new Map(s.pools.map(p => [p.metadata?.name as string, p]));
   for (const p of opts.pools) if (!pools.has(p)) problems.push(`count: pool ${p} is not listed`);
   const claims = new Map(s.claims.map(c => [ownerOf(c), c]));
+  const held = heldClaims(s, opts, pools, problems, r);
+  checkVms(s, opts, claims, problems);
+  const records = new Map(s.allocations.map(a => [a.metadata?.name as string, a]));
+  checkHeldAddresses(held, pools, records, problems, r);
+  const mine = s.allocations.filter(a => opts.pools.includes(a.spec!.pool));
+  checkRecords(mine, pools, new Map(held.map(h => [h.owner, h])), problems, r);
+  checkPoolCounts(s, opts, mine, problems);
+  const own = s.claims.filter(c => c.metadata?.namespace === opts.namespace);
+  const bound = own.filter(isBound).length;
+  if (opts.expectBound !== undefined && bound !== opts.expectBound) problems.push(`expected: ${opts.expectBound} bound claims in ${opts.namespace}, found ${bound} (of ${own.length} listed)`);
+  return { claims: own.length, bound, allocations: mine.length, problems };
+}
+
+/**
+ * The claims of the scoped pools that hold addresses: Bound, or released under reclaimPolicy
+ * Retain (addresses kept). Each Bound one of the namespace is checked on its own on the way.
+ */
+function heldClaims(s: Snapshot, opts: InvariantOptions, pools: Map<string, IPPool>, problems: string[], r: AddressRules): Held[] {
   const vms = new Map(s.vms.map(v => [v.metadata?.name as string, v]));
   const inScope = (c: IPClaim): boolean => claimPools(c).some(p => opts.pools.includes(p));
-  // Claims that hold addresses: Bound, or released under reclaimPolicy Retain (addresses kept).
   const held: Held[] = [];
   for (const c of s.claims.filter(x => inScope(x) && (isBound(x) || isReleased(x)))) {
     const h: Held = { owner: ownerOf(c), claim: c, bound: isBound(c), byPool: matchPools(c, pools, problems, r) };
     held.push(h);
     if (h.bound && c.metadata?.namespace === opts.namespace) checkBoundClaim(c, pools, vms.get(c.spec?.vm as string), problems, r);
   }
-  checkVms(s, opts, claims, problems);
-  const records = new Map(s.allocations.map(a => [a.metadata?.name as string, a]));
-  checkHeldAddresses(held, pools, records, problems, r);
-  const mine = s.allocations.filter(a => opts.pools.includes(a.spec!.pool));
-  checkRecords(mine, pools, new Map(held.map(h => [h.owner, h])), problems, r);
+  return held;
+}
+
+/** Each scoped pool's status.allocated equals its records. */
+function checkPoolCounts(s: Snapshot, opts: InvariantOptions, mine: IPAllocation[], problems: string[]): void {
   for (const p of s.pools.filter(x => opts.pools.includes(x.metadata?.name as string))) {
     const count = mine.filter(a => a.spec!.pool === p.metadata!.name).length;
     if (p.status?.allocated !== count) problems.push(`count: pool ${p.metadata!.name} says allocated=${p.status?.allocated}, records say ${count}`);
   }
-  const own = s.claims.filter(c => c.metadata?.namespace === opts.namespace);
-  const bound = own.filter(isBound).length;
-  if (opts.expectBound !== undefined && bound !== opts.expectBound) problems.push(`expected: ${opts.expectBound} bound claims in ${opts.namespace}, found ${bound} (of ${own.length} listed)`);
-  return { claims: own.length, bound, allocations: mine.length, problems };
 }

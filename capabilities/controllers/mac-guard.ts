@@ -2,8 +2,8 @@
 // claim's segment already uses (set in its VM spec, or shown by its claim) is not handed out.
 // Admission refuses a spec MAC of the derived form for an address a pool on the segment hands out,
 // so only a VM written while the webhook was down (or before a pool came) can have one. Pure.
-import { VirtualMachine, vmNics } from "../api/external/kubevirt";
-import { qualifyNetwork } from "../domain/names";
+import type { VirtualMachine } from "../api/external/kubevirt";
+import { vmNics } from "../domain/vm-nics";
 
 /** A NIC that uses a MAC: where (network "ns/name") and whose (VM and interface). */
 export interface MacUse {
@@ -27,9 +27,11 @@ export function derivedForm(mac: string): boolean {
 export function specMacUses(vm: VirtualMachine): MacUse[] {
   const namespace = vm.metadata?.namespace ?? "default";
   const name = vm.metadata?.name ?? "";
-  return vmNics(vm.spec?.template?.spec)
-    .filter(n => n.networkKind === "multus" && n.networkName && typeof n.macAddress === "string" && derivedForm(n.macAddress))
-    .map(n => ({ namespace, vm: name, iface: n.interface, network: qualifyNetwork(n.networkName!, namespace), mac: n.macAddress!.toLowerCase().replace(/-/g, ":") }));
+  return vmNics(vm).flatMap(n => {
+    const network = n.network?.qualified;
+    if (network === undefined || n.macAddress === undefined || !derivedForm(n.macAddress)) return [];
+    return [{ namespace, vm: name, iface: n.name, network, mac: n.macAddress.toLowerCase().replace(/-/g, ":") }];
+  });
 }
 
 /** Whether a VM has any spec MAC that a derived one could equal (the cache indexes these few VMs). */

@@ -2,11 +2,11 @@
 // The reconcilers write what these return; tests check them without a cluster.
 import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
-import { VirtualMachine, vmNics } from "../api/external/kubevirt";
+import type { VirtualMachine } from "../api/external/kubevirt";
 import { claimName } from "../domain/claims";
 import { ADDRESSES_ANNOTATION, FINALIZER, GROUP, MANAGED_BY, POOL_LABEL, VM_LABEL } from "../domain/keys";
-import { qualifyNetwork } from "../domain/names";
 import { parseAddressesAnnotation } from "../domain/vm-addresses";
+import { BridgeNic, bridgeNics } from "../domain/vm-nics";
 import { allocationName } from "../ipam/address";
 
 // The keys live in domain/keys.ts; re-exported for the controllers that import them from here.
@@ -29,25 +29,8 @@ export function setCondition(existing: Condition[] | undefined, next: Omit<Condi
   return [...list, { ...next, lastTransitionTime }].sort((a, b) => a.type.localeCompare(b.type));
 }
 
-/** A bridge NIC of a VM on a Multus network, the unit that gets an IPClaim. */
-export interface BridgeNic {
-  interface: string;
-  network: string;
-  macAddress?: string;
-}
-
-export function bridgeNics(vm: VirtualMachine): BridgeNic[] {
-  const ns = vm.metadata?.namespace ?? "default";
-  return vmNics(vm.spec?.template?.spec)
-    .filter(n => n.bindings.length === 1 && n.bindings[0] === "bridge" && n.networkKind === "multus" && n.networkName)
-    .map(n => ({
-      interface: n.interface,
-      network: qualifyNetwork(n.networkName!, ns),
-      macAddress: n.macAddress,
-    }));
-}
-
-export { claimName };
+// The NICs that get a claim are the domain's rule (domain/vm-nics.ts); re-exported for the controllers.
+export { BridgeNic, bridgeNics, claimName };
 
 /**
  * Whether the NIC can have a claim: claimName is injective only for interface names without a dot

@@ -1,7 +1,8 @@
 // Stable endpoint for masquerade VMs: a VM annotated vmnet.io/expose gets a Service named after
 // it that selects its virt-launcher pod, with the masquerade interface's ports, so the VM keeps
 // one address across restarts and live migrations while its pod IP changes.
-import { VirtualMachine, vmNics } from "../api/external/kubevirt";
+import type { VirtualMachine } from "../api/external/kubevirt";
+import { nicPorts, vmNics } from "../domain/vm-nics";
 import { KubeClient, KubeObject } from "../k8s/client";
 import { ObjectCache } from "../k8s/cache";
 import { ApiError, errorText, isConflict } from "../k8s/errors";
@@ -25,12 +26,13 @@ export function renderService(vm: VirtualMachine, allowedTypes: readonly string[
   if (!TYPES.has(type)) return { problem: `annotation ${EXPOSE_ANNOTATION}=${JSON.stringify(type)} must be ClusterIP, NodePort or LoadBalancer` };
   // The admin's restriction holds for VMs annotated before it was set, too (no Service, an Event).
   if (!allowedTypes.includes(type)) return { problem: `annotation ${EXPOSE_ANNOTATION}=${type}: Service type ${type} is not allowed on this cluster (allowed: ${allowedTypes.join(", ") || "none"})` };
-  const nic = vmNics(vm.spec?.template?.spec).find(n => n.bindings.includes("masquerade"));
-  if (!nic?.ports?.length) {
+  const nic = vmNics(vm).find(n => n.bindings.includes("masquerade"));
+  const nicPortList = nic ? nicPorts(nic) : [];
+  if (!nicPortList.length) {
     return { problem: `annotation ${EXPOSE_ANNOTATION} needs a masquerade interface with ports (spec.template.spec.domain.devices.interfaces[].ports)` };
   }
   const clusterIP = vm.metadata?.annotations?.[SERVICE_IP_ANNOTATION];
-  const ports = nic.ports.map(p => {
+  const ports = nicPortList.map(p => {
     const protocol = (p.protocol ?? "TCP").toUpperCase();
     return { name: p.name ?? `${protocol.toLowerCase()}-${p.port}`, port: p.port, targetPort: p.port, protocol };
   });

@@ -89,3 +89,14 @@ export function show(value: unknown): string {
 export function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }
+
+/** Set: neither undefined nor null (KubeVirt's Go types read a JSON null as unset). */
+export function present(x: unknown): boolean {
+  return x !== undefined && x !== null;
+}
+
+/** The kind of a value for a message: "null", "a list", "a string", ... */
+export function typeName(x: unknown): string {
+  if (x === null) return "null";
+  return Array.isArray(x) ? "a list" : `a ${typeof x}`;
+}

@@ -14,26 +14,17 @@
 //   network.permitBridgeInterfaceOnPodNetwork: true, so bridge on the pod network is accepted.
 // The messages are ours and end with a fix. Where vmnet-operator is stricter or looser on purpose,
 // the rule lives in vm.ts and its message says so (PRODUCT_RULE).
-import { Finding, Findings, ValidationResult, isRecord, show } from "./findings";
+import { Finding, Findings, ValidationResult, isRecord, present, show, typeName } from "./findings";
 import { isIPv4Mapped } from "../ipam/address";
 import { parseIP } from "./net";
 import { parseUnicastMac } from "./names";
-import { IfaceEntry, NETWORKS, NetEntry, TEMPLATE, VMContext, present, typeName, vmContext } from "./vm-context";
+import { VMContext, vmContext } from "./vm-context";
+import { BindingMethod, DISCONTINUED_BINDINGS, IfaceEntry, NETWORKS, NetEntry, POD_ONLY_BINDINGS, TEMPLATE, isBindingMethod, isDiscontinued } from "./vm-nics";
 
 export const KUBEVIRT_RELEASE = "v1.9.0";
 
 /** Marks, in a message, a rule where vmnet-operator deliberately differs from KubeVirt's admission. */
 export const PRODUCT_RULE = "vmnet-operator's rule, not KubeVirt's";
-
-/** The binding keys KubeVirt counts: an interface sets exactly one of them. */
-export const BINDING_METHODS = ["bridge", "masquerade", "sriov", "passtBinding", "binding"] as const;
-
-/** Bindings KubeVirt discontinued, with what to use instead. */
-export const DISCONTINUED_BINDINGS: Record<string, string> = {
-  slirp: "use masquerade: {} or passtBinding: {} on the pod network",
-  passt: "use passtBinding: {}, KubeVirt's core passt binding",
-  macvtap: 'use binding: {name: "macvtap"} with the macvtap network binding plugin registered in the KubeVirt CR',
-};
 
 /** NIC models KubeVirt accepts in interfaces[].model. */
 export const NIC_MODELS = ["e1000", "e1000e", "igb", "ne2k_pci", "pcnet", "rtl8139", "virtio"] as const;
@@ -205,7 +196,7 @@ function unique(entries: { name?: string; path: string }[], what: string, out: F
 // --- bindings (binding.go, passt.go, discontinued.go) ---
 
 function checkBinding(ctx: VMContext, iface: IfaceEntry, opts: KubeVirtRuleOptions, out: Findings): void {
-  const methods = iface.bindings.filter(b => (BINDING_METHODS as readonly string[]).includes(b));
+  const methods = iface.bindings.filter(isBindingMethod);
   checkBindingCount(iface, methods, opts, out);
   checkPodOnlyBindings(iface, methods, out);
   if (methods.includes("masquerade")) checkReservedMac(iface, out);
@@ -213,9 +204,9 @@ function checkBinding(ctx: VMContext, iface: IfaceEntry, opts: KubeVirtRuleOptio
 }
 
 /** Exactly one counted binding; a discontinued one is refused on create, and on update when nothing else binds. */
-function checkBindingCount(iface: IfaceEntry, methods: string[], opts: KubeVirtRuleOptions, out: Findings): void {
+function checkBindingCount(iface: IfaceEntry, methods: BindingMethod[], opts: KubeVirtRuleOptions, out: Findings): void {
   const name = show(iface.name);
-  const discontinued = iface.bindings.filter(b => b in DISCONTINUED_BINDINGS);
+  const discontinued = iface.bindings.filter(isDiscontinued);
   for (const key of discontinued) {
     if (!opts.creating && methods.length === 1) continue;
     out.deny(
@@ -239,10 +230,10 @@ function checkBindingCount(iface: IfaceEntry, methods: string[], opts: KubeVirtR
   }
 }
 
-function checkPodOnlyBindings(iface: IfaceEntry, methods: string[], out: Findings): void {
+function checkPodOnlyBindings(iface: IfaceEntry, methods: BindingMethod[], out: Findings): void {
   const net = iface.network;
   if (!net || present(net.raw.pod)) return;
-  for (const podOnly of ["masquerade", "passtBinding"]) {
+  for (const podOnly of POD_ONLY_BINDINGS) {
     if (!methods.includes(podOnly)) continue;
     const multus = multusName(net);
     const where = multus !== undefined ? `Multus network ${show(multus)}` : `network ${show(net.name)}, which is not the pod network,`;

@@ -117,21 +117,28 @@ function element(raw: Record<string, unknown>, index: number, podNamespace: stri
 function decodeShortForm(text: string, podNamespace: string): SelectionParse {
   const elements: SelectionElement[] = [];
   for (const [index, item] of text.split(",").entries()) {
-    const slash = item.trim().split("/");
-    if (slash.length > 2) return { ok: false, error: `element ${show(item.trim())} has more than one "/"; write "namespace/name@interface"` };
-    const ns = slash.length === 2 ? slash[0].trim() : "";
-    const at = slash[slash.length - 1].split("@");
-    if (at.length > 2) return { ok: false, error: `element ${show(item.trim())} has more than one "@"; write "namespace/name@interface"` };
-    const name = at[0].trim();
-    const iface = at.length === 2 ? at[1].trim() : "";
-    for (const part of [ns, name]) {
-      if (part !== "" && !DNS_LABEL.test(part)) return { ok: false, error: `element ${show(item.trim())}: ${show(part)} is not a lower-case DNS label` };
-    }
-    if (name === "") return { ok: false, error: `element ${show(item.trim())} names no network` };
-    const namespace = ns || podNamespace;
-    elements.push({ index, name, namespace, network: `${namespace}/${name}`, ...(iface ? { interface: iface } : {}), addressKeys: [], raw: { name, ...(ns ? { namespace: ns } : {}), ...(iface ? { interface: iface } : {}) } });
+    const el = shortFormElement(item.trim(), index, podNamespace);
+    if ("error" in el) return { ok: false, error: el.error };
+    elements.push(el);
   }
   return { ok: true, elements, json: false };
+}
+
+/** One trimmed item of the short form. */
+function shortFormElement(item: string, index: number, podNamespace: string): SelectionElement | { error: string } {
+  const slash = item.split("/");
+  if (slash.length > 2) return { error: `element ${show(item)} has more than one "/"; write "namespace/name@interface"` };
+  const ns = slash.length === 2 ? slash[0].trim() : "";
+  const at = slash[slash.length - 1].split("@");
+  if (at.length > 2) return { error: `element ${show(item)} has more than one "@"; write "namespace/name@interface"` };
+  const name = at[0].trim();
+  const iface = at.length === 2 ? at[1].trim() : "";
+  const bad = [ns, name].find(part => part !== "" && !DNS_LABEL.test(part));
+  if (bad !== undefined) return { error: `element ${show(item)}: ${show(bad)} is not a lower-case DNS label` };
+  if (name === "") return { error: `element ${show(item)} names no network` };
+  const namespace = ns || podNamespace;
+  const ifaceField = iface ? { interface: iface } : {};
+  return { index, name, namespace, network: `${namespace}/${name}`, ...ifaceField, addressKeys: [], raw: { name, ...(ns ? { namespace: ns } : {}), ...ifaceField } };
 }
 
 /**
@@ -141,25 +148,38 @@ function decodeShortForm(text: string, podNamespace: string): SelectionParse {
  * element that is not an object (the caller refuses that one).
  */
 export function elementKeyLists(text: string): string[][] {
-  const lists: string[][] = [];
-  const stack: string[] = [];
-  let expectKey = false;
+  const scan: KeyScan = { lists: [], stack: [], expectKey: false };
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      const end = stringEnd(text, i);
-      if (expectKey && stack.length === 2 && stack[0] === "[" && stack[1] === "{") lists[lists.length - 1].push(JSON.parse(text.slice(i, end + 1)) as string);
-      expectKey = false;
-      i = end;
-    } else if (c === "{" || c === "[") {
-      stack.push(c);
-      if (c === "{" && stack.length === 2 && stack[0] === "[") lists.push([]);
-      expectKey = c === "{";
-    } else if (c === "}" || c === "]") {
-      stack.pop();
-    } else if (c === ",") {
-      expectKey = stack[stack.length - 1] === "{";
-    }
+    if (text[i] === '"') i = scanString(text, i, scan);
+    else scanPunctuation(text[i], scan);
   }
-  return lists;
+  return scan.lists;
+}
+
+/** Where elementKeyLists is: the key lists so far, the open brackets, whether a key comes next. */
+interface KeyScan {
+  lists: string[][];
+  stack: string[];
+  expectKey: boolean;
+}
+
+/** Reads the string starting at `start` (a key when an element object expects one); returns its closing quote. */
+function scanString(text: string, start: number, scan: KeyScan): number {
+  const end = stringEnd(text, start);
+  const inElement = scan.stack.length === 2 && scan.stack[0] === "[" && scan.stack[1] === "{";
+  if (scan.expectKey && inElement) scan.lists[scan.lists.length - 1].push(JSON.parse(text.slice(start, end + 1)) as string);
+  scan.expectKey = false;
+  return end;
+}
+
+function scanPunctuation(c: string, scan: KeyScan): void {
+  if (c === "{" || c === "[") {
+    scan.stack.push(c);
+    if (c === "{" && scan.stack.length === 2 && scan.stack[0] === "[") scan.lists.push([]);
+    scan.expectKey = c === "{";
+  } else if (c === "}" || c === "]") {
+    scan.stack.pop();
+  } else if (c === ",") {
+    scan.expectKey = scan.stack[scan.stack.length - 1] === "{";
+  }
 }

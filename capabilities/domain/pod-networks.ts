@@ -41,28 +41,12 @@ export function checkPodNetworks(req: PodRequest, launcherIdentity: string, guar
   if (!selectionChanged(req)) return { kind: "allow", warnings: [] };
   const who = `Pod ${req.namespace}/${req.pod}`;
   const byLauncher = req.username === launcherIdentity;
-  const warnings: string[] = [];
-  let poolBacked = false;
-  for (const key of SELECTION_ANNOTATIONS) {
-    const value = annotationOf(req.object, key);
-    if (value === undefined) continue;
-    const decoded = decodeNetworkSelection(value, req.namespace);
-    const at = `${who}: ${annotationField(key)}`;
-    if (!decoded.ok) return { kind: "deny", message: `${at} ${decoded.error}` };
-    for (const el of decoded.elements) {
-      const kind = guarded.kind(el.network);
-      if (!kind) continue;
-      const problem = elementProblem(el, kind, key, byLauncher, launcherIdentity);
-      if (problem) return { kind: "deny", message: `${at}: ${problem}` };
-      if (kind === "pool" && key === NETWORKS_ANNOTATION) poolBacked = true;
-    }
-  }
-  if (!poolBacked) return { kind: "allow", warnings };
+  const scan = scanSelections(req, who, byLauncher, launcherIdentity, guarded);
+  if ("denial" in scan) return { kind: "deny", message: scan.denial };
+  if (!scan.poolBacked) return { kind: "allow", warnings: [] };
   if (!byLauncher) {
-    warnings.push(
-      `${who} names a network whose addresses vmnet-operator assigns from an IPPool, but only virt-launcher pods created by ${launcherIdentity} receive them: this pod gets no address there`,
-    );
-    return { kind: "allow", warnings };
+    const warning = `${who} names a network whose addresses vmnet-operator assigns from an IPPool, but only virt-launcher pods created by ${launcherIdentity} receive them: this pod gets no address there`;
+    return { kind: "allow", warnings: [warning] };
   }
   const vm = vmNameOfPod(req.object);
   if (!vm)
@@ -71,6 +55,29 @@ export function checkPodNetworks(req: PodRequest, launcherIdentity: string, guar
       message: `${who}: ${annotationField(NETWORKS_ANNOTATION)} names a pool-backed network, but the pod belongs to no VirtualMachineInstance (no ownerReference to one, no label vm.kubevirt.io/name), so it has no address to carry`,
     };
   return { kind: "launcher", vm };
+}
+
+/**
+ * Both selection annotations, element by element: the denial of the first that does not decode or
+ * carries what it may not, else whether the networks annotation names a pool-backed network.
+ */
+function scanSelections(req: PodRequest, who: string, byLauncher: boolean, launcherIdentity: string, guarded: GuardedNetworks): { denial: string } | { poolBacked: boolean } {
+  let poolBacked = false;
+  for (const key of SELECTION_ANNOTATIONS) {
+    const value = annotationOf(req.object, key);
+    if (value === undefined) continue;
+    const decoded = decodeNetworkSelection(value, req.namespace);
+    const at = `${who}: ${annotationField(key)}`;
+    if (!decoded.ok) return { denial: `${at} ${decoded.error}` };
+    for (const el of decoded.elements) {
+      const kind = guarded.kind(el.network);
+      if (!kind) continue;
+      const problem = elementProblem(el, kind, key, byLauncher, launcherIdentity);
+      if (problem) return { denial: `${at}: ${problem}` };
+      if (kind === "pool" && key === NETWORKS_ANNOTATION) poolBacked = true;
+    }
+  }
+  return { poolBacked };
 }
 
 function elementProblem(el: SelectionElement, kind: "pool" | "l2", key: string, byLauncher: boolean, launcherIdentity: string): string | undefined {

@@ -8,7 +8,8 @@ import type { PoolLayout } from "../ipam/pool-layout";
 import { IP, familyName, parseCIDR, readIP } from "./net";
 import { layoutOf, poolName, whyNotAllocatable } from "./pool-view";
 import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
-import { IfaceEntry, VMContext, annotationPath } from "./vm-context";
+import { VMContext, annotationPath } from "./vm-context";
+import { IfaceEntry, multusNetwork } from "./vm-nics";
 import type { NicPools } from "./pool-choice";
 
 export { ADDRESSES_ANNOTATION };
@@ -79,8 +80,7 @@ function interfacePools(ctx: VMContext, name: string, field: string, nicPools: M
   const iface = ctx.ifaceByName.get(name);
   const resolved = nicPools.get(name);
   if (iface && resolved && !resolved.poolBacked) {
-    // GitOps may apply the pool after the VM: the controller binds the address once it exists.
-    out.warn(field, name, `${ADDRESSES_ANNOTATION} names interface ${show(name)}, whose network ${show(networkOf(iface))} no IPPool serves yet; the address is checked when a pool serves it`);
+    warnNotServedYet(iface, field, out);
     return undefined;
   }
   const problem = !iface
@@ -100,17 +100,17 @@ function interfacePools(ctx: VMContext, name: string, field: string, nicPools: M
   return pools.length ? pools : undefined;
 }
 
-/** The network of a NIC that vm-pools.ts resolved pools for (a bridge NIC on a valid Multus network). */
-function networkOf(iface: IfaceEntry): string {
-  const ref = iface.network?.ref;
-  return ref && !("error" in ref) ? ref.qualified : "";
+
+/** GitOps may apply the pool after the VM: the controller binds the address once it exists. */
+function warnNotServedYet(iface: IfaceEntry, field: string, out: Findings): void {
+  const network = multusNetwork(iface) ?? "";
+  out.warn(field, iface.name, `${ADDRESSES_ANNOTATION} names interface ${show(iface.name)}, whose network ${show(network)} no IPPool serves yet; the address is checked when a pool serves it`);
 }
 
 function notPoolBacked(iface: IfaceEntry): string | undefined {
   const name = show(iface.name);
   if (!iface.bindings.includes("bridge")) return `names interface ${name}, which is not a bridge interface`;
-  const ref = iface.network?.ref;
-  if (!ref || "error" in ref) return `names interface ${name}, which is not on a (valid) Multus network`;
+  if (multusNetwork(iface) === undefined) return `names interface ${name}, which is not on a (valid) Multus network`;
   return undefined;
 }
 

@@ -13,7 +13,8 @@ import { isDns1123Subdomain } from "./names";
 import { NicPools, PoolProblem, nicPools } from "./pool-choice";
 import { poolName } from "./pool-view";
 import type { AdmissionSnapshot, ClaimHolding } from "./snapshot";
-import { IfaceEntry, VMContext, annotationPath } from "./vm-context";
+import { VMContext, annotationPath } from "./vm-context";
+import { IfaceEntry, multusNetwork } from "./vm-nics";
 
 export { POOLS_ANNOTATION };
 
@@ -113,9 +114,9 @@ export function checkPools(ctx: VMContext, snapshot: AdmissionSnapshot, out: Fin
   }
   for (const [name, chosen] of parsed.choices) checkChoiceTarget(ctx, name, chosen, snapshot, out);
   for (const iface of ctx.ifaces) {
-    const ref = iface.network?.ref;
-    if (!iface.name || !iface.bindings.includes("bridge") || !ref || "error" in ref) continue;
-    result.set(iface.name, checkNic(ctx, iface, ref.qualified, parsed.choices.get(iface.name), snapshot, out));
+    const network = multusNetwork(iface);
+    if (!iface.bindings.includes("bridge") || network === undefined) continue;
+    result.set(iface.name, checkNic(ctx, iface, network, parsed.choices.get(iface.name), snapshot, out));
   }
   return result;
 }
@@ -133,7 +134,7 @@ function checkNic(ctx: VMContext, iface: IfaceEntry, network: string, chosen: st
 function checkChoiceTarget(ctx: VMContext, name: string, chosen: string[], snapshot: AdmissionSnapshot, out: Findings): void {
   const field = `${annotationPath(POOLS_ANNOTATION)}.${name}`;
   const iface = ctx.ifaceByName.get(name);
-  const ref = iface?.network?.ref;
+  const network = iface && multusNetwork(iface);
   let problem: string | undefined;
   if (!iface) {
     const similar = [...ctx.ifaceByName.keys()].find(k => k.toLowerCase() === name.toLowerCase());
@@ -141,10 +142,10 @@ function checkChoiceTarget(ctx: VMContext, name: string, chosen: string[], snaps
       ? `names interface ${show(name)}, which the VM does not have: interface names are matched exactly, write ${show(similar)}`
       : `names interface ${show(name)}, which the VM does not have (interfaces: ${[...ctx.ifaceByName.keys()].join(", ") || "none"})`;
   } else if (!iface.bindings.includes("bridge")) problem = `names interface ${show(name)}, which is not a bridge interface`;
-  else if (!ref || "error" in ref) problem = `names interface ${show(name)}, which is not on a (valid) Multus network`;
-  else if (snapshot.poolsForNetwork(ref.qualified).length === 0) {
+  else if (network === undefined) problem = `names interface ${show(name)}, which is not on a (valid) Multus network`;
+  else if (snapshot.poolsForNetwork(network).length === 0) {
     // GitOps may apply the pools after the VM: the controller binds once they exist.
-    out.warn(field, chosen, `${POOLS_ANNOTATION} chooses a pool for interface ${show(name)}, whose network ${show(ref.qualified)} no IPPool serves yet; the choice is checked when a pool serves it`);
+    out.warn(field, chosen, `${POOLS_ANNOTATION} chooses a pool for interface ${show(name)}, whose network ${show(network)} no IPPool serves yet; the choice is checked when a pool serves it`);
     return;
   }
   if (problem) out.deny(field, chosen, `${POOLS_ANNOTATION} ${problem}; choose pools only for bridge interfaces on Multus networks that an IPPool serves`);
@@ -182,7 +183,7 @@ function checkRoom(iface: IfaceEntry, pools: NicPools, chosen: string[], holding
     out.deny(
       `${annotationPath(POOLS_ANNOTATION)}.${iface.name}`,
       name,
-      `interface ${show(iface.name)}: IPPool ${show(name)} has no free address; choose another pool of network ${show(iface.network?.ref && !("error" in iface.network.ref) ? iface.network.ref.qualified : "")}, free addresses in it, or ask the cluster admin to widen it`,
+      `interface ${show(iface.name)}: IPPool ${show(name)} has no free address; choose another pool of network ${show(multusNetwork(iface) ?? "")}, free addresses in it, or ask the cluster admin to widen it`,
     );
   }
 }

@@ -1,14 +1,15 @@
 // VM rules about other tenants: a MAC is unique on its L2 segment, a NAD of another namespace is
 // worth a warning, and a Service type the cluster admin did not allow is refused. Kept apart from
 // vm.ts (KubeVirt's own NIC rules) so the two evolve separately. Pure.
-import { Findings, isRecord, show } from "./findings";
+import { Findings, isRecord, present, show } from "./findings";
 import { EXPOSE_ANNOTATION, EXPOSE_TYPES } from "./keys";
 import { domainOfNetwork, domainsOfPool } from "./l2";
 import { containsIP, parseCIDR, parseIP } from "./net";
 import { parseUnicastMac } from "./names";
 import { segmentText } from "./pool-conflicts";
 import type { AdmissionSnapshot } from "./snapshot";
-import { IfaceEntry, VMContext, annotationPath, present } from "./vm-context";
+import { VMContext, annotationPath } from "./vm-context";
+import { IfaceEntry, multusNetwork } from "./vm-nics";
 
 
 /** Who holds a MAC: an IPClaim (of some namespace) on a network. */
@@ -23,12 +24,6 @@ export interface MacIndex {
   macHolders?(mac: string): MacHolder[];
 }
 
-/** A multus NIC's network "namespace/name", when it parses. */
-function networkOf(iface: IfaceEntry): string | undefined {
-  const ref = iface.network?.ref;
-  return ref && !("error" in ref) ? ref.qualified : undefined;
-}
-
 /**
  * A macAddress in the spec that another NIC on the same L2 segment holds (derived from its
  * address or set in its VM) is refused. The message names nothing of the holder: it may be
@@ -38,7 +33,7 @@ export function checkMacInUse(ctx: VMContext, snapshot: AdmissionSnapshot & MacI
   if (!snapshot.macHolders) return;
   for (const iface of ctx.ifaces) {
     const value = iface.raw.macAddress;
-    const network = networkOf(iface);
+    const network = multusNetwork(iface);
     if (!present(value) || !network) continue;
     const parsed = parseUnicastMac(value);
     if ("error" in parsed) continue; // checkMacs in vm.ts reports it

@@ -10,7 +10,8 @@ import { checkAddresses } from "./vm-addresses";
 import { checkPools } from "./vm-pools";
 import { MacIndex, checkExposeAllowed, checkMacInUse, warnForeignNad } from "./vm-security";
 import { PRODUCT_RULE, checkKubeVirtNetworkRules, isGoMac48 } from "./kubevirt-rules";
-import { IfaceEntry, NetEntry, VMContext, annotationPath, vmContext } from "./vm-context";
+import { VMContext, annotationPath, vmContext } from "./vm-context";
+import { IfaceEntry, NetEntry } from "./vm-nics";
 
 import { EXPOSE_ANNOTATION, EXPOSE_TYPES, SERVICE_IP_ANNOTATION } from "./keys";
 

@@ -2,8 +2,8 @@
 // NICs without one say why in STATE; claims whose VM or NIC is gone (retained) are listed too.
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
-import { Nic, VirtualMachine, vmNics } from "../api/external/kubevirt";
-import { qualifyNetwork } from "../domain/names";
+import type { VirtualMachine } from "../api/external/kubevirt";
+import { IfaceEntry, isBridgeNic, vmNics } from "../domain/vm-nics";
 import { boundCondition } from "../domain/claims";
 
 export const IPS_HEADERS = ["NAMESPACE", "VM", "INTERFACE", "NETWORK", "POOL", "ADDRESSES", "MAC", "STATE"];
@@ -43,8 +43,8 @@ export function nicRows(input: IpsInput): Row[] {
 function vmRows(vm: VirtualMachine, claims: Map<string, IPClaim>, served: Set<string>): SortableRow[] {
   const namespace = String(vm.metadata?.namespace ?? "");
   const name = String(vm.metadata?.name ?? "");
-  return vmNics(vm.spec?.template?.spec).map((nic, order) => {
-    const key = `${namespace}/${name}.${nic.interface}`;
+  return vmNics(vm).map((nic, order) => {
+    const key = `${namespace}/${name}.${nic.name}`;
     const claim = claims.get(key);
     claims.delete(key);
     return { namespace, vm: name, order, row: claim ? claimRow(claim) : unclaimedRow(namespace, name, nic, served) };
@@ -79,15 +79,15 @@ export function claimState(claim: IPClaim): string {
   return bound.status === "True" ? "Bound" : bound.reason || "NotBound";
 }
 
-function unclaimedRow(namespace: string, vm: string, nic: Nic, served: Set<string>): Row {
-  const network = nic.networkKind === "pod" ? "pod" : nic.networkName ? qualifyNetwork(nic.networkName, namespace) : undefined;
-  return [namespace, vm, nic.interface, network, undefined, undefined, nic.macAddress, unclaimedState(nic, network, served)];
+function unclaimedRow(namespace: string, vm: string, nic: IfaceEntry, served: Set<string>): Row {
+  const network = nic.network?.kind === "pod" ? "pod" : nic.network?.qualified;
+  return [namespace, vm, nic.name, network, undefined, undefined, nic.macAddress, unclaimedState(nic, network, served)];
 }
 
 /** Why a NIC has no IPClaim: not a bridge NIC on a Multus network, no pool, or not reconciled yet. */
-function unclaimedState(nic: Nic, network: string | undefined, served: Set<string>): string {
-  if (nic.networkKind === "pod") return "PodNetwork";
-  if (nic.networkKind !== "multus" || !network) return "NoNetwork";
-  if (nic.bindings.length !== 1 || nic.bindings[0] !== "bridge") return "NotBridge";
+function unclaimedState(nic: IfaceEntry, network: string | undefined, served: Set<string>): string {
+  if (nic.network?.kind === "pod") return "PodNetwork";
+  if (nic.network?.kind !== "multus" || !network) return "NoNetwork";
+  if (!isBridgeNic(nic)) return "NotBridge";
   return served.has(network) ? "Pending" : "NoPool";
 }

@@ -6,9 +6,9 @@ import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import type { NetworkAttachmentDefinition } from "../api/external/multus";
-import { Nic, VirtualMachine, vmNics } from "../api/external/kubevirt";
+import type { VirtualMachine } from "../api/external/kubevirt";
+import { IfaceEntry, soleBinding, vmNics } from "../domain/vm-nics";
 import { nadPoolReadiness } from "../domain/nad-readiness";
-import { parseNetworkRef } from "../domain/names";
 import { describeSelector, effectiveNamespaceLabels, selectorMatches } from "../domain/selector";
 import { allocationName } from "../ipam/address";
 import { nicPools, NicPools, PoolSnapshot } from "../domain/pool-choice";
@@ -63,7 +63,7 @@ export interface WhyInput {
 
 interface IfaceCtx {
   input: WhyInput;
-  nic: Nic;
+  nic: IfaceEntry;
   network?: string;
   nad?: NetworkAttachmentDefinition;
   /** Pools listing the network in spec.networks. */
@@ -104,7 +104,7 @@ export function explainVm(input: WhyInput): VmExplanation {
   if (!input.vm) {
     return { vm: ref, found: false, lines: [problem(`VirtualMachine ${ref} does not exist`)], interfaces: [] };
   }
-  const nics = vmNics(input.vm.spec?.template?.spec);
+  const nics = vmNics(input.vm);
   const lines: Line[] = [];
   if (input.vm.metadata?.deletionTimestamp) {
     lines.push(info("the VM is being deleted: its addresses are released, or kept under reclaimPolicy Retain, once it is gone"));
@@ -122,9 +122,9 @@ function explainInterface(ctx: IfaceCtx): InterfaceExplanation {
   for (const step of STEPS) {
     const result = step(ctx);
     lines.push(...result.lines);
-    if (result.stop) return { interface: ctx.nic.interface, ...withCaveat(result.stop, lines), lines };
+    if (result.stop) return { interface: ctx.nic.name, ...withCaveat(result.stop, lines), lines };
   }
-  return { interface: ctx.nic.interface, ...noAddress(), lines };
+  return { interface: ctx.nic.name, ...noAddress(), lines };
 }
 
 /** A bound NIC with a problem on the way (a NAD that cannot apply the address) says so up front. */
@@ -133,9 +133,9 @@ function withCaveat(outcome: Outcome, lines: Line[]): Outcome {
   return { ...outcome, summary: `${outcome.summary}, but see the problems marked ${MARKS.problem}` };
 }
 
-function ifaceContext(input: WhyInput, nic: Nic): IfaceCtx {
+function ifaceContext(input: WhyInput, nic: IfaceEntry): IfaceCtx {
   const ctx: IfaceCtx = { input, nic, serving: [], permitted: [], chosen: [] };
-  const parsed = nic.networkKind === "multus" ? parseNetworkRef(nic.networkName, input.namespace) : undefined;
+  const parsed = nic.network?.ref; // set for Multus networks only
   if (!parsed || "error" in parsed) return ctx;
   ctx.network = parsed.qualified;
   ctx.nad = input.nads.find(n => n.metadata?.namespace === parsed.namespace && n.metadata?.name === parsed.name);
@@ -144,9 +144,9 @@ function ifaceContext(input: WhyInput, nic: Nic): IfaceCtx {
     .sort((a, b) => poolName(a).localeCompare(poolName(b)));
   const labels = effectiveNamespaceLabels(input.namespace, input.namespaceLabels);
   ctx.permitted = ctx.serving.filter(p => selectorMatches(p.spec?.namespaceSelector, labels));
-  ctx.claim = input.claims.find(c => c.metadata?.namespace === input.namespace && c.metadata?.name === `${input.name}.${nic.interface}`);
+  ctx.claim = input.claims.find(c => c.metadata?.namespace === input.namespace && c.metadata?.name === `${input.name}.${nic.name}`);
   const choices = poolChoicesOf(input.vm?.metadata?.annotations);
-  ctx.chosen = (choices.ok ? choices.choices.get(nic.interface) : undefined) ?? [];
+  ctx.chosen = (choices.ok ? choices.choices.get(nic.name) : undefined) ?? [];
   const held = ctx.claim?.status?.addresses?.length ? claimPools(ctx.claim) : undefined;
   ctx.choice = nicPools({ network: ctx.network, namespace: input.namespace, chosen: ctx.chosen, held }, poolSnapshot(input));
   return ctx;
@@ -168,30 +168,30 @@ function poolSnapshot(input: WhyInput): PoolSnapshot {
 function bindingStep(ctx: IfaceCtx): StepResult {
   const { nic } = ctx;
   const binding = nic.bindings.join("+") || "no binding";
-  if (nic.networkKind === "pod") return podNetworkStep(ctx, binding);
-  if (nic.networkKind !== "multus") {
-    const text = `interface ${nic.interface} has no network named ${nic.interface} in spec.template.spec.networks: add one (KubeVirt refuses the VM without it)`;
+  if (nic.network?.kind === "pod") return podNetworkStep(ctx, binding);
+  if (nic.network?.kind !== "multus") {
+    const text = `interface ${nic.name} has no network named ${nic.name} in spec.template.spec.networks: add one (KubeVirt refuses the VM without it)`;
     return { lines: [problem(text)], stop: noAddress() };
   }
   if (!ctx.network) {
-    const text = `interface ${nic.interface} names Multus network "${nic.networkName ?? ""}", which is not a valid "name" or "namespace/name"`;
+    const text = `interface ${nic.name} names Multus network "${nic.network.networkName ?? ""}", which is not a valid "name" or "namespace/name"`;
     return { lines: [problem(text)], stop: noAddress() };
   }
-  if (binding !== "bridge") {
-    const text = `interface ${nic.interface} uses the ${binding} binding on Multus network ${ctx.network}: only bridge NICs get an IPPool address; use bridge: {} for a fixed address`;
+  if (soleBinding(nic) !== "bridge") {
+    const text = `interface ${nic.name} uses the ${binding} binding on Multus network ${ctx.network}: only bridge NICs get an IPPool address; use bridge: {} for a fixed address`;
     return { lines: [info(text)], stop: noPoolAddress(`no IPPool address (${binding} binding)`) };
   }
-  return { lines: [ok(`interface ${nic.interface} is a bridge NIC on Multus network ${ctx.network}`)] };
+  return { lines: [ok(`interface ${nic.name} is a bridge NIC on Multus network ${ctx.network}`)] };
 }
 
 function podNetworkStep(ctx: IfaceCtx, binding: string): StepResult {
   const { nic } = ctx;
-  if (binding !== "masquerade") {
-    const text = `interface ${nic.interface} uses the ${binding} binding on the pod network: it gets the pod's IP from the cluster's CNI, not an IPPool address; put it on a Multus network for a fixed address`;
+  if (soleBinding(nic) !== "masquerade") {
+    const text = `interface ${nic.name} uses the ${binding} binding on the pod network: it gets the pod's IP from the cluster's CNI, not an IPPool address; put it on a Multus network for a fixed address`;
     return { lines: [info(text)], stop: noPoolAddress(`no IPPool address (pod network, ${binding})`) };
   }
   const lines = [
-    info(`interface ${nic.interface} uses masquerade on the pod network: the guest sees 10.0.2.2/24 behind the pod's IP, and masquerade NICs get no IPPool address`),
+    info(`interface ${nic.name} uses masquerade on the pod network: the guest sees 10.0.2.2/24 behind the pod's IP, and masquerade NICs get no IPPool address`),
     exposeLine(ctx.input.vm),
   ];
   return { lines, stop: noPoolAddress("no IPPool address (masquerade on the pod network)") };
@@ -249,7 +249,7 @@ function plainChoice(ctx: IfaceCtx, choice: NicPools): boolean {
 
 function choiceLine(ctx: IfaceCtx, pool: IPPoolLike): Line {
   const name = String(pool.metadata?.name);
-  if (ctx.chosen.includes(name)) return ok(`annotation ${POOLS_ANNOTATION} chooses IPPool ${name} for interface ${ctx.nic.interface}`);
+  if (ctx.chosen.includes(name)) return ok(`annotation ${POOLS_ANNOTATION} chooses IPPool ${name} for interface ${ctx.nic.name}`);
   return ok(`IPPool ${name} is the network's default ${pool.spec?.cidr?.includes(":") ? "IPv6" : "IPv4"} pool for namespace ${ctx.input.namespace}`);
 }
 
@@ -322,7 +322,7 @@ const REASON_HINTS: Record<string, string> = {
 
 function claimStep(ctx: IfaceCtx): StepResult {
   const claim = ctx.claim;
-  const name = `IPClaim ${ctx.input.name}.${ctx.nic.interface}`;
+  const name = `IPClaim ${ctx.input.name}.${ctx.nic.name}`;
   if (!claim) {
     return { lines: [problem(`${name} does not exist yet: the operator has not reconciled the VM; check that the operator is running`)], stop: noAddress() };
   }

@@ -114,34 +114,50 @@ export class LeaseElector {
       const lease = await this.client.getOrUndefined<Lease>(LEASE, this.name, this.namespace);
       this.#seen = observe(this.#seen, lease, now);
       const d = decide(lease, this.#seen, this.identity, now, this.timing);
-      if (d.action === "wait") {
-        if (d.holder !== this.#lastHolder) this.events.onNewLeader?.(d.holder);
-        this.#lastHolder = d.holder;
-        if (this.#leading) this.#lose(`the Lease is held by ${d.holder}`);
-        return false;
-      }
-      const stamp = new Date(now).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z"); // MicroTime
-      const spec: LeaseSpec = { holderIdentity: this.identity, leaseDurationSeconds: Math.round(this.timing.leaseDurationMs / 1000), renewTime: stamp };
-      if (d.action === "create") {
-        await this.client.create<Lease>(LEASE, { metadata: { name: this.name, namespace: this.namespace }, spec: { ...spec, acquireTime: stamp, leaseTransitions: 0 } });
-      } else {
-        const keep = lease!.spec ?? {};
-        const next = d.action === "take" ? { ...keep, ...spec, acquireTime: stamp, leaseTransitions: d.transitions } : { ...keep, ...spec };
-        await this.#update({ ...lease!, spec: next });
-      }
-      this.#lastRenew = now;
-      this.#lastHolder = this.identity;
-      if (!this.#leading) {
-        this.#leading = true;
-        this.events.onStartedLeading();
-      }
+      if (d.action === "wait") return this.#follow(d.holder);
+      await this.#write(d, lease, now);
+      this.#led(now);
       return true;
     } catch (err) {
-      // Lost a race (someone else created or updated first) or the API server is away.
-      if (!isAlreadyExists(err) && !isConflict(err)) this.events.onError?.(`lease ${this.namespace}/${this.name}: ${errorText(err)}`);
-      if (this.#leading && now - this.#lastRenew >= this.timing.renewDeadlineMs) this.#lose(`could not renew the Lease for ${Math.round((now - this.#lastRenew) / 1000)} s`);
-      return this.#leading;
+      return this.#failed(err, now);
     }
+  }
+
+  /** Another holder leads: report a new one, and step down if we led. */
+  #follow(holder: string): false {
+    if (holder !== this.#lastHolder) this.events.onNewLeader?.(holder);
+    this.#lastHolder = holder;
+    if (this.#leading) this.#lose(`the Lease is held by ${holder}`);
+    return false;
+  }
+
+  /** Creates, takes or renews the Lease as `d` says, holder us. */
+  async #write(d: Exclude<Decision, { action: "wait" }>, lease: Lease | undefined, now: number): Promise<void> {
+    const stamp = microTime(now);
+    const spec: LeaseSpec = { holderIdentity: this.identity, leaseDurationSeconds: Math.round(this.timing.leaseDurationMs / 1000), renewTime: stamp };
+    if (d.action === "create" || !lease) {
+      await this.client.create<Lease>(LEASE, { metadata: { name: this.name, namespace: this.namespace }, spec: { ...spec, acquireTime: stamp, leaseTransitions: 0 } });
+      return;
+    }
+    const keep = lease.spec ?? {};
+    const next = d.action === "take" ? { ...keep, ...spec, acquireTime: stamp, leaseTransitions: d.transitions } : { ...keep, ...spec };
+    await this.#update({ ...lease, spec: next });
+  }
+
+  /** The Lease is ours as of `now`. */
+  #led(now: number): void {
+    this.#lastRenew = now;
+    this.#lastHolder = this.identity;
+    if (this.#leading) return;
+    this.#leading = true;
+    this.events.onStartedLeading();
+  }
+
+  /** Lost a race (someone else created or updated first) or the API server is away. */
+  #failed(err: unknown, now: number): boolean {
+    if (!isAlreadyExists(err) && !isConflict(err)) this.events.onError?.(`lease ${this.namespace}/${this.name}: ${errorText(err)}`);
+    if (this.#leading && now - this.#lastRenew >= this.timing.renewDeadlineMs) this.#lose(`could not renew the Lease for ${Math.round((now - this.#lastRenew) / 1000)} s`);
+    return this.#leading;
   }
 
   /** Stops the loop; a leader hands the Lease over at once (holder cleared) instead of letting it expire. */
@@ -153,7 +169,7 @@ export class LeaseElector {
     try {
       const lease = await this.client.get<Lease>(LEASE, this.name, this.namespace);
       if (lease.spec?.holderIdentity === this.identity) {
-        await this.#update({ ...lease, spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: new Date(this.clock()).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z") } });
+        await this.#update({ ...lease, spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime(this.clock()) } });
       }
     } catch (err) {
       if (!isNotFound(err)) this.events.onError?.(`releasing lease ${this.namespace}/${this.name}: ${errorText(err)}`);
@@ -174,4 +190,9 @@ export class LeaseElector {
       what: `update Lease ${this.namespace}/${this.name}`,
     });
   }
+}
+
+/** A Lease's MicroTime (microseconds, as client-go writes it) of a time in milliseconds. */
+function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }

@@ -42,24 +42,40 @@ export class InvalidSettingError extends Error {
 }
 
 export function runtimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
-  const mode = env.VMNET_TLS_MODE;
-  if (mode !== undefined && mode !== "" && mode !== "self-managed" && mode !== "cert-manager") throw new InvalidSettingError("VMNET_TLS_MODE", mode, ["self-managed", "cert-manager"]);
-  const list = (v: string | undefined, d: string): string[] => (v ?? d).split(",").map(s => s.trim()).filter(Boolean);
   return {
     namespace: env.POD_NAMESPACE ?? "pepr-system",
     podName: env.POD_NAME ?? `${os.hostname()}-${crypto.randomBytes(3).toString("hex")}`,
-    tlsMode: mode ? mode : undefined,
-    tlsSecret: env.VMNET_TLS_SECRET ?? "vmnet-operator-tls",
-    services: list(env.VMNET_TLS_SERVICES, "vmnet-operator"),
-    webhookConfigs: list(env.VMNET_WEBHOOK_CONFIGURATIONS, "vmnet-operator"),
-    certDir: env.VMNET_CERT_DIR ?? "/tmp/vmnet-certs",
-    tlsCheckSeconds: Number(env.VMNET_TLS_CHECK_SECONDS ?? 300),
+    ...tlsEnv(env),
     leaderElection: env.VMNET_LEADER_ELECTION === "true",
     leaseName: env.VMNET_LEASE_NAME ?? "vmnet-operator-watcher",
     metricsPort: Number(env.VMNET_METRICS_PORT ?? 9464),
     webhookPort: Number(env.VMNET_WEBHOOK_PORT ?? 3000),
     peprStartSeconds: Number(env.VMNET_PEPR_START_SECONDS ?? 90),
   };
+}
+
+type TlsEnv = Pick<RuntimeEnv, "tlsMode" | "tlsSecret" | "services" | "webhookConfigs" | "certDir" | "tlsCheckSeconds">;
+
+/** The serving certificate's settings; an unknown VMNET_TLS_MODE is refused. */
+function tlsEnv(env: NodeJS.ProcessEnv): TlsEnv {
+  const mode = env.VMNET_TLS_MODE;
+  if (mode !== undefined && mode !== "" && mode !== "self-managed" && mode !== "cert-manager") throw new InvalidSettingError("VMNET_TLS_MODE", mode, ["self-managed", "cert-manager"]);
+  return {
+    tlsMode: mode ? mode : undefined,
+    tlsSecret: env.VMNET_TLS_SECRET ?? "vmnet-operator-tls",
+    services: listSetting(env.VMNET_TLS_SERVICES, "vmnet-operator"),
+    webhookConfigs: listSetting(env.VMNET_WEBHOOK_CONFIGURATIONS, "vmnet-operator"),
+    certDir: env.VMNET_CERT_DIR ?? "/tmp/vmnet-certs",
+    tlsCheckSeconds: Number(env.VMNET_TLS_CHECK_SECONDS ?? 300),
+  };
+}
+
+/** A comma-separated setting, `fallback` when unset. */
+function listSetting(value: string | undefined, fallback: string): string[] {
+  return (value ?? fallback)
+    .split(",")
+    .map(s => s.trim())
+    .filter(Boolean);
 }
 
 /**

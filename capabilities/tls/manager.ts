@@ -151,22 +151,26 @@ export class TlsManager {
     const bundle = Buffer.from(caPem).toString("base64");
     let patched = 0;
     for (const kind of [Kinds.MutatingWebhookConfiguration, Kinds.ValidatingWebhookConfiguration]) {
-      for (const name of this.settings.webhookConfigs) {
-        const config = await this.client.getOrUndefined<KubeObject & { webhooks?: { clientConfig?: { caBundle?: string } }[] }>(kind, name);
-        if (!config) continue; // not installed (yet): the next check injects it
-        const ops = (config.webhooks ?? []).flatMap((w, i) => (w.clientConfig?.caBundle === bundle ? [] : [{ op: "add", path: `/webhooks/${i}/clientConfig/caBundle`, value: bundle }]));
-        if (!ops.length) continue;
-        try {
-          await this.client.jsonPatch(kind, name, undefined, [{ op: "test", path: "/metadata/resourceVersion", value: config.metadata?.resourceVersion }, ...ops]);
-          patched += ops.length;
-          log.info({ kind: kind.kind, name, webhooks: ops.length }, "injected the CA into the webhook caBundle");
-        } catch (err) {
-          // Another replica patched first (the test failed): the next check sees its result.
-          // (A failed `test` op answers 422; a deleted configuration 404.)
-          if (!(err instanceof ApiError && [404, 409, 422].includes(err.status))) throw err;
-        }
-      }
+      for (const name of this.settings.webhookConfigs) patched += await this.#injectInto(kind, name, bundle);
     }
     return patched;
+  }
+
+  /** Puts the CA into every webhook of one configuration that lacks it; returns how many it patched. */
+  async #injectInto(kind: KindRef, name: string, bundle: string): Promise<number> {
+    const config = await this.client.getOrUndefined<KubeObject & { webhooks?: { clientConfig?: { caBundle?: string } }[] }>(kind, name);
+    if (!config) return 0; // not installed (yet): the next check injects it
+    const ops = (config.webhooks ?? []).flatMap((w, i) => (w.clientConfig?.caBundle === bundle ? [] : [{ op: "add", path: `/webhooks/${i}/clientConfig/caBundle`, value: bundle }]));
+    if (!ops.length) return 0;
+    try {
+      await this.client.jsonPatch(kind, name, undefined, [{ op: "test", path: "/metadata/resourceVersion", value: config.metadata?.resourceVersion }, ...ops]);
+      log.info({ kind: kind.kind, name, webhooks: ops.length }, "injected the CA into the webhook caBundle");
+      return ops.length;
+    } catch (err) {
+      // Another replica patched first (the test failed): the next check sees its result.
+      // (A failed `test` op answers 422; a deleted configuration 404.)
+      if (!(err instanceof ApiError && [404, 409, 422].includes(err.status))) throw err;
+      return 0;
+    }
   }
 }

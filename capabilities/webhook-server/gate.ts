@@ -3,6 +3,7 @@
 // KubeVirt itself allows. Each check is linear in the body and allocates little, so a hostile
 // object costs milliseconds. Pure.
 import { timingSafeEqual } from "node:crypto";
+import { stringEnd } from "../domain/json";
 
 /** The API server sends at most ~3 MiB objects; an AdmissionReview may carry object and oldObject. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -36,11 +37,7 @@ export function jsonDepth(text: string, limit = MAX_DEPTH): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i++;
-        else if (d === 0x22) break;
-      }
+      i = stringEnd(text, i);
     } else if (c === 0x7b || c === 0x5b /* { [ */) {
       if (++depth > max) max = depth;
       if (max > limit) return max;

@@ -25,26 +25,32 @@ function parseV4(text: string): bigint | undefined {
 
 function parseV6(text: string): bigint | undefined {
   if (!/^[0-9a-fA-F:.]+$/.test(text) || text.split("::").length > 2) return undefined;
-  let groups: string[];
   const [head, tail] = text.split("::");
-  const tailGroups = tail === undefined ? [] : tail === "" ? [] : tail.split(":");
-  const headGroups = head === "" ? [] : head.split(":");
+  const headGroups = groupsOf(head);
+  const tailGroups = tail === undefined ? undefined : groupsOf(tail);
   // An embedded IPv4 tail (::ffff:10.0.0.1) stands for two groups.
-  const last = (tail === undefined ? headGroups : tailGroups).at(-1);
-  const v4 = last?.includes(".") ? parseV4(last) : undefined;
-  if (last?.includes(".")) {
-    if (v4 === undefined) return undefined;
-    const list = tail === undefined ? headGroups : tailGroups;
-    list.splice(list.length - 1, 1, ((v4 >> 16n) & 0xffffn).toString(16), (v4 & 0xffffn).toString(16));
-  }
-  if (tail === undefined) groups = headGroups;
-  else {
-    const missing = 8 - headGroups.length - tailGroups.length;
-    if (missing < 1) return undefined;
-    groups = [...headGroups, ...Array<string>(missing).fill("0"), ...tailGroups];
-  }
-  if (groups.length !== 8 || groups.some(g => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+  if (!expandV4Tail(tailGroups ?? headGroups)) return undefined;
+  const groups = tailGroups === undefined ? headGroups : fillGap(headGroups, tailGroups);
+  if (groups?.length !== 8 || groups.some(g => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
   return groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+const groupsOf = (part: string): string[] => (part === "" ? [] : part.split(":"));
+
+/** Replaces a dotted IPv4 last group by the two groups it stands for; false when it is no IPv4 address. */
+function expandV4Tail(list: string[]): boolean {
+  const last = list.at(-1);
+  if (!last?.includes(".")) return true;
+  const v4 = parseV4(last);
+  if (v4 === undefined) return false;
+  list.splice(list.length - 1, 1, ((v4 >> 16n) & 0xffffn).toString(16), (v4 & 0xffffn).toString(16));
+  return true;
+}
+
+/** The groups on both sides of "::" with the zero groups it stands for (at least one). */
+function fillGap(head: string[], tail: string[]): string[] | undefined {
+  const missing = 8 - head.length - tail.length;
+  return missing < 1 ? undefined : [...head, ...Array<string>(missing).fill("0"), ...tail];
 }
 
 /** Parses an address (a "/prefix" suffix is ignored), or undefined when it is not one. */
@@ -117,12 +123,25 @@ export function refWhyNot(pool: RefPool, address: string): string | undefined {
   const net = refCidr(pool.cidr);
   if (!ip) return "is not an address";
   if (!net || net.family !== ip.family || ip.value < net.first || ip.value > net.last) return `is outside ${pool.cidr}`;
+  return reservedWhy(pool, ip, address) ?? edgeWhy(net, ip) ?? rangesWhy(pool, ip);
+}
+
+/** The gateway and the excluded addresses. */
+function reservedWhy(pool: RefPool, ip: RefIP, address: string): string | undefined {
   if (pool.gateway !== undefined && sameIP(pool.gateway, address)) return "is the gateway";
   const excluded = (pool.exclude ?? []).find(e => inExclude(ip, e));
-  if (excluded) return `is excluded (${excluded})`;
+  return excluded ? `is excluded (${excluded})` : undefined;
+}
+
+/** The network address (and the IPv4 broadcast) of a CIDR with more than one host bit. */
+function edgeWhy(net: RefCidr, ip: RefIP): string | undefined {
   const hostBits = bits(net.family) - BigInt(net.prefix);
   if (hostBits > 1n && ip.value === net.first) return "is the network address";
   if (hostBits > 1n && net.family === 4 && ip.value === net.last) return "is the broadcast address";
+  return undefined;
+}
+
+function rangesWhy(pool: RefPool, ip: RefIP): string | undefined {
   if (pool.ranges?.length && !pool.ranges.some(r => inRange(ip, r))) return `is outside the ranges ${pool.ranges.join(",")}`;
   return undefined;
 }

@@ -69,38 +69,3 @@ RegisterKind(VirtualMachineInstanceMigration, {
   kind: "VirtualMachineInstanceMigration",
   plural: "virtualmachineinstancemigrations",
 });
-
-/**
- * The binding of an interface: which of KubeVirt's mutually exclusive binding keys it sets. The
- * first five are the ones KubeVirt counts (one of them per interface); slirp, passt and macvtap
- * were discontinued in KubeVirt v1.3 and are refused on create.
- */
-export const BINDINGS = ["bridge", "masquerade", "sriov", "passtBinding", "binding", "slirp", "passt", "macvtap"] as const;
-
-/** One VM NIC joined with its network, the view that admission and the controllers reason about. */
-export interface Nic {
-  interface: string;
-  bindings: string[];
-  macAddress?: string;
-  ports?: Port[];
-  /** "pod" for the pod network, "multus" for a Multus network, undefined when no network matches. */
-  networkKind?: "pod" | "multus";
-  /** The Multus network as written in the VM, "name" or "namespace/name". */
-  networkName?: string;
-}
-
-/** Joins the VM template's interfaces with its networks by name. */
-export function vmNics(spec: VMISpec | undefined): Nic[] {
-  const networks = new Map((spec?.networks ?? []).map(n => [n.name, n]));
-  return (spec?.domain?.devices?.interfaces ?? []).map(iface => {
-    const net = networks.get(iface.name);
-    return {
-      interface: iface.name,
-      bindings: BINDINGS.filter(b => iface[b] !== undefined),
-      macAddress: iface.macAddress,
-      ports: iface.ports,
-      networkKind: net?.pod ? "pod" : net?.multus ? "multus" : undefined,
-      networkName: net?.multus?.networkName,
-    };
-  });
-}
