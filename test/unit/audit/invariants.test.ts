@@ -186,5 +186,9 @@ describe("invariant checker: scope and wording (audit/findProblems)", () => {
     assert.deepEqual(problems(s), []);
     s.claims[0] = claim("a", { pools: ["p4"] }, { addresses: ["10.1.0.23/24"], mac: "02:00:00:00:00:aa" });
     assert.deepEqual(problems(s), ["mac: t/a.ovs1 shows MAC 02:00:00:00:00:aa for 10.1.0.23/24, expected 02:00:0a:01:00:17"]);
+    // The VM no longer has the claim's NIC: its MAC is the one derived from the address.
+    s.vms = [twoNics("02:00:00:00:00:aa")];
+    (s.vms[0].spec as { template: { spec: { domain: { devices: { interfaces: unknown[] } } } } }).template.spec.domain.devices.interfaces.pop();
+    assert.ok(problems(s).includes("mac: t/a.ovs1 shows MAC 02:00:00:00:00:aa for 10.1.0.23/24, expected 02:00:0a:01:00:17"), problems(s).join("\n"));
   });
 });

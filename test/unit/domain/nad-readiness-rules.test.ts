@@ -43,6 +43,10 @@ describe("nadPoolReadiness (spec-derived cases)", () => {
     assert.match(reasonOf({ plugins: [bridge, { type: "portmap", capabilities: { mac: true, portMappings: true } }] }), /does not set the pool's MAC/);
   });
 
+  it("entries of a plugins list that are not objects are no plugins", () => {
+    assert.match(reasonOf({ plugins: [null, "ovs", { type: "bridge" }] }), /the IPAM of CNI plugin "bridge" is "not set"/);
+  });
+
   it('a "plugins" value that is not a list has no plugin', () => {
     assert.match(reasonOf({ plugins: "ovs" }), /has no plugin/);
     assert.match(reasonOf({ plugins: {} }), /has no plugin/);

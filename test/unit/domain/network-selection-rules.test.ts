@@ -112,6 +112,11 @@ describe("decodeNetworkSelection, short form (namespace/name@interface)", () => 
     });
   });
 
+  it("quotes the element as Multus reads it, trimmed", () => {
+    assert.equal(refused(" a/b/c "), 'element "a/b/c" has more than one "/"; write "namespace/name@interface"');
+    assert.equal(refused(" Tenant/b "), 'element "Tenant/b": "Tenant" is not a lower-case DNS label');
+  });
+
   it("refuses a second / or @", () => {
     assert.equal(refused("a/b/c"), 'element "a/b/c" has more than one "/"; write "namespace/name@interface"');
     assert.equal(refused(" b@c@d "), 'element "b@c@d" has more than one "@"; write "namespace/name@interface"');
