@@ -164,4 +164,31 @@ describe("invariant checker: scope and wording (audit/findProblems)", () => {
     s.pools[0].status = {} as IPPool["status"];
     assert.deepEqual(problems(s), ["count: pool p4 says allocated=undefined, records say 1"]);
   });
+
+  it("the MAC a VM pins is read from the claim's own NIC, not from another NIC of the VM", () => {
+    // DESIGN: a NIC with spec macAddress keeps it; a NIC without one gets the MAC derived from its address.
+    const s = clean();
+    const twoNics = (pinned: string): KubeObject => ({
+      metadata: { name: "a", namespace: NS },
+      spec: {
+        template: {
+          spec: {
+            domain: { devices: { interfaces: [{ name: "ovs0", bridge: {}, macAddress: pinned }, { name: "ovs1", bridge: {} }] } },
+            networks: [
+              { name: "ovs0", multus: { networkName: "vlan200" } },
+              { name: "ovs1", multus: { networkName: "vlan100" } },
+            ],
+          },
+        },
+      },
+    });
+    s.vms = [twoNics("02:00:00:00:00:aa")];
+    assert.deepEqual(problems(s), []);
+    s.claims[0] = claim("a", { pools: ["p4"] }, { addresses: ["10.1.0.23/24"], mac: "02:00:00:00:00:aa" });
+    assert.deepEqual(problems(s), ["mac: t/a.ovs1 shows MAC 02:00:00:00:00:aa for 10.1.0.23/24, expected 02:00:0a:01:00:17"]);
+    // The VM no longer has the claim's NIC: its MAC is the one derived from the address.
+    s.vms = [twoNics("02:00:00:00:00:aa")];
+    (s.vms[0].spec as { template: { spec: { domain: { devices: { interfaces: unknown[] } } } } }).template.spec.domain.devices.interfaces.pop();
+    assert.ok(problems(s).includes("mac: t/a.ovs1 shows MAC 02:00:00:00:00:aa for 10.1.0.23/24, expected 02:00:0a:01:00:17"), problems(s).join("\n"));
+  });
 });

@@ -195,6 +195,15 @@ describe("ipam/PoolAllocator, release bookkeeping", () => {
     assert.deepEqual(drain(a, 2), ["10.0.0.3", "10.0.0.2"]);
   });
 
+  it("a request for a never-released address does not change that count either", () => {
+    const a = pool({ cidr: "10.0.0.0/29" }, 1);
+    ["o1", "o2", "o3", "o4", "o5"].forEach(o => a.allocate(o));
+    assert.equal(a.allocate("y", "10.0.0.6"), "10.0.0.6");
+    a.release("10.0.0.2");
+    a.release("10.0.0.3"); // one remembered: .2 is forgotten, .3 kept
+    assert.deepEqual(drain(a, 2), ["10.0.0.3", "10.0.0.2"]);
+  });
+
   it("a released address requested back leaves the count too", () => {
     const a = full(1);
     a.release("10.0.0.2");
