@@ -27,11 +27,11 @@ import { errorText } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { LEASE, Lease } from "../../capabilities/k8s/lease";
 import { imageArchive, operatorImage, operatorTag, pauseImage, splitReference } from "../../hack/image/reference";
-import { NodeCluster, NodeClusterUnavailable, startNodeCluster } from "../../hack/node-cluster";
+import type { NodeCluster } from "../../hack/node-cluster";
 import { eventually } from "../helpers";
 import { settle } from "../reliability/invariants";
 import { classifyRefusal, EXPECTED_REFUSALS, LeaseSample, leaderGaps, RefusalKind } from "./churn-figures";
-import { DEPLOYMENTS, Figures, Installed, NETWORKS, REPO, elementOf, keepDiagnostics, poolVm, seconds } from "./installed-cluster";
+import { DEPLOYMENTS, Figures, Installed, NETWORKS, REPO, elementOf, keepDiagnostics, nodeClusterOrSkip, poolVm, seconds } from "./installed-cluster";
 
 const execFileAsync = promisify(execFile);
 
@@ -40,7 +40,12 @@ const POOL = "churn";
 const HELM_NS = "vmnet-churn";
 const KUSTOMIZE_NS = "pepr-system";
 const LEASE_NAME = "vmnet-operator-watcher";
-const BASE_TAG = operatorTag({});
+/**
+ * Both images are built from this tree by the test itself, under tags of their own: the shared
+ * image cache's `0.1.0` is whatever tree last ran `npm run image`, and the stopping pods of a
+ * rollout run the base image, so its shutdown must be this tree's. Cached when nothing changed.
+ */
+const BASE_TAG = `${operatorTag({})}-churn`;
 const UPGRADE_TAG = `${BASE_TAG}-r2`;
 const BASE_IMAGE = operatorImage(BASE_TAG);
 const UPGRADE_IMAGE = operatorImage(UPGRADE_TAG);
@@ -295,37 +300,30 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
   let churn: Churn;
   let scan: LauncherScan;
   let lease: LeaseWatch | undefined;
-  let upgradeOverlay: string | undefined;
+  /** Overlays of config/standalone that set the image (kustomize's images:), removed at the end. */
+  const overlays: string[] = [];
   /** When the current part's churn started: its refusals are those since. */
   let partStart = 0;
   const started = Date.now();
 
   before(async function () {
     this.timeout(300_000);
-    const archives = [imageArchive(BASE_IMAGE), imageArchive(pauseImage())];
-    for (const a of archives) if (!fs.existsSync(a)) throw new Error(`${a} is missing: run \`npm run image\` first`);
-    // The rebuilt image is made meanwhile (its own process: the cluster start blocks this one).
-    const rebuilt = rebuildImage();
-    rebuilt.catch(() => undefined);
-    try {
-      cluster = await startNodeCluster({ images: archives });
-    } catch (err) {
-      if (err instanceof NodeClusterUnavailable && process.env.CI !== "true") {
-        console.warn(`      skipped: ${err.message}`);
-        this.skip();
-      }
-      throw err;
-    }
+    const pause = imageArchive(pauseImage());
+    if (!fs.existsSync(pause)) throw new Error(`${pause} is missing: run \`npm run image\` first`);
+    // Both operator images are built meanwhile (own processes: the cluster start blocks this one).
+    const built = buildImage(BASE_TAG).then(async base => ({ base, upgrade: await buildImage(UPGRADE_TAG, "r2") }));
+    built.catch(() => undefined);
+    cluster = await nodeClusterOrSkip(this, { images: [pause] });
     op = new Installed(cluster);
     admin = await KubeClient.fromDefault(8, cluster.kubeconfig);
     driver = await KubeClient.fromDefault(4, cluster.kubeconfig);
     driver.maxAttempts = 1; // the churn's writes: a refused request must show, not be retried away
     const t = Date.now();
-    const { digest, archive } = await rebuilt;
-    const base = (JSON.parse(fs.readFileSync(`${imageArchive(BASE_IMAGE)}.json`, "utf8")) as { digest: string }).digest;
-    assert.notEqual(digest, base, `${UPGRADE_IMAGE} has a digest of its own`);
-    cluster.importImage(archive);
-    figures.record(`rebuilt image ${UPGRADE_IMAGE} ${digest.slice(0, 19)} (base ${base.slice(0, 19)}), imported ${seconds(t)} s after the cluster was up`);
+    const { base, upgrade } = await built;
+    assert.notEqual(upgrade.digest, base.digest, `${UPGRADE_IMAGE} has a digest of its own`);
+    cluster.importImage(base.archive);
+    cluster.importImage(upgrade.archive);
+    figures.record(`images from this tree: ${BASE_IMAGE} ${base.digest.slice(0, 19)}, ${UPGRADE_IMAGE} ${upgrade.digest.slice(0, 19)}, imported ${seconds(t)} s after the cluster was up`);
   });
 
   let failed = false;
@@ -340,7 +338,7 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     await lease?.stop().catch(() => undefined);
     figures.record(`whole file ${seconds(started)} s`);
     figures.print();
-    if (upgradeOverlay) fs.rmSync(upgradeOverlay, { recursive: true, force: true });
+    for (const dir of overlays) fs.rmSync(dir, { recursive: true, force: true });
     await admin?.close();
     await driver?.close();
     await cluster?.stop();
@@ -348,7 +346,7 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
 
   it("helm install, then the pool and NAD by kubectl", async () => {
     const t0 = Date.now();
-    await op.helmAsync("install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--wait", "--timeout", "5m");
+    await op.helmAsync("install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--set", `image.tag=${BASE_TAG}`, "--wait", "--timeout", "5m");
     await op.waitInstalled(HELM_NS, BASE_IMAGE, ROLLOUT_MS);
     figures.record(`helm install to Ready ${seconds(t0)} s`);
     op.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
@@ -395,19 +393,20 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     }, 120_000);
     figures.record(`helm uninstall ${seconds(t0)} s`);
     const t1 = Date.now();
-    await op.kubectlAsync("apply", "--server-side", "-k", path.join(REPO, "config", "standalone"));
+    overlays.push(imageOverlay(BASE_IMAGE));
+    await op.kubectlAsync("apply", "--server-side", "-k", overlays[overlays.length - 1]);
     await op.waitInstalled(KUSTOMIZE_NS, BASE_IMAGE, ROLLOUT_MS);
     figures.record(`kustomize install to Ready ${seconds(t1)} s (${churn.live.size} VMs kept their addresses across)`);
   });
 
   it("under churn: re-apply config/standalone pointing at the rebuilt image", async () => {
-    upgradeOverlay = imageOverlay(UPGRADE_IMAGE);
+    overlays.push(imageOverlay(UPGRADE_IMAGE));
     lease = new LeaseWatch(admin, KUSTOMIZE_NS);
     const t0 = (partStart = Date.now());
     churn.start();
     await sleep(WARMUP_MS);
     const t1 = Date.now();
-    await op.kubectlAsync("apply", "--server-side", "-k", upgradeOverlay);
+    await op.kubectlAsync("apply", "--server-side", "-k", overlays[overlays.length - 1]);
     await op.waitInstalled(KUSTOMIZE_NS, UPGRADE_IMAGE, ROLLOUT_MS);
     figures.record(`kustomize re-apply to ${UPGRADE_TAG} Ready ${seconds(t1)} s`);
     await sleep(WARMUP_MS / 2);
@@ -548,13 +547,14 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
   }
 });
 
-/** `npm run image` for the upgrade: another tag and a build label, so another digest from the same commit. */
-async function rebuildImage(): Promise<{ digest: string; archive: string }> {
+/** `npm run image` of the operator under `tag`; a build label gives another digest from the same commit. */
+async function buildImage(tag: string, label?: string): Promise<{ digest: string; archive: string }> {
   const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
-  const env = { ...process.env, VMNET_IMAGE_TAG: UPGRADE_TAG, VMNET_IMAGE_LABEL: "r2" };
+  const env = { ...process.env, VMNET_IMAGE_TAG: tag, VMNET_IMAGE_LABEL: label ?? "" };
   const { stdout } = await execFileAsync(tsx, [path.join(REPO, "hack", "image", "build.ts"), "operator"], { env, cwd: REPO, encoding: "utf8" });
-  const line = stdout.split("\n").find(l => l.startsWith(`image: ${UPGRADE_IMAGE} `));
-  if (!line) throw new Error(`npm run image printed no line for ${UPGRADE_IMAGE}: ${stdout}`);
+  const image = operatorImage(tag);
+  const line = stdout.split("\n").find(l => l.startsWith(`image: ${image} `));
+  if (!line) throw new Error(`npm run image printed no line for ${image}: ${stdout}`);
   const [, , digest, archive] = line.split(" ");
   return { digest, archive };
 }
