@@ -26,7 +26,7 @@ import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { errorText } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { LEASE, Lease } from "../../capabilities/k8s/lease";
-import { imageArchive, operatorImage, operatorTag, pauseImage, splitReference } from "../../hack/image/reference";
+import { imageArchive, launcherImage, operatorImage, operatorTag, pauseImage, splitReference } from "../../hack/image/reference";
 import type { NodeCluster } from "../../hack/node-cluster";
 import { eventually } from "../helpers";
 import { settle } from "../reliability/invariants";
@@ -308,12 +308,12 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
 
   before(async function () {
     this.timeout(300_000);
-    const pause = imageArchive(pauseImage());
-    if (!fs.existsSync(pause)) throw new Error(`${pause} is missing: run \`npm run image\` first`);
+    const nodeImages = [imageArchive(pauseImage()), imageArchive(launcherImage())];
+    for (const a of nodeImages) if (!fs.existsSync(a)) throw new Error(`${a} is missing: run \`npm run image\` first`);
     // Both operator images are built meanwhile (own processes: the cluster start blocks this one).
     const built = buildImage(BASE_TAG).then(async base => ({ base, upgrade: await buildImage(UPGRADE_TAG, "r2") }));
     built.catch(() => undefined);
-    cluster = await nodeClusterOrSkip(this, { images: [pause] });
+    cluster = await nodeClusterOrSkip(this, { images: nodeImages });
     op = new Installed(cluster);
     admin = await KubeClient.fromDefault(8, cluster.kubeconfig);
     driver = await KubeClient.fromDefault(4, cluster.kubeconfig);
