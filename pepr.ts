@@ -6,7 +6,9 @@ import { PeprModule } from "pepr";
 import cfg from "./package.json";
 import { admissionCapability } from "./capabilities/admission";
 import { Controllers } from "./capabilities/controllers";
-import { startRuntime } from "./capabilities/runtime";
+import { runtimeEnv, startRuntime } from "./capabilities/runtime";
+import type { Health } from "./capabilities/runtime/health";
+import { drainAdmission, runFirstOnSigterm } from "./capabilities/runtime/shutdown";
 import { operatorAdmissionPort } from "./capabilities/runtime/admission-port";
 import { startAdmissionServer, upstreamSocket } from "./capabilities/webhook-server/server";
 
@@ -20,7 +22,7 @@ const module = new PeprModule(cfg, capabilities, { deferStart: true });
 // installed) fetch the serving certificate before anything reads it.
 if (process.env.PEPR_MODE !== "build") {
   startRuntime()
-    .then(() => startServing(Number(process.env.VMNET_WEBHOOK_PORT ?? 3000)))
+    .then(health => startServing(Number(process.env.VMNET_WEBHOOK_PORT ?? 3000), health))
     .catch(err => {
       console.error(`vmnet-operator failed to start: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);
@@ -32,17 +34,24 @@ if (process.env.PEPR_MODE !== "build") {
  * express server then listens on an abstract Unix socket behind it. The watcher (PEPR_WATCH_MODE)
  * serves only health and metrics, so it keeps Pepr's server as is. startRuntime() captures every
  * https server made after it (ours and Pepr's), so a renewed certificate reaches both.
+ * The pod is ready only once our front answers and Pepr's socket behind it does; on SIGTERM the
+ * front drains before Pepr's own handler stops Pepr (capabilities/runtime/shutdown.ts says why).
  */
-function startServing(port: number): void {
+function startServing(port: number, health: Health): void {
   if (process.env.PEPR_WATCH_MODE === "true") return module.start(port);
   const upstream = upstreamSocket();
-  // Pepr's start() passes the value to listen(), which takes a socket path as well as a port.
-  module.start(upstream as unknown as number);
-  startAdmissionServer({
+  const front = startAdmissionServer({
     port,
     upstream,
     token: process.env.PEPR_API_PATH || fs.readFileSync("/app/api-path/value").toString().trim(),
     keyFile: process.env.SSL_KEY_PATH || "/etc/certs/tls.key",
     certFile: process.env.SSL_CERT_PATH || "/etc/certs/tls.crt",
-  }).on("error", err => console.error(`admission server on port ${port}: ${err.message}`));
+  });
+  front.server.on("error", err => console.error(`admission server on port ${port}: ${err.message}`));
+  health.addReadiness("admission-front", front.ready);
+  // Pepr's start() passes the value to listen(), which takes a socket path as well as a port.
+  runFirstOnSigterm(
+    () => module.start(upstream as unknown as number),
+    () => drainAdmission(front, () => health.stopping(), runtimeEnv().shutdown),
+  );
 }

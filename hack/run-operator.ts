@@ -56,6 +56,8 @@ async function main(): Promise<void> {
     PEPR_API_PATH: token,
     PEPR_MODE: process.env.PEPR_MODE ?? "dev",
     VMNET_WEBHOOK_PORT: String(port),
+    // The webhooks call this process by URL, not through a Service: no endpoint removal to wait for on SIGTERM.
+    VMNET_SHUTDOWN_DELAY_SECONDS: process.env.VMNET_SHUTDOWN_DELAY_SECONDS ?? "0",
   });
   // Serve first, register after: a webhook registered before its server answers fails requests.
   if (process.env.VMNET_OPERATOR_BUNDLE) runBundle(process.env.VMNET_OPERATOR_BUNDLE);

@@ -9,6 +9,12 @@ export type Check = () => boolean | Promise<boolean>;
 
 export class Health {
   readonly #checks = new Map<string, Check>();
+  #stopping = false;
+
+  /** The pod is asked to stop (SIGTERM): unready from now on, whatever the checks say. */
+  stopping(): void {
+    this.#stopping = true;
+  }
 
   /** A named readiness condition. */
   addReadiness(name: string, check: Check): void {
@@ -17,6 +23,7 @@ export class Health {
 
   /** The names of the readiness checks that fail now. */
   async failing(): Promise<string[]> {
+    if (this.#stopping) return ["stopping"];
     const results = await Promise.all(
       [...this.#checks].map(async ([name, check]) => {
         try {

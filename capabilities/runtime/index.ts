@@ -13,6 +13,7 @@ import { leader, leaderTransitions, serveMetrics, tlsExpiry, tlsReloads } from "
 import { captureHttpsServers, reloadCertificate } from "../tls/server";
 import { TlsManager, TlsMode } from "../tls/manager";
 import { Health, onNeverPassing, peprRoutesBound } from "./health";
+import type { ShutdownTiming } from "./shutdown";
 
 const log = logger("runtime");
 
@@ -31,6 +32,8 @@ export interface RuntimeEnv {
   webhookPort: number;
   /** How long Pepr may take to bind its routes before the process exits to be restarted. */
   peprStartSeconds: number;
+  /** SIGTERM on an admission pod (./shutdown.ts): serving on while the endpoint removal spreads, then the drain's bound. */
+  shutdown: ShutdownTiming;
 }
 
 /** A setting that must name one of a few values: refuses a typo instead of running unprotected. */
@@ -51,6 +54,15 @@ export function runtimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv {
     metricsPort: Number(env.VMNET_METRICS_PORT ?? 9464),
     webhookPort: Number(env.VMNET_WEBHOOK_PORT ?? 3000),
     peprStartSeconds: Number(env.VMNET_PEPR_START_SECONDS ?? 90),
+    shutdown: shutdownTiming(env),
+  };
+}
+
+function shutdownTiming(env: NodeJS.ProcessEnv): ShutdownTiming {
+  return {
+    endpointDelayMs: 1000 * Number(env.VMNET_SHUTDOWN_DELAY_SECONDS ?? 5),
+    // Longer than the webhooks' timeout (10 s): a request still open after that is one the API server gave up on.
+    drainMs: 1000 * Number(env.VMNET_DRAIN_SECONDS ?? 12),
   };
 }
 
@@ -81,9 +93,9 @@ function listSetting(value: string | undefined, fallback: string): string[] {
 /**
  * Everything before Pepr may start its server: the certificate files it reads, the handle on its
  * server for reloads, the operator (behind the Lease in the watcher), metrics and probes. Returns
- * once Pepr can be started.
+ * once Pepr can be started, with the probes' Health (the admission front server adds its own check).
  */
-export async function startRuntime(env: RuntimeEnv = runtimeEnv()): Promise<void> {
+export async function startRuntime(env: RuntimeEnv = runtimeEnv()): Promise<Health> {
   const health = new Health();
   const op = startOperator(env);
   health.addReadiness("caches", async () => (await Promise.race([op, Promise.resolve(undefined)]))?.synced === true);
@@ -95,6 +107,7 @@ export async function startRuntime(env: RuntimeEnv = runtimeEnv()): Promise<void
   });
   if (env.metricsPort > 0) serveMetrics(env.metricsPort, health.routes()).on("error", err => log.error(`metrics server on port ${env.metricsPort}: ${err.message}`));
   if (env.tlsMode) await startTls(env);
+  return health;
 }
 
 function startOperator(env: RuntimeEnv): Promise<Operator | undefined> {

@@ -194,9 +194,27 @@ function env(p: InstallParams, watch: boolean): Record<string, unknown>[] {
     ...(watch ? [
       { name: "VMNET_LEADER_ELECTION", value: "true" },
       { name: "VMNET_LEASE_NAME", value: NAMES.lease },
-    ] : []),
+    ] : [
+      // On SIGTERM (capabilities/runtime/shutdown.ts): unready at once, serving on while the
+      // endpoint removal reaches kube-proxy, then a bounded drain before Pepr stops.
+      { name: "VMNET_SHUTDOWN_DELAY_SECONDS", value: String(SHUTDOWN.delaySeconds) },
+      { name: "VMNET_DRAIN_SECONDS", value: String(SHUTDOWN.drainSeconds) },
+    ]),
   ];
 }
+
+/**
+ * An admission pod's stop: serving on for `delaySeconds` after SIGTERM (Kubernetes removes the
+ * endpoint at the same moment it sends SIGTERM, and kube-proxy learns of it a little later), then
+ * at most `drainSeconds` for requests in flight (longer than the webhooks' 10 s timeout), then
+ * Pepr's close and the exit. The grace period covers them with room for a loaded node; the
+ * kubelet's SIGKILL after it would cut requests. No preStop hook: the process itself keeps serving
+ * after SIGTERM (the image has no shell, and one place for the whole order is easier to follow).
+ */
+const SHUTDOWN = { delaySeconds: 5, drainSeconds: 12 };
+const ADMISSION_GRACE_SECONDS = SHUTDOWN.delaySeconds + SHUTDOWN.drainSeconds + 13;
+/** The watcher releases its Lease (bounded at 3 s) and closes Pepr's health server. */
+const WATCHER_GRACE_SECONDS = 15;
 
 function deployment(p: InstallParams, watch: boolean): KubeObject {
   const name = watch ? NAMES.watcher : NAMES.admission;
@@ -217,13 +235,16 @@ function deployment(p: InstallParams, watch: boolean): KubeObject {
         // Two of each: admission so the fail-closed launcher-pod webhook survives a restart or a
         // drain (with the PodDisruptionBudget); watchers so a standby with warm caches takes the Lease.
         replicas: 2,
+        // A rollout adds a new pod and stops an old one only once the new one is Ready, so two
+        // replicas serve throughout (maxUnavailable 0: never one; maxSurge 1: one at a time, so a
+        // rollout needs room for one more pod only).
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         selector: { matchLabels: selector },
         template: {
           metadata: { labels: { ...selector, ...PART_OF } },
           spec: {
             serviceAccountName: NAMES.serviceAccount,
-            terminationGracePeriodSeconds: 15,
+            terminationGracePeriodSeconds: watch ? WATCHER_GRACE_SECONDS : ADMISSION_GRACE_SECONDS,
             // The admission replicas serve a fail-closed webhook: a cluster service, not a node agent.
             ...(watch ? {} : { priorityClassName: "system-cluster-critical" }),
             securityContext: podSecurity,
@@ -246,8 +267,10 @@ function deployment(p: InstallParams, watch: boolean): KubeObject {
                   { name: "https", containerPort: WEBHOOK_PORT },
                   { name: "metrics", containerPort: METRICS_PORT },
                 ],
-                // Ready: caches filled, Pepr's routes bound, a certificate served. Alive: the event loop answers.
-                readinessProbe: { httpGet: { path: "/readyz", port: "metrics" }, periodSeconds: 5, failureThreshold: 3 },
+                // Ready: caches filled, Pepr's routes bound, a certificate served, the front server
+                // reaching Pepr's socket, not stopping. Alive: the event loop answers. Probed every
+                // 2 s so a new pod joins the Service (and a rollout moves on) soon after it can serve.
+                readinessProbe: { httpGet: { path: "/readyz", port: "metrics" }, periodSeconds: 2, failureThreshold: 3 },
                 livenessProbe: { httpGet: { path: "/livez", port: "metrics" }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 },
                 startupProbe: { httpGet: { path: "/livez", port: "metrics" }, periodSeconds: 2, failureThreshold: 60 },
                 resources: { requests: { memory: "256Mi", cpu: "100m" }, limits: { memory: "1Gi" } },
@@ -278,6 +301,8 @@ function manager(p: InstallParams): KubeObject[] {
     obj("v1", "Service", { name: NAMES.metricsService, namespace: p.namespace, labels: labels("metrics") }, {
       spec: { selector: { "app.kubernetes.io/name": "vmnet-operator" }, ports: [{ name: "metrics", port: METRICS_PORT, targetPort: "metrics" }] },
     }),
+    // A drain (kubectl drain, a cluster autoscaler) evicts at most one admission pod at a time: the
+    // fail-closed launcher-pod webhook keeps a replica. (A rollout is held to the same by maxUnavailable 0.)
     obj("policy/v1", "PodDisruptionBudget", { name: NAMES.admission, namespace: p.namespace, labels: labels("admission") }, {
       spec: { minAvailable: 1, selector: { matchLabels: admissionSelector } },
     }),

@@ -11,15 +11,15 @@
 // are gone: then only the target can answer, on the same address and MAC.
 // Needs root; under CI=true a machine that cannot run it fails the suite instead of skipping.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { ensureBinaries } from "../../hack/control-plane";
-import { NodeCluster, NodeClusterUnavailable, startNodeCluster } from "../../hack/node-cluster";
+import type { NodeCluster } from "../../hack/node-cluster";
 import { MULTUS_USER } from "../../hack/node-multus";
 import { launcherInterfaceName } from "../../capabilities/admission/rules";
 import { eventually, vmManifest } from "../helpers";
+import { Figures, Installed, nodeClusterOrSkip, seconds } from "./installed-cluster";
 
-const REPO = path.join(__dirname, "..", "..");
 const NS = "dp";
 const HELM_NS = "vmnet-dataplane";
 const NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status";
@@ -50,12 +50,8 @@ interface Link {
   addr_info: { family: string; local: string; prefixlen: number }[];
 }
 
-const seconds = (t0: number): string => ((Date.now() - t0) / 1000).toFixed(1);
-const figures: string[] = [];
-const record = (line: string): void => {
-  figures.push(line);
-  console.log(`      [dataplane-node] ${line}`);
-};
+const figures = new Figures("dataplane-node");
+const record = (line: string): void => figures.record(line);
 
 describe("e2e: fixed addresses on the real node through Multus, ovs-cni and static IPAM", function () {
   this.timeout(900_000);
@@ -76,27 +72,14 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
   before(async function () {
     // A loaded machine: 97 s to a Ready node and 271 s for helm install --wait were seen at a load average of 80.
     this.timeout(900_000);
-    try {
-      cluster = await startNodeCluster({ simulatorStepMs: SIM_STEP_MS });
-    } catch (err) {
-      if (err instanceof NodeClusterUnavailable && process.env.CI !== "true") {
-        console.warn(`      skipped: ${err.message}`);
-        this.skip();
-      }
-      throw err;
-    }
+    cluster = await nodeClusterOrSkip(this, { simulatorStepMs: SIM_STEP_MS });
     const t0 = Date.now();
-    const helm = execFileSync("bash", [path.join(REPO, "hack", "build-helm.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop() as string;
     const tag = IMAGE_TAG ? ["--set", `image.tag=${IMAGE_TAG}`] : [];
-    execFileSync(helm, ["install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--wait", "--timeout", "10m", ...tag], {
-      cwd: REPO,
-      env: { ...process.env, KUBECONFIG: c().kubeconfig },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    await new Installed(cluster).helmAsync("install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--wait", "--timeout", "10m", ...tag);
     record(`helm install --wait ${seconds(t0)} s`);
   });
   after(async () => {
-    if (figures.length) console.log(`      [dataplane-node] figures: ${figures.join("; ")}`);
+    figures.print();
     await cluster?.stop();
   });
 

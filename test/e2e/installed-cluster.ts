@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { ensureBinaries } from "../../hack/control-plane";
-import type { NodeCluster } from "../../hack/node-cluster";
+import { NodeCluster, NodeClusterOptions, NodeClusterUnavailable, startNodeCluster } from "../../hack/node-cluster";
 import { OVS_STATIC_CONFIG, eventually, vmManifest } from "../helpers";
 
 const execFileAsync = promisify(execFile);
@@ -38,6 +38,23 @@ export interface Element {
 }
 
 export const seconds = (t0: number): string => ((Date.now() - t0) / 1000).toFixed(1);
+
+/**
+ * A node cluster of its own for an e2e suite, from its before(): where the machine cannot run
+ * one (no root, no containerd, ...) the suite is skipped, except under CI=true, where that fails
+ * the run (CI must never pass by skipping).
+ */
+export async function nodeClusterOrSkip(ctx: Mocha.Context, opts: NodeClusterOptions = {}): Promise<NodeCluster> {
+  try {
+    return await startNodeCluster(opts);
+  } catch (err) {
+    if (err instanceof NodeClusterUnavailable && process.env.CI !== "true") {
+      console.warn(`      skipped: ${err.message}`);
+      ctx.skip();
+    }
+    throw err;
+  }
+}
 
 /** Figures printed as they come and once more, all together, at the end of a suite. */
 export class Figures {

@@ -7,9 +7,9 @@
 // Needs root; under CI=true a machine that cannot run it fails the suite instead of skipping.
 import assert from "node:assert/strict";
 import path from "node:path";
-import { NodeCluster, NodeClusterUnavailable, startNodeCluster } from "../../hack/node-cluster";
+import type { NodeCluster } from "../../hack/node-cluster";
 import { eventually } from "../helpers";
-import { Figures, Installed, REPO, poolVm, seconds } from "./installed-cluster";
+import { Figures, Installed, REPO, nodeClusterOrSkip, poolVm, seconds } from "./installed-cluster";
 
 const IMAGE = process.env.VMNET_OPERATOR_IMAGE ?? "localhost/vmnet-operator:0.1.0";
 const KUSTOMIZE_NS = "pepr-system";
@@ -24,16 +24,8 @@ describe("e2e: the operator as installed on a real node", function () {
   let op: Installed;
   before(async function () {
     this.timeout(300_000);
-    try {
-      cluster = await startNodeCluster();
-      op = new Installed(cluster);
-    } catch (err) {
-      if (err instanceof NodeClusterUnavailable && process.env.CI !== "true") {
-        console.warn(`      skipped: ${err.message}`);
-        this.skip();
-      }
-      throw err;
-    }
+    cluster = await nodeClusterOrSkip(this);
+    op = new Installed(cluster);
   });
   after(async () => {
     figures.print();

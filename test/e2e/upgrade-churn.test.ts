@@ -4,14 +4,16 @@
 // identity, the kubelet runs them):
 //   1. helm install; `kubectl rollout restart` of both Deployments; `helm upgrade` to a rebuilt
 //      image (another tag and digest, imported into the node's containerd);
-//   2. helm uninstall with the VMs left running, `kubectl apply --server-side -k config/standalone`,
-//      then a re-apply through an overlay that points at the rebuilt image.
+//   2. helm uninstall with the VMs left running, `kubectl apply --server-side -k` of config/standalone,
+//      then a re-apply onto the rebuilt image (both through an overlay that sets the image: the
+//      test builds both images from this tree under tags of its own, see BASE_TAG).
 // After each part the churn stops and everything settles; then: every launcher pod the simulator
 // made carries its address (none was ever seen without), every live VM has its launcher pod with
 // its claim's address, every migration finished (a failed one only for a VM deleted under it),
 // the refusals are only the designed kind (claim not Bound yet, which KubeVirt retries), the
 // invariant checker finds no duplicate, leak or drift, and the pool counts match. It prints the
-// requests, the refusals by kind, the time the watcher's Lease had no leader and the durations.
+// requests, the refusals by kind, the time the watcher's Lease had no leader and the durations
+// (the whole file's last). Part of `npm test`; `npm run test:churn` runs it alone.
 // Needs root; under CI=true a machine that cannot run it fails instead of skipping.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -26,12 +28,12 @@ import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { errorText } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { LEASE, Lease } from "../../capabilities/k8s/lease";
-import { imageArchive, operatorImage, operatorTag, pauseImage, splitReference } from "../../hack/image/reference";
-import { NodeCluster, NodeClusterUnavailable, startNodeCluster } from "../../hack/node-cluster";
+import { imageArchive, launcherImage, operatorImage, operatorTag, pauseImage, splitReference } from "../../hack/image/reference";
+import type { NodeCluster } from "../../hack/node-cluster";
 import { eventually } from "../helpers";
 import { settle } from "../reliability/invariants";
 import { classifyRefusal, EXPECTED_REFUSALS, LeaseSample, leaderGaps, RefusalKind } from "./churn-figures";
-import { DEPLOYMENTS, Figures, Installed, NETWORKS, REPO, elementOf, keepDiagnostics, poolVm, seconds } from "./installed-cluster";
+import { DEPLOYMENTS, Figures, Installed, NETWORKS, REPO, elementOf, keepDiagnostics, nodeClusterOrSkip, poolVm, seconds } from "./installed-cluster";
 
 const execFileAsync = promisify(execFile);
 
@@ -40,21 +42,32 @@ const POOL = "churn";
 const HELM_NS = "vmnet-churn";
 const KUSTOMIZE_NS = "pepr-system";
 const LEASE_NAME = "vmnet-operator-watcher";
-const BASE_TAG = operatorTag({});
+/**
+ * Both images are built from this tree by the test itself, under tags of their own: the shared
+ * image cache's `0.1.0` is whatever tree last ran `npm run image`, and the stopping pods of a
+ * rollout run the base image, so its shutdown must be this tree's. Cached when nothing changed.
+ */
+const BASE_TAG = `${operatorTag({})}-churn`;
 const UPGRADE_TAG = `${BASE_TAG}-r2`;
 const BASE_IMAGE = operatorImage(BASE_TAG);
 const UPGRADE_IMAGE = operatorImage(UPGRADE_TAG);
-/** One churn operation per tick, keeping between MIN_LIVE and MAX_LIVE VMs. */
-const TICK_MS = Number(process.env.VMNET_CHURN_TICK_MS ?? 700);
+/**
+ * One churn operation per tick, keeping between MIN_LIVE and MAX_LIVE VMs. One a second still puts
+ * dozens of launcher-pod admissions into every rollout (the figures print them), and loads the
+ * shared node less than 0.7 s did, so the rollouts themselves finish sooner.
+ */
+const TICK_MS = Number(process.env.VMNET_CHURN_TICK_MS ?? 1000);
 const MIN_LIVE = 3;
 const MAX_LIVE = 8;
 const SEED = Number(process.env.VMNET_CHURN_SEED ?? 10);
-/** Per Deployment: a rollout took up to 190 s on 2 cores at a load average of 70. */
-const ROLLOUT_MS = 360_000;
+/** Per Deployment: a rollout of both took up to 380 s on 2 cores at a load average of 35 (image pulls none; sandboxes slow). */
+const ROLLOUT_MS = 600_000;
+/** A part under churn: two rollouts and their waits. A bound on a stuck run, not a figure. */
+const PART_MS = 1_800_000;
 /** A VM is not deleted younger than this: it starts, and may migrate, first. */
 const MIN_AGE_MS = 15_000;
 /** How long the churn runs before each disruption, so it meets a steady state. */
-const WARMUP_MS = 8_000;
+const WARMUP_MS = 5_000;
 
 const FINAL = new Set(["Succeeded", "Failed"]);
 const figures = new Figures("churn");
@@ -295,37 +308,30 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
   let churn: Churn;
   let scan: LauncherScan;
   let lease: LeaseWatch | undefined;
-  let upgradeOverlay: string | undefined;
+  /** Overlays of config/standalone that set the image (kustomize's images:), removed at the end. */
+  const overlays: string[] = [];
   /** When the current part's churn started: its refusals are those since. */
   let partStart = 0;
   const started = Date.now();
 
   before(async function () {
     this.timeout(300_000);
-    const archives = [imageArchive(BASE_IMAGE), imageArchive(pauseImage())];
-    for (const a of archives) if (!fs.existsSync(a)) throw new Error(`${a} is missing: run \`npm run image\` first`);
-    // The rebuilt image is made meanwhile (its own process: the cluster start blocks this one).
-    const rebuilt = rebuildImage();
-    rebuilt.catch(() => undefined);
-    try {
-      cluster = await startNodeCluster({ images: archives });
-    } catch (err) {
-      if (err instanceof NodeClusterUnavailable && process.env.CI !== "true") {
-        console.warn(`      skipped: ${err.message}`);
-        this.skip();
-      }
-      throw err;
-    }
+    const nodeImages = [imageArchive(pauseImage()), imageArchive(launcherImage())];
+    for (const a of nodeImages) if (!fs.existsSync(a)) throw new Error(`${a} is missing: run \`npm run image\` first`);
+    // Both operator images are built meanwhile (own processes: the cluster start blocks this one).
+    const built = buildImage(BASE_TAG).then(async base => ({ base, upgrade: await buildImage(UPGRADE_TAG, "r2") }));
+    built.catch(() => undefined);
+    cluster = await nodeClusterOrSkip(this, { images: nodeImages });
     op = new Installed(cluster);
     admin = await KubeClient.fromDefault(8, cluster.kubeconfig);
     driver = await KubeClient.fromDefault(4, cluster.kubeconfig);
     driver.maxAttempts = 1; // the churn's writes: a refused request must show, not be retried away
     const t = Date.now();
-    const { digest, archive } = await rebuilt;
-    const base = (JSON.parse(fs.readFileSync(`${imageArchive(BASE_IMAGE)}.json`, "utf8")) as { digest: string }).digest;
-    assert.notEqual(digest, base, `${UPGRADE_IMAGE} has a digest of its own`);
-    cluster.importImage(archive);
-    figures.record(`rebuilt image ${UPGRADE_IMAGE} ${digest.slice(0, 19)} (base ${base.slice(0, 19)}), imported ${seconds(t)} s after the cluster was up`);
+    const { base, upgrade } = await built;
+    assert.notEqual(upgrade.digest, base.digest, `${UPGRADE_IMAGE} has a digest of its own`);
+    cluster.importImage(base.archive);
+    cluster.importImage(upgrade.archive);
+    figures.record(`images from this tree: ${BASE_IMAGE} ${base.digest.slice(0, 19)}, ${UPGRADE_IMAGE} ${upgrade.digest.slice(0, 19)}, imported ${seconds(t)} s after the cluster was up`);
   });
 
   let failed = false;
@@ -340,7 +346,7 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     await lease?.stop().catch(() => undefined);
     figures.record(`whole file ${seconds(started)} s`);
     figures.print();
-    if (upgradeOverlay) fs.rmSync(upgradeOverlay, { recursive: true, force: true });
+    for (const dir of overlays) fs.rmSync(dir, { recursive: true, force: true });
     await admin?.close();
     await driver?.close();
     await cluster?.stop();
@@ -348,14 +354,15 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
 
   it("helm install, then the pool and NAD by kubectl", async () => {
     const t0 = Date.now();
-    await op.helmAsync("install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--wait", "--timeout", "5m");
+    await op.helmAsync("install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--set", `image.tag=${BASE_TAG}`, "--wait", "--timeout", "10m");
     await op.waitInstalled(HELM_NS, BASE_IMAGE, ROLLOUT_MS);
     figures.record(`helm install to Ready ${seconds(t0)} s`);
     op.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     op.network(NS, POOL, 50);
   });
 
-  it("under churn: kubectl rollout restart of both Deployments, then helm upgrade to the rebuilt image", async () => {
+  it("under churn: kubectl rollout restart of both Deployments, then helm upgrade to the rebuilt image", async function () {
+    this.timeout(PART_MS);
     churn = new Churn(driver, admin);
     scan = new LauncherScan(admin);
     lease = new LeaseWatch(admin, HELM_NS);
@@ -370,7 +377,7 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     figures.record(`rollout restart of both Deployments to Ready ${seconds(t1)} s`);
 
     const t2 = Date.now();
-    await op.helmAsync("upgrade", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--reuse-values", "--set", `image.tag=${UPGRADE_TAG}`, "--wait", "--timeout", "5m");
+    await op.helmAsync("upgrade", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--reuse-values", "--set", `image.tag=${UPGRADE_TAG}`, "--wait", "--timeout", "10m");
     await op.waitInstalled(HELM_NS, UPGRADE_IMAGE, ROLLOUT_MS);
     figures.record(`helm upgrade to ${UPGRADE_TAG} Ready ${seconds(t2)} s`);
     await sleep(WARMUP_MS / 2); // the new pods under churn for a while
@@ -395,19 +402,21 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     }, 120_000);
     figures.record(`helm uninstall ${seconds(t0)} s`);
     const t1 = Date.now();
-    await op.kubectlAsync("apply", "--server-side", "-k", path.join(REPO, "config", "standalone"));
+    overlays.push(imageOverlay(BASE_IMAGE));
+    await op.kubectlAsync("apply", "--server-side", "-k", overlays[overlays.length - 1]);
     await op.waitInstalled(KUSTOMIZE_NS, BASE_IMAGE, ROLLOUT_MS);
     figures.record(`kustomize install to Ready ${seconds(t1)} s (${churn.live.size} VMs kept their addresses across)`);
   });
 
-  it("under churn: re-apply config/standalone pointing at the rebuilt image", async () => {
-    upgradeOverlay = imageOverlay(UPGRADE_IMAGE);
+  it("under churn: re-apply config/standalone pointing at the rebuilt image", async function () {
+    this.timeout(PART_MS);
+    overlays.push(imageOverlay(UPGRADE_IMAGE));
     lease = new LeaseWatch(admin, KUSTOMIZE_NS);
     const t0 = (partStart = Date.now());
     churn.start();
     await sleep(WARMUP_MS);
     const t1 = Date.now();
-    await op.kubectlAsync("apply", "--server-side", "-k", upgradeOverlay);
+    await op.kubectlAsync("apply", "--server-side", "-k", overlays[overlays.length - 1]);
     await op.waitInstalled(KUSTOMIZE_NS, UPGRADE_IMAGE, ROLLOUT_MS);
     figures.record(`kustomize re-apply to ${UPGRADE_TAG} Ready ${seconds(t1)} s`);
     await sleep(WARMUP_MS / 2);
@@ -548,13 +557,14 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
   }
 });
 
-/** `npm run image` for the upgrade: another tag and a build label, so another digest from the same commit. */
-async function rebuildImage(): Promise<{ digest: string; archive: string }> {
+/** `npm run image` of the operator under `tag`; a build label gives another digest from the same commit. */
+async function buildImage(tag: string, label?: string): Promise<{ digest: string; archive: string }> {
   const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
-  const env = { ...process.env, VMNET_IMAGE_TAG: UPGRADE_TAG, VMNET_IMAGE_LABEL: "r2" };
+  const env = { ...process.env, VMNET_IMAGE_TAG: tag, VMNET_IMAGE_LABEL: label ?? "" };
   const { stdout } = await execFileAsync(tsx, [path.join(REPO, "hack", "image", "build.ts"), "operator"], { env, cwd: REPO, encoding: "utf8" });
-  const line = stdout.split("\n").find(l => l.startsWith(`image: ${UPGRADE_IMAGE} `));
-  if (!line) throw new Error(`npm run image printed no line for ${UPGRADE_IMAGE}: ${stdout}`);
+  const image = operatorImage(tag);
+  const line = stdout.split("\n").find(l => l.startsWith(`image: ${image} `));
+  if (!line) throw new Error(`npm run image printed no line for ${image}: ${stdout}`);
   const [, , digest, archive] = line.split(" ");
   return { digest, archive };
 }

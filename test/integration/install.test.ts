@@ -211,6 +211,19 @@ describe("installing config/ with kustomize", function () {
         assert.equal(pdb.spec.minAvailable, 1);
       });
 
+      it("rolls admission one pod at a time with two serving, and gives a stopping pod time to drain before the kubelet kills it", () => {
+        type Spec = {
+          strategy: { rollingUpdate: { maxUnavailable: number; maxSurge: number } };
+          template: { spec: { terminationGracePeriodSeconds: number; containers: { env: { name: string; value?: string }[] }[] } };
+        };
+        const spec = built.objects.find(o => o.kind === "Deployment" && o.metadata?.name === "vmnet-operator")?.spec as Spec;
+        assert.deepEqual(spec.strategy.rollingUpdate, { maxUnavailable: 0, maxSurge: 1 });
+        const env = Object.fromEntries(spec.template.spec.containers[0].env.map(e => [e.name, Number(e.value)]));
+        assert.ok(env.VMNET_SHUTDOWN_DELAY_SECONDS > 0, "serves on after SIGTERM while the endpoint removal spreads");
+        assert.ok(env.VMNET_DRAIN_SECONDS > 10, "drains longer than the webhooks' 10 s timeout");
+        assert.ok(spec.template.spec.terminationGracePeriodSeconds > env.VMNET_SHUTDOWN_DELAY_SECONDS + env.VMNET_DRAIN_SECONDS, "the grace period covers delay and drain");
+      });
+
       it("points every webhook at the admission Service with the Secret's API path token", () => {
         const secret = built.objects.find(o => o.kind === "Secret" && o.metadata?.name === "vmnet-operator-api-path") as KubeObject & { stringData: { value: string } };
         const token = secret.stringData.value;
