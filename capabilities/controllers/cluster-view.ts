@@ -17,6 +17,7 @@ import { PoolLayout, poolLayout } from "../ipam/pool-layout";
 import { KubeObject } from "../k8s/client";
 import type { ServiceObject } from "./service-controller";
 import { ObjectCache } from "../k8s/cache";
+import { projectAllocation, projectClaim, projectVm } from "./projections";
 
 export type Namespace = KubeObject;
 
@@ -39,13 +40,13 @@ interface PoolState {
 export class ClusterView implements AdmissionSnapshot {
   readonly caches = {
     pools: new ObjectCache<IPPool>(),
-    claims: new ObjectCache<IPClaim>()
+    claims: new ObjectCache<IPClaim>(projectClaim)
       .index("vm", c => `${c.metadata?.namespace}/${c.spec?.vm}`)
       .index("mac", c => c.status?.mac?.toLowerCase().replace(/-/g, ":")),
-    allocations: new ObjectCache<IPAllocation>()
+    allocations: new ObjectCache<IPAllocation>(projectAllocation)
       .index("pool", a => a.spec?.pool)
       .index("claim", a => (a.spec ? `${a.spec.claimRef.namespace}/${a.spec.claimRef.name}` : undefined)),
-    vms: new ObjectCache<VirtualMachine>(),
+    vms: new ObjectCache<VirtualMachine>(projectVm),
     nads: new ObjectCache<NetworkAttachmentDefinition>(),
     namespaces: new ObjectCache<Namespace>(),
     migrations: new ObjectCache<VirtualMachineInstanceMigration>(),
