@@ -7,6 +7,8 @@ import cfg from "./package.json";
 import { Admission } from "./capabilities/admission";
 import { Controllers } from "./capabilities/controllers";
 import { startRuntime } from "./capabilities/runtime";
+import { logger } from "./capabilities/log";
+import { Direct, directAdmission } from "./capabilities/webhook-server/dispatch";
 import { startAdmissionServer, upstreamSocket } from "./capabilities/webhook-server/server";
 
 const capabilities = [Admission, Controllers];
@@ -38,8 +40,20 @@ function startServing(port: number): void {
   startAdmissionServer({
     port,
     upstream,
+    direct: directPath(),
     token: process.env.PEPR_API_PATH || fs.readFileSync("/app/api-path/value").toString().trim(),
     keyFile: process.env.SSL_KEY_PATH || "/etc/certs/tls.key",
     certFile: process.env.SSL_CERT_PATH || "/etc/certs/tls.crt",
   }).on("error", err => console.error(`admission server on port ${port}: ${err.message}`));
+}
+
+/** Admission answered in the front server (webhook-server/dispatch.ts) unless VMNET_DIRECT_ADMISSION=false. */
+function directPath(): Direct | undefined {
+  if (process.env.VMNET_DIRECT_ADMISSION === "false") return undefined;
+  try {
+    return directAdmission(capabilities, { uuid: cfg.pepr.uuid, ignoredNamespaces: cfg.pepr.alwaysIgnore.namespaces });
+  } catch (err) {
+    logger("webhook-server").warn(`admission goes through Pepr: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
 }

@@ -20,6 +20,10 @@ import { validateNAD } from "./nad";
 import { validateVM } from "./vm";
 
 type ValidateResponse = ReturnType<PeprValidateRequest<never>["Approve"]>;
+// What the handlers use of Pepr's request objects: also what the front server's direct path
+// (webhook-server/dispatch.ts) gives them, without Pepr's deep copy.
+type ValidateReq<T extends object> = Pick<PeprValidateRequest<T>, "Raw" | "OldResource" | "Request" | "Approve" | "Deny">;
+type MutateReq<T extends object> = Pick<PeprMutateRequest<T>, "Raw" | "OldResource" | "Request" | "SetAnnotation">;
 const log = logger("admission");
 
 /** Wraps a handler so its latency lands in vmnet_webhook_duration_seconds under its name. */
@@ -30,7 +34,7 @@ function measured<A, R>(name: string, fn: (req: A) => Promise<R>): (req: A) => P
 /** Time the on-the-spot bind may take, inside the API server's 10 s webhook timeout. */
 const BIND_BUDGET_MS = Number(process.env.VMNET_BIND_BUDGET_MS ?? 7000);
 
-function respond<T>(req: PeprValidateRequest<T & object>, kind: string, result: ValidationResult): ValidateResponse {
+function respond<T>(req: ValidateReq<T & object>, kind: string, result: ValidationResult): ValidateResponse {
   const ref = objectRef(req.Raw);
   const warnings = result.warnings.map(f => formatFinding(kind, ref, f));
   if (!result.denials.length) return req.Approve(warnings.length ? warnings : undefined);
@@ -38,18 +42,18 @@ function respond<T>(req: PeprValidateRequest<T & object>, kind: string, result: 
   return req.Deny(message, 422, warnings.length ? warnings : undefined);
 }
 
-async function validateVirtualMachine(req: PeprValidateRequest<VirtualMachine>): Promise<ValidateResponse> {
+async function validateVirtualMachine(req: ValidateReq<VirtualMachine>): Promise<ValidateResponse> {
   const { view } = await operator();
   return respond(req, "VirtualMachine", validateVM(req.Raw, view, req.OldResource, { exposeTypes: allowedExposeTypes() }));
 }
 
-async function validateIPPool(req: PeprValidateRequest<IPPool>): Promise<ValidateResponse> {
+async function validateIPPool(req: ValidateReq<IPPool>): Promise<ValidateResponse> {
   const { view } = await operator();
   if (req.Request.operation === "DELETE") return respond(req, "IPPool", validatePoolDelete(req.OldResource ?? req.Raw, view));
   return respond(req, "IPPool", validatePool(req.Raw, view, req.OldResource));
 }
 
-async function validateNetworkAttachment(req: PeprValidateRequest<NetworkAttachmentDefinition>): Promise<ValidateResponse> {
+async function validateNetworkAttachment(req: ValidateReq<NetworkAttachmentDefinition>): Promise<ValidateResponse> {
   const { view } = await operator();
   return respond(req, "NetworkAttachmentDefinition", validateNAD(req.Raw, view, req.OldResource));
 }
@@ -62,7 +66,7 @@ async function validateNetworkAttachment(req: PeprValidateRequest<NetworkAttachm
  * within the webhook's time budget. What it cannot bind, the validating check below refuses with
  * a message (a Pepr mutation can only fail without one).
  */
-async function mutateLauncherPod(req: PeprMutateRequest<k8s.Pod>): Promise<void> {
+async function mutateLauncherPod(req: MutateReq<k8s.Pod>): Promise<void> {
   if (req.Request.userInfo?.username !== launcherIdentity()) return;
   if (!selectionChanged({ operation: req.Request.operation, object: req.Raw, oldObject: req.OldResource })) return;
   const target = launcherTarget(req.Raw, req.Request.namespace);
@@ -86,7 +90,7 @@ async function mutateLauncherPod(req: PeprMutateRequest<k8s.Pod>): Promise<void>
  * webhook's matchConditions): refuses addresses on pool-backed networks except on the launcher
  * identity's pods, and there anything but the VM's own bound claims.
  */
-async function validatePod(req: PeprValidateRequest<k8s.Pod>): Promise<ValidateResponse> {
+async function validatePod(req: ValidateReq<k8s.Pod>): Promise<ValidateResponse> {
   const op = await operator();
   const podReq = {
     operation: req.Request.operation,
@@ -108,7 +112,7 @@ async function validatePod(req: PeprValidateRequest<k8s.Pod>): Promise<ValidateR
 }
 
 /** A launcher pod's pool-backed elements carry exactly its VM's bound claims. */
-function validateLauncherAddresses(req: PeprValidateRequest<k8s.Pod>, op: Awaited<ReturnType<typeof operator>>, target: LauncherTarget): ValidateResponse {
+function validateLauncherAddresses(req: ValidateReq<k8s.Pod>, op: Awaited<ReturnType<typeof operator>>, target: LauncherTarget): ValidateResponse {
   const rendered = renderFor(op.view, target);
   const field = `metadata.annotations["${NETWORKS_ANNOTATION}"]`;
   if (rendered.error) return req.Deny(`Pod ${target.ns}/${target.pod}: ${field}: ${rendered.error}`, 422);
