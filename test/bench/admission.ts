@@ -77,7 +77,17 @@ async function constantRate(url: string, body: string, rate: number, seconds: nu
   return { latencies, errors };
 }
 
-export async function benchAdmission(opts: { rate: number; seconds: number; log: (s: string) => void; profileDir?: string; searchSeconds?: number }): Promise<LatencyResult[]> {
+export async function benchAdmission(opts: {
+  rate: number;
+  seconds: number;
+  log: (s: string) => void;
+  profileDir?: string;
+  searchSeconds?: number;
+  /** Extra operator environment (VMNET_DIRECT_ADMISSION=false: every review through Pepr, as before). */
+  env?: Record<string, string>;
+  /** Distinguishes the profile files of several runs. */
+  label?: string;
+}): Promise<LatencyResult[]> {
   const client = await KubeClient.fromDefault();
   const ns = "bench-admission";
   await client.apply(Kinds.Namespace, { metadata: { name: ns } });
@@ -85,11 +95,11 @@ export async function benchAdmission(opts: { rate: number; seconds: number; log:
   await client.apply(Kinds.IPPool, { metadata: { name: "bench-admission" }, spec: { cidr: "10.240.0.0/24", gateway: "10.240.0.1", networks: [`${ns}/vlan100`] } });
   const inspectPort = await freePort();
   const nodeArgs = [process.env.VMNET_OPERATOR_NODE_ARGS ?? "", `--inspect=127.0.0.1:${inspectPort}`].filter(Boolean).join(" ");
-  const op = await startOperator({ LOG_LEVEL: "error", PEPR_API_PATH: "bench", VMNET_OPERATOR_NODE_ARGS: nodeArgs }, { testTimers: false });
+  const op = await startOperator({ LOG_LEVEL: "error", PEPR_API_PATH: "bench", VMNET_OPERATOR_NODE_ARGS: nodeArgs, ...opts.env }, { testTimers: false });
   const inspector = opts.profileDir ? await Inspector.connect(inspectPort) : undefined;
   try {
     const vm = vmManifest(ns, "web", [{ name: "default", ports: [{ port: 80 }] }, { name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": '{"ovs1": "10.240.0.20"}' });
-    await client.create(Kinds.VirtualMachine, vm);
+    if (!(await client.getOrUndefined(Kinds.VirtualMachine, "web", ns))) await client.create(Kinds.VirtualMachine, vm);
     // Wait until the claim is bound, so the mutation measures the steady path (no bind on the spot).
     for (let i = 0; ; i++) {
       const c = await client.getOrUndefined<{ status?: { addresses?: string[] } }>(Kinds.IPClaim, "web.ovs1", ns);
@@ -123,7 +133,7 @@ export async function benchAdmission(opts: { rate: number; seconds: number; log:
       const name = path.split(" ")[0].split("/")[1];
       await inspector?.startCpuProfile();
       const { latencies, errors } = await constantRate(url, body, opts.rate, opts.seconds, agent);
-      if (inspector) await inspector.stopCpuProfile(`${opts.profileDir}/admission-${name}-${opts.rate}.cpuprofile`);
+      if (inspector) await inspector.stopCpuProfile(`${opts.profileDir}/admission-${opts.label ?? "direct"}-${name}-${opts.rate}.cpuprofile`);
       latencies.sort((a, b) => a - b);
       const result: LatencyResult = { path, requests: latencies.length, errors, rate: opts.rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] };
       if (opts.searchSeconds) Object.assign(result, await highestRate(url, body, agent, opts.searchSeconds, opts.log));

@@ -22,7 +22,7 @@ export class Inspector {
   }
 
   /** Connects to the first target of the inspector on 127.0.0.1:port (retrying until it listens). */
-  static async connect(port: number, timeoutMs = 30_000): Promise<Inspector> {
+  static async connect(port: number, timeoutMs = 180_000): Promise<Inspector> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {

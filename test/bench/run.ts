@@ -43,9 +43,11 @@ async function main(): Promise<void> {
   const profileDir = flag("profile");
   console.log(`operator: ${await operatorBuild(profileDir !== undefined)}`);
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
-  console.log("\n## Allocator core (pure, no API server)");
-  const tsx = path.join(__dirname, "..", "..", "node_modules", "tsx", "dist", "cli.mjs");
-  console.log(execFileSync(process.execPath, ["--expose-gc", tsx, path.join(__dirname, "allocator.bench.ts")], { encoding: "utf8" }).trim());
+  if (!process.argv.includes("--skip-allocator")) {
+    console.log("\n## Allocator core (pure, no API server)");
+    const tsx = path.join(__dirname, "..", "..", "node_modules", "tsx", "dist", "cli.mjs");
+    console.log(execFileSync(process.execPath, ["--expose-gc", tsx, path.join(__dirname, "allocator.bench.ts")], { encoding: "utf8" }).trim());
+  }
   const cp = await startLocalCluster();
   try {
     if (process.argv.includes("--only-admission")) return await admission(profileDir);
@@ -69,10 +71,17 @@ async function main(): Promise<void> {
 }
 
 async function admission(profileDir: string | undefined): Promise<void> {
+  // --compare-pepr: first every review through Pepr's server (VMNET_DIRECT_ADMISSION=false, the
+  // path before the front server answered them itself), then as configured; same run, same cluster.
+  if (process.argv.includes("--compare-pepr")) await admissionRun(profileDir, "through Pepr (VMNET_DIRECT_ADMISSION=false)", { VMNET_DIRECT_ADMISSION: "false" }, "pepr");
+  await admissionRun(profileDir, "", {}, "direct");
+}
+
+async function admissionRun(profileDir: string | undefined, title: string, env: Record<string, string>, label: string): Promise<void> {
   const rate = arg("rate", 200);
   const searchSeconds = arg("search-seconds", 5);
-  const lat = await benchAdmission({ rate, seconds: arg("seconds", 10), log, profileDir, searchSeconds });
-  console.log(`\n## Admission latency at the webhook, ${rate} requests/s over TLS on loopback (load average ${os.loadavg().map(l => l.toFixed(1)).join(" ")})`);
+  const lat = await benchAdmission({ rate, seconds: arg("seconds", 10), log, profileDir, searchSeconds, env, label });
+  console.log(`\n## Admission latency at the webhook, ${rate} requests/s over TLS on loopback${title ? `, ${title}` : ""} (load average ${os.loadavg().map(l => l.toFixed(1)).join(" ")})`);
   for (const r of lat) console.log(`${r.path}: ${r.requests} requests, ${r.errors} errors, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms`);
   for (const r of lat) if (r.maxRate !== undefined) console.log(`${r.path}: highest rate with p99 <= ${MAX_RATE_P99_MS} ms: ${r.maxRate}/s (p99 ${r.maxRateP99?.toFixed(2)} ms; steps of ${searchSeconds} s)`);
 }
