@@ -4,14 +4,17 @@
 import fs from "node:fs";
 import { PeprModule } from "pepr";
 import cfg from "./package.json";
-import { Admission } from "./capabilities/admission";
+import { admissionCapability } from "./capabilities/admission";
 import { Controllers } from "./capabilities/controllers";
 import { startRuntime } from "./capabilities/runtime";
 import { logger } from "./capabilities/log";
 import { Direct, directAdmission } from "./capabilities/webhook-server/dispatch";
+import { operatorAdmissionPort } from "./capabilities/runtime/admission-port";
 import { startAdmissionServer, upstreamSocket } from "./capabilities/webhook-server/server";
 
-const capabilities = [Admission, Controllers];
+// The one place admission meets the runtime: its handlers read the operator's caches and binder
+// through this port, and import neither.
+const capabilities = [admissionCapability(operatorAdmissionPort), Controllers];
 
 const module = new PeprModule(cfg, capabilities, { deferStart: true });
 // `pepr build` loads this file only to read the bindings: nothing may start then. Otherwise warm

@@ -8,12 +8,12 @@ import type { IPClaim } from "../capabilities/api/ipclaim-v1alpha1";
 import type { IPPool } from "../capabilities/api/ippool-v1alpha1";
 import type { VirtualMachine } from "../capabilities/api/external/kubevirt";
 import type { NetworkAttachmentDefinition } from "../capabilities/api/external/multus";
-import { parseNetworkRef } from "../capabilities/admission/names";
+import { parseNetworkRef } from "../capabilities/domain/names";
 import { IPS_HEADERS, nicRows } from "../capabilities/explain/ips";
 import { POOL_HEADERS, poolRows } from "../capabilities/explain/pools";
 import { checkSnapshot, safeFixes } from "../capabilities/audit/check";
 import type { Snapshot } from "../capabilities/audit/invariants";
-import { Format, parseFormat, rowsToRecords, serialize, UnknownFormatError } from "../capabilities/explain/output";
+import { Format, parseFormat, renderCheck, rowsToRecords, serialize, UnknownFormatError } from "../capabilities/explain/output";
 import { formatTable } from "../capabilities/explain/table";
 import { expectedRecords, explainVm, renderExplanation, WhyInput } from "../capabilities/explain/why";
 import type { KubeClient, KubeObject } from "../capabilities/k8s/client";
@@ -26,7 +26,7 @@ Usage:
   kubectl vmnet pools [-o FORMAT]                IPPools with capacity, allocated, available and readiness
   kubectl vmnet ips [-n NS | -A] [VM] [-o FORMAT] VM NICs with their network, pool, addresses, MAC and state
   kubectl vmnet why VM [-n NS] [-o FORMAT]       why each interface of a VM has, or has no, address
-  kubectl vmnet check [-n NS | -A] [--fix]       audit claims, IPAllocations and pool counts
+  kubectl vmnet check [-n NS | -A] [--fix]       audit claims, IPAllocations, pool counts and launcher pods
 
 Flags:
   -n, --namespace NS     namespace (default: the kubeconfig context's, else "default")
@@ -59,7 +59,9 @@ IPAllocation records. Exits 2 when a line is marked ✗ (a problem), 1 when the 
 Audits the pools: every VM NIC on a pool-backed network has a Bound claim; no address or MAC is
 shown by two claims; every held address has its IPAllocation and every IPAllocation a claim
 holding it (no leaks, no stale records); addresses lie inside their pool and are not reserved;
-pools' status.allocated matches their records. One line per problem with what to do; exits 2
+pools' status.allocated matches their records; every running virt-launcher pod carries (in its
+k8s.v1.cni.cncf.io/networks annotation, and in Multus's network-status where present) only
+addresses its VM's claims hold, and their MACs. One line per problem with what to do; exits 2
 when it finds any, 0 when clean.
 
 --fix makes only the repair that is safe without a person deciding: it deletes IPAllocations
@@ -183,31 +185,28 @@ async function check(client: KubeClient, opts: Options, io: Output): Promise<num
   if (opts.args.length) throw new UsageError(`check takes no arguments, got: ${opts.args.join(" ")}`);
   if (opts.allNamespaces && opts.namespace) throw new UsageError("use either -n NAMESPACE or -A, not both");
   const scope = { namespace: opts.allNamespaces ? undefined : (opts.namespace ?? (await contextNamespace(opts.context))) };
-  let s = await auditSnapshot(client);
+  let s = await auditSnapshot(client, scope.namespace);
   const fixed: string[] = [];
   if (opts.fix) {
     for (const record of safeFixes(s, scope)) if (await fixLeak(client, record)) fixed.push(record.metadata?.name as string);
-    if (fixed.length) s = await auditSnapshot(client);
+    if (fixed.length) s = await auditSnapshot(client, scope.namespace);
   }
   const findings = checkSnapshot(s, scope);
-  if (opts.output !== "table") io.out(serialize(opts.output, { findings, fixed }));
-  else {
-    for (const name of fixed) io.out(`fixed: deleted IPAllocation ${name}, whose claim no longer exists`);
-    for (const f of findings) io.out(`${f.kind}: ${f.message}; ${f.advice}`);
-    if (!findings.length) io.out(`No problems found (${s.claims.length} claims, ${s.allocations.length} IPAllocations, ${s.pools.length} pools).`);
-  }
+  const counted = { claims: s.claims.length, allocations: s.allocations.length, pools: s.pools.length, pods: s.pods?.length ?? 0 };
+  io.out(renderCheck(opts.output, { findings, fixed, counted }));
   return findings.length ? EXIT.problems : EXIT.ok;
 }
 
-/** Everything the audit reads, listed from the API server (VMs of every namespace). */
-async function auditSnapshot(client: KubeClient): Promise<Snapshot> {
-  const [claims, allocations, poolList, vms] = await Promise.all([
+/** Everything the audit reads, listed from the API server (VMs of every namespace; launcher pods of the scope). */
+async function auditSnapshot(client: KubeClient, namespace: string | undefined): Promise<Snapshot> {
+  const [claims, allocations, poolList, vms, pods] = await Promise.all([
     client.list<IPClaim>(Kinds.IPClaim),
     client.list<IPAllocation>(Kinds.IPAllocation),
     client.list<IPPool>(Kinds.IPPool),
     client.list<KubeObject>(Kinds.VirtualMachine),
+    client.list<KubeObject>(Kinds.Pod, { namespace, labelSelector: "kubevirt.io=virt-launcher" }),
   ]);
-  return { claims: claims.items, allocations: allocations.items, pools: poolList.items, vms: vms.items };
+  return { claims: claims.items, allocations: allocations.items, pools: poolList.items, vms: vms.items, pods: pods.items };
 }
 
 /** Deletes a leaked record once a fresh read confirms its claim is still gone; the uid precondition spares a re-created record. */

@@ -1,11 +1,13 @@
 // `npm start`: see vmnet-operator work. Without KUBECONFIG it builds (first time) and starts a
 // local control plane, the KubeVirt simulator and the operator, applies config/samples, shows a
-// live table of VM NICs and their addresses, and live-migrates one VM to show its address stay.
+// live table of VM NICs with their pools and addresses (VM db-2 has one NIC on its network's default
+// pool and one on a pool it chose), and live-migrates one VM to show its address stay.
 // With KUBECONFIG it runs the operator against that cluster and shows the same table.
 // VMNET_DEMO_ONCE=1 exits after the migration (used by a test).
 import fs from "node:fs";
 import path from "node:path";
 import type { IPClaim } from "../capabilities/api/ipclaim-v1alpha1";
+import { poolChoicesOf } from "../capabilities/domain/vm-pools";
 import { KubeClient, KubeObject } from "../capabilities/k8s/client";
 import { Kinds } from "../capabilities/k8s/kinds";
 import { installCrds, readManifests } from "./cluster-setup";
@@ -56,21 +58,34 @@ async function table(client: KubeClient): Promise<{ text: string; claims: IPClai
     client.list<IPClaim>(Kinds.IPClaim),
     client.list<KubeObject & { metadata: { labels?: Record<string, string> } }>(Kinds.Pod, { labelSelector: "kubevirt.io=virt-launcher" }),
   ]);
-  const rows = [["NAMESPACE", "VM", "STATUS", "NIC", "NETWORK", "ADDRESS", "MAC", "CLAIM", "LAUNCHER PODS"]];
+  const rows = [["NAMESPACE", "VM", "STATUS", "NIC", "NETWORK", "POOL", "ADDRESS", "MAC", "CLAIM", "LAUNCHER PODS"]];
   for (const vm of vms.items) {
     const ns = vm.metadata!.namespace!;
     const name = vm.metadata!.name!;
     const mine = claims.items.filter(c => c.metadata?.namespace === ns && c.spec?.vm === name);
     const podCount = pods.items.filter(p => p.metadata?.namespace === ns && p.metadata?.labels?.["vm.kubevirt.io/name"] === name).length;
-    if (!mine.length) rows.push([ns, name, vm.status?.printableStatus ?? "", "-", "pod network", "-", "-", "-", String(podCount)]);
-    for (const c of mine) {
-      const bound = c.status?.conditions?.find(x => x.type === "Bound");
-      rows.push([ns, name, vm.status?.printableStatus ?? "", c.spec!.interface, c.spec!.network, (c.status?.addresses ?? []).join(","), c.status?.mac ?? "", bound?.reason ?? "Pending", String(podCount)]);
-    }
+    const status = vm.status?.printableStatus ?? "";
+    if (!mine.length) rows.push([ns, name, status, "-", "pod network", "-", "-", "-", "-", String(podCount)]);
+    for (const c of mine) rows.push([ns, name, status, ...claimCells(vm, c), String(podCount)]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)));
   const allRunning = vms.items.length > 0 && vms.items.every(vm => vm.status?.printableStatus === "Running");
   return { text: rows.map(r => r.map((c, i) => c.padEnd(widths[i])).join("  ")).join("\n"), claims: claims.items, allRunning };
+}
+
+/** NIC, network, pool, address, MAC and state of a claim. */
+function claimCells(vm: KubeObject, c: IPClaim): string[] {
+  const bound = c.status?.conditions?.find(x => x.type === "Bound");
+  return [c.spec!.interface, c.spec!.network, poolText(vm, c), (c.status?.addresses ?? []).join(","), c.status?.mac ?? "", bound?.reason ?? "Pending"];
+}
+
+/** The claim's pools, marked "(chosen)" when the VM picked them with vmnet.io/pools, else "(default)". */
+function poolText(vm: KubeObject, claim: IPClaim): string {
+  const pools = (claim.spec?.pools?.length ? claim.spec.pools : [claim.spec?.pool ?? ""]).filter(Boolean);
+  if (!pools.length) return "-";
+  const choices = poolChoicesOf(vm.metadata?.annotations as Record<string, string> | undefined);
+  const chosen = choices.ok && choices.choices.has(claim.spec!.interface);
+  return `${pools.join(",")} (${chosen ? "chosen" : "default"})`;
 }
 
 async function show(client: KubeClient, title: string): Promise<{ claims: IPClaim[]; allRunning: boolean }> {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tears down what hack/node-cluster.ts set up for one run directory: the simulator, kube-proxy,
-# kubelet, every container of the node's containerd (and its shims), containerd, the mounts
+# kubelet, every container of the node's containerd (and its shims), containerd, the node's
+# Open vSwitch (ovs-vswitchd, ovsdb-server), the node's mount namespace, the mounts
 # under the run directory, the node's network namespace and veth (its host routes go with the
 # veth), and the run directory itself. Idempotent, and safe to run twice at once (flock).
 #
@@ -70,7 +71,13 @@ for shim in $(grep -lsF -- "$sock" /proc/[0-9]*/cmdline | cut -d/ -f3); do
   kill -KILL "$shim" 2>/dev/null
 done
 
-# Mounts under the run directory (container root filesystems, sandbox shm, pod netns, volumes),
+# The node's Open vSwitch, once no container is left to detach from it.
+phase "ovs"
+stop_proc ovs-vswitchd
+stop_proc ovsdb-server
+
+# Mounts under the run directory (container root filesystems, sandbox shm, pod netns, volumes,
+# and the nsfs file that keeps the node's mount namespace, with the mounts made inside it),
 # deepest first.
 phase "mounts"
 awk -v r="$run/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do

@@ -1,9 +1,11 @@
 // A local cluster with a real node: the control plane of hack/control-plane.ts (with
 // kube-scheduler and the controllers a Deployment install needs), plus containerd and runc from
-// Debian, a kubelet and kube-proxy built from the same pinned release, a pod network from the
-// reference CNI plugins, and the KubeVirt simulator, whose launcher pods the kubelet really runs
-// (the pause image). Images are imported into the node's containerd from OCI archives, never
-// pulled. `npm run cluster` runs one until Ctrl-C; startNodeCluster() is the same for tests.
+// Debian, a kubelet and kube-proxy built from the same pinned release, Multus (thin plugin) as the
+// node's CNI with a pod network from the reference CNI plugins and ovs-cni on the node's Open
+// vSwitch bridge (userspace datapath) for NADs (hack/node-multus.ts), and the KubeVirt simulator,
+// whose launcher pods the kubelet really runs (the launcher image: pause plus `ip` and `ping`).
+// Images are imported into the node's containerd from OCI archives, never pulled.
+// `npm run cluster` runs one until Ctrl-C; startNodeCluster() is the same for tests.
 //
 // Networking: the node lives in a network namespace of its own, joined to the host by a veth
 // pair on a private /24. kube-apiserver binds to the host end of that veth; the kubelet,
@@ -11,12 +13,15 @@
 // the CNI bridge and the kubelet's ports exist only there and a second cluster never collides.
 // The host gets two routes through that veth (pod and Service ranges) and nothing else: no host
 // route, address or firewall rule of its own is touched, and the namespace has no default route.
+// containerd and the kubelet also share a mount namespace of their own, in which the node's OVS
+// directory is mounted on /run/openvswitch (ovs-cni's default OVSDB socket).
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ControlPlane, ensureBinaries, startControlPlane } from "./control-plane";
-import { cacheDir, pauseImage } from "./image/reference";
+import { cacheDir, launcherImage, pauseImage } from "./image/reference";
+import { multusConfig, multusKubeconfig, OVS_BRIDGE, OVS_RUN_DIR, ovsDaemonArgs, ovsSchema } from "./node-multus";
 import { KubeClient } from "../capabilities/k8s/client";
 import { kubevirtKubeconfig } from "../test/kubevirt-sim/identity";
 
@@ -27,6 +32,8 @@ const RUN_ROOT = path.join(os.tmpdir(), "vmnet-node");
 export const IMAGES_DIR = path.join(cacheDir(), "images");
 /** The node's sandbox image (built by `npm run image`). */
 export const PAUSE_IMAGE = pauseImage();
+/** The simulator's launcher pods' image (built by `npm run image`): pause plus `ip` and `ping`. */
+export const LAUNCHER_IMAGE = launcherImage();
 export const NODE_NAME = "vmnet-node";
 /** The label the simulator's launcher pods select (KubeVirt's virt-handler sets it on nodes). */
 const SCHEDULABLE_LABEL = "kubevirt.io/schedulable=true";
@@ -48,7 +55,16 @@ export interface NodeCluster {
   importImage(archive: string): void;
   /** Runs `kubectl` with the admin kubeconfig; returns stdout. */
   kubectl(args: string[], input?: string): string;
+  /** The node's Open vSwitch (ovsdb-server and ovs-vswitchd of the node, userspace datapath). */
+  ovs: NodeOvs;
   stop(): Promise<void>;
+}
+
+export interface NodeOvs {
+  bridge: string;
+  /** OVSDB's socket as the host sees it (inside the node it is /run/openvswitch/db.sock). */
+  socket: string;
+  vsctl(...args: string[]): string;
 }
 
 export interface NodeClusterOptions {
@@ -56,6 +72,8 @@ export interface NodeClusterOptions {
   images?: string[];
   /** Do not run the KubeVirt simulator. */
   withoutSimulator?: boolean;
+  /** The simulator's time between migration phases (KUBEVIRT_SIM_STEP_MS); its default otherwise. */
+  simulatorStepMs?: number;
 }
 
 /** The addresses and names of one cluster slot: each slot has its own /24s, netns and veth. */
@@ -101,14 +119,20 @@ function run(cmd: string, args: string[], input?: string): string {
 
 function checkPrerequisites(): void {
   if (process.getuid?.() !== 0) throw new NodeClusterUnavailable("a node cluster needs root (network namespaces, mounts, containerd)");
-  for (const tool of ["containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip", "iptables", "nsenter", "flock", "conntrack"]) {
+  for (const tool of ["containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip", "iptables", "nsenter", "unshare", "flock", "conntrack", ...OVS_TOOLS]) {
     try {
-      run("sh", ["-c", `command -v ${tool}`]);
+      run("sh", ["-c", `PATH="$PATH:${SBIN}" command -v ${tool}`]);
     } catch {
-      throw new NodeClusterUnavailable(`${tool} is missing: apt-get install containerd runc iproute2 iptables conntrack util-linux (see .ci/run)`);
+      throw new NodeClusterUnavailable(`${tool} is missing: apt-get install containerd runc iproute2 iptables conntrack util-linux openvswitch-switch (see .ci/run)`);
     }
   }
+  if (!ovsSchema()) throw new NodeClusterUnavailable("Open vSwitch's vswitch.ovsschema is missing: apt-get install openvswitch-switch (see .ci/run)");
 }
+
+const OVS_TOOLS = ["ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl"];
+// Debian puts the OVS daemons in /usr/sbin, which a non-login PATH may lack.
+const SBIN = "/usr/local/sbin:/usr/sbin:/sbin";
+const withSbin = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ ...env, PATH: `${env.PATH ?? "/usr/bin:/bin"}:${SBIN}` });
 
 function ensureCniPlugins(): string {
   const out = execFileSync("bash", [path.join(__dirname, "build-cni.sh")], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
@@ -187,6 +211,44 @@ function setUpNetwork(a: NodeAddresses, runDir: string): void {
   ip("netns", "exec", a.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1");
 }
 
+const mountNamespace = (runDir: string): string => path.join(runDir, "mntns");
+const ovsDir = (runDir: string): string => path.join(runDir, "ovs");
+
+/**
+ * The mount namespace containerd and the kubelet share (kept by a bind mount of its nsfs file
+ * under the run directory, which the teardown unmounts): the same mounts as the host, plus the
+ * node's OVS directory on /run/openvswitch. The host only gets that directory as an empty mount
+ * point when it has none.
+ */
+function setUpMountNamespace(runDir: string): void {
+  fs.mkdirSync(ovsDir(runDir), { recursive: true });
+  fs.mkdirSync(OVS_RUN_DIR, { recursive: true });
+  fs.writeFileSync(mountNamespace(runDir), "");
+  run("unshare", [`--mount=${mountNamespace(runDir)}`, "--propagation", "private", "true"]);
+  run("nsenter", [`--mount=${mountNamespace(runDir)}`, "--", "mount", "--bind", ovsDir(runDir), OVS_RUN_DIR]);
+}
+
+/**
+ * The node's Open vSwitch: ovsdb-server (socket, database, logs in <runDir>/ovs) and ovs-vswitchd
+ * inside the node's netns (the netdev datapath opens ports by name in its own netns, where
+ * ovs-cni puts the pods' veth ends), and the bridge with the userspace datapath (no kernel module).
+ */
+async function startOvs(runDir: string, a: NodeAddresses): Promise<NodeOvs> {
+  const dir = ovsDir(runDir);
+  // OVS_RUNDIR keeps the bridge's management sockets out of the host's /var/run/openvswitch.
+  const env = withSbin({ ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir });
+  const socket = path.join(dir, "db.sock");
+  const vsctl = (...args: string[]): string => execFileSync("ovs-vsctl", [`--db=unix:${socket}`, "--timeout=30", ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  execFileSync("ovsdb-tool", ["create", path.join(dir, "conf.db"), ovsSchema() as string], { env, stdio: ["ignore", "ignore", "pipe"] });
+  launch(runDir, "ovsdb-server", "ovsdb-server", [path.join(dir, "conf.db"), `--remote=punix:${socket}`, ...ovsDaemonArgs(dir, "ovsdb-server")], { env });
+  const logs = [path.join(dir, "ovsdb-server.log"), path.join(dir, "ovs-vswitchd.log")];
+  await waitUntil("ovsdb-server did not answer", () => (vsctl("--no-wait", "init"), true), 30_000, logs);
+  launch(runDir, "ovs-vswitchd", "ovs-vswitchd", [`unix:${socket}`, ...ovsDaemonArgs(dir, "ovs-vswitchd")], { netns: a.netns, env });
+  // Without --no-wait, ovs-vsctl returns once ovs-vswitchd has made the bridge: a readiness check.
+  vsctl("add-br", OVS_BRIDGE, "--", "set", "bridge", OVS_BRIDGE, "datapath_type=netdev");
+  return { bridge: OVS_BRIDGE, socket, vsctl };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Node configuration files (pure renderers)
 
@@ -233,8 +295,16 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 `;
 }
 
-/** The pod network: a bridge inside the node's netns, addresses from host-local, hostPorts by portmap. */
+/**
+ * The pod network: a bridge inside the node's netns, addresses from host-local, hostPorts by
+ * portmap. Routes only to what a pod can reach (the host link and the Services; the pod range is
+ * on the bridge), no default route: the namespace has none to offer, and a NIC whose IPPool says
+ * `defaultRoute: true` gets it through Multus's `default-route`, which Multus v4.2.3 adds only
+ * when the pod has no default route yet (it never removes the cluster network's: its
+ * DeleteDefaultGW looks for a nil destination, which netlink v1.3 no longer reports).
+ */
 export function cniConfig(a: NodeAddresses, ipamDir: string): Record<string, unknown> {
+  const hostLink = `${a.hostIp.split(".").slice(0, 3).join(".")}.0/${a.linkPrefix}`;
   return {
     cniVersion: "1.0.0",
     name: a.netns,
@@ -246,7 +316,7 @@ export function cniConfig(a: NodeAddresses, ipamDir: string): Record<string, unk
         // No masquerade: pods talk only to the node, the host and each other.
         ipMasq: false,
         hairpinMode: true,
-        ipam: { type: "host-local", ranges: [[{ subnet: a.podCidr, gateway: a.podGateway }]], routes: [{ dst: "0.0.0.0/0" }], dataDir: ipamDir },
+        ipam: { type: "host-local", ranges: [[{ subnet: a.podCidr, gateway: a.podGateway }]], routes: [{ dst: hostLink }, { dst: a.serviceCidr }], dataDir: ipamDir },
       },
       { type: "portmap", capabilities: { portMappings: true } },
     ],
@@ -336,12 +406,13 @@ interface Launched {
   child: ChildProcess;
 }
 
-/** Starts a process in its own group (inside `netns` if given), logging to <runDir>/<name>.log. */
-function launch(runDir: string, name: string, cmd: string, args: string[], opts: { netns?: string; env?: NodeJS.ProcessEnv } = {}): Launched {
+/** Starts a process in its own group (inside `netns`, and the node's mount namespace, if given), logging to <runDir>/<name>.log. */
+function launch(runDir: string, name: string, cmd: string, args: string[], opts: { netns?: string; mountns?: string; env?: NodeJS.ProcessEnv } = {}): Launched {
   const out = fs.openSync(path.join(runDir, `${name}.log`), "a");
   // nsenter --net enters only the network namespace: `ip netns exec` would also remount /sys and
   // hide the cgroup mounts the kubelet needs.
-  const [file, argv] = opts.netns ? ["nsenter", [`--net=/run/netns/${opts.netns}`, "--", cmd, ...args]] : [cmd, args];
+  const namespaces = [...(opts.netns ? [`--net=/run/netns/${opts.netns}`] : []), ...(opts.mountns ? [`--mount=${opts.mountns}`] : [])];
+  const [file, argv] = namespaces.length ? ["nsenter", [...namespaces, "--", cmd, ...args]] : [cmd, args];
   const child = spawn(file, argv, { stdio: ["ignore", out, out], detached: true, env: opts.env ?? process.env });
   fs.closeSync(out);
   fs.appendFileSync(path.join(runDir, "pids"), `${name} ${child.pid}\n`);
@@ -397,6 +468,8 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
   };
   try {
     setUpNetwork(a, runDir);
+    setUpMountNamespace(runDir);
+    const ovs = await startOvs(runDir, a);
     controlPlane = await startControlPlane({ address: a.hostIp, serviceCidr: a.serviceCidr, forNode: true });
     const cp = controlPlane;
     fs.writeFileSync(path.join(runDir, "control-plane"), cp.dir);
@@ -411,13 +484,14 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     phases.push(`control plane ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     // The simulator starts meanwhile (its TypeScript takes a while to load); a VM made before the
     // node is Ready just waits for the scheduler.
-    const simulator = opts.withoutSimulator ? Promise.resolve() : startSimulator(runDir, cp, kubectl);
+    const simulator = opts.withoutSimulator ? Promise.resolve() : startSimulator(runDir, cp, kubectl, opts.simulatorStepMs);
     simulator.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-    const { importImage } = await timed("containerd and images", () => startContainerd(runDir, a, cniBin, archives));
+    const multusKc = await timed("Multus identity", () => writeMultusKubeconfig(runDir, cp));
+    const { importImage } = await timed("containerd and images", () => startContainerd(runDir, a, cniBin, archives, multusKc));
     await timed("kubelet to Ready", () => startNodeAgents(runDir, a, cp, binDir, kubectl));
     await timed("simulator (after that)", () => simulator);
     log(`node ${NODE_NAME} Ready at ${a.nodeIp} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${phases.join(", ")} (logs in ${runDir} and ${cp.dir})`);
-    return { kubeconfig: cp.kubeconfig, controlPlane: cp, nodeName: NODE_NAME, addresses: a, runDir, importImage, kubectl, stop };
+    return { kubeconfig: cp.kubeconfig, controlPlane: cp, nodeName: NODE_NAME, addresses: a, runDir, importImage, kubectl, ovs, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
@@ -426,13 +500,24 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
 
 const containerdSocket = (runDir: string): string => path.join(runDir, "containerd", "containerd.sock");
 
+/** Multus's own kubeconfig (MULTUS_USER, least privilege: hack/node-multus.ts). */
+async function writeMultusKubeconfig(runDir: string, cp: ControlPlane): Promise<string> {
+  const admin = await KubeClient.fromDefault(2, cp.kubeconfig);
+  const source = await multusKubeconfig(cp, admin).finally(() => admin.close());
+  const file = path.join(runDir, "multus", "multus.kubeconfig");
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.copyFileSync(source, file);
+  return file;
+}
+
 /** containerd in the node's netns, with the images a node needs before its first pod. */
-async function startContainerd(runDir: string, a: NodeAddresses, cniBin: string, archives: string[]): Promise<{ importImage: (archive: string) => void }> {
+async function startContainerd(runDir: string, a: NodeAddresses, cniBin: string, archives: string[], multusKc: string): Promise<{ importImage: (archive: string) => void }> {
   const dir = path.join(runDir, "containerd");
   fs.mkdirSync(path.join(dir, "net.d"), { recursive: true });
   fs.writeFileSync(path.join(dir, "config.toml"), containerdConfig(dir, cniBin));
-  fs.writeFileSync(path.join(dir, "net.d", "10-vmnet.conflist"), JSON.stringify(cniConfig(a, path.join(runDir, "cni-ipam")), null, 2));
-  launch(runDir, "containerd", "containerd", ["--config", path.join(dir, "config.toml")], { netns: a.netns });
+  const multusPaths = { kubeconfig: multusKc, binDir: cniBin, cniDir: path.join(runDir, "multus"), logFile: path.join(runDir, "multus.log") };
+  fs.writeFileSync(path.join(dir, "net.d", "00-multus.conf"), JSON.stringify(multusConfig(a.netns, cniConfig(a, path.join(runDir, "cni-ipam")), multusPaths), null, 2));
+  launch(runDir, "containerd", "containerd", ["--config", path.join(dir, "config.toml")], { netns: a.netns, mountns: mountNamespace(runDir), env: withSbin(process.env) });
   const ctr = (...args: string[]): string => run("ctr", ["--address", containerdSocket(runDir), "-n", "k8s.io", ...args]);
   await waitUntil("containerd did not answer", () => (ctr("version"), true), 30_000, [path.join(runDir, "containerd.log")]);
   const importImage = (archive: string): void => {
@@ -440,8 +525,11 @@ async function startContainerd(runDir: string, a: NodeAddresses, cniBin: string,
     ctr("images", "import", archive);
   };
   for (const archive of archives) importImage(archive);
-  if (!ctr("images", "ls", "-q").split("\n").includes(PAUSE_IMAGE)) {
-    throw new NodeClusterUnavailable(`the node needs ${PAUSE_IMAGE}, and no archive in ${archives.length ? archives.join(", ") : IMAGES_DIR} holds it: run \`npm run image\` first`);
+  const images = ctr("images", "ls", "-q").split("\n");
+  for (const needed of [PAUSE_IMAGE, LAUNCHER_IMAGE]) {
+    if (!images.includes(needed)) {
+      throw new NodeClusterUnavailable(`the node needs ${needed}, and no archive in ${archives.length ? archives.join(", ") : IMAGES_DIR} holds it: run \`npm run image\` first`);
+    }
   }
   return { importImage };
 }
@@ -469,14 +557,14 @@ async function startNodeAgents(runDir: string, a: NodeAddresses, cp: ControlPlan
     `--node-labels=${SCHEDULABLE_LABEL}`,
     "--v=1",
   ];
-  launch(runDir, "kubelet", path.join(binDir, "kubelet"), kubeletArgs, { netns: a.netns });
+  launch(runDir, "kubelet", path.join(binDir, "kubelet"), kubeletArgs, { netns: a.netns, mountns: mountNamespace(runDir) });
   launch(runDir, "kube-proxy", path.join(binDir, "kube-proxy"), [`--config=${f("kube-proxy.yaml")}`, "--v=1"], { netns: a.netns });
   const ready = (): boolean => kubectl(["get", "node", NODE_NAME, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).trim() === "True";
   await waitUntil(`node ${NODE_NAME} was not Ready`, ready, 120_000, [f("kubelet.log"), f("containerd.log")]);
 }
 
 /** The KubeVirt simulator as its own process, as KubeVirt's controller (test/kubevirt-sim/identity.ts), on the real node. */
-async function startSimulator(runDir: string, cp: ControlPlane, kubectl: (args: string[], input?: string) => string): Promise<void> {
+async function startSimulator(runDir: string, cp: ControlPlane, kubectl: (args: string[], input?: string) => string, stepMs?: number): Promise<void> {
   kubectl(["apply", "--server-side", "-f", path.join(REPO, "test/fixtures/kubevirt-crds.yaml"), "-f", path.join(REPO, "test/fixtures/multus-crd.yaml")]);
   kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/virtualmachines.kubevirt.io", "crd/virtualmachineinstances.kubevirt.io", "crd/virtualmachineinstancemigrations.kubevirt.io"]);
   // virt-controller's identity and RBAC: only its launcher pods get addresses from the operator.
@@ -485,7 +573,13 @@ async function startSimulator(runDir: string, cp: ControlPlane, kubectl: (args: 
   const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
   launch(runDir, "kubevirt-sim", tsx, [path.join(REPO, "test/kubevirt-sim/main.ts")], {
     // Both: its watches read KUBECONFIG, its client KUBEVIRT_SIM_KUBECONFIG (which a test process may have set for another cluster).
-    env: { ...process.env, KUBECONFIG: simKubeconfig, KUBEVIRT_SIM_KUBECONFIG: simKubeconfig, KUBEVIRT_SIM_LAUNCHER_IMAGE: PAUSE_IMAGE },
+    env: {
+      ...process.env,
+      KUBECONFIG: simKubeconfig,
+      KUBEVIRT_SIM_KUBECONFIG: simKubeconfig,
+      KUBEVIRT_SIM_LAUNCHER_IMAGE: LAUNCHER_IMAGE,
+      ...(stepMs !== undefined ? { KUBEVIRT_SIM_STEP_MS: String(stepMs) } : {}),
+    },
   });
   // Its watches are open once it says so (test/kubevirt-sim/main.ts): a VM made after this is seen.
   const logFile = path.join(runDir, "kubevirt-sim.log");

@@ -2,8 +2,8 @@
 // for a given serving URL. Used by hack/run-operator.ts (local runs, tests) and by config/.
 import { KindRef } from "../capabilities/k8s/kinds";
 import { KubeObject } from "../capabilities/k8s/client";
-import { launcherIdentity as defaultLauncherIdentity } from "../capabilities/admission/config";
-import { ADDRESS_KEYS, SELECTION_ANNOTATIONS } from "../capabilities/admission/network-selection";
+import { launcherIdentity as defaultLauncherIdentity } from "../capabilities/domain/config";
+import { ADDRESS_KEYS, SELECTION_ANNOTATIONS } from "../capabilities/domain/network-selection";
 
 export interface WebhookTarget {
   /** https://host:port of the Pepr admission server. */

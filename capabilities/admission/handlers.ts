@@ -1,23 +1,24 @@
-// Thin Pepr adapters: run a pure rule against the operator's in-memory view of the cluster and
-// turn its findings into Approve/Deny with warnings. No API call on the validation path.
+// Thin Pepr adapters: run a pure rule against the runtime's in-memory view of the cluster (read
+// through the admission port, domain/admission-port.ts) and turn its findings into Approve/Deny
+// with warnings. No API call on the validation path.
 import type { PeprMutateRequest, PeprValidateRequest } from "pepr";
 import { kind as k8s } from "kubernetes-fluent-client";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import type { VirtualMachine } from "../api/external/kubevirt";
+import type { AdmissionPort, AdmissionView } from "../domain/admission-port";
 import { NETWORKS_ANNOTATION, NetworkAttachmentDefinition } from "../api/external/multus";
-import { operator } from "../controllers/operator";
-import { Kinds } from "../k8s/kinds";
 import { logger } from "../log";
 import { timed, webhookDuration } from "../metrics";
-import { formatFinding, objectRef, ValidationResult } from "./findings";
-import { validatePool, validatePoolDelete } from "./ippool";
-import { allowedExposeTypes, launcherIdentity } from "./config";
-import { GuardedNetworks } from "./l2";
-import { ClaimLike, parseElements, renderLauncherNetworks, vmNameOfPod } from "./launcher-pod";
-import { SELECTION_ANNOTATIONS } from "./network-selection";
-import { checkPodNetworks, selectionChanged } from "./pod-networks";
-import { validateNAD } from "./nad";
-import { validateVM } from "./vm";
+import { formatFinding, objectRef, ValidationResult } from "../domain/findings";
+import { validatePool, validatePoolDelete } from "../domain/ippool";
+import { allowedExposeTypes, launcherIdentity } from "../domain/config";
+import { GuardedNetworks } from "../domain/l2";
+import { ClaimLike, parseElements, renderLauncherNetworks, vmNameOfPod } from "../domain/launcher-pod";
+import { SELECTION_ANNOTATIONS } from "../domain/network-selection";
+import { checkPodNetworks, selectionChanged } from "../domain/pod-networks";
+import { validateNAD } from "../domain/nad";
+import { validateVM } from "../domain/vm";
+import { boundCondition } from "../domain/claims";
 
 type ValidateResponse = ReturnType<PeprValidateRequest<never>["Approve"]>;
 // What the handlers use of Pepr's request objects: also what the front server's direct path
@@ -42,19 +43,19 @@ function respond<T>(req: ValidateReq<T & object>, kind: string, result: Validati
   return req.Deny(message, 422, warnings.length ? warnings : undefined);
 }
 
-async function validateVirtualMachine(req: ValidateReq<VirtualMachine>): Promise<ValidateResponse> {
-  const { view } = await operator();
+async function validateVirtualMachine(port: AdmissionPort, req: ValidateReq<VirtualMachine>): Promise<ValidateResponse> {
+  const view = await port.view();
   return respond(req, "VirtualMachine", validateVM(req.Raw, view, req.OldResource, { exposeTypes: allowedExposeTypes() }));
 }
 
-async function validateIPPool(req: ValidateReq<IPPool>): Promise<ValidateResponse> {
-  const { view } = await operator();
+async function validateIPPool(port: AdmissionPort, req: ValidateReq<IPPool>): Promise<ValidateResponse> {
+  const view = await port.view();
   if (req.Request.operation === "DELETE") return respond(req, "IPPool", validatePoolDelete(req.OldResource ?? req.Raw, view));
   return respond(req, "IPPool", validatePool(req.Raw, view, req.OldResource));
 }
 
-async function validateNetworkAttachment(req: ValidateReq<NetworkAttachmentDefinition>): Promise<ValidateResponse> {
-  const { view } = await operator();
+async function validateNetworkAttachment(port: AdmissionPort, req: ValidateReq<NetworkAttachmentDefinition>): Promise<ValidateResponse> {
+  const view = await port.view();
   return respond(req, "NetworkAttachmentDefinition", validateNAD(req.Raw, view, req.OldResource));
 }
 
@@ -66,21 +67,21 @@ async function validateNetworkAttachment(req: ValidateReq<NetworkAttachmentDefin
  * within the webhook's time budget. What it cannot bind, the validating check below refuses with
  * a message (a Pepr mutation can only fail without one).
  */
-async function mutateLauncherPod(req: MutateReq<k8s.Pod>): Promise<void> {
+async function mutateLauncherPod(port: AdmissionPort, req: MutateReq<k8s.Pod>): Promise<void> {
   if (req.Request.userInfo?.username !== launcherIdentity()) return;
   if (!selectionChanged({ operation: req.Request.operation, object: req.Raw, oldObject: req.OldResource })) return;
   const target = launcherTarget(req.Raw, req.Request.namespace);
   if (!target) return;
-  const op = await operator();
-  let rendered = renderFor(op.view, target);
-  if (rendered.missing.length || hasUnservedNetwork(op.view, target)) {
+  const view = await port.view();
+  let rendered = renderFor(view, target);
+  if (rendered.missing.length || hasUnservedNetwork(view, target)) {
     // A pool applied moments ago may not be in the cache yet: never let that admit a pod bare.
-    await op.refreshPools();
-    rendered = renderFor(op.view, target);
+    await port.refreshPools();
+    rendered = renderFor(view, target);
   }
   if (rendered.missing.length && !req.Request.dryRun) {
-    await bindOnTheSpot(target.ns, target.vm);
-    rendered = renderFor(op.view, target);
+    await bindOnTheSpot(port, target.ns, target.vm);
+    rendered = renderFor(view, target);
   }
   if (rendered.changed) req.SetAnnotation(NETWORKS_ANNOTATION, rendered.value);
 }
@@ -90,9 +91,23 @@ async function mutateLauncherPod(req: MutateReq<k8s.Pod>): Promise<void> {
  * webhook's matchConditions): refuses addresses on pool-backed networks except on the launcher
  * identity's pods, and there anything but the VM's own bound claims.
  */
-async function validatePod(req: ValidateReq<k8s.Pod>): Promise<ValidateResponse> {
-  const op = await operator();
-  const podReq = {
+async function validatePod(port: AdmissionPort, req: ValidateReq<k8s.Pod>): Promise<ValidateResponse> {
+  const view = await port.view();
+  const podReq = podRequest(req);
+  let verdict = checkPodNetworks(podReq, launcherIdentity(), new GuardedNetworks(view));
+  if (verdict.kind === "allow" && carriesAddresses(req.Raw)) {
+    // A pool applied moments ago may not be in the cache yet: look again before letting an address through.
+    await port.refreshPools();
+    verdict = checkPodNetworks(podReq, launcherIdentity(), new GuardedNetworks(view));
+  }
+  if (verdict.kind === "deny") return req.Deny(verdict.message, 422);
+  if (verdict.kind === "allow") return req.Approve(verdict.warnings.length ? verdict.warnings : undefined);
+  return validateLauncherAddresses(req, view, { ns: podReq.namespace, vm: verdict.vm, pod: podReq.pod, annotation: String(req.Raw.metadata?.annotations?.[NETWORKS_ANNOTATION] ?? "") });
+}
+
+/** The parts of a Pod admission request the pod rules read. */
+function podRequest(req: ValidateReq<k8s.Pod>): Parameters<typeof checkPodNetworks>[0] & { namespace: string; pod: string } {
+  return {
     operation: req.Request.operation,
     namespace: (req.Raw.metadata?.namespace ?? req.Request.namespace) as string,
     pod: req.Raw.metadata?.name ?? `${req.Raw.metadata?.generateName ?? ""}*`,
@@ -100,24 +115,15 @@ async function validatePod(req: ValidateReq<k8s.Pod>): Promise<ValidateResponse>
     object: req.Raw,
     oldObject: req.OldResource,
   };
-  let verdict = checkPodNetworks(podReq, launcherIdentity(), new GuardedNetworks(op.view));
-  if (verdict.kind === "allow" && carriesAddresses(req.Raw)) {
-    // A pool applied moments ago may not be in the cache yet: look again before letting an address through.
-    await op.refreshPools();
-    verdict = checkPodNetworks(podReq, launcherIdentity(), new GuardedNetworks(op.view));
-  }
-  if (verdict.kind === "deny") return req.Deny(verdict.message, 422);
-  if (verdict.kind === "allow") return req.Approve(verdict.warnings.length ? verdict.warnings : undefined);
-  return validateLauncherAddresses(req, op, { ns: podReq.namespace, vm: verdict.vm, pod: podReq.pod, annotation: String(req.Raw.metadata?.annotations?.[NETWORKS_ANNOTATION] ?? "") });
 }
 
 /** A launcher pod's pool-backed elements carry exactly its VM's bound claims. */
-function validateLauncherAddresses(req: ValidateReq<k8s.Pod>, op: Awaited<ReturnType<typeof operator>>, target: LauncherTarget): ValidateResponse {
-  const rendered = renderFor(op.view, target);
+function validateLauncherAddresses(req: ValidateReq<k8s.Pod>, view: View, target: LauncherTarget): ValidateResponse {
+  const rendered = renderFor(view, target);
   const field = `metadata.annotations["${NETWORKS_ANNOTATION}"]`;
   if (rendered.error) return req.Deny(`Pod ${target.ns}/${target.pod}: ${field}: ${rendered.error}`, 422);
   if (!rendered.missing.length && !rendered.changed) return req.Approve();
-  const why = rendered.missing.map(n => `${n} (${unboundReason(op.view, target.ns, target.vm, n)})`).join("; ");
+  const why = rendered.missing.map(n => `${n} (${unboundReason(view, target.ns, target.vm, n)})`).join("; ");
   return req.Deny(
     `Pod ${target.ns}/${target.pod} of VirtualMachine ${target.vm}: ${field}: ${why ? `no bound address for network ${why}` : "carries addresses other than its VM's IPClaims hold"}; ` +
       `it is admitted once the VM's IPClaims are Bound: kubectl get ipclaims -n ${target.ns} -l vmnet.io/vm=${target.vm}`,
@@ -159,33 +165,46 @@ function hasUnservedNetwork(view: View, t: LauncherTarget): boolean {
 
 function renderFor(view: View, t: LauncherTarget): ReturnType<typeof renderLauncherNetworks> {
   const poolBacked = new Set(view.pools().flatMap(p => p.spec?.networks ?? []));
-  return renderLauncherNetworks(t.annotation, t.ns, claimsOf(view, t.ns, t.vm), poolBacked);
+  return renderLauncherNetworks(t.annotation, t.ns, claimsOf(view, t.ns, t.vm), poolBacked, defaultRoutes(view));
 }
 
-async function bindOnTheSpot(ns: string, vmName: string): Promise<void> {
-  const op = await operator();
-  const vm = op.view.caches.vms.get(`${ns}/${vmName}`) ?? (await op.client.getOrUndefined<VirtualMachine>(Kinds.VirtualMachine, vmName, ns));
-  if (!vm || vm.metadata?.deletionTimestamp) return; // a VM on its way out gets no new address
+/** Pool name to gateway, for the pools whose gateway is their NICs' default route (spec.defaultRoute). */
+function defaultRoutes(view: View): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of view.pools()) if (p.spec?.defaultRoute === true && p.spec.gateway && p.metadata?.name) out.set(p.metadata.name, p.spec.gateway);
+  return out;
+}
+
+async function bindOnTheSpot(port: AdmissionPort, ns: string, vmName: string): Promise<void> {
   const budget = new Promise<void>(resolve => setTimeout(resolve, BIND_BUDGET_MS).unref());
-  await Promise.race([op.vms.ensureBound(vm).then(() => undefined), budget]).catch(err => log.warn(`on-the-spot bind of ${ns}/${vmName} failed: ${String(err)}`));
+  await Promise.race([port.bindNow(ns, vmName), budget]).catch(err => log.warn(`on-the-spot bind of ${ns}/${vmName} failed: ${String(err)}`));
 }
 
-type View = Awaited<ReturnType<typeof operator>>["view"];
+type View = AdmissionView;
 
 function claimsOf(view: View, ns: string, vmName: string): ClaimLike[] {
-  return view.claimsOfVm(ns, vmName) as ClaimLike[];
+  return view.claimsOfVm(ns, vmName);
 }
 
 function unboundReason(view: View, ns: string, vmName: string, network: string): string {
   const claim = view.claimsOfVm(ns, vmName).find(c => c.spec?.network === network);
-  const cond = claim?.status?.conditions?.find(c => c.type === "Bound");
+  const cond = boundCondition(claim);
   return cond ? `${cond.reason}: ${cond.message}` : "no IPClaim yet";
 }
 
-export const handlers = {
-  validateVirtualMachine: measured("validateVirtualMachine", validateVirtualMachine),
-  validateIPPool: measured("validateIPPool", validateIPPool),
-  validateNetworkAttachment: measured("validateNetworkAttachment", validateNetworkAttachment),
-  mutateLauncherPod: measured("mutateLauncherPod", mutateLauncherPod),
-  validatePod: measured("validatePod", validatePod),
-};
+/** The handlers, reading the cluster through `port` (handed in by pepr.ts). */
+export function admissionHandlers(port: AdmissionPort): {
+  validateVirtualMachine: (req: PeprValidateRequest<VirtualMachine>) => Promise<ValidateResponse>;
+  validateIPPool: (req: PeprValidateRequest<IPPool>) => Promise<ValidateResponse>;
+  validateNetworkAttachment: (req: PeprValidateRequest<NetworkAttachmentDefinition>) => Promise<ValidateResponse>;
+  mutateLauncherPod: (req: PeprMutateRequest<k8s.Pod>) => Promise<void>;
+  validatePod: (req: PeprValidateRequest<k8s.Pod>) => Promise<ValidateResponse>;
+} {
+  return {
+    validateVirtualMachine: measured("validateVirtualMachine", req => validateVirtualMachine(port, req)),
+    validateIPPool: measured("validateIPPool", req => validateIPPool(port, req)),
+    validateNetworkAttachment: measured("validateNetworkAttachment", req => validateNetworkAttachment(port, req)),
+    mutateLauncherPod: measured("mutateLauncherPod", req => mutateLauncherPod(port, req)),
+    validatePod: measured("validatePod", req => validatePod(port, req)),
+  };
+}

@@ -1,16 +1,20 @@
-// Pure admission rules and the launcher-pod renderer, in one import. The Pepr adapters (handlers.ts) turn their
-// results into Approve/Deny and warnings; the controllers re-check the same rules.
-export { formatFinding, formatFindings, objectRef, ratchet } from "./findings";
-export type { Finding, ValidationResult } from "./findings";
-export type { AdmissionSnapshot, AddressHolder, AllocationLike, IPPoolLike } from "./snapshot";
-export { validateVM, EXPOSE_ANNOTATION, SERVICE_IP_ANNOTATION, ALLOW_POD_BRIDGE_MIGRATION, EXPOSE_TYPES } from "./vm";
-export { parseAddressesAnnotation, ADDRESSES_ANNOTATION } from "./vm-addresses";
-export { KUBEVIRT_RELEASE, kubevirtNetworkVerdict, interfaceProblems } from "./kubevirt-rules";
-export type { KubeVirtRuleOptions } from "./kubevirt-rules";
-export type { AddressesParse } from "./vm-addresses";
-export { validatePool, validatePoolDelete } from "./ippool";
-export { validateNAD, nadPoolReadiness } from "./nad";
-export type { PoolReadiness } from "./nad";
+// The pure rules (capabilities/domain) in one import, kept here for the tests and tools that import them
+// from admission. handlers.ts turns their results into Approve/Deny and warnings.
+export { formatFinding, formatFindings, objectRef, ratchet } from "../domain/findings";
+export type { Finding, ValidationResult } from "../domain/findings";
+export type { AdmissionSnapshot, AddressHolder, AllocationLike, IPPoolLike } from "../domain/snapshot";
+export { validateVM, EXPOSE_ANNOTATION, SERVICE_IP_ANNOTATION, ALLOW_POD_BRIDGE_MIGRATION, EXPOSE_TYPES } from "../domain/vm";
+export { parseAddressesAnnotation, ADDRESSES_ANNOTATION } from "../domain/vm-addresses";
+export { KUBEVIRT_RELEASE, kubevirtNetworkVerdict, interfaceProblems } from "../domain/kubevirt-rules";
+export type { KubeVirtRuleOptions } from "../domain/kubevirt-rules";
+export type { AddressesParse } from "../domain/vm-addresses";
+export { parsePoolsAnnotation, POOLS_ANNOTATION } from "../domain/vm-pools";
+export type { PoolsParse } from "../domain/vm-pools";
+export { nicPools, defaultPool } from "../domain/pool-choice";
+export type { NicPools, NicPoolRequest, PoolProblem } from "../domain/pool-choice";
+export { validatePool, validatePoolDelete } from "../domain/ippool";
+export { validateNAD, nadPoolReadiness } from "../domain/nad";
+export type { PoolReadiness } from "../domain/nad";
 export {
   renderLauncherNetworks,
   isLauncherPod,
@@ -19,6 +23,6 @@ export {
   launcherInterfaceName,
   LAUNCHER_LABEL,
   VM_NAME_LABEL,
-} from "./launcher-pod";
-export type { ClaimLike, RenderedNetworks } from "./launcher-pod";
-export { selectorMatches } from "./selector";
+} from "../domain/launcher-pod";
+export type { ClaimLike, RenderedNetworks } from "../domain/launcher-pod";
+export { selectorMatches } from "../domain/selector";

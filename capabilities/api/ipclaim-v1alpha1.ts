@@ -61,7 +61,8 @@ export interface StatusObject {
    */
   addresses?: string[];
   /**
-   * Bound (reason Allocated, Exhausted, Conflict, NetworkNotReady, InvalidRequest), Migrated.
+   * Bound (reason Allocated, Exhausted, Conflict, NetworkNotReady, InvalidRequest,
+   * InvalidInterface), Migrated.
    */
   conditions?: Condition[];
   /**

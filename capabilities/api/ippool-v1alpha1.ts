@@ -36,6 +36,22 @@ export interface Spec {
    */
   cidr: string;
   /**
+   * Marks this pool as the default of its networks for its IP family: a VM NIC whose VM does
+   * not choose a pool for it (annotation vmnet.io/pools) draws from it. Needed only where
+   * several pools of one family serve a network for a namespace; a pool that is the only one
+   * of its family serving a network for a namespace is its default without it. At most one
+   * pool per network and IP family may be marked.
+   */
+  default?: boolean;
+  /**
+   * True: spec.gateway becomes the default route of the NIC inside the launcher pod
+   * (vmnet-operator sets Multus's "default-route" on the NIC's network selection element;
+   * Multus then also removes the pod network's default route). Multus passes static IPAM no
+   * gateway, so without this the NIC gets a route through the gateway only from the NAD's own
+   * static IPAM "routes" entries naming it as "gw". Default false.
+   */
+  defaultRoute?: boolean;
+  /**
    * Addresses (10.100.0.50) or CIDRs (10.100.0.64/28) inside the ranges that are never handed
    * out.
    */
@@ -51,7 +67,8 @@ export interface Spec {
   namespaceSelector?: NamespaceSelector;
   /**
    * The Multus NetworkAttachmentDefinitions, as "namespace/name", whose bridge NICs draw
-   * their addresses from this pool. One pool per network and IP family.
+   * their addresses from this pool. A network may be served by several pools of one IP family
+   * when their CIDRs do not overlap; see default.
    */
   networks?: string[];
   /**

@@ -1,7 +1,9 @@
-// `kubectl vmnet check`: the invariant checker over a whole listing, each problem with what to do,
-// and the one repair that is safe to make without a person deciding (see safeFixes). Pure.
+// `kubectl vmnet check`: the invariant checker over a whole listing and the launcher pods compared
+// with their VMs' claims (launcher-pods.ts), each problem with what to do, and the one repair that
+// is safe to make without a person deciding (see safeFixes). Pure.
 import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import { findProblems, Snapshot } from "./invariants";
+import { checkLauncherPods } from "./launcher-pods";
 import { AddressRules, ipamRules } from "./rules";
 
 /** The kinds of problem findProblems reports, each with what the user should do about it. */
@@ -19,6 +21,9 @@ export const ADVICE: Record<string, string> = {
   stale: "the address is recorded for another claim: check both claims, then delete the IPAllocation of the one that should not hold it",
   leak: "an address is recorded for a claim that no longer holds it: `kubectl vmnet check --fix` deletes it when the claim is gone",
   count: "a pool's status.allocated drifted from its records: the pool controller recounts on its next pass; restart the operator if it stays",
+  "pod-address":
+    "the pod's interface may use an address its VM's claim does not hold (another NIC's, on the wire): restart the VM so a new launcher pod gets the claim's addresses (stop it first if the address belongs to another VM)",
+  "pod-mac": "the pod's interface has another MAC than its claim: restart the VM so a new launcher pod gets the claim's MAC",
   expected: "not the expected number of bound claims",
 };
 
@@ -63,6 +68,8 @@ export function checkSnapshot(s: Snapshot, scope: CheckScope, rules: AddressRule
     const vms = s.vms.filter(v => namespaceOf(v) === namespace);
     for (const p of findProblems({ ...s, vms }, { namespace, pools }, rules).problems) problems.add(p);
   }
+  const pods = (s.pods ?? []).filter(p => scope.namespace === undefined || namespaceOf(p) === scope.namespace);
+  for (const p of checkLauncherPods({ pods, claims: s.claims, pools: s.pools }, rules)) problems.add(p);
   return [...problems].map(toFinding);
 }
 

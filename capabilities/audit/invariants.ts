@@ -24,6 +24,8 @@ import type { IPPool } from "../api/ippool-v1alpha1";
 import { allocationName } from "../ipam/address";
 import type { KubeObject } from "../k8s/client";
 import { AddressRules, ipamRules } from "./rules";
+import { hasBoundCondition } from "../domain/claims";
+import { qualifyNetwork } from "../domain/names";
 
 export interface InvariantReport {
   claims: number;
@@ -48,6 +50,8 @@ export interface Snapshot {
   pools: IPPool[];
   /** VirtualMachines of opts.namespace. */
   vms: KubeObject[];
+  /** virt-launcher pods, for `kubectl vmnet check` (launcher-pods.ts); findProblems does not read them. */
+  pods?: KubeObject[];
 }
 
 interface VmSpec {
@@ -62,7 +66,7 @@ interface Held {
   byPool: Map<string, string>;
 }
 
-const isBound = (c: IPClaim): boolean => c.status?.conditions?.some(x => x.type === "Bound" && x.status === "True") === true;
+const isBound = (c: IPClaim): boolean => hasBoundCondition(c);
 const isReleased = (c: IPClaim): boolean => (c.status as { released?: boolean } | undefined)?.released === true;
 const ownerOf = (c: IPClaim): string => `${c.metadata?.namespace}/${c.metadata?.name}`;
 const claimPools = (c: IPClaim): string[] => (c.spec?.pools?.length ? c.spec.pools : c.spec?.pool ? [c.spec.pool] : []);
@@ -126,7 +130,7 @@ function checkVms(s: Snapshot, opts: InvariantOptions, claims: Map<string, IPCla
   for (const vm of s.vms) {
     if (vm.metadata?.deletionTimestamp) continue;
     for (const nic of nicsOf(vm).filter(n => n.bridge && n.network)) {
-      const network = nic.network!.includes("/") ? nic.network! : `${opts.namespace}/${nic.network}`;
+      const network = qualifyNetwork(nic.network!, opts.namespace);
       const pool = scoped.find(p => p.spec?.networks?.includes(network));
       if (!pool) continue;
       const claimName = `${vm.metadata?.name}.${nic.name}`;

@@ -9,10 +9,12 @@ import { macFor } from "../ipam/mac";
 import { allocationName, parseIP } from "../ipam/address";
 import { IpamError } from "../ipam/errors";
 import { KubeClient } from "../k8s/client";
-import { isAlreadyExists } from "../k8s/errors";
+import { isAlreadyExists, isConflict } from "../k8s/errors";
 import { Kinds } from "../k8s/kinds";
 import { allocations, bindDuration, timed } from "../metrics";
-import { ClusterView, ownerOf } from "./cluster-view";
+import { domainOfNetwork } from "../domain/l2";
+import { ClusterView, claimNameParts, ownerOf } from "./cluster-view";
+import { MacUse, macClash, specMacUses } from "./mac-guard";
 import { Condition, renderAllocation, setCondition } from "./render";
 
 export interface BindRequest {
@@ -25,7 +27,7 @@ export interface BindRequest {
 
 export type BindOutcome =
   | { bound: true; addresses: string[]; mac: string; gateway?: string }
-  | { bound: false; reason: "Exhausted" | "Conflict" | "NetworkNotReady" | "InvalidRequest"; message: string };
+  | { bound: false; reason: "Exhausted" | "Conflict" | "NetworkNotReady" | "InvalidRequest" | "InvalidInterface"; message: string };
 
 export interface ClaimStatus {
   addresses?: string[];
@@ -37,6 +39,15 @@ export interface ClaimStatus {
 }
 
 const MAX_ATTEMPTS = 64;
+
+/** What the binder needs to keep a derived MAC unique on the segment while it picks addresses. */
+interface MacCheck {
+  derivesMac: boolean;
+  shown: string[];
+  requested?: string;
+  /** Addresses skipped for their MAC: meeting one again means every free address clashes. */
+  skipped: Set<string>;
+}
 
 /** Serialises work per key inside one process (controller and webhook share the allocator). */
 export class KeyedMutex {
@@ -82,8 +93,9 @@ export class Binder {
     }
     const addresses: string[] = [];
     let gateway: string | undefined;
+    const macPool = req.specMac ? undefined : this.#macSource(pools);
     for (const pool of pools) {
-      const result = await this.#bindPool(req, pool);
+      const result = await this.#bindPool(req, pool, pool === macPool);
       if (typeof result !== "string") return result;
       const layout = this.view.poolState(pool)!.layout!;
       addresses.push(`${result}/${layout.prefix}`);
@@ -92,8 +104,13 @@ export class Binder {
     return { bound: true, addresses, mac: claimMac(addresses, req.specMac), gateway };
   }
 
-  /** Returns the bound address of the claim in one pool, or why there is none. */
-  async #bindPool(req: BindRequest, pool: string): Promise<string | BindOutcome> {
+  /** The pool whose address the NIC's MAC derives from (claimMac): its IPv4 pool, else its first. */
+  #macSource(pools: string[]): string {
+    return pools.find(p => this.view.poolState(p)?.layout?.family === 4) ?? pools[0];
+  }
+
+  /** Returns the bound address of the claim in one pool, or why there is none. `derivesMac`: the NIC's MAC comes from this address. */
+  async #bindPool(req: BindRequest, pool: string, derivesMac: boolean): Promise<string | BindOutcome> {
     const state = this.view.poolState(pool);
     if (!state?.allocator || !state.layout) {
       const why = state?.error ?? `IPPool "${pool}" does not exist`;
@@ -107,12 +124,16 @@ export class Binder {
     // An address the claim already shows is kept (its record may have been lost); then the request.
     const shown = ((claim.status as ClaimStatus | undefined)?.addresses ?? []).map(a => a.split("/")[0]);
     const requested = [...shown, ...(req.requested ?? [])].find(a => familyOf(a) === layout.family);
+    const macs: MacCheck = { derivesMac, shown, requested, skipped: new Set<string>() };
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const held = allocator.addressOf(owner);
       const result = held ? { ok: true as const, address: held } : allocator.tryAllocate(owner, requested);
       if (!result.ok) return failure(result.error, pool);
       const address = result.address;
+      const macVerdict = this.#macVerdict(claim, pool, address, held !== undefined, macs);
+      if (macVerdict === "next") continue;
+      if (macVerdict) return macVerdict;
       const outcome = await this.#makeReal(pool, address, { namespace: ns, name, uid: claim.metadata?.uid as string | undefined });
       if (outcome === "ours") return address;
       // Someone else holds it: remember them, and try the next address (or report the conflict).
@@ -125,6 +146,36 @@ export class Binder {
       }
     }
     return { bound: false, reason: "Exhausted", message: `gave up after ${MAX_ATTEMPTS} addresses of pool ${pool} were taken concurrently; will retry` };
+  }
+
+  /**
+   * A fresh pick whose derived MAC is in use: "next" (released; the next pick moves on), or the
+   * outcome that ends the bind. Undefined: keep the address (also one the claim holds or showed).
+   */
+  #macVerdict(claim: IPClaim, pool: string, address: string, held: boolean, c: MacCheck): "next" | BindOutcome | undefined {
+    if (!c.derivesMac || held || c.shown.includes(address)) return undefined;
+    const blocked = this.#macInUse(claim, address);
+    if (!blocked) return undefined;
+    this.view.allocator(pool)?.release(address);
+    const stop = macStop(pool, blocked, address === c.requested, c.skipped.has(address));
+    c.skipped.add(address);
+    return stop ?? "next";
+  }
+
+  /**
+   * Why the MAC derived from `address` cannot be this claim's: another NIC on its L2 segment uses
+   * it, set in that VM's spec or shown by its claim. Names the holder only within the namespace.
+   */
+  #macInUse(claim: IPClaim, address: string): string | undefined {
+    const mac = macFor(address);
+    const ns = claim.metadata!.namespace as string;
+    const fromClaims: MacUse[] = this.view.macHolders(mac).map(h => ({ ...claimNameParts(h.claim), namespace: h.namespace, network: h.network, mac }));
+    const fromSpecs = this.view.caches.vms.by("derivedMac", "yes").flatMap(specMacUses);
+    const self = { namespace: ns, vm: claim.spec!.vm, iface: claim.spec!.interface };
+    const clash = macClash(mac, claim.spec!.network, self, [...fromClaims, ...fromSpecs], n => domainOfNetwork(this.view, n));
+    if (!clash) return undefined;
+    const who = clash.namespace === ns ? `interface ${clash.iface} of VM ${ns}/${clash.vm}` : "a NIC of another namespace";
+    return `${address} would get MAC ${mac}, which ${who} already uses on this L2 segment`;
   }
 
   /** Creates the IPAllocation if absent. "ours" when it exists for this claim afterwards. */
@@ -158,17 +209,25 @@ export class Binder {
     return { holder: ownerOf(live.spec!.claimRef.namespace, live.spec!.claimRef.name) };
   }
 
-  /** Writes claim status when it differs; the resourceVersion guard makes concurrent writers retry. */
+  /**
+   * Writes claim status when it differs; the resourceVersion guard makes concurrent writers retry.
+   * A conflict with a writer that wrote this very status (the watcher and an admission replica
+   * binding one claim at once, to the one address both adopt) is no failure: the live claim is
+   * taken into the view, so a launcher pod is rendered from it now instead of being refused.
+   */
   async writeStatus(claim: IPClaim, status: ClaimStatus): Promise<void> {
     if (sameStatus(claim.status as ClaimStatus | undefined, status)) return;
-    const updated = await this.client.mergePatch<IPClaim>(
-      Kinds.IPClaim,
-      claim.metadata!.name as string,
-      claim.metadata!.namespace as string,
-      { metadata: { resourceVersion: claim.metadata!.resourceVersion }, status },
-      "status",
-    );
-    this.view.caches.claims.upsert(updated);
+    const name = claim.metadata!.name as string;
+    const namespace = claim.metadata!.namespace as string;
+    try {
+      const updated = await this.client.mergePatch<IPClaim>(Kinds.IPClaim, name, namespace, { metadata: { resourceVersion: claim.metadata!.resourceVersion }, status }, "status");
+      this.view.caches.claims.upsert(updated);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      const live = await this.client.getOrUndefined<IPClaim>(Kinds.IPClaim, name, namespace);
+      if (!live || live.metadata?.uid !== claim.metadata?.uid || !sameStatus(live.status as ClaimStatus | undefined, status)) throw err;
+      this.view.caches.claims.upsert(live);
+    }
   }
 }
 
@@ -190,6 +249,13 @@ function familyOf(address: string): 4 | 6 {
   } catch {
     return address.includes(":") ? 6 : 4;
   }
+}
+
+/** A MAC clash ends the bind when the address was asked for, or when every free one clashes. Pure. */
+function macStop(pool: string, why: string, requested: boolean, seenBefore: boolean): BindOutcome | undefined {
+  if (requested) return { bound: false, reason: "Conflict", message: `pool ${pool}: ${why}; request another address, or set macAddress on this interface` };
+  if (seenBefore) return { bound: false, reason: "Exhausted", message: `pool ${pool}: every free address derives a MAC in use on this L2 segment (${why})` };
+  return undefined;
 }
 
 function failure(error: IpamError, pool: string): BindOutcome {

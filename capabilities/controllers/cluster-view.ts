@@ -7,27 +7,23 @@ import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import type { NetworkAttachmentDefinition } from "../api/external/multus";
-import { conflictLoss } from "../admission/pool-conflicts";
-import { effectiveNamespaceLabels, selectorMatches } from "../admission/selector";
-import type { AddressHolder, AdmissionSnapshot, AllocationLike } from "../admission/snapshot";
-import type { MacHolder } from "../admission/vm-security";
+import type { AddressHolder, AdmissionSnapshot, AllocationLike, ClaimHolding } from "../domain/snapshot";
+import type { MacHolder } from "../domain/vm-security";
 import { PoolAllocator } from "../ipam/allocator";
 import { canonicalIP } from "../ipam/address";
+import type { IpamError } from "../ipam/errors";
 import { PoolLayout, poolLayout } from "../ipam/pool-layout";
 import { KubeObject } from "../k8s/client";
 import type { ServiceObject } from "./service-controller";
 import { ObjectCache } from "../k8s/cache";
+import { hasDerivedFormMac } from "./mac-guard";
+import { claimNameParts, ownerOf } from "../domain/claims";
 import { projectAllocation, projectClaim, projectVm } from "./projections";
 
 export type Namespace = KubeObject;
 
-/** The allocator's owner key for a claim: its namespace and name. */
-export const ownerOf = (namespace: string, claim: string): string => `${namespace}/${claim}`;
-
-export function claimNameParts(claimName: string): { vm: string; iface: string } {
-  const dot = claimName.lastIndexOf(".");
-  return { vm: claimName.slice(0, dot), iface: claimName.slice(dot + 1) };
-}
+// The claim helpers live in domain/claims.ts; re-exported for the controllers that import them from here.
+export { claimNameParts, ownerOf } from "../domain/claims";
 
 interface PoolState {
   /** spec the allocator was built from; a changed spec rebuilds it. */
@@ -46,7 +42,8 @@ export class ClusterView implements AdmissionSnapshot {
     allocations: new ObjectCache<IPAllocation>(projectAllocation)
       .index("pool", a => a.spec?.pool)
       .index("claim", a => (a.spec ? `${a.spec.claimRef.namespace}/${a.spec.claimRef.name}` : undefined)),
-    vms: new ObjectCache<VirtualMachine>(projectVm),
+    // The few VMs with a spec MAC of the derived form: the binder must not derive the same one.
+    vms: new ObjectCache<VirtualMachine>(projectVm).index("derivedMac", vm => (hasDerivedFormMac(vm) ? "yes" : undefined)),
     nads: new ObjectCache<NetworkAttachmentDefinition>(),
     namespaces: new ObjectCache<Namespace>(),
     migrations: new ObjectCache<VirtualMachineInstanceMigration>(),
@@ -118,19 +115,6 @@ export class ClusterView implements AdmissionSnapshot {
     return this.caches.claims.by("vm", `${namespace}/${vm}`);
   }
 
-  /** Pools serving a network ("ns/name") that admit the namespace, IPv4 first. */
-  servingPools(network: string, namespace: string): { permitted: IPPool[]; refused: IPPool[] } {
-    const labels = effectiveNamespaceLabels(namespace, this.namespaceLabels(namespace));
-    // A pool that lost a conflict (pool-conflicts.ts) serves nothing: its status says why.
-    const serving = (this.poolsForNetwork(network) as IPPool[]).filter(p => conflictLoss(p, this) === undefined);
-    const byFamily = (p: IPPool): number => (p.spec?.cidr?.includes(":") ? 6 : 4);
-    serving.sort((a, b) => byFamily(a) - byFamily(b) || String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
-    return {
-      permitted: serving.filter(p => selectorMatches(p.spec?.namespaceSelector, labels)),
-      refused: serving.filter(p => !selectorMatches(p.spec?.namespaceSelector, labels)),
-    };
-  }
-
   // ---- AdmissionSnapshot ------------------------------------------------------------------
 
   poolsForNetwork(network: string): IPPool[] {
@@ -168,6 +152,21 @@ export class ClusterView implements AdmissionSnapshot {
     if (!owner) return undefined;
     const [namespace, claim] = owner.split("/");
     return { namespace, claim, vm: claimNameParts(claim).vm };
+  }
+
+  requestRefusal(pool: string, owner: string, address: string): IpamError | undefined {
+    return this.allocator(pool)?.checkRequest(owner, address);
+  }
+
+  claimHolding(namespace: string, claim: string): ClaimHolding | undefined {
+    const c = this.caches.claims.get(`${namespace}/${claim}`);
+    if (!c?.status?.addresses?.length) return undefined;
+    const pools = c.spec?.pools?.length ? c.spec.pools : c.spec?.pool ? [c.spec.pool] : [];
+    return { pools, released: (c.status as { released?: boolean }).released === true };
+  }
+
+  freeCount(pool: string): bigint | undefined {
+    return this.allocator(pool)?.freeCount;
   }
 
   allocationsInPool(pool: string): AllocationLike[] {

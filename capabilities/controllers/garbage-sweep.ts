@@ -8,6 +8,7 @@ import { Kinds } from "../k8s/kinds";
 import { ClaimStatus } from "./binder";
 import { ClusterView } from "./cluster-view";
 import { VmController } from "./vm-controller";
+import { hasBoundCondition } from "../domain/claims";
 
 type Suspect = { kind: "allocation"; obj: IPAllocation } | { kind: "claim"; obj: IPClaim };
 
@@ -57,7 +58,7 @@ export class GarbageSweep {
     if (!claim) return true;
     if (ref.uid && claim.metadata?.uid && ref.uid !== claim.metadata.uid) return true;
     const shown = ((claim.status as ClaimStatus | undefined)?.addresses ?? []).map(a => a.split("/")[0]);
-    const bound = claim.status?.conditions?.some(c => c.type === "Bound" && c.status === "True");
+    const bound = hasBoundCondition(claim);
     // A race loser: the claim is bound to other addresses of this pool's family.
     return Boolean(bound) && shown.length > 0 && !shown.includes(alloc.spec!.address) && shown.some(a => a.includes(":") === alloc.spec!.address.includes(":"));
   }

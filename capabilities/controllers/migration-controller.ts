@@ -4,9 +4,9 @@
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import { VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import { NETWORKS_ANNOTATION } from "../api/external/multus";
-import { launcherInterfaceName, parseElements } from "../admission/launcher-pod";
+import { launcherInterfaceName, parseElements } from "../domain/launcher-pod";
 import { KubeClient, KubeObject } from "../k8s/client";
-import { EventSink } from "../k8s/events";
+import { EventSink, EventTarget, eventTarget } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
 import { Binder, ClaimStatus } from "./binder";
 import { ClusterView } from "./cluster-view";
@@ -74,8 +74,14 @@ export class MigrationController {
     const generation = claim.metadata?.generation as number | undefined;
     const conditions = setCondition(prev.conditions, { type: "Migrated", status: verdict.kept ? "True" : "False", reason, message, observedGeneration: generation }, new Date().toISOString());
     await this.binder.writeStatus(claim, { ...prev, conditions });
-    const vmRef = { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", metadata: { name: claim.spec!.vm, namespace: ns } };
-    this.event(vmRef, verdict.kept ? "Normal" : "Warning", reason, `interface ${claim.spec!.interface}: ${message}`);
+    this.event(this.#target(claim), verdict.kept ? "Normal" : "Warning", reason, `interface ${claim.spec!.interface}: ${message}`);
+  }
+
+  /** The VM (with its uid, so `kubectl describe vm` lists the Event); the claim when the cache has no such VM. */
+  #target(claim: IPClaim): EventTarget {
+    const vm = this.view.caches.vms.get(`${claim.metadata!.namespace}/${claim.spec!.vm}`);
+    if (vm) return eventTarget("kubevirt.io/v1", "VirtualMachine", vm);
+    return eventTarget("vmnet.io/v1alpha1", "IPClaim", claim as { metadata?: { name?: string; namespace?: string; uid?: string } });
   }
 
   async #targetPod(vmim: VirtualMachineInstanceMigration): Promise<KubeObject | undefined> {

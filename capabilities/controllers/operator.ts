@@ -12,7 +12,7 @@ import { eventRecorder, EventSink } from "../k8s/events";
 import { KindRef, Kinds } from "../k8s/kinds";
 import { logger } from "../log";
 import { apiRetries, apiWrites, setMetricsSource } from "../metrics";
-import { Binder, ClaimStatus } from "./binder";
+import { Binder } from "./binder";
 import { claimNameParts, ClusterView } from "./cluster-view";
 import { GarbageSweep } from "./garbage-sweep";
 import { MigrationController } from "./migration-controller";
@@ -20,6 +20,7 @@ import { PoolController } from "./pool-controller";
 import { ServiceController } from "./service-controller";
 import { VmController } from "./vm-controller";
 import { WorkQueue } from "./work-queue";
+import { hasBoundCondition } from "../domain/claims";
 
 export type Phase = "ADDED" | "MODIFIED" | "DELETED";
 export type WatchedKind =
@@ -115,7 +116,7 @@ export class Operator {
       queueDepth: () => this.queue.depth,
       claims: () => {
         let bound = 0;
-        for (const c of this.view.caches.claims.values()) if ((c.status as ClaimStatus | undefined)?.conditions?.some(x => x.type === "Bound" && x.status === "True")) bound++;
+        for (const c of this.view.caches.claims.values()) if (hasBoundCondition(c)) bound++;
         return { bound, unbound: this.view.caches.claims.size - bound };
       },
       staleness: () => Object.fromEntries(WATCHED.map(w => [w.kind, (Date.now() - (this.#lastWatchEvent.get(w.kind) ?? this.#startedAt)) / 1000])),
@@ -284,8 +285,7 @@ export class Operator {
   /** VMs whose claims wait for an address: a freed address may now serve them. */
   #enqueueWaiting(): void {
     for (const claim of this.view.caches.claims.values()) {
-      const bound = (claim.status as ClaimStatus | undefined)?.conditions?.some(c => c.type === "Bound" && c.status === "True");
-      if (!bound) this.queue.add(`vm/${claim.metadata?.namespace}/${claim.spec?.vm}`);
+      if (!hasBoundCondition(claim)) this.queue.add(`vm/${claim.metadata?.namespace}/${claim.spec?.vm}`);
     }
   }
 

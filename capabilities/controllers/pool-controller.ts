@@ -1,8 +1,8 @@
 // Pool controller: status recounted from IPAllocation records every time (never a running
 // counter, which drifts), Ready from the pool's spec and its networks' NADs, Exhausted when full.
 import type { IPPool } from "../api/ippool-v1alpha1";
-import { nadPoolReadiness } from "../admission/nad-readiness";
-import { conflictLoss } from "../admission/pool-conflicts";
+import { nadPoolReadiness } from "../domain/nad-readiness";
+import { conflictLoss } from "../domain/pool-conflicts";
 import { KubeClient } from "../k8s/client";
 import { isNotFound } from "../k8s/errors";
 import { Kinds } from "../k8s/kinds";

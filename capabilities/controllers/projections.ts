@@ -34,15 +34,16 @@ export function projectMeta(meta: ObjectMeta | undefined): ObjectMeta {
 }
 
 /**
- * A VM: its metadata (vmnet.io/* annotations included), run strategy, and of the template only
- * the NICs (interfaces with their bindings, MACs and ports, networks, autoattachPodInterface) and
- * the template's labels and annotations. Not its status, disks, volumes or resources.
+ * A VM: its metadata (vmnet.io/* annotations included: vmnet.io/addresses, vmnet.io/pools,
+ * vmnet.io/expose), run strategy, the template's labels and annotations, and of the template spec
+ * what the VM controller and the re-check of KubeVirt's rules (domain/kubevirt-rules.ts) read:
+ * the networks and every field of every interface, autoattachPodInterface, the disks' boot
+ * positions and the network probes. Not its status, volumes, resources or the disks themselves.
  */
 export function projectVm(vm: VirtualMachine): VirtualMachine {
   const spec = vm.spec;
   const template = spec?.template;
-  const tspec = template?.spec;
-  const devices = tspec?.domain?.devices as ({ interfaces?: unknown; autoattachPodInterface?: boolean } & Record<string, unknown>) | undefined;
+  const tspec = template?.spec as Record<string, unknown> | undefined;
   const out: VirtualMachine = { metadata: projectMeta(vm.metadata as ObjectMeta) } as VirtualMachine;
   if (!spec) return out;
   out.spec = pick(spec, ["running", "runStrategy"]);
@@ -50,12 +51,46 @@ export function projectVm(vm: VirtualMachine): VirtualMachine {
   const tmeta = template.metadata as { labels?: unknown; annotations?: unknown } | undefined;
   out.spec.template = {};
   if (tmeta) out.spec.template.metadata = pick(tmeta, ["labels", "annotations"]);
-  if (tspec) {
-    out.spec.template.spec = pick(tspec, ["networks"]);
-    if (devices) out.spec.template.spec.domain = { devices: pick(devices, ["interfaces", "autoattachPodInterface"]) as never };
-  }
+  if (tspec) out.spec.template.spec = projectTemplateSpec(tspec) as never;
   return out;
 }
+
+/** The template spec's networks, NICs, boot positions and network probes (see projectVm). */
+function projectTemplateSpec(tspec: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = pick(tspec, ["networks"]);
+  for (const probe of ["readinessProbe", "livenessProbe"]) {
+    const p = tspec[probe];
+    // Only whether a probe goes through the pod network is read.
+    if (isObject(p) && (p.httpGet !== undefined || p.tcpSocket !== undefined)) out[probe] = pick(p, ["httpGet", "tcpSocket"]);
+    else if (p !== undefined && !isObject(p)) out[probe] = p;
+  }
+  const domain = tspec.domain;
+  if (!isObject(domain)) {
+    if (domain !== undefined) out.domain = domain;
+    return out;
+  }
+  const devices = domain.devices;
+  if (!isObject(devices)) {
+    out.domain = devices === undefined ? {} : { devices };
+    return out;
+  }
+  const kept: Record<string, unknown> = pick(devices, ["interfaces", "autoattachPodInterface"]);
+  const disks = bootOrders(devices.disks);
+  if (disks) kept.disks = disks;
+  out.domain = { devices: kept };
+  return out;
+}
+
+/**
+ * The disks reduced to their boot positions, in place (an interface's bootOrder clash names the
+ * disk by index); undefined when no disk has one, which the rules read the same as no disks.
+ */
+function bootOrders(disks: unknown): unknown[] | undefined {
+  if (!Array.isArray(disks) || !disks.some(d => isObject(d) && d.bootOrder !== undefined)) return undefined;
+  return disks.map(d => (isObject(d) && d.bootOrder !== undefined ? { bootOrder: d.bootOrder } : {}));
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 /** A claim is small and all of it is read (spec and status); only the metadata is trimmed. */
 export function projectClaim(claim: IPClaim): IPClaim {

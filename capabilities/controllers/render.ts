@@ -3,14 +3,14 @@
 import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import { VirtualMachine, vmNics } from "../api/external/kubevirt";
+import { claimName } from "../domain/claims";
+import { ADDRESSES_ANNOTATION, FINALIZER, GROUP, MANAGED_BY, POOL_LABEL, VM_LABEL } from "../domain/keys";
+import { qualifyNetwork } from "../domain/names";
+import { parseAddressesAnnotation } from "../domain/vm-addresses";
 import { allocationName } from "../ipam/address";
 
-export const GROUP = "vmnet.io";
-/** The finalizer earlier versions put on VMs; the operator now only removes it (uninstall must never get stuck). */
-export const FINALIZER = "vmnet.io/release";
-export const VM_LABEL = "vmnet.io/vm";
-export const ADDRESSES_ANNOTATION = "vmnet.io/addresses";
-export const MANAGED_BY = { "app.kubernetes.io/managed-by": "vmnet-operator" };
+// The keys live in domain/keys.ts; re-exported for the controllers that import them from here.
+export { ADDRESSES_ANNOTATION, FINALIZER, GROUP, MANAGED_BY, VM_LABEL };
 
 export interface Condition {
   type: string;
@@ -42,15 +42,34 @@ export function bridgeNics(vm: VirtualMachine): BridgeNic[] {
     .filter(n => n.bindings.length === 1 && n.bindings[0] === "bridge" && n.networkKind === "multus" && n.networkName)
     .map(n => ({
       interface: n.interface,
-      network: n.networkName!.includes("/") ? n.networkName! : `${ns}/${n.networkName}`,
+      network: qualifyNetwork(n.networkName!, ns),
       macAddress: n.macAddress,
     }));
 }
 
-export const claimName = (vm: string, iface: string): string => `${vm}.${iface}`;
+export { claimName };
 
-/** The claim of one NIC: spec and labels only; status is written separately. */
-export function renderClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[]): IPClaim {
+/**
+ * Whether the NIC can have a claim: claimName is injective only for interface names without a dot
+ * (split at the last dot gives VM and interface back). KubeVirt refuses dotted interface names, so
+ * such a NIC can only have come past a webhook outage; the VM controller reports it instead.
+ */
+export const claimableInterface = (iface: string): boolean => !iface.includes(".");
+
+/**
+ * The VM as owner of its claims, when its pools delete claims with their VM (reclaimPolicy Delete):
+ * GitOps tools then show the claims under the VM, and the garbage collector deletes them when the
+ * operator is down (the sweep frees their addresses later). Not the controller (vmnet-operator
+ * is), and not blocking the VM's deletion (the operator frees the addresses itself; blocking would
+ * also need the right to set finalizers on VMs). A claim kept by a Retain pool has no owner: the
+ * garbage collector would delete it with the VM.
+ */
+export function vmOwnerReference(vm: VirtualMachine): { apiVersion: string; kind: string; name: string; uid: string } {
+  return { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name: vm.metadata!.name!, uid: vm.metadata!.uid! };
+}
+
+/** The claim of one NIC: spec, labels and owner only; status is written separately. */
+export function renderClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[], owned = true): IPClaim {
   return {
     apiVersion: `${GROUP}/v1alpha1`,
     kind: "IPClaim",
@@ -58,6 +77,7 @@ export function renderClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[])
       name: claimName(vm.metadata!.name!, nic.interface),
       namespace: vm.metadata!.namespace,
       labels: { [VM_LABEL]: vm.metadata!.name!, ...MANAGED_BY },
+      ...(owned && vm.metadata?.uid ? { ownerReferences: [vmOwnerReference(vm)] } : {}),
     },
     spec: { vm: vm.metadata!.name!, interface: nic.interface, network: nic.network, pool: pools[0] ?? "", pools },
   } as IPClaim;
@@ -67,34 +87,29 @@ export function renderAllocation(pool: string, address: string, claim: { namespa
   return {
     apiVersion: `${GROUP}/v1alpha1`,
     kind: "IPAllocation",
-    metadata: { name: allocationName(pool, address), labels: { "vmnet.io/pool": pool, ...MANAGED_BY } },
+    metadata: { name: allocationName(pool, address), labels: { [POOL_LABEL]: pool, ...MANAGED_BY } },
     spec: { pool, address, claimRef: { namespace: claim.namespace, name: claim.name, uid: claim.uid } },
   } as IPAllocation;
 }
 
-/** Claim spec fields the operator sets; a difference means the claim must be re-applied. */
+/** Claim spec fields (and owners) the operator sets; a difference means the claim must be re-applied. */
 export function claimSpecDiffers(have: IPClaim | undefined, want: IPClaim): boolean {
   if (!have?.spec || !want.spec) return true;
+  const owners = (c: IPClaim): string => JSON.stringify((c.metadata?.ownerReferences ?? []).map((o: { uid: string }) => o.uid));
+  if (owners(have) !== owners(want)) return true;
   const a = have.spec;
   const b = want.spec;
   return a.network !== b.network || a.pool !== b.pool || JSON.stringify(a.pools ?? []) !== JSON.stringify(b.pools ?? []);
 }
 
-/** Parses the vmnet.io/addresses annotation leniently: the webhook reports its errors. */
+/**
+ * The VM's vmnet.io/addresses, read by the webhook's own parser (domain/vm-addresses.ts): a value the
+ * webhook would refuse requests nothing here and is reported, so both sides read one meaning.
+ */
 export function requestedAddresses(vm: VirtualMachine): { byInterface: Map<string, string[]>; error?: string } {
   const raw = vm.metadata?.annotations?.[ADDRESSES_ANNOTATION];
-  const byInterface = new Map<string, string[]>();
-  if (!raw) return { byInterface };
-  try {
-    const parsed = JSON.parse(raw) as unknown;
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("expected a JSON object");
-    for (const [iface, v] of Object.entries(parsed)) {
-      const list = Array.isArray(v) ? v : [v];
-      if (!list.every(x => typeof x === "string")) throw new Error(`addresses of "${iface}" must be strings`);
-      byInterface.set(iface, list as string[]);
-    }
-    return { byInterface };
-  } catch (err) {
-    return { byInterface, error: `metadata.annotations["${ADDRESSES_ANNOTATION}"] = ${JSON.stringify(raw)} is not valid: ${(err as Error).message}` };
-  }
+  if (!raw) return { byInterface: new Map() };
+  const parsed = parseAddressesAnnotation(raw);
+  if (parsed.ok) return { byInterface: parsed.requests };
+  return { byInterface: new Map(), error: `${parsed.field} = ${JSON.stringify(raw)} is not valid: ${parsed.message}` };
 }

@@ -5,10 +5,10 @@ import { VirtualMachine, vmNics } from "../api/external/kubevirt";
 import { KubeClient, KubeObject } from "../k8s/client";
 import { ObjectCache } from "../k8s/cache";
 import { ApiError, errorText, isConflict } from "../k8s/errors";
-import { EventSink } from "../k8s/events";
+import { EventSink, eventTarget } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
-import { EXPOSE_ANNOTATION, EXPOSE_TYPES, SERVICE_IP_ANNOTATION } from "../admission/vm";
-import { allowedExposeTypes } from "../admission/config";
+import { EXPOSE_ANNOTATION, EXPOSE_TYPES, SERVICE_IP_ANNOTATION } from "../domain/keys";
+import { allowedExposeTypes } from "../domain/config";
 import { MANAGED_BY, VM_LABEL } from "./render";
 
 const TYPES = new Set<string>(EXPOSE_TYPES);
@@ -61,7 +61,7 @@ export class ServiceController {
     const ns = vm.metadata!.namespace!;
     const name = vm.metadata!.name!;
     const want = renderService(vm);
-    const vmRef = { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", metadata: vm.metadata };
+    const vmRef = eventTarget("kubevirt.io/v1", "VirtualMachine", vm);
     if (!want) return this.#prune(ns, name);
     if ("problem" in want) {
       this.event(vmRef, "Warning", "InvalidExpose", want.problem);

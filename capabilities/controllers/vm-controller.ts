@@ -7,14 +7,21 @@
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine } from "../api/external/kubevirt";
+import type { Finding, ValidationResult } from "../domain/findings";
+import { KUBEVIRT_RELEASE, interfaceProblems, kubevirtNetworkVerdict } from "../domain/kubevirt-rules";
 import { KubeClient } from "../k8s/client";
 import { isAlreadyExists, isNotFound } from "../k8s/errors";
-import { EventSink } from "../k8s/events";
+import { EventSink, EventTarget, eventTarget } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
 import { ServiceController } from "./service-controller";
 import { Binder, BindOutcome, statusFor, ClaimStatus } from "./binder";
 import { ClusterView, ownerOf } from "./cluster-view";
-import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition } from "./render";
+import { NicPlan, planNic, poolChoices } from "./nic-pools";
+import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition, claimableInterface } from "./render";
+import { isClaimBound } from "../domain/claims";
+
+/** A pool-backed NIC with its pools (chosen, default or kept: nic-pools.ts), or why it has none. */
+type WantedClaim = { nic: BridgeNic } & NicPlan;
 
 export class VmController {
   constructor(
@@ -35,28 +42,41 @@ export class VmController {
 
   /** Claims for every pool-backed NIC, bound. Also the webhook's on-the-spot path. */
   async ensureBound(vm: VirtualMachine): Promise<IPClaim[]> {
-    const ns = vm.metadata!.namespace!;
     const wanted = this.#desiredClaims(vm);
     if (vm.metadata?.finalizers?.includes(FINALIZER) && !vm.metadata.deletionTimestamp) await this.#removeFinalizer(vm);
     const { byInterface, error } = requestedAddresses(vm);
     if (error) this.event(vmRef(vm), "Warning", "InvalidRequest", error);
+    // The webhook may have been down when this VM was written: KubeVirt's own rules, checked again.
+    const verdict = wanted.length ? kubevirtNetworkVerdict(vm) : { denials: [], warnings: [] };
     const claims: IPClaim[] = [];
-    for (const { nic, pools, refused } of wanted) {
-      const claim = await this.#applyClaim(vm, nic, pools);
-      if (refused.length && !pools.length) {
-        await this.#reportUnbound(vm, claim, {
-          bound: false,
-          reason: "NetworkNotReady",
-          message: `IPPool ${refused.join(", ")} serves network "${nic.network}" but its namespaceSelector does not select namespace "${ns}"`,
-        });
-      } else if (!isBound(claim) || !this.#recordsMatch(claim)) {
-        const outcome = await this.binder.bind({ claim, requested: byInterface.get(nic.interface), specMac: nic.macAddress });
-        this.#announce(vm, claim, outcome);
-      }
-      claims.push(this.view.caches.claims.get(`${ns}/${claim.metadata!.name}`) ?? claim);
+    const newlyBound: string[] = [];
+    for (const want of wanted) {
+      const claim = await this.#ensureNic(vm, want, byInterface.get(want.nic.interface), verdict, newlyBound);
+      if (claim) claims.push(claim);
     }
-    await this.#pruneRemovedNics(vm, new Set(wanted.map(w => claimName(vm.metadata!.name!, w.nic.interface))));
+    // One Normal Event per VM, not per NIC: it costs a write (the claims' status says the same).
+    if (newlyBound.length) this.event(vmRef(vm), "Normal", "Bound", `bound ${newlyBound.join("; ")}`);
+    const keep = wanted.filter(w => claimableInterface(w.nic.interface)).map(w => claimName(vm.metadata!.name!, w.nic.interface));
+    await this.#pruneRemovedNics(vm, new Set(keep));
     return claims;
+  }
+
+  /** One NIC's claim, applied and bound, or why not reported on it; undefined when it can have none. */
+  async #ensureNic(vm: VirtualMachine, want: WantedClaim, requested: string[] | undefined, verdict: ValidationResult, newlyBound: string[]): Promise<IPClaim | undefined> {
+    const { nic, pools, unbound } = want;
+    if (!claimableInterface(nic.interface)) return this.#unclaimable(vm, nic, verdict);
+    const claim = await this.#applyClaim(vm, nic, pools);
+    const problems = interfaceProblems(verdict, vm, nic.interface);
+    if (problems.length) {
+      await this.#reportRefused(vm, claim, problems);
+    } else if (unbound) {
+      await this.#reportUnbound(vm, claim, unbound);
+    } else if (!isBound(claim) || !this.#recordsMatch(claim)) {
+      const outcome = await this.binder.bind({ claim, requested, specMac: nic.macAddress });
+      this.#announce(vm, claim, outcome);
+      if (outcome.bound && !sameAddresses(claim, outcome.addresses)) newlyBound.push(`interface ${nic.interface}: ${outcome.addresses.join(", ")} with MAC ${outcome.mac}`);
+    }
+    return this.view.caches.claims.get(`${claim.metadata!.namespace}/${claim.metadata!.name}`) ?? claim;
   }
 
   /** Every address the claim shows is held for it by the allocators (its IPAllocation exists). */
@@ -67,18 +87,16 @@ export class VmController {
     return shown.length === pools.length && shown.every((a, i) => this.view.allocator(pools[i])?.holderOf(a) === owner);
   }
 
-  #desiredClaims(vm: VirtualMachine): { nic: BridgeNic; pools: string[]; refused: string[] }[] {
-    const ns = vm.metadata!.namespace!;
-    return bridgeNics(vm)
-      .map(nic => {
-        const { permitted, refused } = this.view.servingPools(nic.network, ns);
-        return { nic, pools: onePerFamily(permitted), refused: refused.map(p => p.metadata!.name as string) };
-      })
-      .filter(w => w.pools.length || w.refused.length);
+  #desiredClaims(vm: VirtualMachine): WantedClaim[] {
+    const choices = poolChoices(vm);
+    return bridgeNics(vm).flatMap(nic => {
+      const plan = planNic(vm, nic, choices, this.view);
+      return plan ? [{ nic, ...plan }] : [];
+    });
   }
 
   async #applyClaim(vm: VirtualMachine, nic: BridgeNic, pools: string[]): Promise<IPClaim> {
-    const want = renderClaim(vm, nic, pools);
+    const want = renderClaim(vm, nic, pools, !this.#retains(pools));
     const key = `${want.metadata!.namespace}/${want.metadata!.name}`;
     const have = this.view.caches.claims.get(key);
     if (have && !claimSpecDiffers(have, want) && !(have.status as ClaimStatus | undefined)?.released) return have;
@@ -102,6 +120,26 @@ export class VmController {
       if (!isAlreadyExists(err)) throw err;
       return this.client.apply<IPClaim>(Kinds.IPClaim, want); // our cache was behind
     }
+  }
+
+  /**
+   * A NIC KubeVirt would refuse gets no address: its VM cannot start, and binding would take an
+   * address from others. A claim bound before the VM was changed keeps its addresses (a running
+   * VMI from the earlier spec may use them; KubeVirt refuses new VMIs from this one): only told.
+   */
+  async #reportRefused(vm: VirtualMachine, claim: IPClaim, problems: Finding[]): Promise<void> {
+    const message = refusalMessage(claim.spec!.interface, problems);
+    if (!isBound(claim)) return this.#reportUnbound(vm, claim, { bound: false, reason: "InvalidInterface", message });
+    const kept = `${message}; the addresses it holds stay held`;
+    this.event(vmRef(vm), "Warning", "InvalidInterface", kept);
+    this.event(claimRef(claim), "Warning", "InvalidInterface", kept);
+  }
+
+  /** An interface name with a dot has no claim name of its own (vm "c" + "d.e" = vm "c.d" + "e"); KubeVirt refuses it anyway. */
+  #unclaimable(vm: VirtualMachine, nic: BridgeNic, verdict: ValidationResult): undefined {
+    const message = refusalMessage(nic.interface, interfaceProblems(verdict, vm, nic.interface));
+    this.event(vmRef(vm), "Warning", "InvalidInterface", `interface ${nic.interface} has no address and no IPClaim: ${message}`);
+    return undefined;
   }
 
   async #reportUnbound(vm: VirtualMachine, claim: IPClaim, outcome: BindOutcome): Promise<void> {
@@ -169,7 +207,7 @@ export class VmController {
     const ns = claim.metadata!.namespace as string;
     const name = claim.metadata!.name as string;
     const pools = (claim.spec?.pools?.length ? claim.spec.pools : [claim.spec?.pool]).filter(Boolean) as string[];
-    const retain = !forceDelete && pools.some(p => (this.view.pool(p) as IPPool | undefined)?.spec?.reclaimPolicy === "Retain");
+    const retain = !forceDelete && this.#retains(pools);
     await this.binder.mutex.run(ownerOf(ns, name), async () => {
       if (retain) {
         const now = new Date().toISOString();
@@ -184,6 +222,11 @@ export class VmController {
     });
   }
 
+  /** Whether a claim of these pools outlives its VM (reclaimPolicy Retain on any of them). */
+  #retains(pools: string[]): boolean {
+    return pools.some(p => (this.view.pool(p) as IPPool | undefined)?.spec?.reclaimPolicy === "Retain");
+  }
+
   /** Deletes every IPAllocation of a claim and returns its addresses to the allocators. */
   async freeAddresses(namespace: string, claim: string): Promise<void> {
     for (const alloc of this.view.allocationsOfClaim(namespace, claim)) {
@@ -194,28 +237,20 @@ export class VmController {
   }
 }
 
-function onePerFamily(pools: IPPool[]): string[] {
-  const seen = new Set<string>();
-  return pools.filter(p => {
-    const family = p.spec?.cidr?.includes(":") ? "6" : "4";
-    if (seen.has(family)) return false;
-    seen.add(family);
-    return true;
-  }).map(p => p.metadata!.name as string);
+/** Why a NIC gets no address: KubeVirt's denials, each with its field path and fix. Pure. */
+export function refusalMessage(iface: string, problems: Finding[]): string {
+  const each = problems.map(p => `${p.field}: ${p.message}`).join("; ");
+  return `KubeVirt ${KUBEVIRT_RELEASE} refuses interface ${iface} of this VM (it was admitted while vmnet-operator's webhook was unavailable): ${each}; once the VM is fixed the operator binds the NIC`;
+}
+
+/** The claim showed these addresses, Bound, before: a re-bind that changed nothing (records re-made). */
+function sameAddresses(claim: IPClaim, addresses: string[]): boolean {
+  return isBound(claim) && JSON.stringify((claim.status as ClaimStatus | undefined)?.addresses ?? []) === JSON.stringify(addresses);
 }
 
 export function isBound(claim: IPClaim): boolean {
-  const status = claim.status as ClaimStatus | undefined;
-  return Boolean(status?.addresses?.length) && status?.conditions?.some(c => c.type === "Bound" && c.status === "True") === true;
+  return isClaimBound(claim);
 }
 
-const vmRef = (vm: VirtualMachine): { apiVersion: string; kind: string; metadata: VirtualMachine["metadata"] } => ({
-  apiVersion: "kubevirt.io/v1",
-  kind: "VirtualMachine",
-  metadata: vm.metadata,
-});
-const claimRef = (claim: IPClaim): { apiVersion: string; kind: string; metadata: { name?: string; namespace?: string; uid?: string } } => ({
-  apiVersion: "vmnet.io/v1alpha1",
-  kind: "IPClaim",
-  metadata: claim.metadata as { name?: string; namespace?: string; uid?: string },
-});
+const vmRef = (vm: VirtualMachine): EventTarget => eventTarget("kubevirt.io/v1", "VirtualMachine", vm);
+const claimRef = (claim: IPClaim): EventTarget => eventTarget("vmnet.io/v1alpha1", "IPClaim", claim as { metadata?: { name?: string; namespace?: string; uid?: string } });

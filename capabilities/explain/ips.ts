@@ -2,7 +2,9 @@
 // NICs without one say why in STATE; claims whose VM or NIC is gone (retained) are listed too.
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
-import { Nic, qualifyNetwork, VirtualMachine, vmNics } from "../api/external/kubevirt";
+import { Nic, VirtualMachine, vmNics } from "../api/external/kubevirt";
+import { qualifyNetwork } from "../domain/names";
+import { boundCondition } from "../domain/claims";
 
 export const IPS_HEADERS = ["NAMESPACE", "VM", "INTERFACE", "NETWORK", "POOL", "ADDRESSES", "MAC", "STATE"];
 
@@ -72,7 +74,7 @@ export function claimPools(claim: IPClaim | undefined): string[] {
 /** Released, Bound, the reason of a False Bound condition, or Pending before the first bind. */
 export function claimState(claim: IPClaim): string {
   if (claim.status?.released) return "Released";
-  const bound = claim.status?.conditions?.find(c => c.type === "Bound");
+  const bound = boundCondition(claim);
   if (!bound) return "Pending";
   return bound.status === "True" ? "Bound" : bound.reason || "NotBound";
 }

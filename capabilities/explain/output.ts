@@ -28,3 +28,24 @@ export function rowsToRecords(headers: string[], rows: (string | number | undefi
 export function serialize(format: "json" | "yaml", data: unknown): string {
   return format === "json" ? JSON.stringify(data, null, 2) : yaml.dump(data, { noRefs: true, lineWidth: -1 }).trimEnd();
 }
+
+/** What `kubectl vmnet check` found, and what --fix repaired. */
+export interface CheckReport {
+  findings: { kind: string; message: string; advice: string }[];
+  /** IPAllocations --fix deleted. */
+  fixed: string[];
+  /** What was audited, for the clean line. */
+  counted: { claims: number; allocations: number; pools: number; pods: number };
+}
+
+/** The check's output: one line per repair and per finding (with what to do), or JSON/YAML. */
+export function renderCheck(format: Format, report: CheckReport): string {
+  if (format !== "table") return serialize(format, { findings: report.findings, fixed: report.fixed });
+  const lines = [
+    ...report.fixed.map(name => `fixed: deleted IPAllocation ${name}, whose claim no longer exists`),
+    ...report.findings.map(f => `${f.kind}: ${f.message}; ${f.advice}`),
+  ];
+  const { claims, allocations, pools, pods } = report.counted;
+  if (!report.findings.length) lines.push(`No problems found (${claims} claims, ${allocations} IPAllocations, ${pools} pools, ${pods} launcher pods).`);
+  return lines.join("\n");
+}

@@ -7,12 +7,17 @@ import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import type { IPPool } from "../api/ippool-v1alpha1";
 import type { NetworkAttachmentDefinition } from "../api/external/multus";
 import { Nic, VirtualMachine, vmNics } from "../api/external/kubevirt";
-import { nadPoolReadiness } from "../admission/nad-readiness";
-import { parseNetworkRef } from "../admission/names";
-import { describeSelector, effectiveNamespaceLabels, selectorMatches } from "../admission/selector";
+import { nadPoolReadiness } from "../domain/nad-readiness";
+import { parseNetworkRef } from "../domain/names";
+import { describeSelector, effectiveNamespaceLabels, selectorMatches } from "../domain/selector";
 import { allocationName } from "../ipam/address";
+import { nicPools, NicPools, PoolSnapshot } from "../domain/pool-choice";
+import type { IPPoolLike } from "../domain/snapshot";
+import { POOLS_ANNOTATION, poolChoicesOf } from "../domain/vm-pools";
 import { claimPools } from "./ips";
 import { condition } from "./pools";
+import { boundCondition, hasBoundCondition } from "../domain/claims";
+import { EXPOSE_ANNOTATION } from "../domain/keys";
 
 export type Mark = "ok" | "problem" | "info";
 
@@ -66,6 +71,10 @@ interface IfaceCtx {
   /** Of those, the ones whose namespaceSelector selects the VM's namespace. */
   permitted: IPPool[];
   claim?: IPClaim;
+  /** The NIC's pools by the rule the operator follows (pool-choice.ts). */
+  choice?: NicPools;
+  /** Pools the VM chose for the NIC with vmnet.io/pools. */
+  chosen: string[];
 }
 
 interface Outcome {
@@ -81,7 +90,6 @@ interface StepResult {
 
 type Step = (ctx: IfaceCtx) => StepResult;
 
-const EXPOSE_ANNOTATION = "vmnet.io/expose";
 const MARKS: Record<Mark, string> = { ok: "✓", problem: "✗", info: "·" };
 
 const ok = (text: string): Line => ({ mark: "ok", text });
@@ -107,7 +115,7 @@ export function explainVm(input: WhyInput): VmExplanation {
   return { vm: ref, found: true, lines, interfaces: nics.map(nic => explainInterface(ifaceContext(input, nic))) };
 }
 
-const STEPS: Step[] = [bindingStep, nadStep, poolStep, nadReadinessStep, capacityStep, claimStep];
+const STEPS: Step[] = [bindingStep, nadStep, poolStep, choiceStep, nadReadinessStep, capacityStep, claimStep];
 
 function explainInterface(ctx: IfaceCtx): InterfaceExplanation {
   const lines: Line[] = [];
@@ -126,7 +134,7 @@ function withCaveat(outcome: Outcome, lines: Line[]): Outcome {
 }
 
 function ifaceContext(input: WhyInput, nic: Nic): IfaceCtx {
-  const ctx: IfaceCtx = { input, nic, serving: [], permitted: [] };
+  const ctx: IfaceCtx = { input, nic, serving: [], permitted: [], chosen: [] };
   const parsed = nic.networkKind === "multus" ? parseNetworkRef(nic.networkName, input.namespace) : undefined;
   if (!parsed || "error" in parsed) return ctx;
   ctx.network = parsed.qualified;
@@ -137,7 +145,22 @@ function ifaceContext(input: WhyInput, nic: Nic): IfaceCtx {
   const labels = effectiveNamespaceLabels(input.namespace, input.namespaceLabels);
   ctx.permitted = ctx.serving.filter(p => selectorMatches(p.spec?.namespaceSelector, labels));
   ctx.claim = input.claims.find(c => c.metadata?.namespace === input.namespace && c.metadata?.name === `${input.name}.${nic.interface}`);
+  const choices = poolChoicesOf(input.vm?.metadata?.annotations);
+  ctx.chosen = (choices.ok ? choices.choices.get(nic.interface) : undefined) ?? [];
+  const held = ctx.claim?.status?.addresses?.length ? claimPools(ctx.claim) : undefined;
+  ctx.choice = nicPools({ network: ctx.network, namespace: input.namespace, chosen: ctx.chosen, held }, poolSnapshot(input));
   return ctx;
+}
+
+/** The explanation's input as the pool rule reads a cluster. */
+function poolSnapshot(input: WhyInput): PoolSnapshot {
+  return {
+    poolsForNetwork: network => input.pools.filter(p => p.spec?.networks?.includes(network)),
+    pool: name => input.pools.find(p => p.metadata?.name === name),
+    pools: () => input.pools,
+    nad: (namespace, name) => input.nads.find(n => n.metadata?.namespace === namespace && n.metadata?.name === name),
+    namespaceLabels: () => input.namespaceLabels,
+  };
 }
 
 // ---- 1. binding and network ---------------------------------------------------------------
@@ -207,6 +230,29 @@ function poolStep(ctx: IfaceCtx): StepResult {
   return { lines };
 }
 
+// ---- 3b. which of the pools: the NIC's choice (vmnet.io/pools), else the network's default --------
+
+function choiceStep(ctx: IfaceCtx): StepResult {
+  const choice = ctx.choice;
+  if (!choice || ctx.permitted.length === 0 || plainChoice(ctx, choice)) return { lines: [] };
+  const lines = choice.problems.map(p => problem(p.message));
+  if (choice.kept) lines.push(info(`the NIC keeps IPPool ${choice.kept.map(p => String(p.metadata?.name)).join(", ")}, whose addresses it holds`));
+  lines.push(...choice.pools.map(p => choiceLine(ctx, p)));
+  if (!choice.pools.length && !choice.kept) return { lines, stop: noAddress("no address: no pool for it (see ✗)") };
+  return { lines };
+}
+
+/** One pool per family and no choice: the pool lines above say it all. */
+function plainChoice(ctx: IfaceCtx, choice: NicPools): boolean {
+  return ctx.permitted.length < 2 && !ctx.chosen.length && !choice.problems.length && !choice.kept;
+}
+
+function choiceLine(ctx: IfaceCtx, pool: IPPoolLike): Line {
+  const name = String(pool.metadata?.name);
+  if (ctx.chosen.includes(name)) return ok(`annotation ${POOLS_ANNOTATION} chooses IPPool ${name} for interface ${ctx.nic.interface}`);
+  return ok(`IPPool ${name} is the network's default ${pool.spec?.cidr?.includes(":") ? "IPv6" : "IPv4"} pool for namespace ${ctx.input.namespace}`);
+}
+
 function selectorText(pool: IPPool): string {
   const selector = pool.spec?.namespaceSelector;
   const empty = !selector || (!selector.matchLabels && !selector.matchExpressions?.length) || describeSelector(selector) === "{}";
@@ -239,13 +285,7 @@ function capacityStep(ctx: IfaceCtx): StepResult {
 function poolsInUse(ctx: IfaceCtx): IPPool[] {
   const named = claimPools(ctx.claim);
   if (named.length) return ctx.permitted.filter(p => named.includes(poolName(p)));
-  const seen = new Set<string>();
-  return ctx.permitted.filter(p => {
-    const family = p.spec?.cidr?.includes(":") ? "6" : "4";
-    if (seen.has(family)) return false;
-    seen.add(family);
-    return true;
-  });
+  return (ctx.choice?.pools ?? []) as IPPool[];
 }
 
 /** The pool's Ready=False, unless it only repeats what the NAD checks above said of this network. */
@@ -276,6 +316,7 @@ const REASON_HINTS: Record<string, string> = {
   Conflict: "request another address in annotation vmnet.io/addresses, or remove it to take any free one",
   Exhausted: "the operator binds it as soon as an address is free",
   InvalidRequest: "fix annotation vmnet.io/addresses",
+  InvalidInterface: "fix the VM's interface or network as the message says; the operator binds it then",
   NetworkNotReady: "fix the network or pool named above; the operator retries",
 };
 
@@ -288,7 +329,7 @@ function claimStep(ctx: IfaceCtx): StepResult {
   if (claim.status?.released) {
     return { lines: [problem(`${name} is released (its VM was deleted under reclaimPolicy Retain); re-creating the VM adopts it`)], stop: noAddress() };
   }
-  const bound = claim.status?.conditions?.find(c => c.type === "Bound");
+  const bound = boundCondition(claim);
   if (!bound) return { lines: [info(`${name} exists but has not been bound yet`)], stop: noAddress("no address yet") };
   if (bound.status !== "True") {
     const hint = REASON_HINTS[bound.reason] ? `; ${REASON_HINTS[bound.reason]}` : "";
@@ -338,7 +379,7 @@ export function expectedRecords(claim: IPClaim): string[] {
 }
 
 function isBound(claim: IPClaim | undefined): boolean {
-  return !claim?.status?.released && claim?.status?.conditions?.some(c => c.type === "Bound" && c.status === "True") === true;
+  return !claim?.status?.released && hasBoundCondition(claim);
 }
 
 function poolName(pool: IPPool): string {

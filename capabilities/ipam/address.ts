@@ -52,9 +52,19 @@ export function parseIP(s: string, field?: string): ParsedIP {
   const value = s.includes("/") || s.includes("%") || !s.includes(":") ? undefined : tryParse(() => new Address6(s).bigInt());
   if (value === undefined) throw new InvalidAddressError(s, "is not an IPv4 or IPv6 address (no prefix length or zone)", field);
   if (value >> 32n === IPV4_MAPPED_HIGH) {
-    throw new InvalidAddressError(s, "is an IPv4-mapped IPv6 address; write the IPv4 address itself", field);
+    throw new InvalidAddressError(s, "is an IPv4-mapped IPv6 address", field, `write the IPv4 address itself (${formatIP(4, value & 0xffffffffn)})`);
   }
   return { family: 6, value };
+}
+
+/**
+ * True for an IPv4-mapped IPv6 address in any spelling (::ffff:10.0.0.1, ::ffff:a00:1), which
+ * parseIP refuses. Go's net.ParseIP reads it as IPv4, so rules that mirror KubeVirt's need it.
+ */
+export function isIPv4Mapped(s: string): boolean {
+  if (typeof s !== "string" || s.length > 64 || !s.includes(":") || s.includes("/") || s.includes("%")) return false;
+  const value = tryParse(() => new Address6(s).bigInt());
+  return value !== undefined && value >> 32n === IPV4_MAPPED_HIGH;
 }
 
 // One parse per address (isValid() and the constructor would parse twice): rebuild parses 100k.

@@ -16,6 +16,8 @@ export interface Reservation {
   readonly first: bigint;
   readonly last: bigint;
   readonly reason: string;
+  /** The spec field that reserves it: spec.gateway, spec.cidr (network/broadcast), spec.exclude[i]. */
+  readonly field: string;
 }
 
 export interface PoolLayout {
@@ -112,7 +114,7 @@ class LayoutBuilder {
     }
     const first = net.base > this.net.base ? net.base : this.net.base;
     const last = net.last < this.net.last ? net.last : this.net.last;
-    if (first <= last) this.reserved.push({ first, last, reason: `is excluded by ${field} (${text})` });
+    if (first <= last) this.reserved.push({ first, last, reason: `is excluded by ${field} (${text})`, field });
   }
 
   gateway(text: string): string | undefined {
@@ -126,7 +128,7 @@ class LayoutBuilder {
     if (ip.value < this.net.base || ip.value > this.net.last) {
       return this.fail("spec.gateway", text, `is outside spec.cidr ${this.cidr}`, `pick an address inside ${this.cidr}, such as ${this.fmt(this.net.base + 1n)}`);
     }
-    this.reserved.push({ first: ip.value, last: ip.value, reason: "is the gateway of the pool" });
+    this.reserved.push({ first: ip.value, last: ip.value, reason: "is the gateway of the pool", field: "spec.gateway" });
     return formatIP(ip.family, ip.value);
   }
 
@@ -134,8 +136,8 @@ class LayoutBuilder {
   networkAddresses(): void {
     const hostBits = (this.net.family === 4 ? 32 : 128) - this.net.prefix;
     if (hostBits <= 1) return;
-    this.reserved.push({ first: this.net.base, last: this.net.base, reason: `is the network address of ${this.cidr}` });
-    if (this.net.family === 4) this.reserved.push({ first: this.net.last, last: this.net.last, reason: `is the broadcast address of ${this.cidr}` });
+    this.reserved.push({ first: this.net.base, last: this.net.base, reason: `is the network address of ${this.cidr}`, field: "spec.cidr" });
+    if (this.net.family === 4) this.reserved.push({ first: this.net.last, last: this.net.last, reason: `is the broadcast address of ${this.cidr}`, field: "spec.cidr" });
   }
 }
 
@@ -186,15 +188,18 @@ export interface Unusable {
   code: "OutOfRange" | "Excluded";
   /** Phrased to follow "it": "is the gateway of the pool". */
   reason: string;
+  /** The spec field that keeps it out (spec.cidr, spec.ranges, spec.gateway, spec.exclude[i]): what admission blames. */
+  field: string;
 }
 
 /** Why an address cannot be handed out by the pool, or undefined when it is usable. */
 export function whyUnusable(layout: PoolLayout, ip: ParsedIP): Unusable | undefined {
   const fmt = (v: bigint): string => formatIP(layout.family, v);
-  if (ip.family !== layout.family) return { code: "OutOfRange", reason: `is IPv${ip.family} but the pool is IPv${layout.family} (${layout.cidr})` };
-  if (ip.value < layout.base || ip.value > layout.last) return { code: "OutOfRange", reason: `is outside ${layout.cidr}` };
-  if (!layout.ranges.contains(ip.value)) return { code: "OutOfRange", reason: `is outside the pool's ranges (${layout.ranges.toString(fmt)})` };
+  const out = (field: string, reason: string): Unusable => ({ code: "OutOfRange", reason, field });
+  if (ip.family !== layout.family) return out("spec.cidr", `is IPv${ip.family} but the pool is IPv${layout.family} (${layout.cidr})`);
+  if (ip.value < layout.base || ip.value > layout.last) return out("spec.cidr", `is outside ${layout.cidr}`);
+  if (!layout.ranges.contains(ip.value)) return out("spec.ranges", `is outside the pool's ranges (${layout.ranges.toString(fmt)})`);
   if (layout.usable.contains(ip.value)) return undefined;
   const r = layout.reserved.find(x => x.first <= ip.value && ip.value <= x.last);
-  return { code: "Excluded", reason: r ? r.reason : "is reserved" };
+  return { code: "Excluded", reason: r ? r.reason : "is reserved", field: r ? r.field : "spec" };
 }

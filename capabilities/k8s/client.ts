@@ -52,6 +52,8 @@ interface RequestSpec {
 // Overload and restarts: retried patiently. A 500 is often permanent (a bad patch), so only twice.
 const RETRYABLE = new Set([429, 503, 504]);
 const RETRYABLE_BRIEFLY = new Set([500, 502]);
+/** Methods that write: each carries fieldManager=vmnet-operator (without it the API server names the manager after the User-Agent). */
+const WRITE_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
 export class KubeClient {
@@ -89,7 +91,8 @@ export class KubeClient {
     if (!cluster) throw new Error("no current cluster in the kubeconfig: set KUBECONFIG or run in a pod");
     const opts: https.RequestOptions = {};
     await kc.applyToHTTPSOptions(opts);
-    const headers: Record<string, string> = { Accept: "application/json" };
+    // The User-Agent also names us where a request has no fieldManager (kube-apiserver falls back to it).
+    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": `${FIELD_MANAGER}/v1` };
     const auth = (opts.headers as Record<string, string> | undefined)?.Authorization;
     if (auth) headers.Authorization = auth;
     const connect = { ca: opts.ca as string, cert: opts.cert as string, key: opts.key as string, rejectUnauthorized: !cluster.skipTLSVerify };
@@ -158,6 +161,7 @@ export class KubeClient {
   async #once<T>(spec: RequestSpec): Promise<T> {
     const url = new URL(this.server + spec.path);
     for (const [k, v] of Object.entries(spec.query ?? {})) url.searchParams.set(k, v);
+    if (WRITE_METHODS.has(spec.method) && !url.searchParams.has("fieldManager")) url.searchParams.set("fieldManager", FIELD_MANAGER);
     const headers: Record<string, string> = { ...this.#headers };
     if (spec.body !== undefined) headers["Content-Type"] = spec.contentType ?? "application/json";
     const resp = await fetch(url, {
@@ -256,6 +260,7 @@ export class KubeClient {
     return this.request<T>({
       method: "PATCH",
       path: resourcePath(kind, namespace, name, subresource),
+      query: { fieldManager: FIELD_MANAGER },
       body: patch,
       contentType: "application/merge-patch+json",
       what: `patch ${kind.kind} ${ref(namespace, name)}${subresource ? "/status" : ""}`,
@@ -268,6 +273,7 @@ export class KubeClient {
     return this.request<T>({
       method: "PATCH",
       path: resourcePath(kind, namespace, name),
+      query: { fieldManager: FIELD_MANAGER },
       body: ops,
       contentType: "application/json-patch+json",
       what: `patch ${kind.kind} ${ref(namespace, name)}`,

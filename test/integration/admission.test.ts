@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { IPClaim } from "../../capabilities/api/ipclaim-v1alpha1";
-import { launcherInterfaceName } from "../../capabilities/admission/launcher-pod";
+import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeObject } from "../../capabilities/k8s/client";
 import { ApiError } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
@@ -113,7 +113,7 @@ describe("admission webhooks over TLS", () => {
       ]),
     );
     const elements = JSON.parse((pod.metadata!.annotations as Record<string, string>)["k8s.v1.cni.cncf.io/networks"]);
-    assert.deepEqual(elements[0], { name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1"), ips: claim.status?.addresses, mac: claim.status?.mac });
+    assert.deepEqual(elements[0], { name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1"), ips: claim.status?.addresses, mac: claim.status?.mac, "cni-args": { mac: claim.status?.mac } });
     assert.deepEqual(elements[1], { name: "unrelated", namespace: ns, interface: "pod0000000000b" });
   });
 

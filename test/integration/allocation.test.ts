@@ -159,7 +159,7 @@ describe("fixed addresses for bridge NICs", () => {
       await client().create(Kinds.VirtualMachine, vmManifest(ns, "vm", [{ name: "ovs1", network: "vlan100" }]));
     });
     const claim = await claimCondition(ns, "vm.ovs1", "NetworkNotReady");
-    assert.match(String(claim.status?.conditions?.[0].message), /namespaceSelector does not select namespace/);
+    assert.match(String(claim.status?.conditions?.[0].message), /draws addresses from an IPPool that does not serve namespace "sel-[^"]+"; use a network whose pool serves this namespace, or ask the cluster admin/);
     assert.equal(claim.status?.addresses, undefined);
   });
 

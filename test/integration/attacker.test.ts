@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import https from "node:https";
 import type { IPClaim } from "../../capabilities/api/ipclaim-v1alpha1";
-import { launcherInterfaceName } from "../../capabilities/admission/launcher-pod";
+import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { ApiError } from "../../capabilities/k8s/errors";
 import { KindRef, Kinds } from "../../capabilities/k8s/kinds";
@@ -269,14 +269,14 @@ describe("attacker: no address theft between tenants", function () {
     }
   });
 
-  it("ends two pools created at once for one network with one of them not Ready, with a reason", async () => {
+  it("ends two default pools created at once for one network with one of them not Ready, with a reason", async () => {
     const ns = await freshNamespace("atk-race");
     await createNad(ns, "twice", OVS_STATIC_CONFIG("twice", vlan + 2));
     const [p1, p2] = [`atk-race-a-${ns}`, `atk-race-b-${ns}`];
     pools.push(p1, p2);
     // With the webhooks gone, as when both pass admission at the same moment: the controller decides.
     await duringWebhookOutage(async () => {
-      await Promise.all([createPool(p1, { cidr: uniqueSubnet().cidr, networks: [`${ns}/twice`] }), createPool(p2, { cidr: uniqueSubnet().cidr, networks: [`${ns}/twice`] })]);
+      await Promise.all([createPool(p1, { cidr: uniqueSubnet().cidr, networks: [`${ns}/twice`], default: true }), createPool(p2, { cidr: uniqueSubnet().cidr, networks: [`${ns}/twice`], default: true })]);
     });
     const ready = async (p: string): Promise<{ status?: string; reason?: string; message?: string } | undefined> =>
       (await cluster().client.get<KubeObject & { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } }>(Kinds.IPPool, p)).status?.conditions?.find(c => c.type === "Ready");
@@ -285,6 +285,6 @@ describe("attacker: no address theft between tenants", function () {
       return rs.filter(r => r?.reason === "Conflict").length === 1 && rs.filter(r => r?.status === "True").length === 1 ? rs : undefined;
     });
     const loser = r1?.reason === "Conflict" ? r1 : r2;
-    assert.match(String(loser?.message), /also serves network .*twice.*serves no address/);
+    assert.match(String(loser?.message), /is also marked default for network .*twice.*a NIC without a pool choice would not know its pool, so this pool serves no address/);
   });
 });

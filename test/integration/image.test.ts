@@ -148,6 +148,8 @@ describe("the operator image", function () {
     before(function () {
       const why = containerdUnavailable();
       if (why) {
+        // Under CI the run must not pass without this proof, as with the node tests.
+        if (process.env.CI === "true") assert.fail(`the image test cannot run: ${why}`);
         console.log(`      skipped: ${why}`);
         this.skip();
       }

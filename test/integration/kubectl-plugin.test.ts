@@ -2,6 +2,7 @@
 // API server and the operator: tables of pools and NICs, and `why` for a bound VM, a VM whose
 // pool is exhausted, a VM on a network no pool serves and one whose NAD lacks static IPAM; the
 // audit (check) clean on a healthy namespace and failing on a leak planted through the API, and
+// launcher pods compared with the claims (an address and MAC planted in a pod's annotations), and
 // the bundled single file run from a directory with no checkout.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -12,10 +13,14 @@ import type { IPPool } from "../../capabilities/api/ippool-v1alpha1";
 import { allocationName } from "../../capabilities/ipam/address";
 import { bundlePlugin } from "../../hack/build-plugin";
 import { Kinds } from "../../capabilities/k8s/kinds";
+import type { KubeObject } from "../../capabilities/k8s/client";
+import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { boundClaim, claimCondition, createNad, createPool, eventually, uniqueSubnet, vmManifest } from "../helpers";
-import { cluster, freshNamespace, restartOperator } from "../setup/cluster";
+import { cluster, duringWebhookOutage, freshNamespace, launcherClient, restartOperator } from "../setup/cluster";
 
 const PLUGIN = path.join(__dirname, "..", "..", "bin", "kubectl-vmnet");
+const NETWORKS = "k8s.v1.cni.cncf.io/networks";
+const NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status";
 
 interface Run {
   code: number;
@@ -26,7 +31,7 @@ interface Run {
 /** Runs the plugin; `env` replaces KUBECONFIG handling when given. */
 function plugin(args: string[], env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: cluster().controlPlane.kubeconfig }): Promise<Run> {
   return new Promise(resolve => {
-    execFile(PLUGIN, args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(PLUGIN, args, { env, timeout: 240_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -238,6 +243,41 @@ describe("kubectl vmnet plugin", () => {
         assert.equal(await cluster().client.getOrUndefined(Kinds.IPAllocation, name), undefined);
       });
       await eventually("clean again", async () => (await plugin(["check", "-n", audit])).code === 0);
+    });
+
+    it("compares launcher pods with the claims: an address or MAC planted in a pod's networks annotation or Multus's network-status is found (exit 2), one line each", async function () {
+      this.timeout(600_000);
+      const claim = await boundClaim(audit, "db.ovs1");
+      const iface = launcherInterfaceName("ovs1");
+      const podName = "virt-launcher-db-plant";
+      // A launcher pod as virt-controller creates it: the webhook puts the claim's ips and mac on it.
+      await launcherClient().create(Kinds.Pod, {
+        metadata: { name: podName, namespace: audit, labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": "db" }, annotations: { [NETWORKS]: JSON.stringify([{ name: "vlan100", namespace: audit, interface: iface }]) } },
+        spec: { containers: [{ name: "compute", image: "virt-launcher:sim" }] },
+      });
+      const mutated = JSON.parse((await cluster().client.get<KubeObject>(Kinds.Pod, podName, audit)).metadata?.annotations?.[NETWORKS] ?? "[]") as { ips?: string[]; mac?: string }[];
+      assert.deepEqual([mutated[0].ips, mutated[0].mac], [claim.status?.addresses, claim.status?.mac]);
+      assert.match(await ok(["check", "-n", audit]), /^No problems found \(.*, 1 launcher pods\)/);
+      // Multus reporting another address and MAC than the claim's (as after a drift on the node):
+      const status = [{ name: `${audit}/vlan100`, interface: iface, ips: [`${prefix}.77`], mac: "02:00:0a:00:00:77", dns: {} }];
+      await cluster().client.mergePatch(Kinds.Pod, podName, audit, { metadata: { annotations: { [NETWORK_STATUS]: JSON.stringify(status) } } });
+      const drift = await problems(["check", "-n", audit]);
+      const lines = drift.split("\n").filter(l => l.startsWith("pod-"));
+      assert.equal(lines.length, 2, drift);
+      assert.ok(lines[0].startsWith(`pod-address: launcher pod ${audit}/${podName} of VM db carries ${prefix}.77 on network ${audit}/vlan100 interface ${iface} (Multus's ${NETWORK_STATUS}), which IPClaim ${audit}/db.ovs1 does not hold`) && lines[0].includes("restart the VM"), lines[0]);
+      assert.ok(lines[1].startsWith(`pod-mac: launcher pod ${audit}/${podName} of VM db has MAC 02:00:0a:00:00:77`) && lines[1].includes(`holds MAC ${claim.status?.mac}`), lines[1]);
+      await cluster().client.mergePatch(Kinds.Pod, podName, audit, { metadata: { annotations: { [NETWORK_STATUS]: null } } });
+      // An address in the networks annotation itself: the webhooks refuse that, so plant it while they are away.
+      await duringWebhookOutage(async () => {
+        const forged = [{ name: "vlan100", namespace: audit, interface: iface, ips: [`${prefix}.201/24`], mac: claim.status?.mac }];
+        await cluster().client.mergePatch(Kinds.Pod, podName, audit, { metadata: { annotations: { [NETWORKS]: JSON.stringify(forged) } } });
+      });
+      const json = JSON.parse(await problems(["check", "-n", audit, "-o", "json"])) as { findings: { kind: string; message: string; advice: string }[] };
+      const planted = json.findings.filter(f => f.kind.startsWith("pod-"));
+      assert.deepEqual(planted.map(f => f.kind), ["pod-address"], JSON.stringify(json));
+      assert.ok(planted[0].message.includes(`carries ${prefix}.201/24 on network ${audit}/vlan100 interface ${iface} (its ${NETWORKS} annotation), which IPClaim ${audit}/db.ovs1 does not hold (it holds ${claim.status?.addresses?.join(", ")})`), planted[0].message);
+      await cluster().client.delete(Kinds.Pod, podName, audit);
+      await eventually("clean once the pod is gone", async () => (await plugin(["check", "-n", audit])).code === 0);
     });
 
     it("runs from the bundled single file copied into a directory with no checkout", async function () {

@@ -76,6 +76,12 @@ describe("live migration keeps IP and MAC", function () {
     assert.equal(migrated.reason, "AddressKept");
     assert.deepEqual(after.status?.addresses, claim.status?.addresses);
     assert.equal(after.metadata?.uid, claim.metadata?.uid);
+    // Selected as `kubectl describe vm` selects them: by the VM's uid too.
+    const vm = await client().get<KubeObject>(Kinds.VirtualMachine, "vm-0", ns);
+    const selector = `involvedObject.kind=VirtualMachine,involvedObject.name=vm-0,involvedObject.uid=${vm.metadata?.uid}`;
+    await eventually("the AddressKept Event on the VM, found by its uid", async () =>
+      (await client().list<{ reason: string }>(Kinds.Event, { namespace: ns, fieldSelector: selector })).items.some(e => e.reason === "AddressKept"),
+    );
   });
 
   it("records a failed migration without releasing anything", async () => {

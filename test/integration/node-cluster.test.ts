@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { operatorImage } from "../../hack/image/reference";
-import { NODE_NAME, NodeCluster, NodeClusterUnavailable, PAUSE_IMAGE, startNodeCluster } from "../../hack/node-cluster";
+import { NODE_NAME, NodeCluster, NodeClusterUnavailable, LAUNCHER_IMAGE, PAUSE_IMAGE, startNodeCluster } from "../../hack/node-cluster";
 import { eventually, vmManifest } from "../helpers";
 
 const RELEASE = "v1.34.4";
@@ -122,7 +122,7 @@ describe("node cluster (npm run cluster)", function () {
       90_000,
     );
     assert.equal(pod.spec.nodeName, NODE_NAME);
-    assert.equal(pod.spec.containers[0].image, PAUSE_IMAGE);
+    assert.equal(pod.spec.containers[0].image, LAUNCHER_IMAGE);
     const vmi = await eventually("the VMI Running on the node", async () => {
       const v = json<{ status?: { phase?: string; nodeName?: string } }>("get", "virtualmachineinstance", "vm1", "-n", ns);
       return v.status?.phase === "Running" ? v : undefined;

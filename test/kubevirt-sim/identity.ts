@@ -3,7 +3,7 @@
 // capabilities/admission/config.ts), so anything standing in for KubeVirt must be it.
 import type { KubeClient } from "../../capabilities/k8s/client";
 import { KindRef } from "../../capabilities/k8s/kinds";
-import { DEFAULT_LAUNCHER_IDENTITY } from "../../capabilities/admission/config";
+import { DEFAULT_LAUNCHER_IDENTITY } from "../../capabilities/domain/config";
 
 /** virt-controller's ServiceAccount user name (the operator's default launcher identity). */
 export const KUBEVIRT_USER = DEFAULT_LAUNCHER_IDENTITY;

@@ -128,21 +128,26 @@ async function activePod(api: SimApi, vmi: SimVmi, pods: SimPod[]): Promise<SimP
 }
 
 export async function createLauncherPod(api: SimApi, vmi: SimVmi, migration?: { uid: string; name: string }): Promise<SimPod> {
+  let pod: SimPod;
   try {
-    return await api.create(Kinds.Pod, renderLauncherPod(vmi, migration, api.launcherImage));
+    pod = await api.create(Kinds.Pod, renderLauncherPod(vmi, migration, api.launcherImage));
   } catch (err) {
     // The operator's webhook fails closed: a denied pod is retried by the queue, as KubeVirt retries.
     await api.event(vmi, "Warning", "FailedCreate", `Error creating pod: ${err instanceof Error ? err.message : String(err)}`);
     throw err;
   }
+  // As virt-controller does: with FailedCreate above, every pod create it tried shows as an Event.
+  await api.event(vmi, "Normal", "SuccessfulCreate", `Created virtual machine pod ${pod.metadata?.name}`);
+  return pod;
 }
 
 /**
  * Plays Multus (network-status) and kubelet (Running, Ready, a pod IP) for a launcher pod. On a
- * real node the kubelet reports the pod: undefined until it runs, then Multus's part only.
+ * real node the kubelet reports the pod and the node's Multus writes network-status: undefined
+ * until it runs, then the pod as they left it.
  */
 export async function ensurePodRunning(api: SimApi, pod: SimPod): Promise<SimPod | undefined> {
-  if (api.launcherImage) return addNetworkStatus(api, pod);
+  if (api.launcherImage) return isPodRunning(pod) ? pod : undefined;
   if (isPodRunning(pod)) return pod;
   const { name, namespace } = pod.metadata ?? {};
   const status = runningPodStatus(pod, now());
@@ -152,13 +157,6 @@ export async function ensurePodRunning(api: SimApi, pod: SimPod): Promise<SimPod
     current = await api.patch<SimPod>(Kinds.Pod, String(name), namespace, { metadata: { annotations } });
   }
   return api.patch<SimPod>(Kinds.Pod, String(name), namespace, { status }, { status: true, resourceVersion: current.metadata?.resourceVersion });
-}
-
-async function addNetworkStatus(api: SimApi, pod: SimPod): Promise<SimPod | undefined> {
-  if (!isPodRunning(pod)) return undefined;
-  if (pod.metadata?.annotations?.[Annotation.networkStatus]) return pod;
-  const annotations = { [Annotation.networkStatus]: JSON.stringify(networkStatus(pod, String(pod.status?.podIP)), null, 2) };
-  return api.patch<SimPod>(Kinds.Pod, String(pod.metadata?.name), pod.metadata?.namespace, { metadata: { annotations } });
 }
 
 /** Where the VMI runs: as recorded, else where the scheduler put its pod (a real node), else the first simulated node. */

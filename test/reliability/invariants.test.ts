@@ -108,6 +108,9 @@ describe("invariant checker: planted problems are reported", function () {
 
   it("reports a Bound claim whose VM is gone", async () => {
     await client().mergePatch(Kinds.VirtualMachine, "orphan", ns, { metadata: { finalizers: null } });
+    // Claims are owned by their VM, so the garbage collector would delete this one with it: the leak
+    // planted here is a claim that lost its owner reference (as after an orphan deletion).
+    await client().mergePatch(Kinds.IPClaim, "orphan.ovs1", ns, { metadata: { ownerReferences: null } });
     await client().delete(Kinds.VirtualMachine, "orphan", ns);
     await gone(Kinds.VirtualMachine, "orphan", ns);
     const list = await problems();

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { launcherInterfaceName } from "../../capabilities/admission/launcher-pod";
+import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { installCrds } from "../../hack/cluster-setup";
 import { startControlPlane } from "../../hack/control-plane";
 import { OperatorProcess, startOperator } from "../../hack/operator-process";

@@ -120,7 +120,7 @@ describe("Argo CD health checks (Lua)", function () {
       assert.deepEqual(hs, { status: "Healthy", message: "Bound: 10.100.0.23/24, fd00:100::23/64, MAC 02:00:0a:64:00:17" });
     });
 
-    for (const reason of ["Conflict", "Exhausted", "InvalidRequest", "NetworkNotReady"]) {
+    for (const reason of ["Conflict", "Exhausted", "InvalidRequest", "NetworkNotReady", "InvalidInterface"]) {
       it(`is Degraded when not Bound for ${reason}, with the reason and message`, () => {
         const message = `10.100.0.23 in pool tenant-a-vlan100 is held by IPClaim tenant-b/"db-1.ovs1" (é)`;
         const hs = health(claim({ conditions: [cond("Bound", "False", reason, message, 1)] }));

@@ -247,6 +247,18 @@ describe("kubectl vmnet why: explanations", () => {
     assert.equal(missing.lines[0].text, "VirtualMachine tenant-a/web does not exist");
   });
 
+  it("several pools on the network: names the chosen pool or the default, and a choice that cannot be served", () => {
+    const a = { ...pool("pool-a"), spec: { ...pool("pool-a").spec, default: true } } as IPPool;
+    const b = { ...pool("pool-b"), spec: { ...pool("pool-b").spec, cidr: "10.101.0.0/24" } } as IPPool;
+    const nics = [{ name: "ovs1", network: "vlan100" }, { name: "ovs2", network: "vlan100" }];
+    const e = why({ vm: vm("web", nics, { "vmnet.io/pools": '{"ovs2": "pool-b"}' }), pools: [a, b] });
+    hasLine(iface(e, "ovs1"), "ok", "IPPool pool-a is the network's default IPv4 pool for namespace tenant-a");
+    hasLine(iface(e, "ovs2"), "ok", "annotation vmnet.io/pools chooses IPPool pool-b for interface ovs2");
+    const wrong = iface(why({ vm: vm("web", nics, { "vmnet.io/pools": '{"ovs2": "pool-c"}' }), pools: [a, b] }), "ovs2");
+    hasLine(wrong, "problem", 'no IPPool named "pool-c" serves namespace "tenant-a"');
+    assert.equal(wrong.summary, "no address: no pool for it (see ✗)");
+  });
+
   it("renders a header per interface and one marked line per check", () => {
     const text = renderExplanation(why({ vm: vm("web", [{ name: "default" }, { name: "ovs1", network: "vlan100" }]), claims: [BOUND] }));
     assert.equal(text[0], "VirtualMachine tenant-a/web");

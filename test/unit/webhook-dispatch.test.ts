@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Capability, a } from "pepr";
-import { Admission } from "../../capabilities/admission";
+import { admissionCapability } from "../../capabilities/admission";
+import type { AdmissionPort } from "../../capabilities/domain/admission-port";
 import { Controllers } from "../../capabilities/controllers";
 import { AdmissionRequest, CapabilityLike, DirectMutateRequest, directAdmission, UnsupportedBindingError } from "../../capabilities/webhook-server/dispatch";
 
@@ -24,9 +25,16 @@ function capability(setup: (c: Capability) => void): Capability {
   return c;
 }
 
+// Building the capability reads nothing through its port; a call would be a bug here.
+const unusedPort: AdmissionPort = {
+  view: () => Promise.reject(new Error("not used")),
+  refreshPools: () => Promise.reject(new Error("not used")),
+  bindNow: () => Promise.reject(new Error("not used")),
+};
+
 describe("direct admission path (webhook-server/dispatch.ts)", () => {
   it("accepts the operator's own capabilities (no filter it does not implement)", () => {
-    assert.doesNotThrow(() => directAdmission([Admission, Controllers], { uuid: "vmnet-operator", ignoredNamespaces: [] }));
+    assert.doesNotThrow(() => directAdmission([admissionCapability(unusedPort), Controllers], { uuid: "vmnet-operator", ignoredNamespaces: [] }));
   });
 
   it("refuses a binding with a filter Pepr supports and it does not, so the server keeps Pepr's path", () => {

@@ -104,8 +104,3 @@ export function vmNics(spec: VMISpec | undefined): Nic[] {
     };
   });
 }
-
-/** "name" or "ns/name" as written in a VM, made absolute against the VM's namespace. */
-export function qualifyNetwork(networkName: string, vmNamespace: string): string {
-  return networkName.includes("/") ? networkName : `${vmNamespace}/${networkName}`;
-}

@@ -1,6 +1,8 @@
 // Plain-data fixtures for the admission unit tests: a snapshot built from arrays, and builders.
 import assert from "node:assert/strict";
 import type { NetworkAttachmentDefinition } from "../../../capabilities/api/external/multus";
+import { PoolAllocator } from "../../../capabilities/ipam/allocator";
+import { PoolSpecInput, poolLayout } from "../../../capabilities/ipam/pool-layout";
 import type { AdmissionSnapshot, AllocationLike, Finding, IPPoolLike, ValidationResult } from "../../../capabilities/admission/rules";
 
 export interface World {
@@ -24,7 +26,17 @@ export function snapshot(world: World = {}): AdmissionSnapshot {
       return a && { namespace: a.namespace, claim: a.claim, vm: a.vm };
     },
     allocationsInPool: pool => allocations.filter(a => a.pool === pool),
+    requestRefusal: (name, owner, address) => allocatorOf(pools, allocations, name)?.checkRequest(owner, address),
   };
+}
+
+/** The binder's own allocator for a pool, rebuilt from the world's allocations (as ClusterView does). */
+function allocatorOf(pools: IPPoolLike[], allocations: (AllocationLike & { pool: string })[], name: string): PoolAllocator | undefined {
+  const spec = pools.find(p => p.metadata?.name === name)?.spec;
+  if (!spec?.cidr) return undefined;
+  const allocator = new PoolAllocator(poolLayout(spec as PoolSpecInput));
+  allocator.rebuild(allocations.filter(a => a.pool === name).map(a => ({ address: a.address, owner: `${a.namespace}/${a.claim}` })));
+  return allocator;
 }
 
 export const OVS_READY = JSON.stringify({
@@ -55,6 +67,7 @@ export const VLAN100_POOL = pool("tenant-a-vlan100", {
   ranges: ["10.100.0.10-10.100.0.200"],
   exclude: ["10.100.0.50", "10.100.0.64/28"],
   gateway: "10.100.0.1",
+  defaultRoute: true,
   networks: ["tenant-a/vlan100"],
 });
 

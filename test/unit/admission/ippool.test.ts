@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { validatePool, validatePoolDelete } from "../../../capabilities/admission/rules";
-import { VLAN100_POOL, VLAN100_POOL6, assertDenied, assertNoDenials, assertWarned, pool, snapshot, tenantWorld } from "./fixtures";
+import { OVS_READY, VLAN100_POOL, VLAN100_POOL6, assertDenied, assertNoDenials, assertWarned, nad, pool, snapshot, tenantWorld } from "./fixtures";
 
 const snap = snapshot(tenantWorld());
 const spec = (extra: Record<string, unknown>): Record<string, unknown> => ({
@@ -29,8 +29,8 @@ describe("validatePool", () => {
 
   it("refuses a missing spec and a bad or non-canonical CIDR", () => {
     assertDenied(validatePool({ metadata: { name: "p" } }, snap), "spec", "cidr");
-    assertDenied(validatePool(pool("p", { cidr: "10.100.0.0/33" }), snap), "spec.cidr", '"10.100.0.0/33"', "not a CIDR");
-    assertDenied(validatePool(pool("p", { cidr: "10.100.0.7/24" }), snap), "spec.cidr", '"10.100.0.7/24"', "10.100.0.0/24");
+    assertDenied(validatePool(pool("p", { cidr: "10.100.0.0/33" }), snap), "spec.cidr", '"10.100.0.0/33"', "invalid prefix length");
+    assertDenied(validatePool(pool("p", { cidr: "10.100.0.7/24" }), snap), "spec.cidr", '"10.100.0.7/24"', "host bits set", "write 10.100.0.0/24");
     assertDenied(validatePool(pool("p", { cidr: "FD00:100::/64" }), snap), "spec.cidr", "fd00:100::/64");
   });
 
@@ -39,18 +39,29 @@ describe("validatePool", () => {
       pool("p", { cidr: "10.9.0.0/24", ranges: ["10.9.0.10-10.9.1.5", "10.9.0.x", "10.9.0.20-10.9.0.10", "10.9.0.1-fd00::1", "a-b-c"] }),
       snap,
     );
-    assertDenied(r, "spec.ranges[0]", '"10.9.0.10-10.9.1.5"', "not inside spec.cidr 10.9.0.0/24");
-    assertDenied(r, "spec.ranges[1]", '"10.9.0.x"', "two IP addresses joined by '-'");
+    assertDenied(r, "spec.ranges[0]", '"10.9.0.10-10.9.1.5"', "reaches outside spec.cidr 10.9.0.0/24");
+    assertDenied(r, "spec.ranges[1]", '"10.9.0.x"', "two joined by '-'");
     assertDenied(r, "spec.ranges[2]", '"10.9.0.20-10.9.0.10"', "10.9.0.10-10.9.0.20");
-    assertDenied(r, "spec.ranges[3]", '"10.9.0.1-fd00::1"', "one family");
-    assertDenied(r, "spec.ranges[4]", '"a-b-c"', "more than one '-'");
+    assertDenied(r, "spec.ranges[3]", '"10.9.0.1-fd00::1"', "is IPv6 but spec.cidr 10.9.0.0/24 is IPv4");
+    assertDenied(r, "spec.ranges[4]", '"a-b-c"', "not an address or a range");
   });
 
   it("refuses exclusions outside the CIDR or malformed", () => {
     const r = validatePool(pool("p", { cidr: "10.9.0.0/24", exclude: ["10.9.1.1", "10.9.0.0/16", "nope"] }), snap);
     assertDenied(r, "spec.exclude[0]", '"10.9.1.1"', "not inside spec.cidr");
     assertDenied(r, "spec.exclude[1]", '"10.9.0.0/16"', "not inside spec.cidr");
-    assertDenied(r, "spec.exclude[2]", '"nope"', "not an address or CIDR");
+    assertDenied(r, "spec.exclude[2]", '"nope"', "neither an address nor a CIDR");
+  });
+
+  it("warns when nothing routes through the gateway: no defaultRoute and no NAD static IPAM route naming it", () => {
+    const bare = pool("p", { cidr: "10.9.0.0/24", gateway: "10.9.0.1", networks: ["tenant-a/vlan100"] });
+    assertWarned(validatePool(bare, snap), "spec.gateway", '"10.9.0.1"', "nothing routes through it", "spec.defaultRoute: true", "tenant-a/vlan100");
+    assert.deepEqual(gatewayWarnings(validatePool(pool("p", { ...bare.spec, defaultRoute: true }), snap)), []);
+    const routes = { type: "static", routes: [{ dst: "10.250.0.0/16", gw: "10.9.0.1" }] };
+    const routed = snapshot({ ...tenantWorld(), nads: [nad("tenant-a", "vlan100", JSON.stringify({ ...(JSON.parse(OVS_READY) as object), ipam: routes }))] });
+    assert.deepEqual(gatewayWarnings(validatePool(bare, routed)), []);
+    // No gateway: nothing to route through, nothing to warn about.
+    assert.deepEqual(gatewayWarnings(validatePool(pool("p", { cidr: "10.9.0.0/24", networks: ["tenant-a/vlan100"] }), snap)), []);
   });
 
   it("refuses a gateway outside the CIDR, malformed, or inside a range (naming the range)", () => {
@@ -58,7 +69,7 @@ describe("validatePool", () => {
       validatePool(pool("p", { cidr: "10.9.0.0/24", gateway: "10.8.0.1" }), snap),
       "spec.gateway",
       '"10.8.0.1"',
-      "not inside spec.cidr",
+      "outside spec.cidr",
     );
     assertDenied(validatePool(pool("p", { cidr: "10.9.0.0/24", gateway: "gw" }), snap), "spec.gateway", '"gw"', "not an IP address");
     const r = validatePool(
@@ -76,11 +87,24 @@ describe("validatePool", () => {
     assertDenied(r, "spec.networks[3]", '"tenant-a/x"', "listed twice");
   });
 
-  it("refuses a second pool of the same family on a shared network, naming the other pool", () => {
+  it("refuses a second pool of the same family on a shared network that overlaps the first, naming it", () => {
     const r = validatePool(pool("other", spec({ cidr: "10.100.0.128/25" })), snap);
-    assertDenied(r, "spec.networks[0]", '"tenant-a/vlan100"', 'IPv4 IPPool "tenant-a-vlan100"', "overlapping this pool's 10.100.0.128/25");
+    assertDenied(r, "spec.networks[0]", '"tenant-a/vlan100"', 'IPv4 IPPool "tenant-a-vlan100"', "overlapping this pool's 10.100.0.128/25", "must not overlap");
+  });
+
+  it("accepts a disjoint second pool on a shared network, warning while neither is its default", () => {
     const apart = validatePool(pool("other", spec({ cidr: "10.111.0.0/24" })), snap);
-    assertDenied(apart, "spec.networks[0]", 'IPPool "tenant-a-vlan100" (10.100.0.0/24)', "one pool per IP family");
+    assertNoDenials(apart);
+    assertWarned(apart, "spec.networks[0]", 'IPv4 IPPool "tenant-a-vlan100"', "none of them is marked default", "vmnet.io/pools");
+    const marked = validatePool(pool("other", spec({ cidr: "10.111.0.0/24", default: true })), snap);
+    assert.deepEqual([marked.denials, marked.warnings], [[], []]);
+  });
+
+  it("refuses a second default pool of one family for a network, not one of the other family", () => {
+    const first = pool("first", spec({ cidr: "10.111.0.0/24", default: true }));
+    const r = validatePool(pool("second", spec({ cidr: "10.112.0.0/24", default: true })), snapshot({ pools: [first] }));
+    assertDenied(r, "spec.default", 'network "tenant-a/vlan100" already has a default IPv4 pool, IPPool "first"', "remove spec.default from one of them");
+    assertNoDenials(validatePool(pool("v6", spec({ cidr: "fd00:200::/64", default: true })), snapshot({ pools: [first] })));
   });
 
   it("accepts a pool of the other family on the same network, and the pool itself on update", () => {
@@ -126,7 +150,7 @@ describe("validatePool", () => {
 
     it("refuses excluding an allocated address, naming the holder and the exclusion", () => {
       const r = validatePool(updated({ exclude: ["10.100.0.50", "10.100.0.64/28", "10.100.0.16/28"] }), world, VLAN100_POOL);
-      assertDenied(r, "spec.exclude[2]", "10.100.0.23", "VM tenant-a/web-1", 'interface "ovs1"', '"10.100.0.16/28"');
+      assertDenied(r, "spec.exclude[2]", "10.100.0.23", "VM tenant-a/web-1", 'interface "ovs1"', "spec.exclude[2] (10.100.0.16/28)");
     });
 
     it("refuses making an allocated address the gateway", () => {
@@ -177,3 +201,8 @@ describe("validatePoolDelete", () => {
     assert.equal(d.value, 2);
   });
 });
+
+/** The gateway warnings alone (a pool on a network another pool serves also gets the default-marker warning). */
+function gatewayWarnings(r: { warnings: { field: string }[] }): { field: string }[] {
+  return r.warnings.filter(w => w.field === "spec.gateway");
+}

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { interfaceProblems, kubevirtNetworkVerdict, validateNAD, validateVM } from "../../../capabilities/admission/rules";
 import type { ValidationResult } from "../../../capabilities/admission/rules";
-import { KUBEVIRT_RELEASE } from "../../../capabilities/admission/kubevirt-rules";
+import { KUBEVIRT_RELEASE } from "../../../capabilities/domain/kubevirt-rules";
 import { DOC_NADS, KUBEVIRT_TEST_CASES, KubeVirtCase, USER_GUIDE_VMS } from "./kubevirt-cases";
 import { IFACES, NETS, assertDenied, assertNoDenials, assertWarned, nad, snapshot, tenantWorld, vm } from "./fixtures";
 
@@ -110,6 +110,13 @@ describe("KubeVirt's rules beyond its tests", () => {
     assertNoDenials(validateVM(pod({ name: "default", masquerade: {}, macAddress: "0200.0a64.0017" }), snap));
     const r = validateVM(pod({ name: "default", masquerade: {}, macAddress: "02-00-00-00-00-00" }), snap);
     assertDenied(r, `${IFACES}[0].macAddress`, "pod-side bridge", OURS);
+  });
+
+  it("reads an NTP server as Go's net.ParseIP(s).To4() does: an IPv4-mapped address is IPv4 there (not to our address core)", () => {
+    const ntp = (server: string): ReturnType<typeof validateVM> => validateVM(pod({ name: "default", masquerade: {}, dhcpOptions: { ntpServers: [server] } }), snap);
+    assertNoDenials(ntp("::ffff:127.0.0.1"));
+    assertNoDenials(ntp("::ffff:7f00:1"));
+    assertDenied(ntp("fd00::1"), `${IFACES}[0].dhcpOptions.ntpServers[0]`, "not an IPv4 address");
   });
 
   it("refuses SCTP in ports without suggesting it", () => {

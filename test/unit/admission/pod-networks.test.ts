@@ -1,9 +1,9 @@
 // Reading Multus's annotations as its Go decoder does, and who may put an address on a pod.
 import assert from "node:assert/strict";
-import { decodeNetworkSelection, elementKeyLists } from "../../../capabilities/admission/network-selection";
-import { GuardedNetworks, l2Domain } from "../../../capabilities/admission/l2";
-import { checkPodNetworks, PodRequest } from "../../../capabilities/admission/pod-networks";
-import { conflictLoss, poolConflicts } from "../../../capabilities/admission/pool-conflicts";
+import { decodeNetworkSelection, elementKeyLists } from "../../../capabilities/domain/network-selection";
+import { GuardedNetworks, l2Domain } from "../../../capabilities/domain/l2";
+import { checkPodNetworks, PodRequest } from "../../../capabilities/domain/pod-networks";
+import { conflictLoss, poolConflicts } from "../../../capabilities/domain/pool-conflicts";
 import { nad, pool, snapshot } from "./fixtures";
 
 const LAUNCHER = "system:serviceaccount:kubevirt:kubevirt-controller";
@@ -145,9 +145,21 @@ describe("L2 segments and pool conflicts", () => {
   it("breaks a tie of creation time by name, so both controllers agree", () => {
     const t = "2026-01-01T00:00:00Z";
     const p1 = { metadata: { name: "p1", creationTimestamp: t }, spec: { cidr: "10.1.0.0/24", networks: ["ns/net"] } };
-    const p2 = { metadata: { name: "p2", creationTimestamp: t }, spec: { cidr: "10.2.0.0/24", networks: ["ns/net"] } };
+    const p2 = { metadata: { name: "p2", creationTimestamp: t }, spec: { cidr: "10.1.0.128/25", networks: ["ns/net"] } };
     const w = snapshot({ pools: [p1, p2] });
     assert.equal(conflictLoss(p1, w), undefined);
-    assert.ok(conflictLoss(p2, w));
+    assert.match(conflictLoss(p2, w) ?? "", /also serves network "ns\/net" and overlaps 10.1.0.128\/25/);
+  });
+
+  it("lets disjoint pools share a network; two marked default for it conflict, the younger loses", () => {
+    const older = { metadata: { name: "b", creationTimestamp: "2026-01-01T00:00:00Z" }, spec: { cidr: "10.1.0.0/24", networks: ["ns/net"], default: true } };
+    const younger = { metadata: { name: "a", creationTimestamp: "2026-01-01T00:00:01Z" }, spec: { cidr: "10.2.0.0/24", networks: ["ns/net"] } };
+    assert.deepEqual(poolConflicts(younger, snapshot({ pools: [older, younger] })), []);
+    const twice = { ...younger, spec: { ...younger.spec, default: true } };
+    const w = snapshot({ pools: [older, twice] });
+    assert.equal(conflictLoss(older, w), undefined);
+    assert.match(conflictLoss(twice, w) ?? "", /IPPool "b" \(10.1.0.0\/24\) is also marked default for network "ns\/net".*a NIC without a pool choice would not know its pool/);
+    const v6 = { metadata: { name: "c" }, spec: { cidr: "fd00::/64", networks: ["ns/net"], default: true } };
+    assert.deepEqual(poolConflicts(v6, snapshot({ pools: [older, v6] })), [], "one default per family");
   });
 });

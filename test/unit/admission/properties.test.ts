@@ -72,6 +72,8 @@ function withoutAddresses(el: unknown): unknown {
   const rest: Record<string, unknown> = { ...(el as Record<string, unknown>) };
   delete rest.ips;
   delete rest.mac;
+  // The MAC again, where newer ovs-cni reads it (launcher-pod.ts).
+  delete rest["cni-args"];
   return rest;
 }
 
@@ -272,7 +274,7 @@ describe("admission properties", () => {
     fc.json(),
   );
 
-  it("renderLauncherNetworks never throws, keeps order and untouched elements, and only adds ips/mac", () => {
+  it("renderLauncherNetworks never throws, keeps order and untouched elements, and only adds ips/mac (and the MAC as cni-args)", () => {
     fc.assert(
       fc.property(networksAnnotation, fc.array(claimArb as fc.Arbitrary<never>, { maxLength: 4 }), (value, claims) => {
         const r = renderLauncherNetworks(value, "tenant-a", claims, new Set(["tenant-a/vlan100"]));

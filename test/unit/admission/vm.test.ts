@@ -305,12 +305,14 @@ describe("validateVM", () => {
     });
 
     const bad: [string, string, string[]][] = [
-      ["10.101.0.5", "outside the CIDR", ["outside the pool's CIDR", '"10.100.0.0/24"']],
-      ["10.100.0.5", "outside the ranges", ["outside the pool's ranges 10.100.0.10-10.100.0.200"]],
-      ["10.100.0.50", "an excluded address", ['spec.exclude[0] "10.100.0.50"']],
-      ["10.100.0.70", "inside an excluded CIDR", ['spec.exclude[1] "10.100.0.64/28"']],
+      ["10.101.0.5", "outside the CIDR", ["is outside 10.100.0.0/24", 'IPPool "tenant-a-vlan100"']],
+      ["10.100.0.5", "outside the ranges", ["outside the pool's ranges (10.100.0.10-10.100.0.200)"]],
+      ["10.100.0.50", "an excluded address", ["spec.exclude[0] (10.100.0.50)"]],
+      ["10.100.0.70", "inside an excluded CIDR", ["spec.exclude[1] (10.100.0.64/28)"]],
       ["10.100.0.23/24", "an address with prefix", ["without a prefix length"]],
-      ["not-an-ip", "not an address", ["not an IP address"]],
+      ["not-an-ip", "not an address", ["is not an IPv4 or IPv6 address"]],
+      // Admission once read this as ::ffff:a64:17 and admitted it; the binder refuses it as IPv4-mapped.
+      ["::ffff:10.100.0.23", "an IPv4-mapped IPv6 address, as the binder does", ["is an IPv4-mapped IPv6 address", "write the IPv4 address itself (10.100.0.23)"]],
     ];
     for (const [address, what, fragments] of bad) {
       it(`refuses ${what}`, () => {
@@ -373,6 +375,16 @@ describe("validateVM", () => {
         allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-a", claim: "web-1.ovs2", vm: "web-1" }],
       });
       assertDenied(validateVM(withAddresses('{"ovs1": "10.100.0.23"}'), snapshot(world)), `${ADDR}.ovs1`, "tenant-a/web-1", '"ovs2"');
+    });
+
+    it("refuses an IPv6 address whose derived MAC a held address has, as the binder does, naming neither holder nor address", () => {
+      // fd00:100::1:0:0:17 and fd00:100::17 share their low 40 bits, so both would be 0a:00:00:00:00:17.
+      const world = tenantWorld({
+        allocations: [{ pool: "tenant-a-vlan100-v6", address: "fd00:100::17", namespace: "tenant-b", claim: "db-1.ovs1", vm: "db-1" }],
+      });
+      const d = assertDenied(validateVM(withAddresses('{"ovs1": "fd00:100:0:0:1::17"}'), snapshot(world)), `${ADDR}.ovs1`, "would get MAC 0a:00:00:00:00:17", "tenant-a-vlan100-v6");
+      assert.ok(!d.message.includes("db-1") && !d.message.includes("fd00:100::17"), d.message);
+      assertNoDenials(validateVM(withAddresses('{"ovs1": "fd00:100::18"}'), snapshot(world)));
     });
 
     it("refuses two addresses of one family, and a family no pool serves", () => {

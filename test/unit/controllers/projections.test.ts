@@ -5,6 +5,11 @@ import type { VirtualMachine } from "../../../capabilities/api/external/kubevirt
 import { bridgeNics, requestedAddresses } from "../../../capabilities/controllers/render";
 import { projectAllocation, projectClaim, projectVm } from "../../../capabilities/controllers/projections";
 import { ClusterView } from "../../../capabilities/controllers/cluster-view";
+import { interfaceProblems, kubevirtNetworkVerdict } from "../../../capabilities/domain/kubevirt-rules";
+import { planNic, poolChoices, PoolsSource } from "../../../capabilities/controllers/nic-pools";
+import { specMacUses } from "../../../capabilities/controllers/mac-guard";
+import { renderService } from "../../../capabilities/controllers/service-controller";
+import { nad, pool, snapshot } from "../admission/fixtures";
 
 const managedFields = [{ manager: "kubectl", operation: "Apply", fieldsV1: { "f:spec": { "f:template": {} } } }];
 
@@ -121,5 +126,94 @@ describe("projections of cached objects", () => {
     view.caches.vms.replace([fullVm()]);
     const held = view.caches.vms.get("tenant/web")!;
     assert.deepEqual(held, projectVm(fullVm()));
+  });
+});
+
+// The controllers decide on the cached VM, a projection. Every reader they use (KubeVirt's rules
+// checked again, pool choice, requested addresses, the NICs, spec MACs, the Service) must decide
+// the same on the projection as on the VM as stored: a field the projection drops and a rule
+// reads shows up here as a different verdict.
+describe("projection of a VM: the controllers' verdicts are those on the full object", () => {
+  const NET = "tenant/vlan100";
+  const POOLS = [pool("web", { cidr: "10.1.0.0/24", networks: [NET], default: true }), pool("db", { cidr: "10.2.0.0/24", networks: [NET] }), pool("v6", { cidr: "fd00:1::/64", networks: [NET] })];
+  const source: PoolsSource = { ...snapshot({ pools: POOLS, nads: [nad("tenant", "vlan100")] }), claimHolding: () => undefined };
+
+  type Obj = Record<string, unknown>;
+  /** The parts of a VM the cases edit. */
+  interface Parts {
+    annotations: Record<string, string>;
+    tspec: Obj;
+    devices: Obj;
+    ifaces: Obj[];
+    nets: Obj[];
+  }
+  /** A full VM (fullVm) with `edit` applied to a copy of it. */
+  const variant = (edit: (p: Parts) => void): VirtualMachine => {
+    const vm = fullVm();
+    const tspec = vm.spec!.template!.spec! as unknown as Obj;
+    const devices = vm.spec!.template!.spec!.domain!.devices! as unknown as Obj;
+    edit({ annotations: vm.metadata!.annotations!, tspec, devices, ifaces: devices.interfaces as Obj[], nets: tspec.networks as Obj[] });
+    return vm;
+  };
+
+  const cases: [string, VirtualMachine][] = [
+    ["a valid VM", fullVm()],
+    ["a NIC whose boot position a disk already has", variant(p => { p.devices.disks = [{ name: "root", disk: {}, bootOrder: 1 }, { name: "data", disk: {} }, { name: "cd", cdrom: {}, bootOrder: 2 }]; p.ifaces[1].bootOrder = 2; })],
+    ["a network probe without a pod network", variant(p => {
+      p.tspec.networks = [{ name: "ovs1", multus: { networkName: "vlan100" } }];
+      p.devices.interfaces = [{ name: "ovs1", bridge: {} }];
+      p.tspec.readinessProbe = { httpGet: { port: 80 }, initialDelaySeconds: 5 };
+      p.tspec.livenessProbe = { tcpSocket: { port: 22 }, periodSeconds: 3 };
+    })],
+    ["an exec probe without a pod network (allowed)", variant(p => {
+      p.tspec.networks = [{ name: "ovs1", multus: { networkName: "vlan100" } }];
+      p.devices.interfaces = [{ name: "ovs1", bridge: {} }];
+      p.tspec.readinessProbe = { exec: { command: ["true"] } };
+    })],
+    ["interface fields KubeVirt refuses", variant(p => {
+      Object.assign(p.ifaces[1], { model: "rtl9999", pciAddress: "0000:81:11.9", state: "down", portRanges: [{ start: 1 }], dhcpOptions: { ntpServers: ["fd00::1"], privateOptions: [{ option: 12 }] }, ports: [{ port: 22 }] });
+    })],
+    ["two bindings, a plugin and a reserved masquerade MAC", variant(p => {
+      p.ifaces[0].macAddress = "02:00:00:00:00:00";
+      p.ifaces[1].masquerade = {};
+      p.ifaces.push({ name: "plug", binding: { name: "macvtap" } });
+      p.nets.push({ name: "plug", multus: { networkName: "vlan100" } });
+    })],
+    ["a network without an interface, autoattach left on", variant(p => {
+      delete p.devices.autoattachPodInterface;
+      p.nets.push({ name: "lonely", multus: { networkName: "vlan100" } });
+    })],
+    ["a pool chosen per NIC", variant(p => void (p.annotations["vmnet.io/pools"] = '{"ovs1": "db"}'))],
+    ["a pool choice that does not parse", variant(p => void (p.annotations["vmnet.io/pools"] = "{broken"))],
+    ["an exposed masquerade NIC", variant(p => void (p.annotations["vmnet.io/expose"] = "ClusterIP"))],
+  ];
+
+  /** Everything the VM controller decides from a VM, as plain data. */
+  const decisions = (vm: VirtualMachine): unknown => {
+    const verdict = kubevirtNetworkVerdict(vm);
+    const choices = poolChoices(vm);
+    return {
+      verdict,
+      perInterface: bridgeNics(vm).map(n => [n.interface, interfaceProblems(verdict, vm, n.interface)]),
+      plans: bridgeNics(vm).map(n => planNic(vm, n, choices, source)),
+      requested: requestedAddresses(vm),
+      specMacs: specMacUses(vm),
+      service: renderService(vm, ["ClusterIP"]),
+    };
+  };
+
+  for (const [what, vm] of cases) {
+    it(`decides the same on the projection: ${what}`, () => {
+      assert.deepEqual(decisions(projectVm(vm)), decisions(vm));
+    });
+  }
+
+  it("the cases above exercise the rules the projection must keep fields for (so a dropped field would fail)", () => {
+    const fields = cases.flatMap(([, vm]) => kubevirtNetworkVerdict(vm).denials.map(d => d.field));
+    for (const want of [/disks|bootOrder/, /readinessProbe\.httpGet/, /livenessProbe\.tcpSocket/, /\.model$/, /\.pciAddress$/, /\.dhcpOptions/, /\.portRanges$/, /\.macAddress$/, /\.masquerade$/, /networks\[\d+\]\.name$/])
+      assert.ok(fields.some(f => want.test(f)), `no case is denied on a field matching ${want}: ${fields.join(", ")}`);
+    assert.deepEqual((decisions(cases[7][1]) as { plans: unknown }).plans, [{ pools: ["db", "v6"] }]);
+    assert.equal((decisions(cases[8][1]) as { plans: { unbound?: { reason: string } }[] }).plans[0].unbound?.reason, "InvalidRequest");
+    assert.ok("service" in (renderService(cases[9][1], ["ClusterIP"]) ?? {}));
   });
 });

@@ -3,9 +3,10 @@ import type { IPClaim } from "../../../capabilities/api/ipclaim-v1alpha1";
 import { VirtualMachine } from "../../../capabilities/api/external/kubevirt";
 import { sameStatus, statusFor } from "../../../capabilities/controllers/binder";
 import { targetKept } from "../../../capabilities/controllers/migration-controller";
-import { bridgeNics, renderClaim, requestedAddresses, setCondition } from "../../../capabilities/controllers/render";
+import { bridgeNics, claimableInterface, claimSpecDiffers, renderClaim, requestedAddresses, setCondition } from "../../../capabilities/controllers/render";
+import { refusalMessage } from "../../../capabilities/controllers/vm-controller";
 import { renderService } from "../../../capabilities/controllers/service-controller";
-import { launcherInterfaceName } from "../../../capabilities/admission/launcher-pod";
+import { launcherInterfaceName } from "../../../capabilities/domain/launcher-pod";
 
 const vm = (annotations: Record<string, string> = {}): VirtualMachine =>
   ({
@@ -27,6 +28,25 @@ describe("controller renderers", () => {
     assert.equal(claim.metadata?.name, "web.ovs1");
     assert.deepEqual(claim.spec, { vm: "web", interface: "ovs1", network: "t/vlan100", pool: "p4", pools: ["p4", "p6"] });
     assert.equal(claim.metadata?.labels?.["vmnet.io/vm"], "web");
+  });
+
+  it("makes the VM the claim's owner (not its controller, not blocking) unless a Retain pool keeps the claim", () => {
+    const owned = renderClaim(vm(), bridgeNics(vm())[0], ["p4"]);
+    assert.deepEqual(owned.metadata?.ownerReferences, [{ apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name: "web", uid: "u1" }]);
+    const kept = renderClaim(vm(), bridgeNics(vm())[0], ["p4"], false);
+    assert.equal(kept.metadata?.ownerReferences, undefined);
+    assert.equal(claimSpecDiffers(owned, kept), true, "a changed owner is re-applied");
+    assert.equal(claimSpecDiffers(owned, renderClaim(vm(), bridgeNics(vm())[0], ["p4"])), false);
+  });
+
+  it("gives no claim to a dotted interface name: vm c + d.ovs1 and vm c.d + ovs1 would share one", () => {
+    assert.equal(claimableInterface("d.ovs1"), false);
+    assert.equal(claimableInterface("ovs1"), true);
+  });
+
+  it("says why a refused NIC gets no address with each field and fix", () => {
+    const msg = refusalMessage("ovs1", [{ field: "spec.x.model", message: 'NIC model "tulip" is not supported; use virtio' }]);
+    assert.match(msg, /^KubeVirt v\d+\.\d+\.\d+ refuses interface ovs1 .*spec\.x\.model: NIC model "tulip" is not supported; use virtio; once the VM is fixed/);
   });
 
   it("reads vmnet.io/addresses leniently and names the annotation on errors", () => {

@@ -4,14 +4,15 @@
 --   Healthy      Bound=True (the message lists the addresses and MAC)
 --   Degraded     Bound=False for a reason a person has to act on: Conflict (the requested address
 --                is held by another NIC), Exhausted (no free address), InvalidRequest (the request
---                cannot be served), NetworkNotReady (no usable pool or NAD)
+--                cannot be served), NetworkNotReady (no usable pool or NAD), InvalidInterface
+--                (KubeVirt refuses the NIC: the VM was admitted while the webhook was down)
 --   Suspended    released by a Retain pool: the VM is gone and the addresses wait for a VM
 --                re-created under the same name, or for the claim's deletion
 --   Progressing  anything else (no status yet, an operator that has not caught up)
 -- Written for Lua 5.1 (Argo CD's gopher-lua) and checked with lua5.4 by test/unit/argocd-health.test.ts.
 local hs = {}
 
-local DEGRADED = { Conflict = true, Exhausted = true, InvalidRequest = true, NetworkNotReady = true }
+local DEGRADED = { Conflict = true, Exhausted = true, InvalidRequest = true, NetworkNotReady = true, InvalidInterface = true }
 
 local function condition(status, ctype)
   if status == nil or status.conditions == nil then
