@@ -36,7 +36,10 @@ export type WatchedKind =
 export interface OperatorOptions {
   /** Run reconcilers (watch process); false in an admission-only process. */
   controllers: boolean;
+  /** Reconcile every cached object this often (no API call). */
   resyncSeconds?: number;
+  /** A full List of every kind this often, behind the watches (0: never; 410 Gone still relists). */
+  relistSeconds?: number;
   gcIntervalSeconds?: number;
   gcGraceSeconds?: number;
   concurrency?: number;
@@ -125,11 +128,14 @@ export class Operator {
     this.#forgetPools();
     this.synced = true;
     if (!this.opts.controllers) return;
+    // Resync is from the caches, as client-go's: every object reconciled again, no API call. A
+    // full List of every kind (30,000 objects at 10,000 VMs, read from etcd, parsed, and the
+    // allocators rebuilt under binds in flight) only backs the watches up, rarely.
     this.#every(this.opts.resyncSeconds ?? 60, async () => {
-      await this.relist();
       if (this.#leading) this.enqueueAll();
       this.#restartSilentWatches();
     });
+    if ((this.opts.relistSeconds ?? 1800) > 0) this.#every(this.opts.relistSeconds ?? 1800, () => this.relist());
     // --- leader election (install track): a follower keeps its caches warm (watches and the
     // resync relist) and writes nothing. start() returns once the caches are filled, so Pepr's
     // watch callbacks (which await the operator) keep feeding them; the reconcilers start when
@@ -169,10 +175,9 @@ export class Operator {
     this.queue.stop();
   }
 
-  /** Replaces every cache with a fresh (paged) List; allocators are rebuilt from the IPAllocation records. */
+  /** Replaces every cache with a fresh (paged) List; allocators are rebuilt if the allocations or pools differed. */
   async relist(): Promise<void> {
     await Promise.all([...this.#informers.values()].map(i => i.relist()));
-    this.#forgetPools();
   }
 
   #forgetPools(): void {
@@ -196,7 +201,9 @@ export class Operator {
         listed: (items, resourceVersion) => {
           const changed = cache.replace(items, resourceVersion);
           this.#lastWatchEvent.set(w.kind, Date.now());
-          if (w.kind === "IPAllocation" || w.kind === "IPPool") this.#forgetPools();
+          // Rebuilt only when the List showed what the watch had not: a rebuild forgets the
+          // addresses of binds in flight, which then meet AlreadyExists.
+          if ((w.kind === "IPAllocation" || w.kind === "IPPool") && changed.length) this.#forgetPools();
           if (changed.length && this.opts.controllers && this.#leading) this.#enqueueChanged(w.kind, changed);
         },
       },
@@ -216,7 +223,7 @@ export class Operator {
     for (const key of this.view.caches.migrations.keys()) this.queue.add(`migration/${key}`);
   }
 
-  /** Entry point for every watch event, from our informers and from Pepr's Watch bindings. */
+  /** Entry point for every watch event (our informers) and for refreshPools. */
   onEvent(kind: WatchedKind, phase: Phase, obj: HasMeta): void {
     this.#lastWatchEvent.set(kind, Date.now());
     const cache = this.#cache(kind);
@@ -344,6 +351,7 @@ export function operator(extra: Partial<OperatorOptions> = {}): Promise<Operator
     const op = new Operator(client, {
       controllers,
       resyncSeconds: Number(process.env.VMNET_RESYNC_SECONDS ?? 60),
+      relistSeconds: Number(process.env.VMNET_RELIST_SECONDS ?? 1800),
       gcIntervalSeconds: Number(process.env.VMNET_GC_INTERVAL_SECONDS ?? 30),
       gcGraceSeconds: Number(process.env.VMNET_GC_GRACE_SECONDS ?? 60),
       watchSilenceSeconds: Number(process.env.VMNET_WATCH_SILENCE_SECONDS ?? 600),
