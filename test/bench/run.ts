@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { startLocalCluster } from "../../hack/cluster-setup";
 import { bundleOperator } from "../../hack/image/bundle";
+import { OPERATOR_NODE_OPTIONS } from "../../hack/image/node-options";
 import { benchAdmission, MAX_RATE_P99_MS } from "./admission";
 import { benchScale } from "./scale";
 import { benchWhereabouts } from "./whereabouts";
@@ -34,7 +35,10 @@ async function operatorBuild(profiling: boolean): Promise<string> {
     // Profiling keeps the bundle's line breaks, so profile-summary.ts can name the module of each line.
     process.env.VMNET_OPERATOR_BUNDLE = (await bundleOperator(dir, profiling ? { minifyWhitespace: false } : {})).files[0];
   }
-  return `bundle (${process.env.VMNET_OPERATOR_BUNDLE} under plain node, as in the image${profiling ? "; whitespace kept for profiling" : ""})`;
+  // The image's NODE_OPTIONS (hack/image/node-options.ts), unless --no-image-node-options.
+  const flags = process.argv.includes("--no-image-node-options") ? [] : OPERATOR_NODE_OPTIONS;
+  process.env.VMNET_OPERATOR_NODE_ARGS = [...flags, process.env.VMNET_OPERATOR_NODE_ARGS ?? ""].filter(Boolean).join(" ");
+  return `bundle (${process.env.VMNET_OPERATOR_BUNDLE} under plain node ${flags.join(" ") || "without the image's flags"}, as in the image${profiling ? "; whitespace kept for profiling" : ""})`;
 }
 async function main(): Promise<void> {
   const vms = arg("vms", 1000);
@@ -51,12 +55,13 @@ async function main(): Promise<void> {
   const cp = await startLocalCluster();
   try {
     if (process.argv.includes("--only-admission")) return await admission(profileDir);
-    const s = await benchScale({ vms, concurrency, log, profileDir });
+    const s = await benchScale({ vms, concurrency, log, profileDir, settleSeconds: arg("settle-seconds", 30) });
     console.log(`\n## ${vms} VMs bound (operator concurrency ${concurrency})`);
     console.log(`operator: first claim to all Bound ${s.bindSeconds.toFixed(1)} s (${(vms / s.bindSeconds).toFixed(0)} VMs/s); from process start ${s.operatorSeconds.toFixed(1)} s (start-up until webhooks registered ${s.startupSeconds.toFixed(1)} s)`);
     console.log(`writes: ${Object.entries(s.writes).map(([k, v]) => `${k}=${v}`).join(", ")} (${s.writesPerVm.toFixed(2)} per VM)`);
     console.log(`API server ceiling (same writes, concurrency ${concurrency}): ${s.ceilingSeconds.toFixed(1)} s; ratio operator/ceiling = ${s.ratio.toFixed(2)}`);
     console.log(`operator memory with ${vms} VMs, claims and allocations cached: RSS ${s.rssMiB.toFixed(0)} MiB, heap used ${s.heapMiB.toFixed(0)} MiB`);
+    console.log(`operator memory ${s.settled.seconds} s after the last bind, idle, no forced GC: RSS ${s.settled.rssMiB.toFixed(0)} MiB, heap used ${s.settled.heapMiB.toFixed(0)} MiB`);
     console.log(`heap per VM: ${s.gc.heapPerVmKB.toFixed(1)} KB (after full GC: heap ${s.gc.baseHeapMiB.toFixed(1)} MiB with no VM, ${s.gc.heapMiB.toFixed(1)} MiB with ${vms}; RSS ${s.gc.rssMiB.toFixed(0)} MiB)`);
     console.log(`load average at the end of the scale run: ${os.loadavg().map(l => l.toFixed(1)).join(" ")}`);
     if (process.argv.includes("--only-scale")) return;

@@ -21,6 +21,8 @@ export interface ScaleResult {
   heapMiB: number;
   /** After a full garbage collection (inspector), with 0 VMs (a start before the VMs exist) and with N. */
   gc: { baseHeapMiB: number; heapMiB: number; rssMiB: number; heapPerVmKB: number };
+  /** Scraped again after `seconds` idle, no forced GC: what a running operator holds once the burst is over. */
+  settled: { seconds: number; rssMiB: number; heapMiB: number };
 }
 
 const MiB = 2 ** 20;
@@ -125,7 +127,7 @@ async function replay(client: KubeClient, writes: Record<string, number>, vms: n
   return (Date.now() - t0) / 1000;
 }
 
-export async function benchScale(opts: { vms: number; concurrency: number; log: (s: string) => void; profileDir?: string }): Promise<ScaleResult> {
+export async function benchScale(opts: { vms: number; concurrency: number; log: (s: string) => void; profileDir?: string; settleSeconds?: number }): Promise<ScaleResult> {
   const client = await KubeClient.fromDefault(64);
   const ns = "bench-scale";
   await network(client, ns, "10.220.0.0/16");
@@ -173,6 +175,14 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
     await inspector.stopCpuProfile(`${opts.profileDir}/scale-${opts.vms}.cpuprofile`);
     opts.log(`CPU profile: ${opts.profileDir}/scale-${opts.vms}.cpuprofile`);
   }
+  const settleSeconds = opts.settleSeconds ?? 30;
+  await new Promise(r => setTimeout(r, settleSeconds * 1000));
+  const idle = await scrape(metricsPort);
+  const settled = {
+    seconds: settleSeconds,
+    rssMiB: (metricValues(idle, "process_resident_memory_bytes")[0]?.value ?? 0) / MiB,
+    heapMiB: (metricValues(idle, "nodejs_heap_size_used_bytes")[0]?.value ?? 0) / MiB,
+  };
   const mem = await inspector.memoryAfterGc();
   if (opts.profileDir) {
     await inspector.heapSnapshot(`${opts.profileDir}/scale-${opts.vms}.heapsnapshot`);
@@ -185,6 +195,6 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
   opts.log(`operator done: ${operatorSeconds.toFixed(1)} s (startup ${startupSeconds.toFixed(1)} s), ${total} writes; replaying them for the ceiling`);
   const ceilingSeconds = await replay(client, writes, opts.vms, opts.concurrency);
   await client.close();
-  return { vms: opts.vms, operatorSeconds, startupSeconds, bindSeconds, writes, writesPerVm: total / opts.vms, ceilingSeconds, ratio: bindSeconds / ceilingSeconds, rssMiB, heapMiB, gc };
+  return { vms: opts.vms, operatorSeconds, startupSeconds, bindSeconds, writes, writesPerVm: total / opts.vms, ceilingSeconds, ratio: bindSeconds / ceilingSeconds, rssMiB, heapMiB, gc, settled };
 }
 
