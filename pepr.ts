@@ -9,6 +9,8 @@ import { Controllers } from "./capabilities/controllers";
 import { runtimeEnv, startRuntime } from "./capabilities/runtime";
 import type { Health } from "./capabilities/runtime/health";
 import { drainAdmission, runFirstOnSigterm } from "./capabilities/runtime/shutdown";
+import { logger } from "./capabilities/log";
+import { Direct, directAdmission } from "./capabilities/webhook-server/dispatch";
 import { operatorAdmissionPort } from "./capabilities/runtime/admission-port";
 import { startAdmissionServer, upstreamSocket } from "./capabilities/webhook-server/server";
 
@@ -43,6 +45,7 @@ function startServing(port: number, health: Health): void {
   const front = startAdmissionServer({
     port,
     upstream,
+    direct: directPath(),
     token: process.env.PEPR_API_PATH || fs.readFileSync("/app/api-path/value").toString().trim(),
     keyFile: process.env.SSL_KEY_PATH || "/etc/certs/tls.key",
     certFile: process.env.SSL_CERT_PATH || "/etc/certs/tls.crt",
@@ -54,4 +57,15 @@ function startServing(port: number, health: Health): void {
     () => module.start(upstream as unknown as number),
     () => drainAdmission(front, () => health.stopping(), runtimeEnv().shutdown),
   );
+}
+
+/** Admission answered in the front server (webhook-server/dispatch.ts) unless VMNET_DIRECT_ADMISSION=false. */
+function directPath(): Direct | undefined {
+  if (process.env.VMNET_DIRECT_ADMISSION === "false") return undefined;
+  try {
+    return directAdmission(capabilities, { uuid: cfg.pepr.uuid, ignoredNamespaces: cfg.pepr.alwaysIgnore.namespaces });
+  } catch (err) {
+    logger("webhook-server").warn(`admission goes through Pepr: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
 }

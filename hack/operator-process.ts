@@ -36,7 +36,9 @@ export async function startOperator(env: Record<string, string> = {}, opts: { te
   const metricsPort = await freePort();
   // One Node process with tsx's require hook (no tsx CLI wrapper process in between), so signals,
   // memory figures and VMNET_OPERATOR_NODE_ARGS (e.g. --cpu-prof) apply to the operator itself.
-  const nodeArgs = (process.env.VMNET_OPERATOR_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  // With VMNET_OPERATOR_BUNDLE the operator is the bundle's child process: it gets them there.
+  const merged = { ...process.env, ...env };
+  const nodeArgs = merged.VMNET_OPERATOR_BUNDLE ? [] : (merged.VMNET_OPERATOR_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(ROOT, "hack", "run-operator.ts")], {
     env: { ...process.env, ...(opts.testTimers ? TEST_OPERATOR_ENV : {}), VMNET_WEBHOOK_PORT: String(port), VMNET_METRICS_PORT: String(metricsPort), ...env },
     stdio: ["ignore", "pipe", "pipe"],

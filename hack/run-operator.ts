@@ -35,11 +35,12 @@ async function whoAmI(client: KubeClient): Promise<string> {
 
 /**
  * VMNET_OPERATOR_BUNDLE=<module.js>: the module as the image runs it (the esbuild bundle under
- * plain node, no tsx) in a child process; this process only registers the webhooks, passes
- * signals on and exits with the child.
+ * plain node, no tsx) in a child process (with VMNET_OPERATOR_NODE_ARGS); this process only
+ * registers the webhooks, passes signals on and exits with the child.
  */
 function runBundle(bundle: string): void {
-  const child = spawn(process.execPath, [bundle], { env: { ...process.env, NODE_OPTIONS: "" }, stdio: "inherit" });
+  const nodeArgs = (process.env.VMNET_OPERATOR_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, bundle], { env: { ...process.env, NODE_OPTIONS: "" }, stdio: "inherit" });
   for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => child.kill(sig));
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + os.constants.signals[signal] : 1)));
 }

@@ -21,6 +21,10 @@ import { validateVM } from "../domain/vm";
 import { boundCondition } from "../domain/claims";
 
 type ValidateResponse = ReturnType<PeprValidateRequest<never>["Approve"]>;
+// What the handlers use of Pepr's request objects: also what the front server's direct path
+// (webhook-server/dispatch.ts) gives them, without Pepr's deep copy.
+type ValidateReq<T extends object> = Pick<PeprValidateRequest<T>, "Raw" | "OldResource" | "Request" | "Approve" | "Deny">;
+type MutateReq<T extends object> = Pick<PeprMutateRequest<T>, "Raw" | "OldResource" | "Request" | "SetAnnotation">;
 const log = logger("admission");
 
 /** Wraps a handler so its latency lands in vmnet_webhook_duration_seconds under its name. */
@@ -31,7 +35,7 @@ function measured<A, R>(name: string, fn: (req: A) => Promise<R>): (req: A) => P
 /** Time the on-the-spot bind may take, inside the API server's 10 s webhook timeout. */
 const BIND_BUDGET_MS = Number(process.env.VMNET_BIND_BUDGET_MS ?? 7000);
 
-function respond<T>(req: PeprValidateRequest<T & object>, kind: string, result: ValidationResult): ValidateResponse {
+function respond<T>(req: ValidateReq<T & object>, kind: string, result: ValidationResult): ValidateResponse {
   const ref = objectRef(req.Raw);
   const warnings = result.warnings.map(f => formatFinding(kind, ref, f));
   if (!result.denials.length) return req.Approve(warnings.length ? warnings : undefined);
@@ -39,18 +43,18 @@ function respond<T>(req: PeprValidateRequest<T & object>, kind: string, result: 
   return req.Deny(message, 422, warnings.length ? warnings : undefined);
 }
 
-async function validateVirtualMachine(port: AdmissionPort, req: PeprValidateRequest<VirtualMachine>): Promise<ValidateResponse> {
+async function validateVirtualMachine(port: AdmissionPort, req: ValidateReq<VirtualMachine>): Promise<ValidateResponse> {
   const view = await port.view();
   return respond(req, "VirtualMachine", validateVM(req.Raw, view, req.OldResource, { exposeTypes: allowedExposeTypes() }));
 }
 
-async function validateIPPool(port: AdmissionPort, req: PeprValidateRequest<IPPool>): Promise<ValidateResponse> {
+async function validateIPPool(port: AdmissionPort, req: ValidateReq<IPPool>): Promise<ValidateResponse> {
   const view = await port.view();
   if (req.Request.operation === "DELETE") return respond(req, "IPPool", validatePoolDelete(req.OldResource ?? req.Raw, view));
   return respond(req, "IPPool", validatePool(req.Raw, view, req.OldResource));
 }
 
-async function validateNetworkAttachment(port: AdmissionPort, req: PeprValidateRequest<NetworkAttachmentDefinition>): Promise<ValidateResponse> {
+async function validateNetworkAttachment(port: AdmissionPort, req: ValidateReq<NetworkAttachmentDefinition>): Promise<ValidateResponse> {
   const view = await port.view();
   return respond(req, "NetworkAttachmentDefinition", validateNAD(req.Raw, view, req.OldResource));
 }
@@ -63,7 +67,7 @@ async function validateNetworkAttachment(port: AdmissionPort, req: PeprValidateR
  * within the webhook's time budget. What it cannot bind, the validating check below refuses with
  * a message (a Pepr mutation can only fail without one).
  */
-async function mutateLauncherPod(port: AdmissionPort, req: PeprMutateRequest<k8s.Pod>): Promise<void> {
+async function mutateLauncherPod(port: AdmissionPort, req: MutateReq<k8s.Pod>): Promise<void> {
   if (req.Request.userInfo?.username !== launcherIdentity()) return;
   if (!selectionChanged({ operation: req.Request.operation, object: req.Raw, oldObject: req.OldResource })) return;
   const target = launcherTarget(req.Raw, req.Request.namespace);
@@ -87,7 +91,7 @@ async function mutateLauncherPod(port: AdmissionPort, req: PeprMutateRequest<k8s
  * webhook's matchConditions): refuses addresses on pool-backed networks except on the launcher
  * identity's pods, and there anything but the VM's own bound claims.
  */
-async function validatePod(port: AdmissionPort, req: PeprValidateRequest<k8s.Pod>): Promise<ValidateResponse> {
+async function validatePod(port: AdmissionPort, req: ValidateReq<k8s.Pod>): Promise<ValidateResponse> {
   const view = await port.view();
   const podReq = podRequest(req);
   let verdict = checkPodNetworks(podReq, launcherIdentity(), new GuardedNetworks(view));
@@ -102,7 +106,7 @@ async function validatePod(port: AdmissionPort, req: PeprValidateRequest<k8s.Pod
 }
 
 /** The parts of a Pod admission request the pod rules read. */
-function podRequest(req: PeprValidateRequest<k8s.Pod>): Parameters<typeof checkPodNetworks>[0] & { namespace: string; pod: string } {
+function podRequest(req: ValidateReq<k8s.Pod>): Parameters<typeof checkPodNetworks>[0] & { namespace: string; pod: string } {
   return {
     operation: req.Request.operation,
     namespace: (req.Raw.metadata?.namespace ?? req.Request.namespace) as string,
@@ -114,7 +118,7 @@ function podRequest(req: PeprValidateRequest<k8s.Pod>): Parameters<typeof checkP
 }
 
 /** A launcher pod's pool-backed elements carry exactly its VM's bound claims. */
-function validateLauncherAddresses(req: PeprValidateRequest<k8s.Pod>, view: View, target: LauncherTarget): ValidateResponse {
+function validateLauncherAddresses(req: ValidateReq<k8s.Pod>, view: View, target: LauncherTarget): ValidateResponse {
   const rendered = renderFor(view, target);
   const field = `metadata.annotations["${NETWORKS_ANNOTATION}"]`;
   if (rendered.error) return req.Deny(`Pod ${target.ns}/${target.pod}: ${field}: ${rendered.error}`, 422);

@@ -18,6 +18,7 @@ import type { ServiceObject } from "./service-controller";
 import { ObjectCache } from "../k8s/cache";
 import { hasDerivedFormMac } from "./mac-guard";
 import { claimNameParts, ownerOf } from "../domain/claims";
+import { projectAllocation, projectClaim, projectVm } from "./projections";
 
 export type Namespace = KubeObject;
 
@@ -35,14 +36,14 @@ interface PoolState {
 export class ClusterView implements AdmissionSnapshot {
   readonly caches = {
     pools: new ObjectCache<IPPool>(),
-    claims: new ObjectCache<IPClaim>()
+    claims: new ObjectCache<IPClaim>(projectClaim)
       .index("vm", c => `${c.metadata?.namespace}/${c.spec?.vm}`)
       .index("mac", c => c.status?.mac?.toLowerCase().replace(/-/g, ":")),
-    allocations: new ObjectCache<IPAllocation>()
+    allocations: new ObjectCache<IPAllocation>(projectAllocation)
       .index("pool", a => a.spec?.pool)
       .index("claim", a => (a.spec ? `${a.spec.claimRef.namespace}/${a.spec.claimRef.name}` : undefined)),
     // The few VMs with a spec MAC of the derived form: the binder must not derive the same one.
-    vms: new ObjectCache<VirtualMachine>().index("derivedMac", vm => (hasDerivedFormMac(vm) ? "yes" : undefined)),
+    vms: new ObjectCache<VirtualMachine>(projectVm).index("derivedMac", vm => (hasDerivedFormMac(vm) ? "yes" : undefined)),
     nads: new ObjectCache<NetworkAttachmentDefinition>(),
     namespaces: new ObjectCache<Namespace>(),
     migrations: new ObjectCache<VirtualMachineInstanceMigration>(),

@@ -1,21 +1,19 @@
 // The operator's runtime: caches filled by a List and kept by watches, the work queue, the
 // reconcilers and the timers for full resync and the garbage sweep. One per process; admission
 // and controllers share it, so the webhook binds through the same allocators.
-import { GenericClass, K8s, kind as coreKinds } from "kubernetes-fluent-client";
 import { IPAllocation } from "../api/ipallocation-v1alpha1";
 import { IPClaim } from "../api/ipclaim-v1alpha1";
 import { IPPool } from "../api/ippool-v1alpha1";
-import { VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
-import { NetworkAttachmentDefinition } from "../api/external/multus";
-import { KubeClient, KubeObject } from "../k8s/client";
+import { KubeClient } from "../k8s/client";
 import { HasMeta, keyOf, ObjectCache } from "../k8s/cache";
+import { Informer } from "../k8s/informer";
 import { errorText } from "../k8s/errors";
 import { eventRecorder, EventSink } from "../k8s/events";
 import { KindRef, Kinds } from "../k8s/kinds";
 import { logger } from "../log";
 import { apiRetries, apiWrites, setMetricsSource } from "../metrics";
 import { Binder } from "./binder";
-import { ClusterView } from "./cluster-view";
+import { claimNameParts, ClusterView } from "./cluster-view";
 import { GarbageSweep } from "./garbage-sweep";
 import { MigrationController } from "./migration-controller";
 import { PoolController } from "./pool-controller";
@@ -38,9 +36,10 @@ export type WatchedKind =
 export interface OperatorOptions {
   /** Run reconcilers (watch process); false in an admission-only process. */
   controllers: boolean;
-  /** Pepr's Watch bindings deliver events (watch and dev mode): no informers of our own at start. */
-  peprWatches?: boolean;
+  /** Reconcile every cached object this often (no API call). */
   resyncSeconds?: number;
+  /** A full List of every kind this often, behind the watches (0: never; 410 Gone still relists). */
+  relistSeconds?: number;
   gcIntervalSeconds?: number;
   gcGraceSeconds?: number;
   concurrency?: number;
@@ -54,15 +53,17 @@ const log = logger("operator");
 
 const MANAGED_SELECTOR = { key: "app.kubernetes.io/managed-by", value: "vmnet-operator" };
 
-const WATCHED: { kind: WatchedKind; ref: KindRef; model: GenericClass; managedOnly?: boolean }[] = [
-  { kind: "Service", ref: Kinds.Service, model: coreKinds.Service, managedOnly: true },
-  { kind: "Namespace", ref: Kinds.Namespace, model: coreKinds.Namespace },
-  { kind: "NetworkAttachmentDefinition", ref: Kinds.NetworkAttachmentDefinition, model: NetworkAttachmentDefinition },
-  { kind: "IPPool", ref: Kinds.IPPool, model: IPPool },
-  { kind: "IPAllocation", ref: Kinds.IPAllocation, model: IPAllocation },
-  { kind: "IPClaim", ref: Kinds.IPClaim, model: IPClaim },
-  { kind: "VirtualMachine", ref: Kinds.VirtualMachine, model: VirtualMachine },
-  { kind: "VirtualMachineInstanceMigration", ref: Kinds.VirtualMachineInstanceMigration, model: VirtualMachineInstanceMigration },
+// One informer per kind, in every mode (admission, watcher, dev): Pepr's Watch bindings are not
+// used, since each of them keeps full copies of every object in a watch cache of its own.
+const WATCHED: { kind: WatchedKind; ref: KindRef; managedOnly?: boolean }[] = [
+  { kind: "Service", ref: Kinds.Service, managedOnly: true },
+  { kind: "Namespace", ref: Kinds.Namespace },
+  { kind: "NetworkAttachmentDefinition", ref: Kinds.NetworkAttachmentDefinition },
+  { kind: "IPPool", ref: Kinds.IPPool },
+  { kind: "IPAllocation", ref: Kinds.IPAllocation },
+  { kind: "IPClaim", ref: Kinds.IPClaim },
+  { kind: "VirtualMachine", ref: Kinds.VirtualMachine },
+  { kind: "VirtualMachineInstanceMigration", ref: Kinds.VirtualMachineInstanceMigration },
 ];
 
 export class Operator {
@@ -75,7 +76,7 @@ export class Operator {
   readonly sweep: GarbageSweep;
   readonly event: EventSink;
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly #watchers = new Map<WatchedKind, { close(): void }>();
+  readonly #informers = new Map<WatchedKind, Informer<HasMeta>>();
   /** When each kind's watch last delivered an event (relists do not count). */
   readonly #lastWatchEvent = new Map<WatchedKind, number>();
   /** Pool generation last acted on: only a spec change re-examines every VM. */
@@ -103,9 +104,9 @@ export class Operator {
   }
 
   /**
-   * With Pepr's watches running (watch or dev mode), their events feed the caches; otherwise
-   * (admission-only) our own informers do. Either way a kind whose events stop is re-watched by
-   * an informer of ours at the next resync, and relists keep the caches right meanwhile.
+   * Informers fill the caches (a List each) and keep them by watch; a kind whose watch stops
+   * hearing from the API server is re-watched at the next resync, and relists keep the caches
+   * right meanwhile.
    */
   async start(): Promise<void> {
     setMetricsSource({
@@ -123,15 +124,18 @@ export class Operator {
       },
       staleness: () => Object.fromEntries(WATCHED.map(w => [w.kind, (Date.now() - (this.#lastWatchEvent.get(w.kind) ?? this.#startedAt)) / 1000])),
     });
-    await this.relist();
+    await Promise.all(WATCHED.map(w => this.#informer(w).start()));
+    this.#forgetPools();
     this.synced = true;
-    if (!this.opts.peprWatches) for (const w of WATCHED) this.#watch(w);
     if (!this.opts.controllers) return;
+    // Resync is from the caches, as client-go's: every object reconciled again, no API call. A
+    // full List of every kind (30,000 objects at 10,000 VMs, read from etcd, parsed, and the
+    // allocators rebuilt under binds in flight) only backs the watches up, rarely.
     this.#every(this.opts.resyncSeconds ?? 60, async () => {
-      await this.relist();
       if (this.#leading) this.enqueueAll();
       this.#restartSilentWatches();
     });
+    if ((this.opts.relistSeconds ?? 1800) > 0) this.#every(this.opts.relistSeconds ?? 1800, () => this.relist());
     // --- leader election (install track): a follower keeps its caches warm (watches and the
     // resync relist) and writes nothing. start() returns once the caches are filled, so Pepr's
     // watch callbacks (which await the operator) keep feeding them; the reconcilers start when
@@ -166,17 +170,17 @@ export class Operator {
 
   stop(): void {
     this.#timers.forEach(t => clearInterval(t));
-    this.#watchers.forEach(w => w.close());
-    this.#watchers.clear();
+    this.#informers.forEach(w => w.stop());
+    this.#informers.clear();
     this.queue.stop();
   }
 
-  /** Replaces every cache with a fresh List; allocators are rebuilt from the IPAllocation records. */
+  /** Replaces every cache with a fresh (paged) List; allocators are rebuilt if the allocations or pools differed. */
   async relist(): Promise<void> {
-    const lists = await Promise.all(
-      WATCHED.map(w => this.client.list<KubeObject>(w.ref, w.managedOnly ? { labelSelector: `${MANAGED_SELECTOR.key}=${MANAGED_SELECTOR.value}` } : {})),
-    );
-    WATCHED.forEach((w, i) => this.#cache(w.kind).replace(lists[i].items as HasMeta[] as never[]));
+    await Promise.all([...this.#informers.values()].map(i => i.relist()));
+  }
+
+  #forgetPools(): void {
     for (const pool of this.view.caches.pools.keys()) this.view.forgetPool(pool);
   }
 
@@ -186,13 +190,40 @@ export class Operator {
     for (const pool of items) this.onEvent("IPPool", "MODIFIED", pool as HasMeta);
   }
 
+  /** The informer of a kind: its Lists replace the cache, its events go through onEvent. */
+  #informer(w: (typeof WATCHED)[number]): Informer<HasMeta> {
+    const cache = this.#cache(w.kind);
+    const informer = new Informer<HasMeta>(
+      this.client,
+      w.ref,
+      {
+        event: (phase, obj) => this.onEvent(w.kind, phase, obj),
+        listed: (items, resourceVersion) => {
+          const changed = cache.replace(items, resourceVersion);
+          this.#lastWatchEvent.set(w.kind, Date.now());
+          // Rebuilt only when the List showed what the watch had not: a rebuild forgets the
+          // addresses of binds in flight, which then meet AlreadyExists.
+          if ((w.kind === "IPAllocation" || w.kind === "IPPool") && changed.length) this.#forgetPools();
+          if (changed.length && this.opts.controllers && this.#leading) this.#enqueueChanged(w.kind, changed);
+        },
+      },
+      {
+        labelSelector: w.managedOnly ? `${MANAGED_SELECTOR.key}=${MANAGED_SELECTOR.value}` : undefined,
+        project: obj => cache.project(obj as HasMeta),
+        onError: err => log.warn({ kind: w.kind }, `watch of ${w.kind} failed (retrying): ${errorText(err)}`),
+      },
+    );
+    this.#informers.set(w.kind, informer);
+    return informer;
+  }
+
   enqueueAll(): void {
     for (const key of this.view.caches.pools.keys()) this.queue.add(`pool/${key}`);
     for (const key of this.view.caches.vms.keys()) this.queue.add(`vm/${key}`);
     for (const key of this.view.caches.migrations.keys()) this.queue.add(`migration/${key}`);
   }
 
-  /** Entry point for every watch event, from our informers and from Pepr's Watch bindings. */
+  /** Entry point for every watch event (our informers) and for refreshPools. */
   onEvent(kind: WatchedKind, phase: Phase, obj: HasMeta): void {
     this.#lastWatchEvent.set(kind, Date.now());
     const cache = this.#cache(kind);
@@ -232,6 +263,21 @@ export class Operator {
         for (const vm of this.view.caches.vms.values()) if (vm.metadata?.namespace === name) this.queue.add(`vm/${keyOf(vm)}`);
         return;
     }
+  }
+
+  /** After a List that replaced a cache (a watch that could not resume): what it changed gets reconciled. */
+  #enqueueChanged(kind: WatchedKind, keys: string[]): void {
+    for (const key of keys) {
+      if (kind === "VirtualMachine") this.queue.add(`vm/${key}`);
+      else if (kind === "VirtualMachineInstanceMigration") this.queue.add(`migration/${key}`);
+      else if (kind === "IPClaim") {
+        const [ns, name] = key.split("/");
+        this.queue.add(`claim/${key}`);
+        this.queue.add(`vm/${ns}/${claimNameParts(name).vm}`);
+      }
+    }
+    // Pools, NADs, namespaces, Services, allocations: few, or touching many VMs; look at all.
+    if (!["VirtualMachine", "VirtualMachineInstanceMigration", "IPClaim"].includes(kind)) this.enqueueAll();
   }
 
   #onPool(pool: IPPool, phase: Phase): void {
@@ -278,30 +324,18 @@ export class Operator {
   }
 
   /**
-   * Pepr's and kubernetes-fluent-client's watches can go silent (seen after HTTP 429) without an
-   * error. Relists keep the caches right meanwhile; a watch silent for too long is restarted.
+   * A watch can hang without an error (a half-open connection). With bookmarks the API server
+   * speaks on every watch about once a minute; one silent for too long is reconnected.
+   * Relists keep the caches right meanwhile.
    */
   #restartSilentWatches(): void {
     const limitMs = (this.opts.watchSilenceSeconds ?? 600) * 1000;
-    for (const w of WATCHED) {
-      const last = this.#lastWatchEvent.get(w.kind) ?? this.#startedAt;
+    for (const [kind, informer] of this.#informers) {
+      const last = Math.max(informer.lastHeardAt, this.#startedAt);
       if (Date.now() - last < limitMs) continue;
-      log.warn({ kind: w.kind }, `watch of ${w.kind} silent for ${Math.round((Date.now() - last) / 1000)} s: restarting it`);
-      this.#watchers.get(w.kind)?.close();
-      this.#lastWatchEvent.set(w.kind, Date.now());
-      this.#watch(w);
+      log.warn({ kind }, `watch of ${kind} silent for ${Math.round((Date.now() - last) / 1000)} s: restarting it`);
+      informer.restartWatch();
     }
-  }
-
-  #watch({ kind, model, managedOnly }: (typeof WATCHED)[number]): void {
-    const query = managedOnly ? K8s(model).WithLabel(MANAGED_SELECTOR.key, MANAGED_SELECTOR.value) : K8s(model);
-    const watcher = query.Watch((obj, phase) => this.onEvent(kind, phase as Phase, obj as HasMeta), {
-      resyncDelaySec: 1,
-      resyncFailureMax: Number.MAX_SAFE_INTEGER, // never give up: a silent watch is worse than a noisy one
-      relistIntervalSec: 300,
-    });
-    watcher.start().catch(err => log.error(`watch ${kind} failed to start: ${errorText(err)}`));
-    this.#watchers.set(kind, watcher);
   }
 }
 
@@ -316,8 +350,8 @@ export function operator(extra: Partial<OperatorOptions> = {}): Promise<Operator
     const controllers = process.env.PEPR_WATCH_MODE === "true" || process.env.PEPR_MODE === "dev";
     const op = new Operator(client, {
       controllers,
-      peprWatches: controllers,
       resyncSeconds: Number(process.env.VMNET_RESYNC_SECONDS ?? 60),
+      relistSeconds: Number(process.env.VMNET_RELIST_SECONDS ?? 1800),
       gcIntervalSeconds: Number(process.env.VMNET_GC_INTERVAL_SECONDS ?? 30),
       gcGraceSeconds: Number(process.env.VMNET_GC_GRACE_SECONDS ?? 60),
       watchSilenceSeconds: Number(process.env.VMNET_WATCH_SILENCE_SECONDS ?? 600),

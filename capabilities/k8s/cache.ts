@@ -13,9 +13,9 @@ const rv = (obj: HasMeta | undefined): number => Number(obj?.metadata?.resourceV
 
 /**
  * Drops what the operator never reads but every object carries: managedFields (often the largest
- * part of an object) and the last-applied annotation. Memory per cached VM drops by half or more.
+ * part of an object) and the last-applied annotation. The default projection of a cache.
  */
-function slim<T extends HasMeta>(obj: T): T {
+export function slim<T extends HasMeta>(obj: T): T {
   const meta = obj.metadata as (HasMeta["metadata"] & { managedFields?: unknown; annotations?: Record<string, string> }) | undefined;
   if (!meta) return obj;
   const { managedFields: _drop, ...rest } = meta;
@@ -26,14 +26,24 @@ function slim<T extends HasMeta>(obj: T): T {
   return { ...obj, metadata: rest };
 }
 
+/** What a cache keeps of an object: a new object with only the fields the operator reads (idempotent). */
+export type Projection<T> = (obj: T) => T;
+
 export class ObjectCache<T extends HasMeta> {
   readonly #items = new Map<string, T>();
-  /** Secondary indexes: name -> (index value -> object keys), so lookups by VM or pool are not scans. */
-  readonly #indexes = new Map<string, { keyOf: (obj: T) => string | undefined; map: Map<string, Set<string>> }>();
+
+  /** Every object enters through `project`: the cache holds projections only, never what it was given. */
+  constructor(readonly project: Projection<T> = slim) {}
+  /**
+   * Secondary indexes: name -> (index value -> object keys), so lookups by VM or pool are not
+   * scans. Most values have one object (a VM's claims, a claim's allocation): those hold the key
+   * itself, and a Set only once a second key joins (a Set per VM would cost more than the VM).
+   */
+  readonly #indexes = new Map<string, { keyOf: (obj: T) => string | undefined; map: IndexMap }>();
 
   /** Adds an index; `by(name, value)` then returns the objects whose keyOf gives value. */
   index(name: string, indexKey: (obj: T) => string | undefined): this {
-    const map = new Map<string, Set<string>>();
+    const map: IndexMap = new Map();
     this.#indexes.set(name, { keyOf: indexKey, map });
     for (const [key, obj] of this.#items) this.#link(key, obj, true);
     return this;
@@ -41,18 +51,14 @@ export class ObjectCache<T extends HasMeta> {
 
   by(name: string, value: string): T[] {
     const keys = this.#indexes.get(name)?.map.get(value);
-    return keys ? [...keys].map(k => this.#items.get(k)).filter((o): o is T => o !== undefined) : [];
+    if (keys === undefined) return [];
+    return (typeof keys === "string" ? [keys] : [...keys]).map(k => this.#items.get(k)).filter((o): o is T => o !== undefined);
   }
 
   #link(key: string, obj: T, add: boolean): void {
     for (const { keyOf: indexKey, map } of this.#indexes.values()) {
       const v = indexKey(obj);
-      if (v === undefined) continue;
-      const set = map.get(v) ?? new Set<string>();
-      if (add) set.add(key);
-      else set.delete(key);
-      if (set.size) map.set(v, set);
-      else map.delete(v);
+      if (v !== undefined) (add ? addKey : removeKey)(map, v, key);
     }
   }
 
@@ -94,7 +100,7 @@ export class ObjectCache<T extends HasMeta> {
     const key = keyOf(obj);
     const held = this.#items.get(key);
     if (held && rv(held) >= rv(obj) && held.metadata?.uid === obj.metadata?.uid) return false;
-    this.#set(key, slim(obj));
+    this.#set(key, this.project(obj));
     return true;
   }
 
@@ -107,18 +113,49 @@ export class ObjectCache<T extends HasMeta> {
     return this.#delete(key);
   }
 
-  /** Replaces everything with a fresh List; returns the keys that changed or vanished. */
-  replace(items: T[]): string[] {
+  /**
+   * Replaces everything with a fresh List; returns the keys that changed or vanished. With the
+   * List's resourceVersion, what the cache holds that is newer than the List (our own writes, or
+   * watch events that overtook it) is kept: a List taken before a create must not drop the
+   * created object, or the next reconcile would create it again.
+   */
+  replace(items: T[], listResourceVersion?: string): string[] {
     this.lastEventAt = Date.now() / 1000;
     const changed: string[] = [];
-    const next = new Map(items.map(i => [keyOf(i), slim(i)]));
+    const next = new Map(items.map(i => [keyOf(i), this.project(i)]));
+    const listRv = Number(listResourceVersion ?? 0);
     for (const [key, held] of this.#items) {
       const fresh = next.get(key);
-      if (!fresh || fresh.metadata?.resourceVersion !== held.metadata?.resourceVersion) changed.push(key);
+      if (newerThanList(held, fresh, listRv)) next.set(key, held);
+      else if (fresh?.metadata?.resourceVersion !== held.metadata?.resourceVersion) changed.push(key);
     }
     for (const key of next.keys()) if (!this.#items.has(key)) changed.push(key);
     for (const key of [...this.#items.keys()]) this.#delete(key);
     for (const [k, v] of next) this.#set(k, v);
     return changed;
+  }
+}
+
+/** The held copy is newer than what a List at listRv shows (a same-uid newer copy, or one made after the List). */
+function newerThanList(held: HasMeta, fresh: HasMeta | undefined, listRv: number): boolean {
+  if (fresh) return rv(held) > rv(fresh) && held.metadata?.uid === fresh.metadata?.uid;
+  return listRv > 0 && rv(held) > listRv;
+}
+
+type IndexMap = Map<string, string | Set<string>>;
+
+function addKey(map: IndexMap, value: string, key: string): void {
+  const held = map.get(value);
+  if (held === undefined || held === key) map.set(value, key);
+  else if (typeof held === "string") map.set(value, new Set([held, key]));
+  else held.add(key);
+}
+
+function removeKey(map: IndexMap, value: string, key: string): void {
+  const held = map.get(value);
+  if (held === key) map.delete(value);
+  else if (typeof held === "object" && held.delete(key) && held.size <= 1) {
+    if (held.size === 1) map.set(value, [...held][0]);
+    else map.delete(value);
   }
 }

@@ -2,7 +2,7 @@
 // Why not kubernetes-fluent-client for these: it re-reads the kubeconfig and opens a new TLS
 // connection on every call and applies under a fixed field manager. Here one keep-alive pool is
 // shared, server-side apply uses our own field manager, and 429/5xx/connection errors are retried
-// with backoff in one place. Watches stay on kubernetes-fluent-client through Pepr.
+// with backoff in one place. Watches and paged lists serve the informers (informer.ts).
 import { KubeConfig } from "@kubernetes/client-node";
 import https from "node:https";
 import { Agent, fetch } from "undici";
@@ -59,6 +59,8 @@ const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 export class KubeClient {
   readonly server: string;
   readonly #agent: Agent;
+  /** Watches hold their connection for minutes: a pool of their own, so they never take one from writes. */
+  readonly #watchAgent: Agent;
   readonly #headers: Record<string, string>;
   /** Told of every write (verb and kind): the metrics count them, so benchmarks can report writes per VM. */
   onWrite?: (verb: string, kind: string) => void;
@@ -66,9 +68,10 @@ export class KubeClient {
   onRetry?: (status: number) => void;
   maxAttempts = 8;
 
-  private constructor(server: string, agent: Agent, headers: Record<string, string>) {
+  private constructor(server: string, agent: Agent, watchAgent: Agent, headers: Record<string, string>) {
     this.server = server.replace(/\/$/, "");
     this.#agent = agent;
+    this.#watchAgent = watchAgent;
     this.#headers = headers;
   }
 
@@ -92,6 +95,7 @@ export class KubeClient {
     const headers: Record<string, string> = { Accept: "application/json", "User-Agent": `${FIELD_MANAGER}/v1` };
     const auth = (opts.headers as Record<string, string> | undefined)?.Authorization;
     if (auth) headers.Authorization = auth;
+    const connect = { ca: opts.ca as string, cert: opts.cert as string, key: opts.key as string, rejectUnauthorized: !cluster.skipTLSVerify };
     const agent = new Agent({
       connections,
       keepAliveTimeout: 60_000,
@@ -100,9 +104,12 @@ export class KubeClient {
       headersTimeout: 30_000,
       bodyTimeout: 60_000,
       connectTimeout: 10_000,
-      connect: { ca: opts.ca as string, cert: opts.cert as string, key: opts.key as string, rejectUnauthorized: !cluster.skipTLSVerify },
+      connect,
     });
-    return new KubeClient(cluster.server, agent, headers);
+    // A watch with bookmarks hears from the API server at least every minute or so: three
+    // minutes of silence is a dead connection.
+    const watchAgent = new Agent({ headersTimeout: 30_000, bodyTimeout: 180_000, connectTimeout: 10_000, connect });
+    return new KubeClient(cluster.server, agent, watchAgent, headers);
   }
 
   /** The namespace of the kubeconfig's current (or named) context, as kubectl defaults to it; "default" when it has none. */
@@ -117,7 +124,19 @@ export class KubeClient {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    await Promise.all([this.#agent.close(), this.#watchAgent.destroy()]);
+  }
+
+  /**
+   * Opens a watch (GET ...?watch=true) and returns its body: newline-separated JSON events.
+   * Not retried here: the informer (informer.ts) decides between re-watching and relisting.
+   */
+  async watch(kind: KindRef, query: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+    const url = new URL(this.server + resourcePath(kind));
+    for (const [k, v] of Object.entries({ ...query, watch: "true" })) url.searchParams.set(k, v);
+    const resp = await fetch(url, { headers: this.#headers, dispatcher: this.#watchAgent, signal });
+    if (!resp.ok || !resp.body) throw ApiError.fromResponse(resp.status, await resp.text(), `watch ${kind.kind}`, Number(resp.headers.get("retry-after") ?? 0));
+    return resp.body;
   }
 
   async request<T>(spec: RequestSpec): Promise<T> {
@@ -185,6 +204,28 @@ export class KubeClient {
       what: `list ${kind.kind}${opts.namespace ? ` in ${opts.namespace}` : ""}`,
     });
     return { items: list.items.map(i => ({ apiVersion: kind.apiVersion, kind: kind.kind, ...(i as object) }) as T), resourceVersion: list.metadata.resourceVersion };
+  }
+
+  /**
+   * Lists in pages of `limit` and hands each page to `onPage` as it arrives (the informer keeps
+   * only a projection of each item, so a big list never sits in memory whole). Returns the
+   * list's resourceVersion, from which a watch continues.
+   */
+  async listPages<T>(kind: KindRef, opts: ListOptions & { limit?: number }, onPage: (items: T[]) => void): Promise<string> {
+    const query: Record<string, string> = { limit: String(opts.limit ?? 500) };
+    if (opts.labelSelector) query.labelSelector = opts.labelSelector;
+    if (opts.fieldSelector) query.fieldSelector = opts.fieldSelector;
+    for (;;) {
+      const page = await this.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>({
+        method: "GET",
+        path: resourcePath(kind, opts.namespace),
+        query,
+        what: `list ${kind.kind}${opts.namespace ? ` in ${opts.namespace}` : ""}`,
+      });
+      onPage(page.items);
+      if (!page.metadata.continue) return page.metadata.resourceVersion;
+      query.continue = page.metadata.continue;
+    }
   }
 
   create<T>(kind: KindRef, obj: T): Promise<T> {

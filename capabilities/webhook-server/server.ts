@@ -5,8 +5,9 @@
 // thread that also answers launcher pods. Here the token is checked before a byte of the body is
 // read, gate.ts bounds size and depth and checks the review before anything parses deeply, errors
 // are one plain line, and big non-pod reviews go to Pepr one at a time so a pod never queues
-// behind them. Pepr itself listens on an abstract Unix socket (no file, not reachable from the
-// network) and keeps doing what it does well: dispatch to our handlers.
+// behind them. With `direct` (dispatch.ts) the review is answered here by our capabilities'
+// bindings, parsed once; Pepr itself listens on an abstract Unix socket (no file, not reachable
+// from the network) for health and metrics, and for every review when the direct path is off.
 //
 // Certificate rotation: call reloadCertificate(server, files) when the serving files change
 // (the install track's capabilities/tls/ watcher plugs in there); new connections get the new
@@ -29,6 +30,7 @@ import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { logger } from "../log";
+import type { AdmissionRequest, Direct } from "./dispatch";
 import { denial, gate, MAX_BODY_BYTES, route } from "./gate";
 
 const log = logger("webhook-server");
@@ -44,6 +46,8 @@ export interface AdmissionServerOptions extends TlsFiles {
   token: string;
   /** Where Pepr's server listens (upstreamSocket()). */
   upstream: string;
+  /** Answers admission reviews here (dispatch.ts) instead of forwarding them to Pepr. */
+  direct?: Direct;
 }
 
 /** A fresh abstract Unix socket name for Pepr's server (Linux: no file, so a read-only root works). */
@@ -154,8 +158,15 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, opts:
   if (verdict.status) return plain(res, verdict.status, verdict.status === 413 ? "request too large" : "malformed admission review");
   if (verdict.deny && verdict.uid) return json(res, denial(verdict.uid, verdict.deny));
   const isPod = (verdict.review?.request?.kind as { kind?: string } | undefined)?.kind === "Pod";
-  const send = (): Promise<void> => forward(req, res, opts, agent, body.text);
+  const send = answer(req, res, opts, agent, r.which, body.text, verdict.review?.request as AdmissionRequest);
   await (isPod || body.text.length < HEAVY_BYTES ? send() : heavy.run(send));
+}
+
+/** Answers here (direct path) or through Pepr. */
+function answer(req: http.IncomingMessage, res: http.ServerResponse, opts: AdmissionServerOptions, agent: https.Agent, which: "mutate" | "validate", text: string, request: AdmissionRequest): () => Promise<void> {
+  const direct = opts.direct;
+  if (direct) return async () => json(res, await direct(which, request));
+  return () => forward(req, res, opts, agent, text);
 }
 
 /** Reads the body, keeping at most MAX_BODY_BYTES + 1 of it (the rest is drained and dropped). */

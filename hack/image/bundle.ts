@@ -39,13 +39,15 @@ export const NODE_BUNDLE = {
   logLevel: "silent",
 } as const satisfies BuildOptions;
 
-export async function bundleOperator(outDir: string): Promise<Bundle> {
+/** `overrides`: for profiling only (the benchmarks keep whitespace so a profile names each module's lines). */
+export async function bundleOperator(outDir: string, overrides: Pick<BuildOptions, "minifyWhitespace"> = {}): Promise<Bundle> {
   fs.mkdirSync(outDir, { recursive: true });
   const result = await build({
     absWorkingDir: ROOT,
     entryPoints: ["pepr.ts"],
     outfile: path.join(outDir, "module.js"),
     ...NODE_BUNDLE,
+    ...overrides,
     // The bundled packages' licence notices, shipped beside the bundle.
     legalComments: "external",
     metafile: true,

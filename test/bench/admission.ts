@@ -5,9 +5,10 @@ import { Agent, fetch } from "undici";
 import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeClient } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { startOperator } from "../../hack/operator-process";
+import { freePort, startOperator } from "../../hack/operator-process";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
 import { KUBEVIRT_USER } from "../kubevirt-sim/identity";
+import { Inspector } from "./inspector";
 
 export interface LatencyResult {
   path: string;
@@ -17,7 +18,14 @@ export interface LatencyResult {
   p50: number;
   p99: number;
   max: number;
+  /** The highest rate of the search steps with p99 <= MAX_RATE_P99_MS and no error (0: none). */
+  maxRate?: number;
+  maxRateP99?: number;
 }
+
+/** The latency bound of the highest-rate search. */
+export const MAX_RATE_P99_MS = 25;
+const SEARCH_RATES = [100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000];
 
 function review(kind: { group: string; version: string; kind: string }, resource: string, object: unknown, namespace: string, username = "bench"): unknown {
   return {
@@ -69,16 +77,29 @@ async function constantRate(url: string, body: string, rate: number, seconds: nu
   return { latencies, errors };
 }
 
-export async function benchAdmission(opts: { rate: number; seconds: number; log: (s: string) => void }): Promise<LatencyResult[]> {
+export async function benchAdmission(opts: {
+  rate: number;
+  seconds: number;
+  log: (s: string) => void;
+  profileDir?: string;
+  searchSeconds?: number;
+  /** Extra operator environment (VMNET_DIRECT_ADMISSION=false: every review through Pepr, as before). */
+  env?: Record<string, string>;
+  /** Distinguishes the profile files of several runs. */
+  label?: string;
+}): Promise<LatencyResult[]> {
   const client = await KubeClient.fromDefault();
   const ns = "bench-admission";
   await client.apply(Kinds.Namespace, { metadata: { name: ns } });
   await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
   await client.apply(Kinds.IPPool, { metadata: { name: "bench-admission" }, spec: { cidr: "10.240.0.0/24", gateway: "10.240.0.1", networks: [`${ns}/vlan100`] } });
-  const op = await startOperator({ LOG_LEVEL: "error", PEPR_API_PATH: "bench" }, { testTimers: false });
+  const inspectPort = await freePort();
+  const nodeArgs = [process.env.VMNET_OPERATOR_NODE_ARGS ?? "", `--inspect=127.0.0.1:${inspectPort}`].filter(Boolean).join(" ");
+  const op = await startOperator({ LOG_LEVEL: "error", PEPR_API_PATH: "bench", VMNET_OPERATOR_NODE_ARGS: nodeArgs, ...opts.env }, { testTimers: false });
+  const inspector = opts.profileDir ? await Inspector.connect(inspectPort) : undefined;
   try {
     const vm = vmManifest(ns, "web", [{ name: "default", ports: [{ port: 80 }] }, { name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": '{"ovs1": "10.240.0.20"}' });
-    await client.create(Kinds.VirtualMachine, vm);
+    if (!(await client.getOrUndefined(Kinds.VirtualMachine, "web", ns))) await client.create(Kinds.VirtualMachine, vm);
     // Wait until the claim is bound, so the mutation measures the steady path (no bind on the spot).
     for (let i = 0; ; i++) {
       const c = await client.getOrUndefined<{ status?: { addresses?: string[] } }>(Kinds.IPClaim, "web.ovs1", ns);
@@ -109,14 +130,35 @@ export async function benchAdmission(opts: { rate: number; seconds: number; log:
       const url = `https://localhost:${op.port}${path.split(" ")[0]}`;
       await constantRate(url, body, 50, 2, agent); // warm-up: JIT, TLS sessions
       opts.log(`${path}: ${opts.rate}/s for ${opts.seconds} s`);
+      const name = path.split(" ")[0].split("/")[1];
+      await inspector?.startCpuProfile();
       const { latencies, errors } = await constantRate(url, body, opts.rate, opts.seconds, agent);
+      if (inspector) await inspector.stopCpuProfile(`${opts.profileDir}/admission-${opts.label ?? "direct"}-${name}-${opts.rate}.cpuprofile`);
       latencies.sort((a, b) => a - b);
-      results.push({ path, requests: latencies.length, errors, rate: opts.rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] });
+      const result: LatencyResult = { path, requests: latencies.length, errors, rate: opts.rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] };
+      if (opts.searchSeconds) Object.assign(result, await highestRate(url, body, agent, opts.searchSeconds, opts.log));
+      results.push(result);
     }
     await agent.close();
+    inspector?.close();
     return results;
   } finally {
     await op.stop();
     await client.close();
   }
+}
+
+/** Steps up the rate until p99 passes MAX_RATE_P99_MS or a request fails; the last rate that held. */
+async function highestRate(url: string, body: string, agent: Agent, seconds: number, log: (s: string) => void): Promise<{ maxRate: number; maxRateP99: number }> {
+  let best = { maxRate: 0, maxRateP99: 0 };
+  for (const rate of SEARCH_RATES) {
+    const { latencies, errors } = await constantRate(url, body, rate, seconds, agent);
+    latencies.sort((a, b) => a - b);
+    const p99 = percentile(latencies, 99);
+    log(`  ${rate}/s: p99 ${p99.toFixed(2)} ms, ${errors} errors`);
+    if (errors || p99 > MAX_RATE_P99_MS) break;
+    best = { maxRate: rate, maxRateP99: p99 };
+    await new Promise(r => setTimeout(r, 1000)); // let the queues drain between steps
+  }
+  return best;
 }

@@ -1,10 +1,13 @@
 // `npm run bench`: every figure of DESIGN section 5 measured in one run on this machine, printed
 // as a table for BENCHMARKS.md. Not a test: nothing here passes or fails.
 import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startLocalCluster } from "../../hack/cluster-setup";
-import { benchAdmission } from "./admission";
+import { bundleOperator } from "../../hack/image/bundle";
+import { OPERATOR_NODE_OPTIONS } from "../../hack/image/node-options";
+import { benchAdmission, MAX_RATE_P99_MS } from "./admission";
 import { benchScale } from "./scale";
 import { benchWhereabouts } from "./whereabouts";
 
@@ -13,34 +16,79 @@ const arg = (name: string, fallback: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const log = (s: string): void => console.error(`[bench] ${s}`);
+const flag = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
 
+/**
+ * The operator runs as the image runs it (the esbuild bundle under plain node) unless --tsx is
+ * given or VMNET_OPERATOR_BUNDLE names a bundle already.
+ */
+async function operatorBuild(profiling: boolean): Promise<string> {
+  if (process.argv.includes("--tsx")) {
+    delete process.env.VMNET_OPERATOR_BUNDLE;
+    return "tsx (node --import tsx pepr.ts)";
+  }
+  if (!process.env.VMNET_OPERATOR_BUNDLE) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vmnet-bench-bundle-"));
+    // Profiling keeps the bundle's line breaks, so profile-summary.ts can name the module of each line.
+    process.env.VMNET_OPERATOR_BUNDLE = (await bundleOperator(dir, profiling ? { minifyWhitespace: false } : {})).files[0];
+  }
+  // The image's NODE_OPTIONS (hack/image/node-options.ts), unless --no-image-node-options.
+  const flags = process.argv.includes("--no-image-node-options") ? [] : OPERATOR_NODE_OPTIONS;
+  process.env.VMNET_OPERATOR_NODE_ARGS = [...flags, process.env.VMNET_OPERATOR_NODE_ARGS ?? ""].filter(Boolean).join(" ");
+  return `bundle (${process.env.VMNET_OPERATOR_BUNDLE} under plain node ${flags.join(" ") || "without the image's flags"}, as in the image${profiling ? "; whitespace kept for profiling" : ""})`;
+}
 async function main(): Promise<void> {
   const vms = arg("vms", 1000);
   const concurrency = arg("concurrency", 32);
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}`);
-  console.log("\n## Allocator core (pure, no API server)");
-  const tsx = path.join(__dirname, "..", "..", "node_modules", "tsx", "dist", "cli.mjs");
-  console.log(execFileSync(process.execPath, ["--expose-gc", tsx, path.join(__dirname, "allocator.bench.ts")], { encoding: "utf8" }).trim());
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}, load average ${os.loadavg().map(l => l.toFixed(1)).join(" ")}`);
+  const profileDir = flag("profile");
+  console.log(`operator: ${await operatorBuild(profileDir !== undefined)}`);
+  if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+  if (!process.argv.includes("--skip-allocator")) {
+    console.log("\n## Allocator core (pure, no API server)");
+    const tsx = path.join(__dirname, "..", "..", "node_modules", "tsx", "dist", "cli.mjs");
+    console.log(execFileSync(process.execPath, ["--expose-gc", tsx, path.join(__dirname, "allocator.bench.ts")], { encoding: "utf8" }).trim());
+  }
   const cp = await startLocalCluster();
   try {
-    const s = await benchScale({ vms, concurrency, log });
+    if (process.argv.includes("--only-admission")) return await admission(profileDir);
+    const s = await benchScale({ vms, concurrency, log, profileDir, settleSeconds: arg("settle-seconds", 30) });
     console.log(`\n## ${vms} VMs bound (operator concurrency ${concurrency})`);
     console.log(`operator: first claim to all Bound ${s.bindSeconds.toFixed(1)} s (${(vms / s.bindSeconds).toFixed(0)} VMs/s); from process start ${s.operatorSeconds.toFixed(1)} s (start-up until webhooks registered ${s.startupSeconds.toFixed(1)} s)`);
     console.log(`writes: ${Object.entries(s.writes).map(([k, v]) => `${k}=${v}`).join(", ")} (${s.writesPerVm.toFixed(2)} per VM)`);
     console.log(`API server ceiling (same writes, concurrency ${concurrency}): ${s.ceilingSeconds.toFixed(1)} s; ratio operator/ceiling = ${s.ratio.toFixed(2)}`);
     console.log(`operator memory with ${vms} VMs, claims and allocations cached: RSS ${s.rssMiB.toFixed(0)} MiB, heap used ${s.heapMiB.toFixed(0)} MiB`);
+    console.log(`operator memory ${s.settled.seconds} s after the last bind, idle, no forced GC: RSS ${s.settled.rssMiB.toFixed(0)} MiB, heap used ${s.settled.heapMiB.toFixed(0)} MiB`);
+    console.log(`heap per VM: ${s.gc.heapPerVmKB.toFixed(1)} KB (after full GC: heap ${s.gc.baseHeapMiB.toFixed(1)} MiB with no VM, ${s.gc.heapMiB.toFixed(1)} MiB with ${vms}; RSS ${s.gc.rssMiB.toFixed(0)} MiB)`);
+    console.log(`load average at the end of the scale run: ${os.loadavg().map(l => l.toFixed(1)).join(" ")}`);
     if (process.argv.includes("--only-scale")) return;
     const wb = await benchWhereabouts({ kubeconfig: cp.kubeconfig, count: vms, concurrency: 8 });
     console.log(`\n## Whereabouts ${"v0.9.4"} IPAM, ${vms} CNI ADDs at concurrency 8, same API server`);
     console.log(`whereabouts: ${wb.seconds.toFixed(1)} s (${wb.perSecond.toFixed(1)}/s), duplicates ${wb.duplicates}, failures ${wb.failures}, per-call p50 ${wb.latency.p50.toFixed(2)} s p99 ${wb.latency.p99.toFixed(2)} s`);
     console.log(`vmnet-operator is ${(wb.seconds / s.bindSeconds).toFixed(1)}x faster (first claim to all Bound), ${(wb.seconds / s.operatorSeconds).toFixed(1)}x counting its process start`);
-    const rate = arg("rate", 200);
-    const lat = await benchAdmission({ rate, seconds: arg("seconds", 10), log });
-    console.log(`\n## Admission latency at the webhook, ${rate} requests/s over TLS on loopback`);
-    for (const r of lat) console.log(`${r.path}: ${r.requests} requests, ${r.errors} errors, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms`);
+    await admission(profileDir);
   } finally {
     await cp.stop();
   }
+}
+
+async function admission(profileDir: string | undefined): Promise<void> {
+  // --compare-pepr: first every review through Pepr's server (VMNET_DIRECT_ADMISSION=false, the
+  // path before the front server answered them itself), then as configured; same run, same cluster.
+  if (process.argv.includes("--compare-pepr")) await admissionRun(profileDir, "through Pepr (VMNET_DIRECT_ADMISSION=false)", { VMNET_DIRECT_ADMISSION: "false" }, "pepr");
+  await admissionRun(profileDir, "", {}, "direct");
+}
+
+async function admissionRun(profileDir: string | undefined, title: string, env: Record<string, string>, label: string): Promise<void> {
+  const rate = arg("rate", 200);
+  const searchSeconds = arg("search-seconds", 5);
+  const lat = await benchAdmission({ rate, seconds: arg("seconds", 10), log, profileDir, searchSeconds, env, label });
+  console.log(`\n## Admission latency at the webhook, ${rate} requests/s over TLS on loopback${title ? `, ${title}` : ""} (load average ${os.loadavg().map(l => l.toFixed(1)).join(" ")})`);
+  for (const r of lat) console.log(`${r.path}: ${r.requests} requests, ${r.errors} errors, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms`);
+  for (const r of lat) if (r.maxRate !== undefined) console.log(`${r.path}: highest rate with p99 <= ${MAX_RATE_P99_MS} ms: ${r.maxRate}/s (p99 ${r.maxRateP99?.toFixed(2)} ms; steps of ${searchSeconds} s)`);
 }
 
 main().catch(err => {

@@ -6,6 +6,7 @@ import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { freePort, startOperator } from "../../hack/operator-process";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
+import { Inspector } from "./inspector";
 
 export interface ScaleResult {
   vms: number;
@@ -18,6 +19,34 @@ export interface ScaleResult {
   ratio: number;
   rssMiB: number;
   heapMiB: number;
+  /** After a full garbage collection (inspector), with 0 VMs (a start before the VMs exist) and with N. */
+  gc: { baseHeapMiB: number; heapMiB: number; rssMiB: number; heapPerVmKB: number };
+  /** Scraped again after `seconds` idle, no forced GC: what a running operator holds once the burst is over. */
+  settled: { seconds: number; rssMiB: number; heapMiB: number };
+}
+
+const MiB = 2 ** 20;
+
+/** The operator started with the inspector on a free port (bundle child or tsx process alike). */
+async function inspectable(env: Record<string, string>): Promise<{ env: Record<string, string>; port: number }> {
+  const port = await freePort();
+  const args = [process.env.VMNET_OPERATOR_NODE_ARGS ?? "", `--inspect=127.0.0.1:${port}`].filter(Boolean).join(" ");
+  return { env: { ...env, VMNET_OPERATOR_NODE_ARGS: args }, port };
+}
+
+/** Heap after GC of an operator that sees no VM of the benchmark: the per-VM figure's baseline. */
+async function baselineHeap(): Promise<number> {
+  const { env, port } = await inspectable({ LOG_LEVEL: "error" });
+  const op = await startOperator(env, { testTimers: false });
+  try {
+    await new Promise(r => setTimeout(r, 2000)); // caches filled, start-up garbage collectable
+    const inspector = await Inspector.connect(port);
+    const mem = await inspector.memoryAfterGc();
+    inspector.close();
+    return mem.heapUsed;
+  } finally {
+    await op.stop();
+  }
 }
 
 /** Runs `fn` over items with at most `limit` in flight. */
@@ -98,10 +127,12 @@ async function replay(client: KubeClient, writes: Record<string, number>, vms: n
   return (Date.now() - t0) / 1000;
 }
 
-export async function benchScale(opts: { vms: number; concurrency: number; log: (s: string) => void }): Promise<ScaleResult> {
+export async function benchScale(opts: { vms: number; concurrency: number; log: (s: string) => void; profileDir?: string; settleSeconds?: number }): Promise<ScaleResult> {
   const client = await KubeClient.fromDefault(64);
   const ns = "bench-scale";
   await network(client, ns, "10.220.0.0/16");
+  opts.log("operator baseline: heap after GC with no VM");
+  const baseHeap = await baselineHeap();
   const names = Array.from({ length: opts.vms }, (_, i) => `vm-${i}`);
   opts.log(`creating ${opts.vms} VMs while the operator is down`);
   await pool(names, 32, name => client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }, { name: "ovs1", network: "vlan100" }])));
@@ -110,7 +141,7 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
   const spawned = Date.now();
   let startupSeconds = 0;
   const metricsPort = await freePort();
-  const env = { LOG_LEVEL: "error", VMNET_GC_GRACE_SECONDS: "600", VMNET_CONCURRENCY: String(opts.concurrency), VMNET_METRICS_PORT: String(metricsPort) };
+  const { env, port: inspectPort } = await inspectable({ LOG_LEVEL: "error", VMNET_GC_GRACE_SECONDS: "600", VMNET_CONCURRENCY: String(opts.concurrency), VMNET_METRICS_PORT: String(metricsPort) });
   const starting = startOperator(env, { testTimers: false }).then(o => {
     startupSeconds = (Date.now() - spawned) / 1000; // until its webhooks are registered
     return o;
@@ -119,6 +150,8 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
   // its metrics (cheap: polling the API server with Lists would itself slow the API server down).
   // The process start (Node, Pepr, the initial List) is reported apart.
   let firstClaimAt = 0;
+  const inspector = await Inspector.connect(inspectPort);
+  if (opts.profileDir) await inspector.startCpuProfile();
   for (;;) {
     const claims = metricValues(await scrape(metricsPort), "vmnet_claims");
     const bound = claims.find(c => c.labels.state === "bound")?.value ?? 0;
@@ -138,11 +171,30 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
   const writes = Object.fromEntries(metricValues(text, "vmnet_api_writes_total").map(m => [`${m.labels.verb} ${m.labels.kind}`, m.value]));
   const rssMiB = (metricValues(text, "process_resident_memory_bytes")[0]?.value ?? 0) / 2 ** 20;
   const heapMiB = (metricValues(text, "nodejs_heap_size_used_bytes")[0]?.value ?? 0) / 2 ** 20;
+  if (opts.profileDir) {
+    await inspector.stopCpuProfile(`${opts.profileDir}/scale-${opts.vms}.cpuprofile`);
+    opts.log(`CPU profile: ${opts.profileDir}/scale-${opts.vms}.cpuprofile`);
+  }
+  const settleSeconds = opts.settleSeconds ?? 30;
+  await new Promise(r => setTimeout(r, settleSeconds * 1000));
+  const idle = await scrape(metricsPort);
+  const settled = {
+    seconds: settleSeconds,
+    rssMiB: (metricValues(idle, "process_resident_memory_bytes")[0]?.value ?? 0) / MiB,
+    heapMiB: (metricValues(idle, "nodejs_heap_size_used_bytes")[0]?.value ?? 0) / MiB,
+  };
+  const mem = await inspector.memoryAfterGc();
+  if (opts.profileDir) {
+    await inspector.heapSnapshot(`${opts.profileDir}/scale-${opts.vms}.heapsnapshot`);
+    opts.log(`heap snapshot: ${opts.profileDir}/scale-${opts.vms}.heapsnapshot`);
+  }
+  inspector.close();
+  const gc = { baseHeapMiB: baseHeap / MiB, heapMiB: mem.heapUsed / MiB, rssMiB: mem.rss / MiB, heapPerVmKB: (mem.heapUsed - baseHeap) / opts.vms / 1024 };
   await op.stop();
   const total = Object.values(writes).reduce((a, b) => a + b, 0);
   opts.log(`operator done: ${operatorSeconds.toFixed(1)} s (startup ${startupSeconds.toFixed(1)} s), ${total} writes; replaying them for the ceiling`);
   const ceilingSeconds = await replay(client, writes, opts.vms, opts.concurrency);
   await client.close();
-  return { vms: opts.vms, operatorSeconds, startupSeconds, bindSeconds, writes, writesPerVm: total / opts.vms, ceilingSeconds, ratio: bindSeconds / ceilingSeconds, rssMiB, heapMiB };
+  return { vms: opts.vms, operatorSeconds, startupSeconds, bindSeconds, writes, writesPerVm: total / opts.vms, ceilingSeconds, ratio: bindSeconds / ceilingSeconds, rssMiB, heapMiB, gc, settled };
 }
 

@@ -42,4 +42,37 @@ describe("ObjectCache", () => {
     assert.deepEqual(c.by("vm", "b"), []);
     assert.equal(c.by("vm", "c").length, 1);
   });
+
+  it("indexes one, several and again one object per value (upserting the same key twice counts once)", () => {
+    const c = new ObjectCache<Obj>().index("vm", o => o.spec?.vm);
+    c.upsert(obj("x.1", 1, "x"));
+    c.upsert(obj("x.1", 2, "x"));
+    assert.deepEqual(c.by("vm", "x").map(o => o.metadata.name), ["x.1"]);
+    c.upsert(obj("x.2", 1, "x"));
+    c.upsert(obj("x.3", 1, "x"));
+    c.remove(obj("x.2", 2, "x"));
+    assert.deepEqual(c.by("vm", "x").map(o => o.metadata.name).sort(), ["x.1", "x.3"]);
+    c.remove(obj("x.1", 3, "x"));
+    assert.deepEqual(c.by("vm", "x").map(o => o.metadata.name), ["x.3"]);
+    c.remove(obj("x.3", 3, "x"));
+    assert.deepEqual(c.by("vm", "x"), []);
+    c.upsert(obj("x.4", 1, "x"));
+    assert.deepEqual(c.by("vm", "x").map(o => o.metadata.name), ["x.4"]);
+  });
+
+  it("keeps across a List what is newer than the List: an object created after it, a newer copy", () => {
+    const c = new ObjectCache<Obj>().index("vm", o => o.spec?.vm);
+    c.upsert(obj("old", 5, "a"));
+    c.upsert(obj("created-after-list", 12, "a")); // our own create, after the List's snapshot at 10
+    c.upsert(obj("updated", 11, "b"));
+    const changed = c.replace([obj("updated", 9, "b"), obj("listed", 8, "c")], "10");
+    assert.deepEqual([...c.keys()].sort(), ["ns/created-after-list", "ns/listed", "ns/updated"]);
+    assert.equal(c.get("ns/updated")?.metadata.resourceVersion, "11", "the newer copy stays");
+    assert.deepEqual(changed.sort(), ["ns/listed", "ns/old"]);
+    assert.deepEqual(c.by("vm", "a").map(o => o.metadata.name), ["created-after-list"]);
+    // A re-created object (other uid) in the List wins over the held one, however new.
+    c.upsert(obj("x", 20, undefined, "first"));
+    c.replace([obj("x", 15, undefined, "second")], "16");
+    assert.equal(c.get("ns/x")?.metadata.uid, "second");
+  });
 });
