@@ -3,7 +3,7 @@
 // live read. Whereabouts and Spiderpool freed live addresses by sweeping from stale views.
 import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
-import { KubeClient } from "../k8s/client";
+import { KubeApi } from "../k8s/client";
 import { Kinds } from "../k8s/kinds";
 import { ClaimStatus } from "./binder";
 import { ClusterView } from "./cluster-view";
@@ -17,7 +17,7 @@ export class GarbageSweep {
   readonly #firstSeen = new Map<string, number>();
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly view: ClusterView,
     private readonly vms: VmController,
     private readonly graceMs: number,

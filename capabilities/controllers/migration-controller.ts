@@ -5,11 +5,12 @@ import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import { VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import { NETWORKS_ANNOTATION } from "../api/external/multus";
 import { launcherInterfaceName, parseElements } from "../domain/launcher-pod";
-import { KubeClient, KubeObject } from "../k8s/client";
+import { KubeApi, KubeObject } from "../k8s/client";
 import { EventSink, EventTarget, eventTarget } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
 import { Binder, ClaimStatus } from "./binder";
 import { ClusterView } from "./cluster-view";
+import { done, KeyOf, Result } from "./reconcile";
 import { setCondition } from "./render";
 
 export const MIGRATION_JOB_LABEL = "kubevirt.io/migrationJobUID";
@@ -39,22 +40,23 @@ export function targetKept(claim: IPClaim, podNamespace: string, elements: PodEl
 
 export class MigrationController {
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly view: ClusterView,
     private readonly binder: Binder,
     private readonly event: EventSink,
   ) {}
 
-  async reconcile(namespace: string, name: string): Promise<void> {
+  async reconcile({ namespace, name }: KeyOf<"migration">): Promise<Result> {
     const vmim = this.view.caches.migrations.get(`${namespace}/${name}`);
     const phase = vmim?.status?.phase;
-    if (!vmim || !phase || !FINAL.has(phase)) return;
+    if (!vmim || !phase || !FINAL.has(phase)) return done;
     const vm = vmim.spec?.vmiName ?? "";
     const claims = this.view.claimsOfVm(namespace, vm);
-    if (!claims.length) return;
+    if (!claims.length) return done;
     const target = phase === "Succeeded" ? await this.#targetPod(vmim) : undefined;
     const elements = target ? parseElementsOf(target) : [];
     for (const claim of claims) await this.#record(vmim, claim, phase, target, elements);
+    return done;
   }
 
   async #record(vmim: VirtualMachineInstanceMigration, claim: IPClaim, phase: string, target: KubeObject | undefined, elements: PodElement[]): Promise<void> {

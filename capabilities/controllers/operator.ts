@@ -1,17 +1,13 @@
 // The operator's runtime: caches filled by a List and kept by watches, the work queue, the
 // reconcilers and the timers for full resync and the garbage sweep. One per process; admission
 // and controllers share it, so the webhook binds through the same allocators.
-import { GenericClass, K8s, kind as coreKinds } from "kubernetes-fluent-client";
-import { IPAllocation } from "../api/ipallocation-v1alpha1";
-import { IPClaim } from "../api/ipclaim-v1alpha1";
+import { K8s } from "kubernetes-fluent-client";
 import { IPPool } from "../api/ippool-v1alpha1";
-import { VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
-import { NetworkAttachmentDefinition } from "../api/external/multus";
 import { KubeClient, KubeObject } from "../k8s/client";
-import { HasMeta, keyOf, ObjectCache } from "../k8s/cache";
+import { HasMeta } from "../k8s/cache";
 import { errorText } from "../k8s/errors";
-import { eventRecorder, EventSink } from "../k8s/events";
-import { KindRef, Kinds } from "../k8s/kinds";
+import { eventRecorder, EventSink, EventTarget, eventTarget } from "../k8s/events";
+import { Kinds } from "../k8s/kinds";
 import { logger } from "../log";
 import { apiRetries, apiWrites, setMetricsSource } from "../metrics";
 import { Binder } from "./binder";
@@ -19,21 +15,14 @@ import { ClusterView } from "./cluster-view";
 import { GarbageSweep } from "./garbage-sweep";
 import { MigrationController } from "./migration-controller";
 import { PoolController } from "./pool-controller";
+import { done, keyId, KeyOf, Result, TerminalError, WorkKey, WorkKind } from "./reconcile";
 import { ServiceController } from "./service-controller";
 import { VmController } from "./vm-controller";
+import { MANAGED_SELECTOR, Phase, RouteContext, watched, WATCHED, Watched, WatchedKind } from "./watched";
 import { WorkQueue } from "./work-queue";
 import { hasBoundCondition } from "../domain/claims";
 
-export type Phase = "ADDED" | "MODIFIED" | "DELETED";
-export type WatchedKind =
-  | "VirtualMachine"
-  | "VirtualMachineInstanceMigration"
-  | "IPPool"
-  | "IPClaim"
-  | "IPAllocation"
-  | "NetworkAttachmentDefinition"
-  | "Namespace"
-  | "Service";
+export type { Phase, WatchedKind } from "./watched";
 
 export interface OperatorOptions {
   /** Run reconcilers (watch process); false in an admission-only process. */
@@ -52,22 +41,12 @@ export interface OperatorOptions {
 
 const log = logger("operator");
 
-const MANAGED_SELECTOR = { key: "app.kubernetes.io/managed-by", value: "vmnet-operator" };
-
-const WATCHED: { kind: WatchedKind; ref: KindRef; model: GenericClass; managedOnly?: boolean }[] = [
-  { kind: "Service", ref: Kinds.Service, model: coreKinds.Service, managedOnly: true },
-  { kind: "Namespace", ref: Kinds.Namespace, model: coreKinds.Namespace },
-  { kind: "NetworkAttachmentDefinition", ref: Kinds.NetworkAttachmentDefinition, model: NetworkAttachmentDefinition },
-  { kind: "IPPool", ref: Kinds.IPPool, model: IPPool },
-  { kind: "IPAllocation", ref: Kinds.IPAllocation, model: IPAllocation },
-  { kind: "IPClaim", ref: Kinds.IPClaim, model: IPClaim },
-  { kind: "VirtualMachine", ref: Kinds.VirtualMachine, model: VirtualMachine },
-  { kind: "VirtualMachineInstanceMigration", ref: Kinds.VirtualMachineInstanceMigration, model: VirtualMachineInstanceMigration },
-];
+/** Which reconciler runs each kind of key. */
+type Reconcilers = { [K in WorkKind]: (key: KeyOf<K>) => Promise<Result | void> };
 
 export class Operator {
   readonly view = new ClusterView();
-  readonly queue: WorkQueue;
+  readonly queue: WorkQueue<WorkKey>;
   readonly binder: Binder;
   readonly vms: VmController;
   readonly pools: PoolController;
@@ -81,6 +60,16 @@ export class Operator {
   /** Pool generation last acted on: only a spec change re-examines every VM. */
   readonly #poolGenerations = new Map<string, number>();
   readonly #startedAt = Date.now();
+  readonly #reconcilers: Reconcilers;
+  /** What the table's routes may read: the view, and whether a pool's spec changed. */
+  readonly #routes: RouteContext = {
+    view: this.view,
+    poolSpecChanged: (name, generation) => {
+      if (this.#poolGenerations.get(name) === generation) return false; // our own status write
+      this.#poolGenerations.set(name, generation);
+      return true;
+    },
+  };
   /** Reconcilers run (leader, or no election); events before that are covered by enqueueAll. */
   #leading = false;
   /** The first List has filled every cache (readiness). */
@@ -96,9 +85,18 @@ export class Operator {
     this.pools = new PoolController(client, this.view);
     this.migrations = new MigrationController(client, this.view, this.binder, this.event);
     this.sweep = new GarbageSweep(client, this.view, this.vms, (opts.gcGraceSeconds ?? 60) * 1000);
-    this.queue = new WorkQueue(key => this.#handle(key), {
+    this.#reconcilers = {
+      vm: key => this.vms.reconcile(key),
+      pool: key => this.pools.reconcile(key),
+      migration: key => this.migrations.reconcile(key),
+      claim: key => this.#claimDeleted(key),
+    };
+    this.queue = new WorkQueue<WorkKey>(key => this.#handle(key), {
       concurrency: opts.concurrency ?? 32,
-      onError: (key, err, attempt) => log.warn({ key, attempt }, `reconcile ${key} failed (attempt ${attempt}, retrying with backoff): ${errorText(err)}`),
+      id: keyId,
+      onError: (key, err, attempt) =>
+        log.warn({ key: keyId(key), attempt }, `reconcile ${keyId(key)} failed (attempt ${attempt}, retrying with backoff): ${errorText(err)}`),
+      onTerminal: (key, err) => this.#reportTerminal(key, err),
     });
   }
 
@@ -176,7 +174,7 @@ export class Operator {
     const lists = await Promise.all(
       WATCHED.map(w => this.client.list<KubeObject>(w.ref, w.managedOnly ? { labelSelector: `${MANAGED_SELECTOR.key}=${MANAGED_SELECTOR.value}` } : {})),
     );
-    WATCHED.forEach((w, i) => this.#cache(w.kind).replace(lists[i].items as HasMeta[] as never[]));
+    WATCHED.forEach((w, i) => this.#cache(w.kind).replace(lists[i].items as HasMeta[]));
     for (const pool of this.view.caches.pools.keys()) this.view.forgetPool(pool);
   }
 
@@ -186,95 +184,57 @@ export class Operator {
     for (const pool of items) this.onEvent("IPPool", "MODIFIED", pool as HasMeta);
   }
 
+  /** Every object's own reconcile (the full resync): pools, VMs, migrations, as the table says. */
   enqueueAll(): void {
-    for (const key of this.view.caches.pools.keys()) this.queue.add(`pool/${key}`);
-    for (const key of this.view.caches.vms.keys()) this.queue.add(`vm/${key}`);
-    for (const key of this.view.caches.migrations.keys()) this.queue.add(`migration/${key}`);
+    for (const w of WATCHED) {
+      if (!w.own) continue;
+      for (const obj of this.#cache(w.kind).values()) this.queue.add(w.own(obj));
+    }
   }
 
   /** Entry point for every watch event, from our informers and from Pepr's Watch bindings. */
   onEvent(kind: WatchedKind, phase: Phase, obj: HasMeta): void {
     this.#lastWatchEvent.set(kind, Date.now());
-    const cache = this.#cache(kind);
-    const changed = phase === "DELETED" ? cache.remove(obj as never) : cache.upsert(obj as never);
-    // Allocation events always recount their pool: the binder may have cached the object first.
-    if (!changed && kind !== "IPAllocation") return;
-    if (kind === "IPAllocation") this.view.noteAllocation(obj as IPAllocation, phase === "DELETED");
-    if (this.opts.controllers && this.#leading) this.#enqueueFor(kind, phase, obj);
+    const w = watched(kind);
+    const cache = w.cache(this.view.caches);
+    const changed = phase === "DELETED" ? cache.remove(obj) : cache.upsert(obj);
+    if (!changed && !w.routeUnchanged) return;
+    w.note?.(this.view, obj, phase === "DELETED");
+    if (this.opts.controllers && this.#leading) for (const key of w.route(phase, obj, this.#routes)) this.queue.add(key);
   }
 
-  #enqueueFor(kind: WatchedKind, phase: Phase, obj: HasMeta): void {
-    const ns = obj.metadata?.namespace;
-    const name = obj.metadata?.name as string;
-    switch (kind) {
-      case "VirtualMachine":
-        return this.queue.add(`vm/${ns}/${name}`);
-      case "VirtualMachineInstanceMigration":
-        return this.queue.add(`migration/${ns}/${name}`);
-      case "IPClaim":
-        if (phase === "DELETED") this.queue.add(`claim/${ns}/${name}`);
-        return this.queue.add(`vm/${ns}/${(obj as IPClaim).spec?.vm}`);
-      case "IPAllocation": {
-        this.queue.add(`pool/${(obj as IPAllocation).spec?.pool}`);
-        if (phase === "DELETED") this.#enqueueWaiting();
-        return;
-      }
-      case "IPPool":
-        return this.#onPool(obj as IPPool, phase);
-      case "NetworkAttachmentDefinition":
-        for (const p of this.view.poolsForNetwork(`${ns}/${name}`)) this.queue.add(`pool/${p.metadata?.name}`);
-        return;
-      case "Service":
-        // Someone changed or deleted a Service we keep: put it back.
-        if (ns) this.queue.add(`vm/${ns}/${name}`);
-        return;
-      case "Namespace":
-        for (const vm of this.view.caches.vms.values()) if (vm.metadata?.namespace === name) this.queue.add(`vm/${keyOf(vm)}`);
-        return;
-    }
+  /** Runs one key's reconciler; the queue acts on its Result. */
+  #handle(key: WorkKey): Promise<Result | void> {
+    const run = this.#reconcilers[key.kind] as (k: WorkKey) => Promise<Result | void>;
+    return run(key);
   }
 
-  #onPool(pool: IPPool, phase: Phase): void {
-    const name = pool.metadata!.name as string;
-    this.queue.add(`pool/${name}`);
-    const generation = phase === "DELETED" ? -1 : Number(pool.metadata?.generation ?? 0);
-    if (this.#poolGenerations.get(name) === generation) return; // our own status write
-    this.#poolGenerations.set(name, generation);
-    for (const key of this.view.caches.vms.keys()) this.queue.add(`vm/${key}`);
+  /** A deleted claim frees its addresses at once (the sweep would, later), unless it is back. */
+  async #claimDeleted({ namespace, name }: KeyOf<"claim">): Promise<Result> {
+    if (!this.view.caches.claims.get(`${namespace}/${name}`)) await this.vms.freeAddresses(namespace, name);
+    return done;
   }
 
-  /** VMs whose claims wait for an address: a freed address may now serve them. */
-  #enqueueWaiting(): void {
-    for (const claim of this.view.caches.claims.values()) {
-      if (!hasBoundCondition(claim)) this.queue.add(`vm/${claim.metadata?.namespace}/${claim.spec?.vm}`);
-    }
+  /** A terminal failure, reported once by the queue: a log line and a Warning Event on the object. */
+  #reportTerminal(key: WorkKey, err: TerminalError): void {
+    log.error({ key: keyId(key), reason: err.reason }, `reconcile ${keyId(key)} failed and is not retried until the object changes: ${err.message}`);
+    const target = this.#eventTarget(key);
+    if (target) this.event(target, "Warning", err.reason, `reconcile failed and is not retried until this object changes: ${err.message}`);
   }
 
-  async #handle(key: string): Promise<void> {
-    const [type, ...rest] = key.split("/");
-    if (type === "vm") return this.vms.reconcile(rest[0], rest[1]);
-    if (type === "pool") return this.pools.reconcile(rest[0]);
-    if (type === "migration") return this.migrations.reconcile(rest[0], rest[1]);
-    if (type === "claim") {
-      // A deleted claim frees its addresses at once (the sweep would, later).
-      if (!this.view.caches.claims.get(`${rest[0]}/${rest[1]}`)) await this.vms.freeAddresses(rest[0], rest[1]);
-    }
-  }
-
-  #cache(kind: WatchedKind): ObjectCache<HasMeta> {
+  /** The object a key is about, as an Event target; undefined when the cache has no such object. */
+  #eventTarget(key: WorkKey): EventTarget | undefined {
     const c = this.view.caches;
-    // The caches differ only in their element type; events carry plain objects of that kind.
-    const byKind: Record<WatchedKind, unknown> = {
-      VirtualMachine: c.vms,
-      IPPool: c.pools,
-      IPClaim: c.claims,
-      IPAllocation: c.allocations,
-      NetworkAttachmentDefinition: c.nads,
-      Namespace: c.namespaces,
-      Service: c.services,
-      VirtualMachineInstanceMigration: c.migrations,
-    };
-    return byKind[kind] as ObjectCache<HasMeta>;
+    const found = (apiVersion: string, kind: string, obj: HasMeta | undefined): EventTarget | undefined => (obj ? eventTarget(apiVersion, kind, obj) : undefined);
+    if (key.kind === "pool") return found("vmnet.io/v1alpha1", "IPPool", c.pools.get(key.name));
+    const id = `${key.namespace}/${key.name}`;
+    if (key.kind === "vm") return found("kubevirt.io/v1", "VirtualMachine", c.vms.get(id));
+    if (key.kind === "migration") return found("kubevirt.io/v1", "VirtualMachineInstanceMigration", c.migrations.get(id));
+    return found("vmnet.io/v1alpha1", "IPClaim", c.claims.get(id));
+  }
+
+  #cache(kind: WatchedKind): ReturnType<Watched["cache"]> {
+    return watched(kind).cache(this.view.caches);
   }
 
   /**
@@ -293,7 +253,7 @@ export class Operator {
     }
   }
 
-  #watch({ kind, model, managedOnly }: (typeof WATCHED)[number]): void {
+  #watch({ kind, model, managedOnly }: Watched): void {
     const query = managedOnly ? K8s(model).WithLabel(MANAGED_SELECTOR.key, MANAGED_SELECTOR.value) : K8s(model);
     const watcher = query.Watch((obj, phase) => this.onEvent(kind, phase as Phase, obj as HasMeta), {
       resyncDelaySec: 1,

@@ -3,10 +3,11 @@
 import type { IPPool } from "../api/ippool-v1alpha1";
 import { nadPoolReadiness } from "../domain/nad-readiness";
 import { conflictLoss } from "../domain/pool-conflicts";
-import { KubeClient } from "../k8s/client";
+import { KubeApi } from "../k8s/client";
 import { isNotFound } from "../k8s/errors";
 import { Kinds } from "../k8s/kinds";
 import { ClusterView } from "./cluster-view";
+import { done, KeyOf, Result } from "./reconcile";
 import { Condition, setCondition } from "./render";
 
 export interface PoolStatus {
@@ -19,24 +20,25 @@ export interface PoolStatus {
 
 export class PoolController {
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly view: ClusterView,
   ) {}
 
-  async reconcile(name: string): Promise<void> {
+  async reconcile({ name }: KeyOf<"pool">): Promise<Result> {
     const pool = this.view.caches.pools.get(name);
     if (!pool) {
       this.view.forgetPool(name);
-      return;
+      return done;
     }
     const status = this.desiredStatus(pool);
-    if (sameStatus(pool.status as PoolStatus | undefined, status)) return;
+    if (sameStatus(pool.status as PoolStatus | undefined, status)) return done;
     try {
       const updated = await this.client.mergePatch<IPPool>(Kinds.IPPool, name, undefined, { status }, "status");
       this.view.caches.pools.upsert(updated);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+    return done;
   }
 
   desiredStatus(pool: IPPool, now = new Date().toISOString()): PoolStatus {

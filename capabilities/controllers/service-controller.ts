@@ -2,7 +2,7 @@
 // it that selects its virt-launcher pod, with the masquerade interface's ports, so the VM keeps
 // one address across restarts and live migrations while its pod IP changes.
 import { VirtualMachine, vmNics } from "../api/external/kubevirt";
-import { KubeClient, KubeObject } from "../k8s/client";
+import { KubeApi, KubeObject } from "../k8s/client";
 import { ObjectCache } from "../k8s/cache";
 import { ApiError, errorText, isConflict } from "../k8s/errors";
 import { EventSink, eventTarget } from "../k8s/events";
@@ -51,7 +51,7 @@ export function renderService(vm: VirtualMachine, allowedTypes: readonly string[
 
 export class ServiceController {
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     /** Services we manage (label selected), kept by a watch: no API read per VM reconcile. */
     private readonly services: ObjectCache<ServiceObject>,
     private readonly event: EventSink,
