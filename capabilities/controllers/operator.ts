@@ -6,7 +6,7 @@ import { IPPool } from "../api/ippool-v1alpha1";
 import { KubeClient, KubeObject } from "../k8s/client";
 import { HasMeta } from "../k8s/cache";
 import { errorText } from "../k8s/errors";
-import { eventRecorder, EventSink, EventTarget, eventTarget } from "../k8s/events";
+import { eventRecorder, EventSink } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
 import { logger } from "../log";
 import { apiRetries, apiWrites, setMetricsSource } from "../metrics";
@@ -15,7 +15,8 @@ import { ClusterView } from "./cluster-view";
 import { GarbageSweep } from "./garbage-sweep";
 import { MigrationController } from "./migration-controller";
 import { PoolController } from "./pool-controller";
-import { done, keyId, KeyOf, Result, TerminalError, WorkKey, WorkKind } from "./reconcile";
+import { done, keyId, KeyOf, Result, WorkKey, WorkKind } from "./reconcile";
+import { terminalReporter } from "./report";
 import { ServiceController } from "./service-controller";
 import { VmController } from "./vm-controller";
 import { MANAGED_SELECTOR, Phase, RouteContext, watched, WATCHED, Watched, WatchedKind } from "./watched";
@@ -96,7 +97,7 @@ export class Operator {
       id: keyId,
       onError: (key, err, attempt) =>
         log.warn({ key: keyId(key), attempt }, `reconcile ${keyId(key)} failed (attempt ${attempt}, retrying with backoff): ${errorText(err)}`),
-      onTerminal: (key, err) => this.#reportTerminal(key, err),
+      onTerminal: terminalReporter(this.view, this.event, log),
     });
   }
 
@@ -213,24 +214,6 @@ export class Operator {
   async #claimDeleted({ namespace, name }: KeyOf<"claim">): Promise<Result> {
     if (!this.view.caches.claims.get(`${namespace}/${name}`)) await this.vms.freeAddresses(namespace, name);
     return done;
-  }
-
-  /** A terminal failure, reported once by the queue: a log line and a Warning Event on the object. */
-  #reportTerminal(key: WorkKey, err: TerminalError): void {
-    log.error({ key: keyId(key), reason: err.reason }, `reconcile ${keyId(key)} failed and is not retried until the object changes: ${err.message}`);
-    const target = this.#eventTarget(key);
-    if (target) this.event(target, "Warning", err.reason, `reconcile failed and is not retried until this object changes: ${err.message}`);
-  }
-
-  /** The object a key is about, as an Event target; undefined when the cache has no such object. */
-  #eventTarget(key: WorkKey): EventTarget | undefined {
-    const c = this.view.caches;
-    const found = (apiVersion: string, kind: string, obj: HasMeta | undefined): EventTarget | undefined => (obj ? eventTarget(apiVersion, kind, obj) : undefined);
-    if (key.kind === "pool") return found("vmnet.io/v1alpha1", "IPPool", c.pools.get(key.name));
-    const id = `${key.namespace}/${key.name}`;
-    if (key.kind === "vm") return found("kubevirt.io/v1", "VirtualMachine", c.vms.get(id));
-    if (key.kind === "migration") return found("kubevirt.io/v1", "VirtualMachineInstanceMigration", c.migrations.get(id));
-    return found("vmnet.io/v1alpha1", "IPClaim", c.claims.get(id));
   }
 
   #cache(kind: WatchedKind): ReturnType<Watched["cache"]> {
