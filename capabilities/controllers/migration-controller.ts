@@ -38,6 +38,23 @@ export function targetKept(claim: IPClaim, podNamespace: string, elements: PodEl
   return { kept: true, detail: `${(status.addresses ?? []).join(", ")} MAC ${status.mac}` };
 }
 
+/** What an ended migration did to a claim's addresses: kept or not, the reason, and the message (starting "migration NAME:"). Pure. */
+export function migrationVerdict(
+  migration: string,
+  phase: string,
+  claim: IPClaim,
+  target: KubeObject | undefined,
+  elements: PodElement[],
+): { kept: boolean; reason: string; message: string } {
+  if (phase === "Failed") {
+    return { kept: true, reason: "MigrationFailed", message: `migration ${migration}: the migration failed; the source pod keeps the address, nothing was released` };
+  }
+  if (!target) return { kept: false, reason: "TargetPodGone", message: `migration ${migration}: the target pod could not be found to verify` };
+  const { kept, detail } = targetKept(claim, claim.metadata!.namespace as string, elements);
+  if (!kept) return { kept, reason: "AddressChanged", message: `migration ${migration}: ${detail}` };
+  return { kept, reason: "AddressKept", message: `migration ${migration}: target pod ${target.metadata?.name} kept ${detail}` };
+}
+
 export class MigrationController {
   constructor(
     private readonly client: KubeApi,
@@ -60,23 +77,15 @@ export class MigrationController {
   }
 
   async #record(vmim: VirtualMachineInstanceMigration, claim: IPClaim, phase: string, target: KubeObject | undefined, elements: PodElement[]): Promise<void> {
-    const ns = claim.metadata!.namespace as string;
     const migration = vmim.metadata!.name!;
     const prev = (claim.status ?? {}) as ClaimStatus;
     const already = prev.conditions?.find(c => c.type === "Migrated" && c.message.startsWith(`migration ${migration}:`));
     if (already) return; // recorded once per migration
-    const verdict =
-      phase === "Failed"
-        ? { kept: true, reason: "MigrationFailed", detail: "the migration failed; the source pod keeps the address, nothing was released" }
-        : target
-          ? { ...targetKept(claim, ns, elements), reason: "" }
-          : { kept: false, reason: "TargetPodGone", detail: "the target pod could not be found to verify" };
-    const reason = verdict.reason || (verdict.kept ? "AddressKept" : "AddressChanged");
-    const message = `migration ${migration}: ${verdict.kept && phase === "Succeeded" ? `target pod ${target?.metadata?.name} kept ` : ""}${verdict.detail}`;
+    const { kept, reason, message } = migrationVerdict(migration, phase, claim, target, elements);
     const generation = claim.metadata?.generation as number | undefined;
-    const conditions = setCondition(prev.conditions, { type: "Migrated", status: verdict.kept ? "True" : "False", reason, message, observedGeneration: generation }, new Date().toISOString());
+    const conditions = setCondition(prev.conditions, { type: "Migrated", status: kept ? "True" : "False", reason, message, observedGeneration: generation }, new Date().toISOString());
     await this.binder.writeStatus(claim, { ...prev, conditions });
-    this.event(this.#target(claim), verdict.kept ? "Normal" : "Warning", reason, `interface ${claim.spec!.interface}: ${message}`);
+    this.event(this.#target(claim), kept ? "Normal" : "Warning", reason, `interface ${claim.spec!.interface}: ${message}`);
   }
 
   /** The VM (with its uid, so `kubectl describe vm` lists the Event); the claim when the cache has no such VM. */

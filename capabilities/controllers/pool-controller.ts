@@ -45,29 +45,20 @@ export class PoolController {
     const name = pool.metadata!.name as string;
     const state = this.view.poolState(name);
     const allocated = this.view.allocationsOfPool(name).length;
-    const capacityBig = state?.layout?.capacity ?? 0n;
-    const capacity = capacityBig > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(capacityBig);
+    const capacity = safeNumber(state?.layout?.capacity ?? 0n);
     const generation = pool.metadata?.generation as number | undefined;
     const prev = (pool.status as PoolStatus | undefined)?.conditions;
-    const conflict = conflictLoss(pool, this.view);
-    const notReady = state?.error ?? conflict ?? this.#networkProblem(pool);
-    const reason = state?.error ? "InvalidSpec" : conflict ? "Conflict" : "NetworkNotReady";
-    let conditions = setCondition(
-      prev,
-      notReady
-        ? { type: "Ready", status: "False", reason, message: notReady, observedGeneration: generation }
-        : { type: "Ready", status: "True", reason: "Ready", message: "the pool and its networks can serve addresses", observedGeneration: generation },
-      now,
-    );
-    const full = capacity > 0 && allocated >= capacity;
-    conditions = setCondition(
-      conditions,
-      full
-        ? { type: "Exhausted", status: "True", reason: "NoFreeAddress", message: `all ${capacity} addresses are allocated: widen spec.ranges or free addresses`, observedGeneration: generation }
-        : { type: "Exhausted", status: "False", reason: "FreeAddresses", message: `${Math.max(0, capacity - allocated)} addresses free`, observedGeneration: generation },
-      now,
-    );
+    const conditions = setCondition(setCondition(prev, this.#ready(pool, state?.error, generation), now), exhausted(capacity, allocated, generation), now);
     return { capacity, allocated, available: Math.max(0, capacity - allocated), observedGeneration: generation, conditions };
+  }
+
+  /** Ready, or why not: the spec cannot be laid out, another pool wins its addresses, or a network is not ready. */
+  #ready(pool: IPPool, specError: string | undefined, generation: number | undefined): ConditionInput {
+    const conflict = specError ? undefined : conflictLoss(pool, this.view);
+    const notReady = specError ?? conflict ?? this.#networkProblem(pool);
+    if (!notReady) return { type: "Ready", status: "True", reason: "Ready", message: "the pool and its networks can serve addresses", observedGeneration: generation };
+    const reason = specError ? "InvalidSpec" : conflict ? "Conflict" : "NetworkNotReady";
+    return { type: "Ready", status: "False", reason, message: notReady, observedGeneration: generation };
   }
 
   /** Why a network of the pool cannot carry fixed addresses, or undefined when all can. */
@@ -91,4 +82,19 @@ function sameStatus(a: PoolStatus | undefined, b: PoolStatus): boolean {
   const view = (s: PoolStatus | undefined): string =>
     JSON.stringify([s?.capacity, s?.allocated, s?.available, s?.observedGeneration, (s?.conditions ?? []).map(c => [c.type, c.status, c.reason, c.message])]);
   return view(a) === view(b);
+}
+
+type ConditionInput = Omit<Condition, "lastTransitionTime">;
+
+/** Exhausted when every address is allocated; else how many are free. Pure. */
+function exhausted(capacity: number, allocated: number, generation: number | undefined): ConditionInput {
+  if (capacity > 0 && allocated >= capacity) {
+    return { type: "Exhausted", status: "True", reason: "NoFreeAddress", message: `all ${capacity} addresses are allocated: widen spec.ranges or free addresses`, observedGeneration: generation };
+  }
+  return { type: "Exhausted", status: "False", reason: "FreeAddresses", message: `${Math.max(0, capacity - allocated)} addresses free`, observedGeneration: generation };
+}
+
+/** A capacity as a status number: an IPv6 pool's can exceed what a JSON number holds exactly. */
+function safeNumber(n: bigint): number {
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
 }
