@@ -9,7 +9,7 @@ import type { PoolAllocator } from "../ipam/allocator";
 import { macFor } from "../ipam/mac";
 import { allocationName, parseIP } from "../ipam/address";
 import { IpamError } from "../ipam/errors";
-import { KubeClient } from "../k8s/client";
+import { KubeApi } from "../k8s/client";
 import { isAlreadyExists, isConflict } from "../k8s/errors";
 import { Kinds } from "../k8s/kinds";
 import { allocations, bindDuration, timed } from "../metrics";
@@ -73,7 +73,7 @@ export class Binder {
   readonly mutex = new KeyedMutex();
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly view: ClusterView,
   ) {}
 

@@ -3,7 +3,7 @@
 // live read. Whereabouts and Spiderpool freed live addresses by sweeping from stale views.
 import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
-import { KubeClient } from "../k8s/client";
+import { KubeApi } from "../k8s/client";
 import { Kinds } from "../k8s/kinds";
 import { ClaimStatus } from "./binder";
 import { ClusterView } from "./cluster-view";
@@ -17,7 +17,7 @@ export class GarbageSweep {
   readonly #firstSeen = new Map<string, number>();
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly view: ClusterView,
     private readonly vms: VmController,
     private readonly graceMs: number,
@@ -25,29 +25,43 @@ export class GarbageSweep {
 
   /** One pass; returns what it freed, for logs and tests. */
   async sweep(now = Date.now()): Promise<string[]> {
+    const suspects = this.#suspects();
+    for (const key of this.#firstSeen.keys()) if (!suspects.has(key)) this.#firstSeen.delete(key);
+    const freed: string[] = [];
+    for (const [key, suspect] of suspects) {
+      if (!this.#due(key, now)) continue;
+      if (await this.#collect(suspect)) freed.push(key);
+      this.#firstSeen.delete(key);
+    }
+    return freed;
+  }
+
+  /** What the cache shows orphaned now, by a key that names the object and its incarnation (uid). */
+  #suspects(): Map<string, Suspect> {
     const suspects = new Map<string, Suspect>();
     for (const obj of this.view.caches.allocations.values()) {
       if (this.#allocationOrphaned(obj)) suspects.set(`allocation/${obj.metadata?.name}/${obj.metadata?.uid}`, { kind: "allocation", obj });
     }
     for (const obj of this.view.caches.claims.values()) {
-      const released = (obj.status as ClaimStatus | undefined)?.released;
-      if (!released && !this.view.caches.vms.get(`${obj.metadata?.namespace}/${obj.spec?.vm}`)) {
-        suspects.set(`claim/${obj.metadata?.namespace}/${obj.metadata?.name}/${obj.metadata?.uid}`, { kind: "claim", obj });
-      }
+      if (this.#claimOrphaned(obj)) suspects.set(`claim/${obj.metadata?.namespace}/${obj.metadata?.name}/${obj.metadata?.uid}`, { kind: "claim", obj });
     }
-    for (const key of this.#firstSeen.keys()) if (!suspects.has(key)) this.#firstSeen.delete(key);
-    const freed: string[] = [];
-    for (const [key, suspect] of suspects) {
-      const first = this.#firstSeen.get(key);
-      if (first === undefined) {
-        this.#firstSeen.set(key, now);
-        continue;
-      }
-      if (now - first < this.graceMs) continue;
-      if (await this.#collect(suspect)) freed.push(key);
-      this.#firstSeen.delete(key);
+    return suspects;
+  }
+
+  /** Seen before, a grace period ago or more: its turn to be confirmed. The first sighting is remembered. */
+  #due(key: string, now: number): boolean {
+    const first = this.#firstSeen.get(key);
+    if (first === undefined) {
+      this.#firstSeen.set(key, now);
+      return false;
     }
-    return freed;
+    return now - first >= this.graceMs;
+  }
+
+  /** A claim not released whose VM the cache does not hold. */
+  #claimOrphaned(claim: IPClaim): boolean {
+    const released = (claim.status as ClaimStatus | undefined)?.released;
+    return !released && !this.view.caches.vms.get(`${claim.metadata?.namespace}/${claim.spec?.vm}`);
   }
 
   /** An allocation whose claim is gone, is another claim of the same name, or shows other addresses. */
@@ -57,10 +71,7 @@ export class GarbageSweep {
     const claim = this.view.caches.claims.get(`${ref.namespace}/${ref.name}`);
     if (!claim) return true;
     if (ref.uid && claim.metadata?.uid && ref.uid !== claim.metadata.uid) return true;
-    const shown = ((claim.status as ClaimStatus | undefined)?.addresses ?? []).map(a => a.split("/")[0]);
-    const bound = hasBoundCondition(claim);
-    // A race loser: the claim is bound to other addresses of this pool's family.
-    return Boolean(bound) && shown.length > 0 && !shown.includes(alloc.spec!.address) && shown.some(a => a.includes(":") === alloc.spec!.address.includes(":"));
+    return boundElsewhere(claim, alloc.spec!.address);
   }
 
   /** Confirms with live reads, then frees. */
@@ -83,4 +94,11 @@ export class GarbageSweep {
     this.view.noteAllocation(s.obj, true);
     return true;
   }
+}
+
+/** A race loser: the claim is bound to other addresses of this address's family. Pure. */
+function boundElsewhere(claim: IPClaim, address: string): boolean {
+  const shown = ((claim.status as ClaimStatus | undefined)?.addresses ?? []).map(a => a.split("/")[0]);
+  const v6 = address.includes(":");
+  return hasBoundCondition(claim) && shown.length > 0 && !shown.includes(address) && shown.some(a => a.includes(":") === v6);
 }

@@ -5,11 +5,12 @@ import type { IPClaim } from "../api/ipclaim-v1alpha1";
 import { VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import { NETWORKS_ANNOTATION } from "../api/external/multus";
 import { launcherInterfaceName, parseElements } from "../domain/launcher-pod";
-import { KubeClient, KubeObject } from "../k8s/client";
+import { KubeApi, KubeObject } from "../k8s/client";
 import { EventSink, EventTarget, eventTarget } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
 import { Binder, ClaimStatus } from "./binder";
 import { ClusterView } from "./cluster-view";
+import { done, KeyOf, Result } from "./reconcile";
 import { setCondition } from "./render";
 
 export const MIGRATION_JOB_LABEL = "kubevirt.io/migrationJobUID";
@@ -37,44 +38,54 @@ export function targetKept(claim: IPClaim, podNamespace: string, elements: PodEl
   return { kept: true, detail: `${(status.addresses ?? []).join(", ")} MAC ${status.mac}` };
 }
 
+/** What an ended migration did to a claim's addresses: kept or not, the reason, and the message (starting "migration NAME:"). Pure. */
+export function migrationVerdict(
+  migration: string,
+  phase: string,
+  claim: IPClaim,
+  target: KubeObject | undefined,
+  elements: PodElement[],
+): { kept: boolean; reason: string; message: string } {
+  if (phase === "Failed") {
+    return { kept: true, reason: "MigrationFailed", message: `migration ${migration}: the migration failed; the source pod keeps the address, nothing was released` };
+  }
+  if (!target) return { kept: false, reason: "TargetPodGone", message: `migration ${migration}: the target pod could not be found to verify` };
+  const { kept, detail } = targetKept(claim, claim.metadata!.namespace as string, elements);
+  if (!kept) return { kept, reason: "AddressChanged", message: `migration ${migration}: ${detail}` };
+  return { kept, reason: "AddressKept", message: `migration ${migration}: target pod ${target.metadata?.name} kept ${detail}` };
+}
+
 export class MigrationController {
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly view: ClusterView,
     private readonly binder: Binder,
     private readonly event: EventSink,
   ) {}
 
-  async reconcile(namespace: string, name: string): Promise<void> {
+  async reconcile({ namespace, name }: KeyOf<"migration">): Promise<Result> {
     const vmim = this.view.caches.migrations.get(`${namespace}/${name}`);
     const phase = vmim?.status?.phase;
-    if (!vmim || !phase || !FINAL.has(phase)) return;
+    if (!vmim || !phase || !FINAL.has(phase)) return done;
     const vm = vmim.spec?.vmiName ?? "";
     const claims = this.view.claimsOfVm(namespace, vm);
-    if (!claims.length) return;
+    if (!claims.length) return done;
     const target = phase === "Succeeded" ? await this.#targetPod(vmim) : undefined;
     const elements = target ? parseElementsOf(target) : [];
     for (const claim of claims) await this.#record(vmim, claim, phase, target, elements);
+    return done;
   }
 
   async #record(vmim: VirtualMachineInstanceMigration, claim: IPClaim, phase: string, target: KubeObject | undefined, elements: PodElement[]): Promise<void> {
-    const ns = claim.metadata!.namespace as string;
     const migration = vmim.metadata!.name!;
     const prev = (claim.status ?? {}) as ClaimStatus;
     const already = prev.conditions?.find(c => c.type === "Migrated" && c.message.startsWith(`migration ${migration}:`));
     if (already) return; // recorded once per migration
-    const verdict =
-      phase === "Failed"
-        ? { kept: true, reason: "MigrationFailed", detail: "the migration failed; the source pod keeps the address, nothing was released" }
-        : target
-          ? { ...targetKept(claim, ns, elements), reason: "" }
-          : { kept: false, reason: "TargetPodGone", detail: "the target pod could not be found to verify" };
-    const reason = verdict.reason || (verdict.kept ? "AddressKept" : "AddressChanged");
-    const message = `migration ${migration}: ${verdict.kept && phase === "Succeeded" ? `target pod ${target?.metadata?.name} kept ` : ""}${verdict.detail}`;
+    const { kept, reason, message } = migrationVerdict(migration, phase, claim, target, elements);
     const generation = claim.metadata?.generation as number | undefined;
-    const conditions = setCondition(prev.conditions, { type: "Migrated", status: verdict.kept ? "True" : "False", reason, message, observedGeneration: generation }, new Date().toISOString());
+    const conditions = setCondition(prev.conditions, { type: "Migrated", status: kept ? "True" : "False", reason, message, observedGeneration: generation }, new Date().toISOString());
     await this.binder.writeStatus(claim, { ...prev, conditions });
-    this.event(this.#target(claim), verdict.kept ? "Normal" : "Warning", reason, `interface ${claim.spec!.interface}: ${message}`);
+    this.event(this.#target(claim), kept ? "Normal" : "Warning", reason, `interface ${claim.spec!.interface}: ${message}`);
   }
 
   /** The VM (with its uid, so `kubectl describe vm` lists the Event); the claim when the cache has no such VM. */

@@ -1,15 +1,13 @@
 // The operator's runtime: caches filled by a List and kept by watches, the work queue, the
 // reconcilers and the timers for full resync and the garbage sweep. One per process; admission
 // and controllers share it, so the webhook binds through the same allocators.
-import { IPAllocation } from "../api/ipallocation-v1alpha1";
-import { IPClaim } from "../api/ipclaim-v1alpha1";
 import { IPPool } from "../api/ippool-v1alpha1";
 import { KubeClient } from "../k8s/client";
-import { HasMeta, keyOf, ObjectCache } from "../k8s/cache";
+import { HasMeta } from "../k8s/cache";
 import { Informer } from "../k8s/informer";
 import { errorText } from "../k8s/errors";
 import { eventRecorder, EventSink } from "../k8s/events";
-import { KindRef, Kinds } from "../k8s/kinds";
+import { Kinds } from "../k8s/kinds";
 import { logger } from "../log";
 import { apiRetries, apiWrites, setMetricsSource } from "../metrics";
 import { Binder } from "./binder";
@@ -17,21 +15,15 @@ import { claimNameParts, ClusterView } from "./cluster-view";
 import { GarbageSweep } from "./garbage-sweep";
 import { MigrationController } from "./migration-controller";
 import { PoolController } from "./pool-controller";
+import { claimKey, done, keyId, KeyOf, migrationKey, Result, vmKey, WorkKey, WorkKind } from "./reconcile";
+import { terminalReporter } from "./report";
 import { ServiceController } from "./service-controller";
 import { VmController } from "./vm-controller";
+import { MANAGED_SELECTOR, Phase, RouteContext, watched, WATCHED, Watched, WatchedKind } from "./watched";
 import { WorkQueue } from "./work-queue";
 import { hasBoundCondition } from "../domain/claims";
 
-export type Phase = "ADDED" | "MODIFIED" | "DELETED";
-export type WatchedKind =
-  | "VirtualMachine"
-  | "VirtualMachineInstanceMigration"
-  | "IPPool"
-  | "IPClaim"
-  | "IPAllocation"
-  | "NetworkAttachmentDefinition"
-  | "Namespace"
-  | "Service";
+export type { Phase, WatchedKind } from "./watched";
 
 export interface OperatorOptions {
   /** Run reconcilers (watch process); false in an admission-only process. */
@@ -51,24 +43,12 @@ export interface OperatorOptions {
 
 const log = logger("operator");
 
-const MANAGED_SELECTOR = { key: "app.kubernetes.io/managed-by", value: "vmnet-operator" };
-
-// One informer per kind, in every mode (admission, watcher, dev): Pepr's Watch bindings are not
-// used, since each of them keeps full copies of every object in a watch cache of its own.
-const WATCHED: { kind: WatchedKind; ref: KindRef; managedOnly?: boolean }[] = [
-  { kind: "Service", ref: Kinds.Service, managedOnly: true },
-  { kind: "Namespace", ref: Kinds.Namespace },
-  { kind: "NetworkAttachmentDefinition", ref: Kinds.NetworkAttachmentDefinition },
-  { kind: "IPPool", ref: Kinds.IPPool },
-  { kind: "IPAllocation", ref: Kinds.IPAllocation },
-  { kind: "IPClaim", ref: Kinds.IPClaim },
-  { kind: "VirtualMachine", ref: Kinds.VirtualMachine },
-  { kind: "VirtualMachineInstanceMigration", ref: Kinds.VirtualMachineInstanceMigration },
-];
+/** Which reconciler runs each kind of key. */
+type Reconcilers = { [K in WorkKind]: (key: KeyOf<K>) => Promise<Result | void> };
 
 export class Operator {
   readonly view = new ClusterView();
-  readonly queue: WorkQueue;
+  readonly queue: WorkQueue<WorkKey>;
   readonly binder: Binder;
   readonly vms: VmController;
   readonly pools: PoolController;
@@ -82,6 +62,16 @@ export class Operator {
   /** Pool generation last acted on: only a spec change re-examines every VM. */
   readonly #poolGenerations = new Map<string, number>();
   readonly #startedAt = Date.now();
+  readonly #reconcilers: Reconcilers;
+  /** What the table's routes may read: the view, and whether a pool's spec changed. */
+  readonly #routes: RouteContext = {
+    view: this.view,
+    poolSpecChanged: (name, generation) => {
+      if (this.#poolGenerations.get(name) === generation) return false; // our own status write
+      this.#poolGenerations.set(name, generation);
+      return true;
+    },
+  };
   /** Reconcilers run (leader, or no election); events before that are covered by enqueueAll. */
   #leading = false;
   /** The first List has filled every cache (readiness). */
@@ -97,16 +87,26 @@ export class Operator {
     this.pools = new PoolController(client, this.view);
     this.migrations = new MigrationController(client, this.view, this.binder, this.event);
     this.sweep = new GarbageSweep(client, this.view, this.vms, (opts.gcGraceSeconds ?? 60) * 1000);
-    this.queue = new WorkQueue(key => this.#handle(key), {
+    this.#reconcilers = {
+      vm: key => this.vms.reconcile(key),
+      pool: key => this.pools.reconcile(key),
+      migration: key => this.migrations.reconcile(key),
+      claim: key => this.#claimDeleted(key),
+    };
+    this.queue = new WorkQueue<WorkKey>(key => this.#handle(key), {
       concurrency: opts.concurrency ?? 32,
-      onError: (key, err, attempt) => log.warn({ key, attempt }, `reconcile ${key} failed (attempt ${attempt}, retrying with backoff): ${errorText(err)}`),
+      id: keyId,
+      onError: (key, err, attempt) =>
+        log.warn({ key: keyId(key), attempt }, `reconcile ${keyId(key)} failed (attempt ${attempt}, retrying with backoff): ${errorText(err)}`),
+      onTerminal: terminalReporter(this.view, this.event, log),
     });
   }
 
   /**
-   * Informers fill the caches (a List each) and keep them by watch; a kind whose watch stops
-   * hearing from the API server is re-watched at the next resync, and relists keep the caches
-   * right meanwhile.
+   * Informers fill the caches (a List each) and keep them by watch, in every mode (admission,
+   * watcher, dev): Pepr's Watch bindings are not used, since each of them keeps full copies of
+   * every object in a watch cache of its own. A kind whose watch stops hearing from the API
+   * server is re-watched at the next resync, and relists keep the caches right meanwhile.
    */
   async start(): Promise<void> {
     setMetricsSource({
@@ -191,7 +191,7 @@ export class Operator {
   }
 
   /** The informer of a kind: its Lists replace the cache, its events go through onEvent. */
-  #informer(w: (typeof WATCHED)[number]): Informer<HasMeta> {
+  #informer(w: Watched): Informer<HasMeta> {
     const cache = this.#cache(w.kind);
     const informer = new Informer<HasMeta>(
       this.client,
@@ -217,110 +217,54 @@ export class Operator {
     return informer;
   }
 
+  /** After a List that replaced a cache (a watch that could not resume): what it changed gets reconciled. */
+  #enqueueChanged(kind: WatchedKind, keys: string[]): void {
+    // Pools, NADs, namespaces, Services, allocations: few, or touching many VMs; look at all.
+    if (kind !== "VirtualMachine" && kind !== "VirtualMachineInstanceMigration" && kind !== "IPClaim") return this.enqueueAll();
+    for (const key of keys) {
+      const [ns, name] = key.split("/");
+      if (kind === "VirtualMachine") this.queue.add(vmKey(ns, name));
+      else if (kind === "VirtualMachineInstanceMigration") this.queue.add(migrationKey(ns, name));
+      else {
+        this.queue.add(claimKey(ns, name));
+        this.queue.add(vmKey(ns, claimNameParts(name).vm));
+      }
+    }
+  }
+
+  /** Every object's own reconcile (the full resync): pools, VMs, migrations, as the table says. */
   enqueueAll(): void {
-    for (const key of this.view.caches.pools.keys()) this.queue.add(`pool/${key}`);
-    for (const key of this.view.caches.vms.keys()) this.queue.add(`vm/${key}`);
-    for (const key of this.view.caches.migrations.keys()) this.queue.add(`migration/${key}`);
+    for (const w of WATCHED) {
+      if (!w.own) continue;
+      for (const obj of this.#cache(w.kind).values()) this.queue.add(w.own(obj));
+    }
   }
 
   /** Entry point for every watch event (our informers) and for refreshPools. */
   onEvent(kind: WatchedKind, phase: Phase, obj: HasMeta): void {
     this.#lastWatchEvent.set(kind, Date.now());
-    const cache = this.#cache(kind);
-    const changed = phase === "DELETED" ? cache.remove(obj as never) : cache.upsert(obj as never);
-    // Allocation events always recount their pool: the binder may have cached the object first.
-    if (!changed && kind !== "IPAllocation") return;
-    if (kind === "IPAllocation") this.view.noteAllocation(obj as IPAllocation, phase === "DELETED");
-    if (this.opts.controllers && this.#leading) this.#enqueueFor(kind, phase, obj);
+    const w = watched(kind);
+    const cache = w.cache(this.view.caches);
+    const changed = phase === "DELETED" ? cache.remove(obj) : cache.upsert(obj);
+    if (!changed && !w.routeUnchanged) return;
+    w.note?.(this.view, obj, phase === "DELETED");
+    if (this.opts.controllers && this.#leading) for (const key of w.route(phase, obj, this.#routes)) this.queue.add(key);
   }
 
-  #enqueueFor(kind: WatchedKind, phase: Phase, obj: HasMeta): void {
-    const ns = obj.metadata?.namespace;
-    const name = obj.metadata?.name as string;
-    switch (kind) {
-      case "VirtualMachine":
-        return this.queue.add(`vm/${ns}/${name}`);
-      case "VirtualMachineInstanceMigration":
-        return this.queue.add(`migration/${ns}/${name}`);
-      case "IPClaim":
-        if (phase === "DELETED") this.queue.add(`claim/${ns}/${name}`);
-        return this.queue.add(`vm/${ns}/${(obj as IPClaim).spec?.vm}`);
-      case "IPAllocation": {
-        this.queue.add(`pool/${(obj as IPAllocation).spec?.pool}`);
-        if (phase === "DELETED") this.#enqueueWaiting();
-        return;
-      }
-      case "IPPool":
-        return this.#onPool(obj as IPPool, phase);
-      case "NetworkAttachmentDefinition":
-        for (const p of this.view.poolsForNetwork(`${ns}/${name}`)) this.queue.add(`pool/${p.metadata?.name}`);
-        return;
-      case "Service":
-        // Someone changed or deleted a Service we keep: put it back.
-        if (ns) this.queue.add(`vm/${ns}/${name}`);
-        return;
-      case "Namespace":
-        for (const vm of this.view.caches.vms.values()) if (vm.metadata?.namespace === name) this.queue.add(`vm/${keyOf(vm)}`);
-        return;
-    }
+  /** Runs one key's reconciler; the queue acts on its Result. */
+  #handle(key: WorkKey): Promise<Result | void> {
+    const run = this.#reconcilers[key.kind] as (k: WorkKey) => Promise<Result | void>;
+    return run(key);
   }
 
-  /** After a List that replaced a cache (a watch that could not resume): what it changed gets reconciled. */
-  #enqueueChanged(kind: WatchedKind, keys: string[]): void {
-    for (const key of keys) {
-      if (kind === "VirtualMachine") this.queue.add(`vm/${key}`);
-      else if (kind === "VirtualMachineInstanceMigration") this.queue.add(`migration/${key}`);
-      else if (kind === "IPClaim") {
-        const [ns, name] = key.split("/");
-        this.queue.add(`claim/${key}`);
-        this.queue.add(`vm/${ns}/${claimNameParts(name).vm}`);
-      }
-    }
-    // Pools, NADs, namespaces, Services, allocations: few, or touching many VMs; look at all.
-    if (!["VirtualMachine", "VirtualMachineInstanceMigration", "IPClaim"].includes(kind)) this.enqueueAll();
+  /** A deleted claim frees its addresses at once (the sweep would, later), unless it is back. */
+  async #claimDeleted({ namespace, name }: KeyOf<"claim">): Promise<Result> {
+    if (!this.view.caches.claims.get(`${namespace}/${name}`)) await this.vms.freeAddresses(namespace, name);
+    return done;
   }
 
-  #onPool(pool: IPPool, phase: Phase): void {
-    const name = pool.metadata!.name as string;
-    this.queue.add(`pool/${name}`);
-    const generation = phase === "DELETED" ? -1 : Number(pool.metadata?.generation ?? 0);
-    if (this.#poolGenerations.get(name) === generation) return; // our own status write
-    this.#poolGenerations.set(name, generation);
-    for (const key of this.view.caches.vms.keys()) this.queue.add(`vm/${key}`);
-  }
-
-  /** VMs whose claims wait for an address: a freed address may now serve them. */
-  #enqueueWaiting(): void {
-    for (const claim of this.view.caches.claims.values()) {
-      if (!hasBoundCondition(claim)) this.queue.add(`vm/${claim.metadata?.namespace}/${claim.spec?.vm}`);
-    }
-  }
-
-  async #handle(key: string): Promise<void> {
-    const [type, ...rest] = key.split("/");
-    if (type === "vm") return this.vms.reconcile(rest[0], rest[1]);
-    if (type === "pool") return this.pools.reconcile(rest[0]);
-    if (type === "migration") return this.migrations.reconcile(rest[0], rest[1]);
-    if (type === "claim") {
-      // A deleted claim frees its addresses at once (the sweep would, later).
-      if (!this.view.caches.claims.get(`${rest[0]}/${rest[1]}`)) await this.vms.freeAddresses(rest[0], rest[1]);
-    }
-  }
-
-  #cache(kind: WatchedKind): ObjectCache<HasMeta> {
-    const c = this.view.caches;
-    // The caches differ only in their element type; events carry plain objects of that kind.
-    const byKind: Record<WatchedKind, unknown> = {
-      VirtualMachine: c.vms,
-      IPPool: c.pools,
-      IPClaim: c.claims,
-      IPAllocation: c.allocations,
-      NetworkAttachmentDefinition: c.nads,
-      Namespace: c.namespaces,
-      Service: c.services,
-      VirtualMachineInstanceMigration: c.migrations,
-    };
-    return byKind[kind] as ObjectCache<HasMeta>;
+  #cache(kind: WatchedKind): ReturnType<Watched["cache"]> {
+    return watched(kind).cache(this.view.caches);
   }
 
   /**

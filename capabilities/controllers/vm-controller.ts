@@ -9,8 +9,8 @@ import type { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine } from "../api/external/kubevirt";
 import type { Finding, ValidationResult } from "../domain/findings";
 import { KUBEVIRT_RELEASE, interfaceProblems, kubevirtNetworkVerdict } from "../domain/kubevirt-rules";
-import { KubeClient } from "../k8s/client";
-import { isAlreadyExists, isNotFound } from "../k8s/errors";
+import { KubeApi } from "../k8s/client";
+import { InvalidError, isAlreadyExists, isNotFound } from "../k8s/errors";
 import { EventSink, EventTarget, eventTarget } from "../k8s/events";
 import { Kinds } from "../k8s/kinds";
 import { ServiceController } from "./service-controller";
@@ -19,25 +19,29 @@ import { ClusterView, ownerOf } from "./cluster-view";
 import { NicPlan, planNic, poolChoices } from "./nic-pools";
 import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition, claimableInterface } from "./render";
 import { isClaimBound } from "../domain/claims";
+import { done, KeyOf, Result, RetryableError } from "./reconcile";
 
 /** A pool-backed NIC with its pools (chosen, default or kept: nic-pools.ts), or why it has none. */
 type WantedClaim = { nic: BridgeNic } & NicPlan;
 
 export class VmController {
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly view: ClusterView,
     private readonly binder: Binder,
     private readonly event: EventSink,
     private readonly services: ServiceController,
   ) {}
 
-  async reconcile(namespace: string, name: string): Promise<void> {
+  async reconcile({ namespace, name }: KeyOf<"vm">): Promise<Result> {
     const vm = this.view.caches.vms.get(`${namespace}/${name}`);
-    if (!vm) return this.#releaseIfGone(namespace, name);
-    if (vm.metadata?.deletionTimestamp) return this.#finalize(vm);
-    await this.ensureBound(vm);
-    await this.services.reconcile(vm);
+    if (!vm) await this.#releaseIfGone(namespace, name);
+    else if (vm.metadata?.deletionTimestamp) await this.#finalize(vm);
+    else {
+      await this.ensureBound(vm);
+      await this.services.reconcile(vm);
+    }
+    return done;
   }
 
   /** Claims for every pool-backed NIC, bound. Also the webhook's on-the-spot path. */
@@ -168,7 +172,10 @@ export class VmController {
     try {
       await this.client.jsonPatch(Kinds.VirtualMachine, vm.metadata!.name!, vm.metadata!.namespace, ops);
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (isNotFound(err)) return;
+      // The test op failed (a 422): the finalizers changed meanwhile; a fresh read finds the index.
+      if (err instanceof InvalidError) throw new RetryableError(`finalizers of VM ${vm.metadata!.namespace}/${vm.metadata!.name} changed meanwhile: ${err.message}`, { cause: err });
+      throw err;
     }
   }
 

@@ -6,7 +6,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import https from "node:https";
 import { Agent, fetch } from "undici";
-import { ApiError } from "./errors";
+import { ApiError, isNotFound } from "./errors";
 import { KindRef, resourcePath } from "./kinds";
 
 export const FIELD_MANAGER = "vmnet-operator";
@@ -39,6 +39,29 @@ export interface ListOptions {
   fieldSelector?: string;
 }
 
+/**
+ * What the controllers, the binder and the Event recorder ask of the API server: our own small
+ * seam, so they run against the HTTP client (KubeClient) in the product and against the in-memory
+ * one (memory-client.ts) in unit tests. Failures are the typed ApiErrors of errors.ts
+ * (NotFoundError, AlreadyExistsError, ConflictError, InvalidError, ...).
+ */
+export interface KubeApi {
+  get<T>(kind: KindRef, name: string, namespace?: string): Promise<T>;
+  /** undefined on NotFound instead of throwing. */
+  getOrUndefined<T>(kind: KindRef, name: string, namespace?: string): Promise<T | undefined>;
+  list<T>(kind: KindRef, opts?: ListOptions): Promise<{ items: T[]; resourceVersion: string }>;
+  /** AlreadyExistsError when an object of that name exists. */
+  create<T>(kind: KindRef, obj: T): Promise<T>;
+  /** Server-side apply of an object we render whole, under our field manager. */
+  apply<T>(kind: KindRef, obj: T, opts?: { subresource?: "status"; force?: boolean }): Promise<T>;
+  /** JSON merge patch; a metadata.resourceVersion in the patch is a precondition (ConflictError). */
+  mergePatch<T>(kind: KindRef, name: string, namespace: string | undefined, patch: unknown, subresource?: "status"): Promise<T>;
+  /** JSON patch; a failed `test` op is refused (InvalidError, as the API server answers 422). */
+  jsonPatch<T>(kind: KindRef, name: string, namespace: string | undefined, ops: unknown[]): Promise<T>;
+  /** NotFound counts as done; a uid precondition that fails is a ConflictError. */
+  delete(kind: KindRef, name: string, namespace?: string, opts?: { uid?: string; propagationPolicy?: string }): Promise<void>;
+}
+
 interface RequestSpec {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
@@ -56,7 +79,7 @@ const RETRYABLE_BRIEFLY = new Set([500, 502]);
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
-export class KubeClient {
+export class KubeClient implements KubeApi {
   readonly server: string;
   readonly #agent: Agent;
   /** Watches hold their connection for minutes: a pool of their own, so they never take one from writes. */
@@ -188,7 +211,7 @@ export class KubeClient {
     try {
       return await this.get<T>(kind, name, namespace);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }
@@ -289,7 +312,7 @@ export class KubeClient {
     try {
       await this.request({ method: "DELETE", path: resourcePath(kind, namespace, name), body, what: `delete ${kind.kind} ${ref(namespace, name)}` });
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return;
+      if (isNotFound(err)) return;
       throw err;
     }
   }

@@ -1,5 +1,7 @@
 // Every API failure becomes one ApiError that says what failed on which object and why, so a log
-// line or an Event can be read without the request at hand.
+// line or an Event can be read without the request at hand. The answers callers act on have a
+// class of their own (NotFound, AlreadyExists, Conflict, Invalid, ...), thrown alike by the HTTP
+// client and by the in-memory one (memory-client.ts), so callers test `instanceof`, not numbers.
 
 export class ApiError extends Error {
   constructor(
@@ -22,13 +24,36 @@ export class ApiError extends Error {
     } catch {
       /* not a Status object: keep the raw text */
     }
-    return new ApiError(status, reason, `${what}: ${status} ${reason}: ${detail}`, retryAfterSeconds);
+    return apiError(status, reason, `${what}: ${status} ${reason}: ${detail}`, retryAfterSeconds);
   }
 }
 
-export const isNotFound = (err: unknown): boolean => err instanceof ApiError && err.status === 404;
-export const isAlreadyExists = (err: unknown): boolean => err instanceof ApiError && err.status === 409 && err.reason === "AlreadyExists";
-export const isConflict = (err: unknown): boolean => err instanceof ApiError && err.status === 409 && err.reason !== "AlreadyExists";
+/** 404: the object (or its namespace) does not exist. */
+export class NotFoundError extends ApiError {}
+/** 409 AlreadyExists: an object of that name exists (our uniqueness arbiter for addresses). */
+export class AlreadyExistsError extends ApiError {}
+/** 409 Conflict: a resourceVersion or uid precondition failed, or an apply conflict. Retry from a fresh read. */
+export class ConflictError extends ApiError {}
+/** 422 Invalid: the API server refuses the object itself (schema, immutable field, webhook denial). */
+export class InvalidError extends ApiError {}
+/** 400 BadRequest: the request is malformed (a patch that does not apply). */
+export class BadRequestError extends ApiError {}
+/** 403 Forbidden: RBAC, or a namespace being terminated. */
+export class ForbiddenError extends ApiError {}
+
+/** The ApiError subclass for an answer: one home for "which status means what". */
+export function apiError(status: number, reason: string, message: string, retryAfterSeconds = 0): ApiError {
+  if (status === 404) return new NotFoundError(status, reason, message, retryAfterSeconds);
+  if (status === 409) return reason === "AlreadyExists" ? new AlreadyExistsError(status, reason, message, retryAfterSeconds) : new ConflictError(status, reason, message, retryAfterSeconds);
+  if (status === 422) return new InvalidError(status, reason, message, retryAfterSeconds);
+  if (status === 400) return new BadRequestError(status, reason, message, retryAfterSeconds);
+  if (status === 403) return new ForbiddenError(status, reason, message, retryAfterSeconds);
+  return new ApiError(status, reason, message, retryAfterSeconds);
+}
+
+export const isNotFound = (err: unknown): boolean => err instanceof NotFoundError;
+export const isAlreadyExists = (err: unknown): boolean => err instanceof AlreadyExistsError;
+export const isConflict = (err: unknown): boolean => err instanceof ConflictError;
 
 /** Text of any thrown value, including kubernetes-fluent-client's thrown response objects. */
 export function errorText(err: unknown): string {

@@ -10,7 +10,7 @@
 // Best effort: an Event that cannot be written is logged, never allowed to fail the reconcile
 // that emitted it.
 import crypto from "node:crypto";
-import { KubeClient } from "./client";
+import { KubeApi } from "./client";
 import { errorText, isAlreadyExists, isNotFound } from "./errors";
 import { Kinds } from "./kinds";
 
@@ -100,7 +100,7 @@ export class EventRecorder {
   readonly #now: () => number;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeApi,
     private readonly onError: (msg: string) => void,
     opts: RecorderOptions = {},
   ) {
@@ -208,7 +208,7 @@ function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-export function eventRecorder(client: KubeClient, onError: (msg: string) => void, opts: RecorderOptions = {}): EventSink {
+export function eventRecorder(client: KubeApi, onError: (msg: string) => void, opts: RecorderOptions = {}): EventSink {
   const recorder = new EventRecorder(client, onError, opts);
   return (target, type, reason, message) => recorder.record(target, type, reason, message);
 }
