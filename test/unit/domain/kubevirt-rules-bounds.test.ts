@@ -8,7 +8,7 @@
 // MAC in Go's net.ParseMAC 48-bit forms; network probes need a pod network (autoattach counts);
 // binding plugins registered in the KubeVirt CR.
 import assert from "node:assert/strict";
-import { kubevirtNetworkVerdict } from "../../../capabilities/domain/kubevirt-rules";
+import { interfaceProblems, kubevirtNetworkVerdict } from "../../../capabilities/domain/kubevirt-rules";
 import type { ValidationResult } from "../../../capabilities/domain/findings";
 
 type Obj = Record<string, unknown>;
@@ -167,5 +167,85 @@ describe("KubeVirt network admission at the edges (kubevirtNetworkVerdict)", () 
     assert.deepEqual(denied(slirp({}, false)), [`${IF0}.slirp`]);
     assert.deepEqual(denied(slirp({ masquerade: {} }, false)), []);
     assert.deepEqual(denied(slirp({ masquerade: {} }, true)), [`${IF0}.slirp`]);
+  });
+});
+
+describe("KubeVirt network admission, more shapes (kubevirtNetworkVerdict)", () => {
+  it("without options it judges as on create (virt-controller creating the VMI)", () => {
+    const v = vmOf([{ name: "default", masquerade: {}, slirp: {} }], [{ name: "default", pod: {} }]);
+    assert.deepEqual(denied(kubevirtNetworkVerdict(v)), [`${IF0}.slirp`]);
+  });
+
+  it("interfaceProblems keeps the denials of one NIC, its network and the VM-wide ones", () => {
+    const v = vmOf(
+      [
+        { name: "default", masquerade: {}, model: "bogus" },
+        { name: "ovs1", bridge: {}, pciAddress: "x" },
+      ],
+      [
+        { name: "default", pod: {} },
+        { name: "ovs1", multus: { networkName: "" } },
+      ],
+      { readinessProbe: { httpGet: {} } },
+      { autoattachPodInterface: false },
+    );
+    const verdict = kubevirtNetworkVerdict(v);
+    assert.deepEqual(interfaceProblems(verdict, v, "ovs1").map(d => d.field), [`${T}.networks[1].multus.networkName`, `${IF1}.pciAddress`]);
+    assert.deepEqual(interfaceProblems(verdict, v, "default").map(d => d.field), [`${IF0}.model`]);
+    assert.deepEqual(interfaceProblems(verdict, v, "gone").map(d => d.field), []);
+    const noPod = vmOf([{ name: "ovs1", bridge: {}, model: "bogus" }], [{ name: "ovs1", multus: { networkName: "tenant-a/vlan100" } }], { readinessProbe: { httpGet: {} } });
+    assert.deepEqual(interfaceProblems(kubevirtNetworkVerdict(noPod), noPod, "ovs1").map(d => d.field), [`${IF0}.model`, `${T}.readinessProbe.httpGet`]);
+  });
+
+  it("a Multus source without networkName names no NAD", () => {
+    for (const multus of [{}, { networkName: null }]) {
+      const r = kubevirtNetworkVerdict(vmOf([{ name: "ovs1", bridge: {} }], [{ name: "ovs1", multus }]));
+      assert.deepEqual(denied(r), [`${T}.networks[0].multus.networkName`]);
+      assert.match(r.denials[0].message, /^Multus network name "" of network "ovs1" names no NetworkAttachmentDefinition/);
+    }
+  });
+
+  it("the reserved masquerade MAC is reserved for masquerade NICs only", () => {
+    clean(withSecondary({ macAddress: "02:00:00:00:00:00" }), "bridge NIC");
+    const r = onPod({ macAddress: "02:00:00:00:00:00" });
+    assert.deepEqual(denied(r), [`${IF0}.macAddress`]);
+    assert.doesNotMatch(r.denials[0].message, /refuses only the spelling/);
+    assert.match(onPod({ macAddress: "02-00-00-00-00-00" }).denials[0].message, /KubeVirt refuses only the spelling 02:00:00:00:00:00/);
+  });
+
+  it("a binding that is not an object, or names no plugin, is refused", () => {
+    const bind = (binding: unknown): ValidationResult => kubevirtNetworkVerdict(vmOf([{ name: "mv", binding }], [{ name: "mv", multus: { networkName: "tenant-a/mv" } }]));
+    assert.deepEqual(denied(bind("macvtap")), [`${IF0}.binding`]);
+    for (const binding of [{}, { name: "" }, { name: 5 }]) assert.deepEqual(denied(bind(binding)), [`${IF0}.binding.name`], JSON.stringify(binding));
+    assert.match(bind({ name: "macvtap" }).warnings[0].message, /that plugin in spec\.configuration\.network\.binding; register it there/);
+  });
+
+  it("the dotted MAC form is the whole text", () => {
+    for (const macAddress of ["zz0200.0000.0001", "0200.0000.0001zz"]) assert.deepEqual(denied(onPod({ macAddress })), [`${IF0}.macAddress`], macAddress);
+  });
+
+  it("say what is wrong: a missing port, lists that are not lists", () => {
+    assert.match(onPod({ ports: [{}] }).denials[0].message, /^port is required/);
+    assert.match(onPod({ ports: [{ port: null }] }).denials[0].message, /^port is required/);
+    assert.deepEqual(denied(onPod({ dhcpOptions: { ntpServers: "10.0.0.5" } })), [`${IF0}.dhcpOptions.ntpServers`]);
+    assert.match(onPod({ dhcpOptions: { ntpServers: "10.0.0.5" } }).denials[0].message, /^must be a list, not a string/);
+    assert.match(onPod({ dhcpOptions: 5 }).denials[0].message, /^must be an object such as \{ntpServers/);
+    assert.match(onPod({ ports: [5] }).denials[0].message, /^must be an object such as \{port: 80, protocol: TCP\}, not a number/);
+  });
+
+  it("a boot position taken by two disks is the first disk's", () => {
+    const r = kubevirtNetworkVerdict(
+      vmOf([{ name: "default", masquerade: {}, bootOrder: 1 }], [{ name: "default", pod: {} }], {}, { disks: [{ name: "a", bootOrder: 1 }, { name: "b", bootOrder: 1 }] }),
+    );
+    assert.match(r.denials[0].message, /already taken by spec\.template\.spec\.domain\.devices\.disks\[0\]/);
+  });
+
+  it("state absent on an SR-IOV NIC is one denial (not a bridge), not two", () => {
+    const r = kubevirtNetworkVerdict(vmOf([{ name: "default", masquerade: {} }, { name: "sr", sriov: {}, state: "absent" }], [{ name: "default", pod: {} }, { name: "sr", multus: { networkName: "tenant-a/sriov" } }]));
+    assert.deepEqual(denied(r), [`${IF1}.state`]);
+  });
+
+  it("a NIC model outside the list says which models there are", () => {
+    assert.match(onPod({ model: "bogus" }).denials[0].message, /use one of e1000, e1000e, igb, ne2k_pci, pcnet, rtl8139, virtio/);
   });
 });

@@ -103,6 +103,17 @@ describe("validateVM: product rules beside KubeVirt's", () => {
     ]);
   });
 
+  it("a Multus name no NAD can have is one denial, and no NAD lookup", () => {
+    const r = validateVM(one({ name: "ovs1", bridge: {} }, { name: "ovs1", multus: { networkName: "Tenant_A/x" } }), snap);
+    assert.deepEqual(denied(r), [`${NETS}[1].multus.networkName`]);
+    assert.deepEqual(r.warnings, [], messages(r));
+  });
+
+  it("an empty protocol is TCP for the Service, as for KubeVirt", () => {
+    const r = validateVM(vm({ interfaces: [{ name: "default", masquerade: {}, ports: [{ port: 22, protocol: "" }, { port: 22, protocol: "TCP" }] }, { name: "ovs1", bridge: {} }], annotations: { "vmnet.io/expose": "ClusterIP" } }), snap);
+    assert.deepEqual(denied(r), [`${IFACES}[0].ports[1]`]);
+  });
+
   it("a non-bridge NIC is warned about a pool only when a pool serves its network", () => {
     const sriovOn = (network: string): ValidationResult => validateVM(one({ name: "sr", sriov: {} }, { name: "sr", multus: { networkName: network } }), snap);
     assert.deepEqual(sriovOn("tenant-a/sriov").warnings, []);
