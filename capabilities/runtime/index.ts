@@ -101,12 +101,14 @@ export async function startRuntime(env: RuntimeEnv = runtimeEnv()): Promise<Heal
   health.addReadiness("caches", async () => (await Promise.race([op, Promise.resolve(undefined)]))?.synced === true);
   const routes = peprRoutesBound(env.webhookPort);
   health.addReadiness("pepr-routes", routes);
-  onNeverPassing(routes, env.peprStartSeconds * 1000, () => {
-    log.error(`Pepr has not bound its routes within ${env.peprStartSeconds} s (a lost race creating its PeprStore leaves it so): exiting to be restarted`);
-    process.exit(1);
-  });
   if (env.metricsPort > 0) serveMetrics(env.metricsPort, health.routes()).on("error", err => log.error(`metrics server on port ${env.metricsPort}: ${err.message}`));
   if (env.tlsMode) await startTls(env);
+  // The clock starts when Pepr starts (right after this returns), not before the certificate
+  // wait: on a starved node the start up to here took 80 s, and the watchdog killed healthy pods.
+  onNeverPassing(routes, env.peprStartSeconds * 1000, () => {
+    log.error(`Pepr has not bound its routes within ${env.peprStartSeconds} s of its start (a lost race creating its PeprStore leaves it so): exiting to be restarted`);
+    process.exit(1);
+  });
   return health;
 }
 

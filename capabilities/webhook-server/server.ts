@@ -217,7 +217,9 @@ const isConnectionError = (err: Error): boolean => CONNECTION_ERRORS.has(String(
 function forwardOnce(req: http.IncomingMessage, res: http.ServerResponse, opts: AdmissionServerOptions, agent: https.Agent, body: string | undefined, fresh = false): Promise<Error | undefined> {
   return new Promise(resolve => {
     const headers: http.OutgoingHttpHeaders = body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
-    // The retry takes a new socket: the failed one may have been a kept-alive socket Pepr closed.
+    // The retry takes a new socket: the failed one may have been a kept-alive socket Pepr closed
+    // (Node's server drops idle ones after its 5 s keepAliveTimeout, and a reuse can cross that:
+    // `read ECONNRESET` in a churn run, outside any shutdown).
     const up = https.request({ socketPath: opts.upstream, path: req.url, method: req.method, headers, agent: fresh ? false : agent, rejectUnauthorized: false }, upRes => {
       res.writeHead(upRes.statusCode ?? 502, { "content-type": upRes.headers["content-type"] ?? "text/plain" });
       upRes.pipe(res);

@@ -270,9 +270,14 @@ function deployment(p: InstallParams, watch: boolean): KubeObject {
                 // Ready: caches filled, Pepr's routes bound, a certificate served, the front server
                 // reaching Pepr's socket, not stopping. Alive: the event loop answers. Probed every
                 // 2 s so a new pod joins the Service (and a rollout moves on) soon after it can serve.
-                readinessProbe: { httpGet: { path: "/readyz", port: "metrics" }, periodSeconds: 2, failureThreshold: 3 },
-                livenessProbe: { httpGet: { path: "/livez", port: "metrics" }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 },
-                startupProbe: { httpGet: { path: "/livez", port: "metrics" }, periodSeconds: 2, failureThreshold: 60 },
+                // Timeouts of 5 s, not the default 1 s: on a starved node the event loop stalls for
+                // seconds, and a probe that gives up sooner turns both admission pods unready (a
+                // webhook outage) or restarts a healthy pod. The start may take 5 minutes: the 2 s
+                // startup probe holds liveness off until then (2 s so a fast start is seen at once);
+                // two pods starting at a load average of 43 took over 2 minutes to serve /livez.
+                readinessProbe: { httpGet: { path: "/readyz", port: "metrics" }, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 3 },
+                livenessProbe: { httpGet: { path: "/livez", port: "metrics" }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+                startupProbe: { httpGet: { path: "/livez", port: "metrics" }, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 150 },
                 resources: { requests: { memory: "256Mi", cpu: "100m" }, limits: { memory: "1Gi" } },
                 securityContext: containerSecurity,
                 volumeMounts: mounts,
