@@ -9,6 +9,7 @@ import type { PoolAllocator } from "../ipam/allocator";
 import { macFor } from "../ipam/mac";
 import { allocationName, parseIP } from "../ipam/address";
 import { IpamError } from "../ipam/errors";
+import type { AllocateResult, PoolAllocator } from "../ipam/allocator";
 import { KubeApi } from "../k8s/client";
 import { isAlreadyExists, isConflict } from "../k8s/errors";
 import { Kinds } from "../k8s/kinds";
@@ -116,28 +117,21 @@ export class Binder {
   /** Returns the bound address of the claim in one pool, or why there is none. `derivesMac`: the NIC's MAC comes from this address. */
   async #bindPool(req: BindRequest, pool: string, derivesMac: boolean): Promise<string | BindOutcome> {
     const state = this.view.poolState(pool);
-    if (!state?.allocator || !state.layout) {
-      const why = state?.error ?? `IPPool "${pool}" does not exist`;
-      return { bound: false, reason: "NetworkNotReady", message: why };
-    }
+    if (!state?.allocator || !state.layout) return notReady(pool, state?.error);
     const { allocator, layout } = state;
     const claim = req.claim;
     const ns = claim.metadata!.namespace as string;
     const name = claim.metadata!.name as string;
     const owner = ownerOf(ns, name);
-    // An address the claim already shows is kept (its record may have been lost); then the request.
-    const shown = ((claim.status as ClaimStatus | undefined)?.addresses ?? []).map(a => a.split("/")[0]);
-    const kept = shown.find(a => familyOf(a) === layout.family);
-    const requested = kept ?? (req.requested ?? []).find(a => familyOf(a) === layout.family);
+    const { shown, kept, requested } = wantedAddress(req, layout.family);
     const macs: MacCheck = { derivesMac, shown, requested, skipped: new Set<string>() };
     const ref = { namespace: ns, name, uid: claim.metadata?.uid as string | undefined };
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const held = await this.#heldAddress(allocator, pool, owner, kept, ref);
-      const result = held ? { ok: true as const, address: held } : allocator.tryAllocate(owner, requested);
+      const { held, result } = pick(allocator, owner, requested, await this.#heldAddress(allocator, pool, owner, kept, ref));
       if (!result.ok) return failure(result.error, pool);
       const address = result.address;
-      const macVerdict = this.#macVerdict(claim, pool, address, held !== undefined, macs);
+      const macVerdict = this.#macVerdict(claim, pool, address, held, macs);
       if (macVerdict === "next") continue;
       if (macVerdict) return macVerdict;
       const outcome = await this.#makeReal(pool, address, ref);
@@ -145,11 +139,7 @@ export class Binder {
       // Someone else holds it: remember them, and try the next address (or report the conflict).
       allocator.release(address);
       allocator.markTaken(address, outcome.holder);
-      if (requested) {
-        // The claim's status is the tenant's to read: name the holder only when it is of the same namespace.
-        const holder = outcome.holder.startsWith(`${ns}/`) ? `IPClaim ${outcome.holder}` : "a VM of another namespace";
-        return { bound: false, reason: "Conflict", message: `${requested} in pool ${pool} is held by ${holder}` };
-      }
+      if (requested) return heldBy(requested, pool, outcome.holder, ns);
     }
     return { bound: false, reason: "Exhausted", message: `gave up after ${MAX_ATTEMPTS} addresses of pool ${pool} were taken concurrently; will retry` };
   }
@@ -214,18 +204,7 @@ export class Binder {
   async #makeReal(pool: string, address: string, claim: ClaimRef): Promise<"ours" | { holder: string }> {
     const existing = this.view.caches.allocations.get(allocationName(pool, address));
     if (existing && sameClaim(existing, claim)) return "ours";
-    try {
-      const created = await this.client.create(Kinds.IPAllocation, renderAllocation(pool, address, claim));
-      this.view.caches.allocations.upsert(created as IPAllocation);
-      allocations.inc({ pool, result: "created" });
-      return "ours";
-    } catch (err) {
-      if (!isAlreadyExists(err)) {
-        this.view.allocator(pool)?.release(address);
-        allocations.inc({ pool, result: "error" });
-        throw err;
-      }
-    }
+    if (await this.#create(pool, address, claim)) return "ours";
     const live = await this.client.getOrUndefined<IPAllocation>(Kinds.IPAllocation, allocationName(pool, address));
     if (!live) return this.#makeReal(pool, address, claim); // deleted meanwhile: try again
     this.view.caches.allocations.upsert(live);
@@ -239,6 +218,21 @@ export class Binder {
       return this.#makeReal(pool, address, claim);
     }
     return { holder: ownerOf(live.spec!.claimRef.namespace, live.spec!.claimRef.name) };
+  }
+
+  /** Creates the IPAllocation: true when created, false when its name is taken (AlreadyExists). */
+  async #create(pool: string, address: string, claim: { namespace: string; name: string; uid?: string }): Promise<boolean> {
+    try {
+      const created = await this.client.create(Kinds.IPAllocation, renderAllocation(pool, address, claim));
+      this.view.caches.allocations.upsert(created as IPAllocation);
+      allocations.inc({ pool, result: "created" });
+      return true;
+    } catch (err) {
+      if (isAlreadyExists(err)) return false;
+      this.view.allocator(pool)?.release(address);
+      allocations.inc({ pool, result: "error" });
+      throw err;
+    }
   }
 
   /**
@@ -281,6 +275,33 @@ function familyOf(address: string): 4 | 6 {
   } catch {
     return address.includes(":") ? 6 : 4;
   }
+}
+
+/** The address the claim holds in the allocator, else a fresh pick (the requested one if free). */
+/** The address held for the claim (`held`, from #heldAddress), else a fresh pick honouring the request. */
+function pick(allocator: PoolAllocator, owner: string, requested: string | undefined, held: string | undefined): { held: boolean; result: AllocateResult } {
+  return held ? { held: true, result: { ok: true, address: held } } : { held: false, result: allocator.tryAllocate(owner, requested) };
+}
+
+/** No allocator for the pool: it does not exist, or its spec cannot be laid out. Pure. */
+function notReady(pool: string, error: string | undefined): BindOutcome {
+  return { bound: false, reason: "NetworkNotReady", message: error ?? `IPPool "${pool}" does not exist` };
+}
+
+/**
+ * The address of this family the claim should get: one it already shows (`kept`: its record may
+ * have been lost), else the one requested. Pure.
+ */
+function wantedAddress(req: BindRequest, family: 4 | 6): { shown: string[]; kept?: string; requested?: string } {
+  const shown = ((req.claim.status as ClaimStatus | undefined)?.addresses ?? []).map(a => a.split("/")[0]);
+  const kept = shown.find(a => familyOf(a) === family);
+  return { shown, kept, requested: kept ?? (req.requested ?? []).find(a => familyOf(a) === family) };
+}
+
+/** The requested address is another claim's. The claim's status is the tenant's to read: the holder is named only within the namespace. Pure. */
+function heldBy(requested: string, pool: string, holder: string, ns: string): BindOutcome {
+  const who = holder.startsWith(`${ns}/`) ? `IPClaim ${holder}` : "a VM of another namespace";
+  return { bound: false, reason: "Conflict", message: `${requested} in pool ${pool} is held by ${who}` };
 }
 
 /** A MAC clash ends the bind when the address was asked for, or when every free one clashes. Pure. */
