@@ -5,7 +5,6 @@
 // webhook (which binds on the spot when a launcher pod arrives first).
 import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import type { IPClaim } from "../api/ipclaim-v1alpha1";
-import type { PoolAllocator } from "../ipam/allocator";
 import { macFor } from "../ipam/mac";
 import { allocationName, parseIP } from "../ipam/address";
 import { IpamError } from "../ipam/errors";
