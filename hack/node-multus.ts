@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { KubeClient } from "../capabilities/k8s/client";
-import type { KindRef } from "../capabilities/k8s/kinds";
+import { clusterUserKubeconfig, UserKubeconfigs } from "./cluster-user";
 
 /** The node's OVS bridge, the one every ovs NAD of the tests names (test/helpers.ts OVS_STATIC_CONFIG). */
 export const OVS_BRIDGE = "br-vmnet";
@@ -22,8 +22,6 @@ export const OVS_RUN_DIR = "/run/openvswitch";
 /** Multus's user (a client certificate of the cluster CA) and the RBAC it gets. */
 export const MULTUS_USER = "vmnet-node:multus";
 const NAME = "vmnet-node-multus";
-const CLUSTER_ROLE: KindRef = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false };
-const CLUSTER_ROLE_BINDING: KindRef = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings", namespaced: false };
 
 /**
  * What the thin plugin does, from Multus v4.2.3's source: GET the pod (its networks annotation),
@@ -38,19 +36,9 @@ export const MULTUS_RULES = [
   { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
 ];
 
-export interface UserKubeconfigs {
-  userKubeconfig(user: string, groups?: string[]): string;
-}
-
 /** Grants MULTUS_USER its rules (idempotent) and returns a kubeconfig that authenticates as it. */
 export async function multusKubeconfig(controlPlane: UserKubeconfigs, admin: KubeClient): Promise<string> {
-  await admin.apply(CLUSTER_ROLE, { metadata: { name: NAME }, rules: MULTUS_RULES });
-  await admin.apply(CLUSTER_ROLE_BINDING, {
-    metadata: { name: NAME },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: NAME },
-    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: MULTUS_USER }],
-  });
-  return controlPlane.userKubeconfig(MULTUS_USER);
+  return clusterUserKubeconfig(controlPlane, admin, { role: NAME, user: MULTUS_USER, rules: MULTUS_RULES });
 }
 
 export interface MultusPaths {

@@ -2,7 +2,7 @@
 import type { IPClaim } from "../capabilities/api/ipclaim-v1alpha1";
 import { KubeObject } from "../capabilities/k8s/client";
 import { Kinds } from "../capabilities/k8s/kinds";
-import { cluster } from "./setup/cluster";
+import { cluster, freshNamespace } from "./setup/cluster";
 
 export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -81,6 +81,35 @@ export async function claimCondition(namespace: string, name: string, reason: st
 
 export async function gone(kind: (typeof Kinds)[keyof typeof Kinds], name: string, namespace?: string, timeoutMs = 30_000): Promise<void> {
   await eventually(`${kind.kind} ${namespace ? namespace + "/" : ""}${name} to be gone`, async () => !(await cluster().client.getOrUndefined(kind, name, namespace)) || undefined, timeoutMs);
+}
+
+/** An Event as the tests read it (managedFields only when the API server keeps them). */
+export interface EventObject {
+  metadata: { name: string; managedFields?: { manager: string }[] };
+  type: string;
+  reason: string;
+  message: string;
+  count?: number;
+  involvedObject: { kind: string; name: string; uid?: string };
+}
+
+/** The Events of one object, listed fresh from the API server. */
+export async function eventsOf(namespace: string, kind: string, name: string): Promise<EventObject[]> {
+  const list = await cluster().client.list<EventObject>(Kinds.Event, { namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });
+  return list.items;
+}
+
+/**
+ * A fresh namespace (named after `tag`) with NAD vlan100 (ovs, static IPAM) and IPPool `<tag>-<ns>`
+ * serving it on a unique /24 with gateway .1; `prefix` is the /24's first three octets.
+ */
+export async function poolNetwork(tag: string): Promise<{ ns: string; pool: string; prefix: string }> {
+  const ns = await freshNamespace(tag);
+  const subnet = uniqueSubnet();
+  const pool = `${tag}-${ns}`;
+  await createNad(ns, "vlan100");
+  await createPool(pool, { cidr: subnet.cidr, gateway: `${subnet.prefix}.1`, networks: [`${ns}/vlan100`] });
+  return { ns, pool, prefix: subnet.prefix };
 }
 
 let poolSeq = 0;

@@ -9,7 +9,7 @@ import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeObject } from "../../capabilities/k8s/client";
 import { ApiError } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { boundClaim, createNad, createPool, uniqueSubnet, vmManifest } from "../helpers";
+import { boundClaim, poolNetwork, vmManifest } from "../helpers";
 import { cluster, freshNamespace, launcherClient } from "../setup/cluster";
 
 const run = promisify(execFile);
@@ -31,14 +31,7 @@ async function kubectl(args: string[], stdin?: string): Promise<{ code: number; 
 
 const yaml = (obj: KubeObject): string => JSON.stringify(obj);
 
-async function network(): Promise<{ ns: string; pool: string; prefix: string }> {
-  const ns = await freshNamespace("adm");
-  const subnet = uniqueSubnet();
-  const pool = `adm-${ns}`;
-  await createNad(ns, "vlan100");
-  await createPool(pool, { cidr: subnet.cidr, gateway: `${subnet.prefix}.1`, networks: [`${ns}/vlan100`] });
-  return { ns, pool, prefix: subnet.prefix };
-}
+const network = (): Promise<{ ns: string; pool: string; prefix: string }> => poolNetwork("adm");
 
 function launcherPod(ns: string, vm: string, networks: unknown[], name = `virt-launcher-${vm}-abcde`): KubeObject {
   return {

@@ -6,19 +6,12 @@ import assert from "node:assert/strict";
 import type { IPClaim } from "../../capabilities/api/ipclaim-v1alpha1";
 import { ApiError } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { OVS_STATIC_CONFIG, boundClaim, claimCondition, createNad, createPool, eventually, uniqueSubnet, vmManifest } from "../helpers";
-import { cluster, duringWebhookOutage, freshNamespace } from "../setup/cluster";
+import { OVS_STATIC_CONFIG, boundClaim, claimCondition, createNad, eventually, poolNetwork, vmManifest } from "../helpers";
+import { cluster, duringWebhookOutage } from "../setup/cluster";
 
 const client = (): ReturnType<typeof cluster>["client"] => cluster().client;
 
-async function network(): Promise<{ ns: string; pool: string; prefix: string }> {
-  const ns = await freshNamespace("c11");
-  const subnet = uniqueSubnet();
-  const pool = `c11-${ns}`;
-  await createNad(ns, "vlan100");
-  await createPool(pool, { cidr: subnet.cidr, gateway: `${subnet.prefix}.1`, networks: [`${ns}/vlan100`] });
-  return { ns, pool, prefix: subnet.prefix };
-}
+const network = (): Promise<{ ns: string; pool: string; prefix: string }> => poolNetwork("c11");
 
 function macOf(ipv4: string): string {
   return "02:00:" + ipv4.split(".").map(o => Number(o).toString(16).padStart(2, "0")).join(":");

@@ -8,33 +8,12 @@ import type { IPClaim } from "../../capabilities/api/ipclaim-v1alpha1";
 import type { VirtualMachine } from "../../capabilities/api/external/kubevirt";
 import { KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { boundClaim, claimCondition, createNad, createPool, eventually, uniqueSubnet, vmManifest } from "../helpers";
-import { cluster, duringWebhookOutage, freshNamespace } from "../setup/cluster";
+import { boundClaim, claimCondition, EventObject, eventsOf, eventually, poolNetwork, vmManifest } from "../helpers";
+import { cluster, duringWebhookOutage } from "../setup/cluster";
 
 const client = (): ReturnType<typeof cluster>["client"] => cluster().client;
 
-interface EventObject {
-  metadata: { name: string };
-  type: string;
-  reason: string;
-  message: string;
-  count?: number;
-  involvedObject: { kind: string; name: string; uid?: string };
-}
-
-async function eventsOf(namespace: string, kind: string, name: string): Promise<EventObject[]> {
-  const list = await client().list<EventObject>(Kinds.Event, { namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });
-  return list.items;
-}
-
-async function network(): Promise<{ ns: string; pool: string }> {
-  const ns = await freshNamespace("ctl");
-  const subnet = uniqueSubnet();
-  const pool = `ctl-${ns}`;
-  await createNad(ns, "vlan100");
-  await createPool(pool, { cidr: subnet.cidr, gateway: `${subnet.prefix}.1`, networks: [`${ns}/vlan100`] });
-  return { ns, pool };
-}
+const network = (): Promise<{ ns: string; pool: string }> => poolNetwork("ctl");
 
 /** A VM whose one bridge NIC sets a NIC model KubeVirt does not support. */
 function badModelVm(ns: string, name: string): KubeObject {

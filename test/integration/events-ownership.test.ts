@@ -10,24 +10,10 @@ import type { VirtualMachine } from "../../capabilities/api/external/kubevirt";
 import { FIELD_MANAGER, KubeObject } from "../../capabilities/k8s/client";
 import { EventRecorder, eventTarget } from "../../capabilities/k8s/events";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { boundClaim, claimCondition, createNad, createPool, eventually, gone, uniqueSubnet, vmManifest } from "../helpers";
+import { boundClaim, claimCondition, createNad, createPool, eventsOf, eventually, gone, uniqueSubnet, vmManifest } from "../helpers";
 import { cluster, freshNamespace, restartOperator } from "../setup/cluster";
 
 const client = (): ReturnType<typeof cluster>["client"] => cluster().client;
-
-interface EventObject {
-  metadata: { name: string; managedFields?: { manager: string }[] };
-  type: string;
-  reason: string;
-  message: string;
-  count?: number;
-  involvedObject: { kind: string; name: string; uid?: string };
-}
-
-async function eventsOf(namespace: string, kind: string, name: string): Promise<EventObject[]> {
-  const list = await client().list<EventObject>(Kinds.Event, { namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });
-  return list.items;
-}
 
 /** The field managers of an object as stored, read fresh (the operator's caches drop managedFields). */
 async function managers(kind: (typeof Kinds)[keyof typeof Kinds], name: string, namespace?: string): Promise<string[]> {

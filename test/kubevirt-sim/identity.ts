@@ -2,16 +2,14 @@
 // launcher pods by hand: vmnet-operator gives addresses only to pods this user creates (see
 // capabilities/admission/config.ts), so anything standing in for KubeVirt must be it.
 import type { KubeClient } from "../../capabilities/k8s/client";
-import { KindRef } from "../../capabilities/k8s/kinds";
 import { DEFAULT_LAUNCHER_IDENTITY } from "../../capabilities/domain/config";
+import { clusterUserKubeconfig, UserKubeconfigs } from "../../hack/cluster-user";
 
 /** virt-controller's ServiceAccount user name (the operator's default launcher identity). */
 export const KUBEVIRT_USER = DEFAULT_LAUNCHER_IDENTITY;
 /** The groups a ServiceAccount token of namespace kubevirt carries. */
 export const KUBEVIRT_GROUPS = ["system:serviceaccounts", "system:serviceaccounts:kubevirt"];
 
-const CLUSTER_ROLE: KindRef = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false };
-const CLUSTER_ROLE_BINDING: KindRef = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings", namespaced: false };
 const NAME = "kubevirt-sim-controller";
 
 /** What the simulator does: the part of virt-controller's RBAC it needs. */
@@ -23,18 +21,7 @@ const RULES = [
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
 ];
 
-/** Either a ControlPlane (hack/control-plane.ts) or anything that signs client certificates the same way. */
-export interface UserKubeconfigs {
-  userKubeconfig(user: string, groups?: string[]): string;
-}
-
 /** Grants KUBEVIRT_USER the simulator's RBAC (idempotent) and returns a kubeconfig that authenticates as it. */
 export async function kubevirtKubeconfig(controlPlane: UserKubeconfigs, admin: KubeClient): Promise<string> {
-  await admin.apply(CLUSTER_ROLE, { metadata: { name: NAME }, rules: RULES });
-  await admin.apply(CLUSTER_ROLE_BINDING, {
-    metadata: { name: NAME },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: NAME },
-    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: KUBEVIRT_USER }],
-  });
-  return controlPlane.userKubeconfig(KUBEVIRT_USER, KUBEVIRT_GROUPS);
+  return clusterUserKubeconfig(controlPlane, admin, { role: NAME, user: KUBEVIRT_USER, groups: KUBEVIRT_GROUPS, rules: RULES });
 }

@@ -2,9 +2,10 @@
 // owner names, value bounds, rebuild's skip reasons, releases of addresses the layout no longer
 // makes usable, and the error texts (claim conditions show them).
 import assert from "node:assert/strict";
-import { InvalidAddressError, PoolAllocator, PoolSpecInput, poolLayout } from "../../../capabilities/ipam";
+import { InvalidAddressError, PoolAllocator, poolLayout } from "../../../capabilities/ipam";
+import { pool } from "./pool-fixture";
 
-const pool = (spec: PoolSpecInput, rememberReleased?: number, name: string | undefined = "p"): PoolAllocator => new PoolAllocator(poolLayout(spec), { name, rememberReleased });
+
 
 describe("ipam/PoolAllocator, edge cases", () => {
   it("names itself after the CIDR unless given a name", () => {

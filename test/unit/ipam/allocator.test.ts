@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { refRefusal, refWhyNot } from "../../reference/ipam";
+import { pool } from "./pool-fixture";
 import {
   AddressExcludedError,
   AddressOutOfRangeError,
@@ -17,7 +18,6 @@ import {
   poolLayout,
 } from "../../../capabilities/ipam";
 
-const pool = (spec: PoolSpecInput, rememberReleased?: number): PoolAllocator => new PoolAllocator(poolLayout(spec), { name: "p", rememberReleased });
 
 function code(fn: () => unknown): string {
   try {
