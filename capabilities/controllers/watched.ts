@@ -1,10 +1,9 @@
 // The one table of watched kinds: for each kind, where it lives in the API, which cache keeps it,
 // and which work its events cause (typed keys, reconcile.ts). The operator's event router, its
-// full resync, the relist, the staleness metric and the watch restarter, and the Pepr bindings
-// (index.ts) all read this table: adding a watched kind is one entry here (and its cache in
-// ClusterView). Where the events come from (Pepr's bindings, our own watches, informers) is not
-// the table's business: any source calls Operator.onEvent(kind, phase, obj).
-import { GenericClass, kind as coreKinds } from "kubernetes-fluent-client";
+// full resync, the informers (one per entry: k8s/informer.ts), the staleness metric and the watch
+// restarter all read this table: adding a watched kind is one entry here (and its cache in
+// ClusterView). Where the events come from is not the table's business: any source calls
+// Operator.onEvent(kind, phase, obj).
 import { IPAllocation } from "../api/ipallocation-v1alpha1";
 import { IPClaim } from "../api/ipclaim-v1alpha1";
 import { IPPool } from "../api/ippool-v1alpha1";
@@ -42,12 +41,8 @@ type Caches = ClusterView["caches"];
 export interface Watched {
   kind: WatchedKind;
   ref: KindRef;
-  /** kubernetes-fluent-client's class of the kind (Pepr's bindings and our own watches take it). */
-  model: GenericClass;
   /** Watch only objects labelled MANAGED_SELECTOR. */
   managedOnly?: boolean;
-  /** Whether its delete events matter (a Pepr binding for them is made). */
-  deletes: boolean;
   cache(caches: Caches): ObjectCache<HasMeta>;
   /** The work an event causes, once the cache holds the change. */
   route(phase: Phase, obj: HasMeta, ctx: RouteContext): WorkKey[];
@@ -90,9 +85,7 @@ export const WATCHED: readonly Watched[] = [
   entry({
     kind: "Service",
     ref: Kinds.Service,
-    model: coreKinds.Service,
     managedOnly: true,
-    deletes: true,
     cache: c => c.services,
     // Someone changed or deleted a Service we keep: put it back (it is named after its VM).
     route: (_, svc) => (nsOf(svc) ? [vmOf(svc)] : []),
@@ -100,24 +93,18 @@ export const WATCHED: readonly Watched[] = [
   entry({
     kind: "Namespace",
     ref: Kinds.Namespace,
-    model: coreKinds.Namespace,
-    deletes: false,
     cache: c => c.namespaces,
     route: (_, ns, { view }) => [...view.caches.vms.values()].filter(vm => nsOf(vm) === nameOf(ns)).map(vmOf),
   }),
   entry<NetworkAttachmentDefinition>({
     kind: "NetworkAttachmentDefinition",
     ref: Kinds.NetworkAttachmentDefinition,
-    model: NetworkAttachmentDefinition,
-    deletes: true,
     cache: c => c.nads,
     route: (_, nad, { view }) => view.poolsForNetwork(`${nsOf(nad)}/${nameOf(nad)}`).map(p => poolKey(nameOf(p))),
   }),
   entry<IPPool>({
     kind: "IPPool",
     ref: Kinds.IPPool,
-    model: IPPool,
-    deletes: true,
     cache: c => c.pools,
     route: poolRoute,
     own: p => poolKey(nameOf(p)),
@@ -125,8 +112,6 @@ export const WATCHED: readonly Watched[] = [
   entry<IPAllocation>({
     kind: "IPAllocation",
     ref: Kinds.IPAllocation,
-    model: IPAllocation,
-    deletes: true,
     cache: c => c.allocations,
     routeUnchanged: true,
     note: (view, alloc, deleted) => view.noteAllocation(alloc, deleted),
@@ -135,16 +120,12 @@ export const WATCHED: readonly Watched[] = [
   entry<IPClaim>({
     kind: "IPClaim",
     ref: Kinds.IPClaim,
-    model: IPClaim,
-    deletes: true,
     cache: c => c.claims,
     route: (phase, claim) => [...(phase === "DELETED" ? [claimKey(nsOf(claim), nameOf(claim))] : []), vmKey(nsOf(claim), String(claim.spec?.vm))],
   }),
   entry<VirtualMachine>({
     kind: "VirtualMachine",
     ref: Kinds.VirtualMachine,
-    model: VirtualMachine,
-    deletes: true,
     cache: c => c.vms,
     route: (_, vm) => [vmOf(vm)],
     own: vmOf,
@@ -152,8 +133,6 @@ export const WATCHED: readonly Watched[] = [
   entry<VirtualMachineInstanceMigration>({
     kind: "VirtualMachineInstanceMigration",
     ref: Kinds.VirtualMachineInstanceMigration,
-    model: VirtualMachineInstanceMigration,
-    deletes: false,
     cache: c => c.migrations,
     route: (_, m) => [migrationKey(nsOf(m), nameOf(m))],
     own: m => migrationKey(nsOf(m), nameOf(m)),
