@@ -153,12 +153,17 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, opts:
   if (r.kind === "not-found") return plain(res, 404, "not found", true);
   if (r.kind === "unauthorized") return plain(res, 401, "unauthorized", true);
   if (r.kind === "forward") return void (await forward(req, res, opts, agent, undefined));
+  await review(req, res, opts, agent, heavy, r.which);
+}
+
+/** An admission review past the token check: gate, then answer (pods never wait behind a heavy review). */
+async function review(req: http.IncomingMessage, res: http.ServerResponse, opts: AdmissionServerOptions, agent: https.Agent, heavy: Lane, which: "mutate" | "validate"): Promise<void> {
   const body = await readBody(req);
   const verdict = gate(body.text);
   if (verdict.status) return plain(res, verdict.status, verdict.status === 413 ? "request too large" : "malformed admission review");
   if (verdict.deny && verdict.uid) return json(res, denial(verdict.uid, verdict.deny));
   const isPod = (verdict.review?.request?.kind as { kind?: string } | undefined)?.kind === "Pod";
-  const send = answer(req, res, opts, agent, r.which, body.text, verdict.review?.request as AdmissionRequest);
+  const send = answer(req, res, opts, agent, which, body.text, verdict.review?.request as AdmissionRequest);
   await (isPod || body.text.length < HEAVY_BYTES ? send() : heavy.run(send));
 }
 

@@ -77,7 +77,7 @@ async function constantRate(url: string, body: string, rate: number, seconds: nu
   return { latencies, errors };
 }
 
-export async function benchAdmission(opts: {
+export interface AdmissionBenchOptions {
   rate: number;
   seconds: number;
   log: (s: string) => void;
@@ -87,12 +87,12 @@ export async function benchAdmission(opts: {
   env?: Record<string, string>;
   /** Distinguishes the profile files of several runs. */
   label?: string;
-}): Promise<LatencyResult[]> {
+}
+
+export async function benchAdmission(opts: AdmissionBenchOptions): Promise<LatencyResult[]> {
   const client = await KubeClient.fromDefault();
   const ns = "bench-admission";
-  await client.apply(Kinds.Namespace, { metadata: { name: ns } });
-  await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
-  await client.apply(Kinds.IPPool, { metadata: { name: "bench-admission" }, spec: { cidr: "10.240.0.0/24", gateway: "10.240.0.1", networks: [`${ns}/vlan100`] } });
+  await seedNetwork(client, ns);
   const inspectPort = await freePort();
   const nodeArgs = [process.env.VMNET_OPERATOR_NODE_ARGS ?? "", `--inspect=127.0.0.1:${inspectPort}`].filter(Boolean).join(" ");
   const op = await startOperator({ LOG_LEVEL: "error", PEPR_API_PATH: "bench", VMNET_OPERATOR_NODE_ARGS: nodeArgs, ...opts.env }, { testTimers: false });
@@ -100,24 +100,8 @@ export async function benchAdmission(opts: {
   try {
     const vm = vmManifest(ns, "web", [{ name: "default", ports: [{ port: 80 }] }, { name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": '{"ovs1": "10.240.0.20"}' });
     if (!(await client.getOrUndefined(Kinds.VirtualMachine, "web", ns))) await client.create(Kinds.VirtualMachine, vm);
-    // Wait until the claim is bound, so the mutation measures the steady path (no bind on the spot).
-    for (let i = 0; ; i++) {
-      const c = await client.getOrUndefined<{ status?: { addresses?: string[] } }>(Kinds.IPClaim, "web.ovs1", ns);
-      if (c?.status?.addresses?.length) break;
-      if (i >= 100) throw new Error(`IPClaim ${ns}/web.ovs1 not bound after 100 polls: the measurement would include the bind`);
-      await new Promise(r => setTimeout(r, 100));
-    }
-    const pod = {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: {
-        name: "virt-launcher-web-abcde",
-        namespace: ns,
-        labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": "web" },
-        annotations: { "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") }]) },
-      },
-      spec: { containers: [{ name: "compute", image: "virt-launcher" }] },
-    };
+    await waitBound(client, ns);
+    const pod = launcherPod(ns);
     const vmReview = JSON.stringify(review({ group: "kubevirt.io", version: "v1", kind: "VirtualMachine" }, "virtualmachines", { ...vm, metadata: { ...vm.metadata, name: "web-2", annotations: {} } }, ns));
     // As KubeVirt's virt-controller: only its launcher pods get addresses.
     const podReview = JSON.stringify(review({ group: "", version: "v1", kind: "Pod" }, "pods", pod, ns, KUBEVIRT_USER));
@@ -127,17 +111,7 @@ export async function benchAdmission(opts: {
       ["/validate/bench (VirtualMachine)", vmReview],
       ["/mutate/bench (virt-launcher Pod)", podReview],
     ] as const) {
-      const url = `https://localhost:${op.port}${path.split(" ")[0]}`;
-      await constantRate(url, body, 50, 2, agent); // warm-up: JIT, TLS sessions
-      opts.log(`${path}: ${opts.rate}/s for ${opts.seconds} s`);
-      const name = path.split(" ")[0].split("/")[1];
-      await inspector?.startCpuProfile();
-      const { latencies, errors } = await constantRate(url, body, opts.rate, opts.seconds, agent);
-      if (inspector) await inspector.stopCpuProfile(`${opts.profileDir}/admission-${opts.label ?? "direct"}-${name}-${opts.rate}.cpuprofile`);
-      latencies.sort((a, b) => a - b);
-      const result: LatencyResult = { path, requests: latencies.length, errors, rate: opts.rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] };
-      if (opts.searchSeconds) Object.assign(result, await highestRate(url, body, agent, opts.searchSeconds, opts.log));
-      results.push(result);
+      results.push(await measurePath(`https://localhost:${op.port}${path.split(" ")[0]}`, path, body, agent, inspector, opts));
     }
     await agent.close();
     inspector?.close();
@@ -146,6 +120,52 @@ export async function benchAdmission(opts: {
     await op.stop();
     await client.close();
   }
+}
+
+/** The namespace, NAD and pool the bench VM's NIC binds from. */
+async function seedNetwork(client: KubeClient, ns: string): Promise<void> {
+  await client.apply(Kinds.Namespace, { metadata: { name: ns } });
+  await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
+  await client.apply(Kinds.IPPool, { metadata: { name: "bench-admission" }, spec: { cidr: "10.240.0.0/24", gateway: "10.240.0.1", networks: [`${ns}/vlan100`] } });
+}
+
+/** Waits until the claim is bound, so the mutation measures the steady path (no bind on the spot). */
+async function waitBound(client: KubeClient, ns: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const c = await client.getOrUndefined<{ status?: { addresses?: string[] } }>(Kinds.IPClaim, "web.ovs1", ns);
+    if (c?.status?.addresses?.length) return;
+    if (i >= 100) throw new Error(`IPClaim ${ns}/web.ovs1 not bound after 100 polls: the measurement would include the bind`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+/** The bench VM's virt-launcher pod as virt-controller creates it. */
+function launcherPod(ns: string): object {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: "virt-launcher-web-abcde",
+      namespace: ns,
+      labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": "web" },
+      annotations: { "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") }]) },
+    },
+    spec: { containers: [{ name: "compute", image: "virt-launcher" }] },
+  };
+}
+
+/** One path: warm-up, then the constant rate (CPU-profiled when asked), then the highest-rate search if asked. */
+async function measurePath(url: string, path: string, body: string, agent: Agent, inspector: Inspector | undefined, opts: AdmissionBenchOptions): Promise<LatencyResult> {
+  await constantRate(url, body, 50, 2, agent); // warm-up: JIT, TLS sessions
+  opts.log(`${path}: ${opts.rate}/s for ${opts.seconds} s`);
+  const name = path.split(" ")[0].split("/")[1];
+  await inspector?.startCpuProfile();
+  const { latencies, errors } = await constantRate(url, body, opts.rate, opts.seconds, agent);
+  if (inspector) await inspector.stopCpuProfile(`${opts.profileDir}/admission-${opts.label ?? "direct"}-${name}-${opts.rate}.cpuprofile`);
+  latencies.sort((a, b) => a - b);
+  const result: LatencyResult = { path, requests: latencies.length, errors, rate: opts.rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] };
+  if (opts.searchSeconds) Object.assign(result, await highestRate(url, body, agent, opts.searchSeconds, opts.log));
+  return result;
 }
 
 /** Steps up the rate until p99 passes MAX_RATE_P99_MS or a request fails; the last rate that held. */

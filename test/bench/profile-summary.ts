@@ -38,13 +38,20 @@ function moduleAt(line: number): string | undefined {
   return found;
 }
 
+const PSEUDO_FUNCTIONS = new Set(["(idle)", "(program)", "(garbage collector)"]);
+
+/** The package of a line of the bundle, by the module map read from its source map. */
+function bundlePackage(line: number): string {
+  const mod = moduleAt(line) ?? "";
+  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(mod);
+  if (nm) return nm[1];
+  if (mod.startsWith("capabilities/")) return `vmnet ${mod.split("/").slice(0, 2).join("/")}`;
+  return mod || "bundle (module.js)";
+}
+
 function packageOf(url: string, fn: string, line = 0): string {
-  if (fn === "(idle)" || fn === "(program)" || fn === "(garbage collector)") return fn;
-  if (url.endsWith("module.js") && bundleModules.length) {
-    const mod = moduleAt(line) ?? "";
-    const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(mod);
-    return nm ? nm[1] : mod.startsWith("capabilities/") ? `vmnet ${mod.split("/").slice(0, 2).join("/")}` : mod || "bundle (module.js)";
-  }
+  if (PSEUDO_FUNCTIONS.has(fn)) return fn;
+  if (url.endsWith("module.js") && bundleModules.length) return bundlePackage(line);
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1];
   if (url.includes("/capabilities/")) return "vmnet (capabilities/)";

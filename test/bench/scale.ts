@@ -4,7 +4,7 @@
 // concurrency. Also reports the operator's RSS and heap once everything is cached.
 import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { freePort, startOperator } from "../../hack/operator-process";
+import { freePort, type OperatorProcess, startOperator } from "../../hack/operator-process";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
 import { Inspector } from "./inspector";
 
@@ -127,69 +127,99 @@ async function replay(client: KubeClient, writes: Record<string, number>, vms: n
   return (Date.now() - t0) / 1000;
 }
 
-export async function benchScale(opts: { vms: number; concurrency: number; log: (s: string) => void; profileDir?: string; settleSeconds?: number }): Promise<ScaleResult> {
-  const client = await KubeClient.fromDefault(64);
-  const ns = "bench-scale";
-  await network(client, ns, "10.220.0.0/16");
-  opts.log("operator baseline: heap after GC with no VM");
-  const baseHeap = await baselineHeap();
+/** The VMs (one pool-backed NIC each), created while the operator is down. */
+async function createVms(client: KubeClient, ns: string, opts: { vms: number; log: (s: string) => void }): Promise<void> {
   const names = Array.from({ length: opts.vms }, (_, i) => `vm-${i}`);
   opts.log(`creating ${opts.vms} VMs while the operator is down`);
   await pool(names, 32, name => client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }, { name: "ovs1", network: "vlan100" }])));
+}
 
-  opts.log("starting the operator");
+/** Starts the operator (inspectable, metrics on a free port); `starting` resolves once its webhooks are registered. */
+async function launch(concurrency: number): Promise<{ spawned: number; metricsPort: number; inspectPort: number; starting: Promise<{ op: OperatorProcess; startupSeconds: number }> }> {
   const spawned = Date.now();
-  let startupSeconds = 0;
   const metricsPort = await freePort();
-  const { env, port: inspectPort } = await inspectable({ LOG_LEVEL: "error", VMNET_GC_GRACE_SECONDS: "600", VMNET_CONCURRENCY: String(opts.concurrency), VMNET_METRICS_PORT: String(metricsPort) });
-  const starting = startOperator(env, { testTimers: false }).then(o => {
-    startupSeconds = (Date.now() - spawned) / 1000; // until its webhooks are registered
-    return o;
-  });
-  // Binding time runs from the first claim the operator cached to the last one Bound, read from
-  // its metrics (cheap: polling the API server with Lists would itself slow the API server down).
-  // The process start (Node, Pepr, the initial List) is reported apart.
+  const { env, port: inspectPort } = await inspectable({ LOG_LEVEL: "error", VMNET_GC_GRACE_SECONDS: "600", VMNET_CONCURRENCY: String(concurrency), VMNET_METRICS_PORT: String(metricsPort) });
+  const starting = startOperator(env, { testTimers: false }).then(op => ({ op, startupSeconds: (Date.now() - spawned) / 1000 }));
+  return { spawned, metricsPort, inspectPort, starting };
+}
+
+/** The API server agrees (the cache could only run ahead of it if a write were lost). */
+async function assertApiAgrees(client: KubeClient, ns: string, vms: number): Promise<void> {
+  const listed = await countClaims(client, ns);
+  if (listed.bound !== vms) throw new Error(`the operator reports ${vms} bound claims, the API server ${listed.bound}`);
+}
+
+async function stopCpuProfile(inspector: Inspector, dir: string, vms: number, log: (s: string) => void): Promise<void> {
+  await inspector.stopCpuProfile(`${dir}/scale-${vms}.cpuprofile`);
+  log(`CPU profile: ${dir}/scale-${vms}.cpuprofile`);
+}
+
+/** Memory after `seconds` of idling once all is bound. */
+async function settle(metricsPort: number, seconds: number): Promise<ScaleResult["settled"]> {
+  await new Promise(r => setTimeout(r, seconds * 1000));
+  return { seconds, ...memoryOf(await scrape(metricsPort)) };
+}
+
+/** Polls the operator's claim metrics until `vms` claims are Bound; when the first claim was cached. */
+async function waitAllBound(metricsPort: number, vms: number): Promise<number> {
   let firstClaimAt = 0;
-  const inspector = await Inspector.connect(inspectPort);
-  if (opts.profileDir) await inspector.startCpuProfile();
   for (;;) {
     const claims = metricValues(await scrape(metricsPort), "vmnet_claims");
     const bound = claims.find(c => c.labels.state === "bound")?.value ?? 0;
     const total = bound + (claims.find(c => c.labels.state === "unbound")?.value ?? 0);
     if (total > 0 && !firstClaimAt) firstClaimAt = Date.now();
-    if (bound >= opts.vms) break;
+    if (bound >= vms) return firstClaimAt;
     await new Promise(r => setTimeout(r, 50));
   }
-  const operatorSeconds = (Date.now() - spawned) / 1000;
-  const bindSeconds = (Date.now() - firstClaimAt) / 1000;
-  // The API server agrees (the cache could only run ahead of it if a write were lost).
-  const listed = await countClaims(client, ns);
-  if (listed.bound !== opts.vms) throw new Error(`the operator reports ${opts.vms} bound claims, the API server ${listed.bound}`);
-  const op = await starting;
-  await new Promise(r => setTimeout(r, 3000)); // let trailing pool status writes land before counting
-  const text = await scrape(metricsPort);
-  const writes = Object.fromEntries(metricValues(text, "vmnet_api_writes_total").map(m => [`${m.labels.verb} ${m.labels.kind}`, m.value]));
-  const rssMiB = (metricValues(text, "process_resident_memory_bytes")[0]?.value ?? 0) / 2 ** 20;
-  const heapMiB = (metricValues(text, "nodejs_heap_size_used_bytes")[0]?.value ?? 0) / 2 ** 20;
-  if (opts.profileDir) {
-    await inspector.stopCpuProfile(`${opts.profileDir}/scale-${opts.vms}.cpuprofile`);
-    opts.log(`CPU profile: ${opts.profileDir}/scale-${opts.vms}.cpuprofile`);
-  }
-  const settleSeconds = opts.settleSeconds ?? 30;
-  await new Promise(r => setTimeout(r, settleSeconds * 1000));
-  const idle = await scrape(metricsPort);
-  const settled = {
-    seconds: settleSeconds,
-    rssMiB: (metricValues(idle, "process_resident_memory_bytes")[0]?.value ?? 0) / MiB,
-    heapMiB: (metricValues(idle, "nodejs_heap_size_used_bytes")[0]?.value ?? 0) / MiB,
+}
+
+/** RSS and used heap (MiB) from one scrape of the operator's metrics. */
+function memoryOf(text: string): { rssMiB: number; heapMiB: number } {
+  return {
+    rssMiB: (metricValues(text, "process_resident_memory_bytes")[0]?.value ?? 0) / MiB,
+    heapMiB: (metricValues(text, "nodejs_heap_size_used_bytes")[0]?.value ?? 0) / MiB,
   };
+}
+
+/** Heap and RSS after a full GC (and a heap snapshot when profiling); closes the inspector. */
+async function memoryAfterGc(inspector: Inspector, baseHeap: number, opts: { vms: number; log: (s: string) => void; profileDir?: string }): Promise<ScaleResult["gc"]> {
   const mem = await inspector.memoryAfterGc();
   if (opts.profileDir) {
     await inspector.heapSnapshot(`${opts.profileDir}/scale-${opts.vms}.heapsnapshot`);
     opts.log(`heap snapshot: ${opts.profileDir}/scale-${opts.vms}.heapsnapshot`);
   }
   inspector.close();
-  const gc = { baseHeapMiB: baseHeap / MiB, heapMiB: mem.heapUsed / MiB, rssMiB: mem.rss / MiB, heapPerVmKB: (mem.heapUsed - baseHeap) / opts.vms / 1024 };
+  return { baseHeapMiB: baseHeap / MiB, heapMiB: mem.heapUsed / MiB, rssMiB: mem.rss / MiB, heapPerVmKB: (mem.heapUsed - baseHeap) / opts.vms / 1024 };
+}
+
+export async function benchScale(opts: { vms: number; concurrency: number; log: (s: string) => void; profileDir?: string; settleSeconds?: number }): Promise<ScaleResult> {
+  const client = await KubeClient.fromDefault(64);
+  const ns = "bench-scale";
+  await network(client, ns, "10.220.0.0/16");
+  opts.log("operator baseline: heap after GC with no VM");
+  const baseHeap = await baselineHeap();
+  await createVms(client, ns, opts);
+
+  opts.log("starting the operator");
+  const { spawned, metricsPort, inspectPort, starting } = await launch(opts.concurrency);
+  // Binding time runs from the first claim the operator cached to the last one Bound, read from
+  // its metrics (cheap: polling the API server with Lists would itself slow the API server down).
+  // The process start (Node, Pepr, the initial List) is reported apart.
+  const inspector = await Inspector.connect(inspectPort);
+  if (opts.profileDir) await inspector.startCpuProfile();
+  const firstClaimAt = await waitAllBound(metricsPort, opts.vms);
+  const operatorSeconds = (Date.now() - spawned) / 1000;
+  const bindSeconds = (Date.now() - firstClaimAt) / 1000;
+  // The API server agrees (the cache could only run ahead of it if a write were lost).
+  await assertApiAgrees(client, ns, opts.vms);
+  const { op, startupSeconds } = await starting;
+  await new Promise(r => setTimeout(r, 3000)); // let trailing pool status writes land before counting
+  const text = await scrape(metricsPort);
+  const writes = Object.fromEntries(metricValues(text, "vmnet_api_writes_total").map(m => [`${m.labels.verb} ${m.labels.kind}`, m.value]));
+  const { rssMiB, heapMiB } = memoryOf(text);
+  if (opts.profileDir) await stopCpuProfile(inspector, opts.profileDir, opts.vms, opts.log);
+  const settled = await settle(metricsPort, opts.settleSeconds ?? 30);
+  const gc = await memoryAfterGc(inspector, baseHeap, opts);
   await op.stop();
   const total = Object.values(writes).reduce((a, b) => a + b, 0);
   opts.log(`operator done: ${operatorSeconds.toFixed(1)} s (startup ${startupSeconds.toFixed(1)} s), ${total} writes; replaying them for the ceiling`);

@@ -23,6 +23,82 @@ async function memory(port: number): Promise<{ rss: number; heap: number }> {
   return { rss: (metricValues(text, "process_resident_memory_bytes")[0]?.value ?? 0) / 2 ** 20, heap: (metricValues(text, "nodejs_heap_size_used_bytes")[0]?.value ?? 0) / 2 ** 20 };
 }
 
+/** What the churn did so far: counts, errors nobody expected, the VMs alive now. */
+interface Churn {
+  counts: { created: number; deleted: number; migrated: number; refused: number };
+  unexpected: string[];
+  live: Set<string>;
+  seq: number;
+}
+
+type InvariantReport = Awaited<ReturnType<typeof checkInvariants>>;
+
+const anyLive = (live: Set<string>): string => [...live][Math.floor(Math.random() * live.size)];
+
+/** One random step: create (while slots are free), delete, or migrate a live VM. */
+async function churnStep(client: KubeClient, ns: string, churn: Churn, slots: number): Promise<void> {
+  const roll = Math.random();
+  let op: "create" | "delete" | "migrate" = "create";
+  try {
+    if (churn.live.size < slots && (roll < 0.45 || churn.live.size === 0)) {
+      const name = `vm-${churn.seq++}`;
+      await client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }, { name: "ovs1", network: "vlan100" }]));
+      churn.live.add(name);
+      churn.counts.created++;
+    } else if (roll < 0.8) {
+      op = "delete";
+      const name = anyLive(churn.live);
+      await client.delete(Kinds.VirtualMachine, name, ns);
+      churn.live.delete(name);
+      churn.counts.deleted++;
+    } else {
+      op = "migrate";
+      await client.create(Kinds.VirtualMachineInstanceMigration, { metadata: { name: `m-${churn.seq++}`, namespace: ns }, spec: { vmiName: anyLive(churn.live) } } as KubeObject);
+      churn.counts.migrated++;
+    }
+  } catch (err) {
+    // Migrating a VM whose VMI is not running yet is refused now and then; anything else is a failure.
+    if (op === "migrate" && err instanceof ApiError) churn.counts.refused++;
+    else churn.unexpected.push(`${op}: ${String(err)}`);
+  }
+}
+
+/** Deletes the VMs still alive and waits (up to 2 min) for the pool to be empty and the invariants to hold. */
+async function drain(client: KubeClient, ns: string, live: Set<string>): Promise<InvariantReport> {
+  for (const name of live) await client.delete(Kinds.VirtualMachine, name, ns);
+  let report = await checkInvariants(client, { namespace: ns, pools: ["soak"], expectBound: 0 });
+  for (let i = 0; i < 120 && (report.problems.length || report.allocations); i++) {
+    await sleep(1000);
+    report = await checkInvariants(client, { namespace: ns, pools: ["soak"], expectBound: 0 });
+  }
+  return report;
+}
+
+/** The soak fails on any invariant problem, leftover allocation or unexpected error. */
+function failuresOf(report: InvariantReport, unexpected: string[]): string[] {
+  return [
+    ...report.problems,
+    ...(report.allocations ? [`${report.allocations} allocations left in the pool after every VM was deleted`] : []),
+    ...(unexpected.length ? [`${unexpected.length} unexpected errors during the churn`] : []),
+  ];
+}
+
+/** Runs `step` every 100 ms for `minutes`, sampling the operator's memory once a minute. */
+async function churnFor(minutes: number, step: () => Promise<void>, metricsPort: number): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const started = Date.now();
+  let nextSample = 0;
+  while (Date.now() - started < minutes * 60_000) {
+    await step();
+    if (Date.now() - started >= nextSample) {
+      samples.push({ minute: Math.round((Date.now() - started) / 60_000), ...(await memory(metricsPort)) });
+      nextSample += 60_000;
+    }
+    await sleep(100);
+  }
+  return samples;
+}
+
 async function main(): Promise<void> {
   const minutes = arg("minutes", 30);
   const slots = arg("vms", 40);
@@ -34,72 +110,36 @@ async function main(): Promise<void> {
   process.env.KUBEVIRT_SIM_KUBECONFIG = await kubevirtKubeconfig(cp, client);
   const sim = await startKubevirtSim({ stepDelayMs: 20, namespaces: n => n === "soak" });
   const ns = "soak";
-  await client.apply(Kinds.Namespace, { metadata: { name: ns } });
-  await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
-  await client.apply(Kinds.IPPool, { metadata: { name: "soak" }, spec: { cidr: "10.250.0.0/24", networks: [`${ns}/vlan100`] } });
-  const counts = { created: 0, deleted: 0, migrated: 0, refused: 0 };
-  const unexpected: string[] = [];
-  const live = new Set<string>();
-  const samples: { minute: number; rss: number; heap: number }[] = [];
-  const started = Date.now();
-  let seq = 0;
-  let nextSample = 0;
-  while (Date.now() - started < minutes * 60_000) {
-    const roll = Math.random();
-    let op: "create" | "delete" | "migrate" = "create";
-    try {
-      if (live.size < slots && (roll < 0.45 || live.size === 0)) {
-        const name = `vm-${seq++}`;
-        await client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }, { name: "ovs1", network: "vlan100" }]));
-        live.add(name);
-        counts.created++;
-      } else if (roll < 0.8) {
-        op = "delete";
-        const name = [...live][Math.floor(Math.random() * live.size)];
-        await client.delete(Kinds.VirtualMachine, name, ns);
-        live.delete(name);
-        counts.deleted++;
-      } else {
-        op = "migrate";
-        const name = [...live][Math.floor(Math.random() * live.size)];
-        await client.create(Kinds.VirtualMachineInstanceMigration, { metadata: { name: `m-${seq++}`, namespace: ns }, spec: { vmiName: name } } as KubeObject);
-        counts.migrated++;
-      }
-    } catch (err) {
-      // Migrating a VM whose VMI is not running yet is refused now and then; anything else is a failure.
-      if (op === "migrate" && err instanceof ApiError) counts.refused++;
-      else unexpected.push(`${op}: ${String(err)}`);
-    }
-    if (Date.now() - started >= nextSample) {
-      samples.push({ minute: Math.round((Date.now() - started) / 60_000), ...(await memory(metricsPort)) });
-      nextSample += 60_000;
-    }
-    await sleep(100);
-  }
-  for (const name of live) await client.delete(Kinds.VirtualMachine, name, ns);
-  let report = await checkInvariants(client, { namespace: ns, pools: ["soak"], expectBound: 0 });
-  for (let i = 0; i < 120 && (report.problems.length || report.allocations); i++) {
-    await sleep(1000);
-    report = await checkInvariants(client, { namespace: ns, pools: ["soak"], expectBound: 0 });
-  }
+  await seedPool(client, ns);
+  const churn: Churn = { counts: { created: 0, deleted: 0, migrated: 0, refused: 0 }, unexpected: [], live: new Set(), seq: 0 };
+  const samples = await churnFor(minutes, () => churnStep(client, ns, churn, slots), metricsPort);
+  const report = await drain(client, ns, churn.live);
   const end = await memory(metricsPort);
-  console.log(`soak: ${minutes} min, ${counts.created} VMs created, ${counts.deleted} deleted, ${counts.migrated} migrations started, ${counts.refused} migrations refused, ${unexpected.length} unexpected errors${unexpected.length ? `: ${unexpected.slice(0, 5).join("; ")}` : ""}`);
-  console.log(`end state: ${report.allocations} allocations left in the pool, ${report.problems.length} invariant problems${report.problems.length ? `: ${report.problems.slice(0, 5).join("; ")}` : ""}`);
-  console.log(`operator memory per minute (RSS/heap MiB): ${samples.map(s => `${s.minute}:${s.rss.toFixed(0)}/${s.heap.toFixed(0)}`).join(" ")}; at the end ${end.rss.toFixed(0)}/${end.heap.toFixed(0)}`);
+  printReport(minutes, churn, report, samples, end);
   await sim.stop();
   await op.stop();
   await client.close();
   await cp.stop();
-  // The soak fails on any invariant problem, leftover allocation or unexpected error.
-  const failures = [
-    ...report.problems,
-    ...(report.allocations ? [`${report.allocations} allocations left in the pool after every VM was deleted`] : []),
-    ...(unexpected.length ? [`${unexpected.length} unexpected errors during the churn`] : []),
-  ];
+  const failures = failuresOf(report, churn.unexpected);
   if (failures.length) {
     console.error(`soak FAILED: ${failures.length} problem(s):\n${failures.slice(0, 20).join("\n")}`);
     process.exitCode = 1;
   } else console.log("soak passed: no invariant problem, no allocation left");
+}
+
+async function seedPool(client: KubeClient, ns: string): Promise<void> {
+  await client.apply(Kinds.Namespace, { metadata: { name: ns } });
+  await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
+  await client.apply(Kinds.IPPool, { metadata: { name: "soak" }, spec: { cidr: "10.250.0.0/24", networks: [`${ns}/vlan100`] } });
+}
+
+type Sample = { minute: number; rss: number; heap: number };
+
+function printReport(minutes: number, churn: Churn, report: InvariantReport, samples: Sample[], end: { rss: number; heap: number }): void {
+  const { counts, unexpected } = churn;
+  console.log(`soak: ${minutes} min, ${counts.created} VMs created, ${counts.deleted} deleted, ${counts.migrated} migrations started, ${counts.refused} migrations refused, ${unexpected.length} unexpected errors${unexpected.length ? `: ${unexpected.slice(0, 5).join("; ")}` : ""}`);
+  console.log(`end state: ${report.allocations} allocations left in the pool, ${report.problems.length} invariant problems${report.problems.length ? `: ${report.problems.slice(0, 5).join("; ")}` : ""}`);
+  console.log(`operator memory per minute (RSS/heap MiB): ${samples.map(s => `${s.minute}:${s.rss.toFixed(0)}/${s.heap.toFixed(0)}`).join(" ")}; at the end ${end.rss.toFixed(0)}/${end.heap.toFixed(0)}`);
 }
 
 main().catch(err => {

@@ -34,6 +34,50 @@ async function migrate(ns: string, vm: string, name: string, annotations: Record
   return done.status!.phase!;
 }
 
+/** Each VM's bound [addresses, MAC] (JSON) and its one launcher pod's name, before any migration. */
+async function startingState(ns: string, vmCount: number): Promise<{ before: Map<string, string>; current: Map<string, string | undefined> }> {
+  const before = new Map<string, string>();
+  const current = new Map<string, string | undefined>();
+  for (let i = 0; i < vmCount; i++) {
+    const c = await boundClaim(ns, `vm-${i}.ovs1`);
+    before.set(`vm-${i}`, JSON.stringify([c.status?.addresses, c.status?.mac]));
+    const [pod] = await eventually(`vm-${i} launcher pod`, async () => ((await launcherPods(ns, `vm-${i}`)).length === 1 ? launcherPods(ns, `vm-${i}`) : undefined));
+    current.set(`vm-${i}`, pod.metadata?.name);
+  }
+  return { before, current };
+}
+
+/**
+ * The target pod's network element, once the source pod is gone: every migration is checked, none
+ * passes for want of a pod. Records the target as the VM's current pod.
+ */
+async function targetElement(ns: string, vm: string, run: string, current: Map<string, string | undefined>): Promise<Element> {
+  const [target] = await eventually(`only the target launcher pod of ${vm} left after ${run}`, async () => {
+    const p = await launcherPods(ns, vm);
+    return p.length === 1 && p[0].metadata?.name !== current.get(vm) ? p : undefined;
+  });
+  current.set(vm, target.metadata?.name);
+  const el = elementsOf(target)[0];
+  assert.ok(el, `the target pod of ${run} has no network element: ${JSON.stringify(target.metadata?.annotations)}`);
+  return el;
+}
+
+/** The claims after the runs: how many changed address or MAC, and how many addresses or MACs repeat. */
+async function claimsAfter(ns: string, vmCount: number, before: Map<string, string>): Promise<{ changes: number; duplicates: number; seen: Map<string, string> }> {
+  const seen = new Map<string, string>();
+  let duplicates = 0;
+  let changes = 0;
+  for (let i = 0; i < vmCount; i++) {
+    const c = await client().get<IPClaim>(Kinds.IPClaim, `vm-${i}.ovs1`, ns);
+    if (JSON.stringify([c.status?.addresses, c.status?.mac]) !== before.get(`vm-${i}`)) changes++;
+    for (const key of [...(c.status?.addresses ?? []), c.status?.mac ?? `no MAC on vm-${i}`]) {
+      if (seen.has(key)) duplicates++;
+      seen.set(key, `vm-${i}`);
+    }
+  }
+  return { changes, duplicates, seen };
+}
+
 async function setup(vms: number): Promise<{ ns: string; pool: string }> {
   const ns = await freshNamespace("mig");
   const subnet = uniqueSubnet();
@@ -101,41 +145,20 @@ describe("live migration keeps IP and MAC", function () {
   const vmCount = Number(process.env.MIGRATION_VMS ?? 4);
   it(`keeps every address and MAC through ${runs} migrations of ${vmCount} VMs with an operator restart in the middle`, async () => {
     const { ns } = await setup(vmCount);
-    const before = new Map<string, string>();
-    const current = new Map<string, string | undefined>(); // each VM's launcher pod
-    for (let i = 0; i < vmCount; i++) {
-      const c = await boundClaim(ns, `vm-${i}.ovs1`);
-      before.set(`vm-${i}`, JSON.stringify([c.status?.addresses, c.status?.mac]));
-      const [pod] = await eventually(`vm-${i} launcher pod`, async () => ((await launcherPods(ns, `vm-${i}`)).length === 1 ? launcherPods(ns, `vm-${i}`) : undefined));
-      current.set(`vm-${i}`, pod.metadata?.name);
-    }
+    const { before, current } = await startingState(ns, vmCount);
     let changes = 0;
     let targets = 0;
     for (let r = 0; r < runs; r++) {
       if (r === Math.floor(runs / 2)) await restartOperator("SIGKILL");
       const vm = `vm-${r % vmCount}`;
       assert.equal(await migrate(ns, vm, `run-${r}`), "Succeeded");
-      // The target pod, once the source is gone: every migration is checked, none passes for want of a pod.
-      const [target] = await eventually(`only the target launcher pod of ${vm} left after run-${r}`, async () => {
-        const p = await launcherPods(ns, vm);
-        return p.length === 1 && p[0].metadata?.name !== current.get(vm) ? p : undefined;
-      });
-      current.set(vm, target.metadata?.name);
-      const el = elementsOf(target)[0];
-      assert.ok(el, `the target pod of run-${r} has no network element: ${JSON.stringify(target.metadata?.annotations)}`);
+      const el = await targetElement(ns, vm, `run-${r}`, current);
       if (JSON.stringify([el.ips, el.mac]) !== before.get(vm)) changes++;
       targets++;
     }
-    const seen = new Map<string, string>();
-    let duplicates = 0;
-    for (let i = 0; i < vmCount; i++) {
-      const c = await client().get<IPClaim>(Kinds.IPClaim, `vm-${i}.ovs1`, ns);
-      if (JSON.stringify([c.status?.addresses, c.status?.mac]) !== before.get(`vm-${i}`)) changes++;
-      for (const key of [...(c.status?.addresses ?? []), c.status?.mac ?? `no MAC on vm-${i}`]) {
-        if (seen.has(key)) duplicates++;
-        seen.set(key, `vm-${i}`);
-      }
-    }
+    const end = await claimsAfter(ns, vmCount, before);
+    changes += end.changes;
+    const { seen, duplicates } = end;
     console.log(`      migration invariant: ${runs} migrations of ${vmCount} VMs, ${targets} target pods checked, ${changes} address/MAC changes, ${duplicates} duplicates`);
     assert.equal(targets, runs);
     assert.equal(duplicates, 0, `duplicate addresses or MACs: ${JSON.stringify([...seen])}`);

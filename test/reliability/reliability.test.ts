@@ -61,6 +61,11 @@ async function admitLauncherPod(ns: string, vm: string): Promise<KubeObject> {
 
 const podIps = (pod: KubeObject): unknown => JSON.parse(pod.metadata?.annotations?.["k8s.v1.cni.cncf.io/networks"] ?? "[]")[0]?.ips;
 
+/** Creates a VM, trying again (for up to 2 min) while the API server is down. */
+async function createThroughRestarts(ns: string, name: string): Promise<void> {
+  await eventually(`create ${name}`, () => client().create(Kinds.VirtualMachine, ovsVm(ns, name)).then(() => true), 120_000);
+}
+
 describe("reliability", function () {
   this.timeout(FULL ? 3_600_000 : 300_000);
 
@@ -106,9 +111,7 @@ describe("reliability", function () {
     const { ns, pool } = await network();
     const n = FULL ? 200 : 40;
     const names = Array.from({ length: n }, (_, i) => `vm-${i}`);
-    const creating = inParallel(names, 8, async name => {
-      await eventually(`create ${name}`, () => client().create(Kinds.VirtualMachine, ovsVm(ns, name)).then(() => true), 120_000);
-    });
+    const creating = inParallel(names, 8, name => createThroughRestarts(ns, name));
     await sleep(500);
     await cluster().controlPlane.restartApiServer(false);
     await sleep(500);

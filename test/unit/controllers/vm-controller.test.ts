@@ -2,6 +2,7 @@
 // reports) a NIC KubeVirt would refuse, and releases a deleted VM's claims and addresses.
 import assert from "node:assert/strict";
 import type { IPAllocation } from "../../../capabilities/api/ipallocation-v1alpha1";
+import type { IPClaim } from "../../../capabilities/api/ipclaim-v1alpha1";
 import { vmKey } from "../../../capabilities/controllers/reconcile";
 import { Kinds } from "../../../capabilities/k8s/kinds";
 import { boundCondition, vmManifest, World } from "../support/world";
@@ -13,6 +14,17 @@ async function twoNetworks(): Promise<World> {
   return w;
 }
 
+/** The claim `t/name`, asserted Bound with its first address matching `address`. */
+function boundClaim(w: World, name: string, address: RegExp): IPClaim {
+  const claim = w.claim("t", name);
+  assert.ok(claim, `claim t/${name} exists`);
+  assert.equal(boundCondition(claim)?.status, "True");
+  assert.match(String(claim.status?.addresses?.[0]), address);
+  return claim;
+}
+
+const ownerUids = (claim: IPClaim): string[] | undefined => claim.metadata?.ownerReferences?.map((o: { uid: string }) => o.uid);
+
 const allocationsOf = (w: World, claim: string): IPAllocation[] => w.client.all<IPAllocation>(Kinds.IPAllocation).filter(a => a.spec?.claimRef.name === claim);
 
 describe("VmController (in-memory client)", () => {
@@ -22,20 +34,17 @@ describe("VmController (in-memory client)", () => {
     await w.sync();
     await w.vms.reconcile(vmKey("t", "web"));
 
-    const one = w.claim("t", "web.ovs1");
-    const two = w.claim("t", "web.ovs2");
-    assert.equal(boundCondition(one)?.status, "True");
-    assert.equal(boundCondition(two)?.status, "True");
-    assert.match(String(one?.status?.addresses?.[0]), /^10\.1\.0\.\d+\/24$/);
-    assert.match(String(two?.status?.addresses?.[0]), /^10\.2\.0\.\d+\/24$/);
-    assert.notEqual(one?.status?.addresses?.[0], "10.1.0.1/24", "never the gateway");
-    assert.equal(one?.status?.gateway, "10.1.0.1");
-    assert.deepEqual(allocationsOf(w, "web.ovs1").map(a => `${a.spec?.pool} ${a.spec?.address}`), [`pa ${one?.status?.addresses?.[0].split("/")[0]}`]);
+    const one = boundClaim(w, "web.ovs1", /^10\.1\.0\.\d+\/24$/);
+    boundClaim(w, "web.ovs2", /^10\.2\.0\.\d+\/24$/);
+    const address = String(one.status?.addresses?.[0]);
+    assert.notEqual(address, "10.1.0.1/24", "never the gateway");
+    assert.equal(one.status?.gateway, "10.1.0.1");
+    assert.deepEqual(allocationsOf(w, "web.ovs1").map(a => `${a.spec?.pool} ${a.spec?.address}`), [`pa ${address.split("/")[0]}`]);
     assert.equal(allocationsOf(w, "web.ovs2").length, 1);
     assert.equal(w.claim("t", "web.default"), undefined, "the masquerade NIC has no claim");
     assert.equal(w.client.all(Kinds.IPClaim).length, 2);
     const vm = w.client.peek(Kinds.VirtualMachine, "web", "t");
-    assert.deepEqual(one?.metadata?.ownerReferences?.map((o: { uid: string }) => o.uid), [vm?.metadata?.uid], "owned by its VM (reclaimPolicy Delete)");
+    assert.deepEqual(ownerUids(one), [vm?.metadata?.uid], "owned by its VM (reclaimPolicy Delete)");
     assert.equal(w.eventsWith("Bound").length, 1, "one Normal Event per VM");
     assert.match(w.eventsWith("Bound")[0].message, /interface ovs1: .*interface ovs2: /);
   });

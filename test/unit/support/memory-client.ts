@@ -59,25 +59,52 @@ function pointer(doc: unknown, path: string): { parent: Json | unknown[]; token:
   return { parent, token: tokens[tokens.length - 1] };
 }
 
-/** RFC 6902 test, remove, add and replace: what the controllers send. */
-function jsonPatchOp(doc: Json, op: { op: string; path: string; value?: unknown }): void {
-  const { parent, token } = pointer(doc, op.path);
+/** Where one JSON-patch op lands: the parent, the token, the list index (lists only) and what is there now. */
+interface PatchTarget {
+  parent: Json | unknown[];
+  token: string;
+  list: unknown[] | undefined;
+  index: number;
+  current: unknown;
+}
+
+type PatchOp = { op: string; path: string; value?: unknown };
+
+function patchTarget(doc: Json, path: string): PatchTarget {
+  const { parent, token } = pointer(doc, path);
   const list = Array.isArray(parent) ? parent : undefined;
   const index = list ? (token === "-" ? list.length : Number(token)) : -1;
   const current = list ? list[index] : (parent as Json)[token];
-  if (op.op === "test") {
-    if (JSON.stringify(current) !== JSON.stringify(op.value)) throw new Error(`test of ${op.path} failed`);
-  } else if (op.op === "remove") {
-    if (current === undefined) throw new Error(`remove of ${op.path}: nothing there`);
-    if (list) list.splice(index, 1);
-    else delete (parent as Json)[token];
-  } else if (op.op === "add" || op.op === "replace") {
-    if (list && op.op === "add") list.splice(index, 0, clone(op.value));
-    else if (list) list[index] = clone(op.value);
-    else (parent as Json)[token] = clone(op.value);
-  } else {
-    throw new Error(`op ${op.op} is not supported by the memory client`);
-  }
+  return { parent, token, list, index, current };
+}
+
+function testOp(t: PatchTarget, op: PatchOp): void {
+  if (JSON.stringify(t.current) !== JSON.stringify(op.value)) throw new Error(`test of ${op.path} failed`);
+}
+
+function removeOp(t: PatchTarget, op: PatchOp): void {
+  if (t.current === undefined) throw new Error(`remove of ${op.path}: nothing there`);
+  if (t.list) t.list.splice(t.index, 1);
+  else delete (t.parent as Json)[t.token];
+}
+
+function addOp(t: PatchTarget, op: PatchOp): void {
+  if (t.list) t.list.splice(t.index, 0, clone(op.value));
+  else (t.parent as Json)[t.token] = clone(op.value);
+}
+
+function replaceOp(t: PatchTarget, op: PatchOp): void {
+  if (t.list) t.list[t.index] = clone(op.value);
+  else (t.parent as Json)[t.token] = clone(op.value);
+}
+
+const PATCH_OPS: Record<string, (t: PatchTarget, op: PatchOp) => void> = { test: testOp, remove: removeOp, add: addOp, replace: replaceOp };
+
+/** RFC 6902 test, remove, add and replace: what the controllers send. */
+function jsonPatchOp(doc: Json, op: PatchOp): void {
+  const apply = Object.hasOwn(PATCH_OPS, op.op) ? PATCH_OPS[op.op] : undefined;
+  if (!apply) throw new Error(`op ${op.op} is not supported by the memory client`);
+  apply(patchTarget(doc, op.path), op);
 }
 
 /** `a=b,c` (equality and existence): the label selectors the operator sends. */
