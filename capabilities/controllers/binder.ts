@@ -28,7 +28,7 @@ export interface BindRequest {
 
 export type BindOutcome =
   | { bound: true; addresses: string[]; mac: string; gateway?: string }
-  | { bound: false; reason: "Exhausted" | "Conflict" | "NetworkNotReady" | "InvalidRequest" | "InvalidInterface"; message: string };
+  | { bound: false; reason: "Exhausted" | "Conflict" | "NetworkNotReady" | "InvalidRequest" | "InvalidInterface"; message: string; /** see contended() */ retryAfterMs?: number };
 
 export interface ClaimStatus {
   addresses?: string[];
@@ -140,7 +140,7 @@ export class Binder {
       allocator.markTaken(address, outcome.holder);
       if (requested) return heldBy(requested, pool, outcome.holder, ns);
     }
-    return { bound: false, reason: "Exhausted", message: `gave up after ${MAX_ATTEMPTS} addresses of pool ${pool} were taken concurrently; will retry` };
+    return contended(pool);
   }
 
   /**
@@ -348,4 +348,18 @@ export function sameStatus(a: ClaimStatus | undefined, b: ClaimStatus): boolean 
       (s?.conditions ?? []).map(c => [c.type, c.status, c.reason, c.message, c.observedGeneration]),
     ]);
   return view(a) === view(b);
+}
+
+/** A claim that lost MAX_ATTEMPTS races waits this long, up to twice as long (jitter spreads the losers out), before its VM runs again. */
+const CONTENTION_RETRY_MS = 500;
+
+/**
+ * MAX_ATTEMPTS addresses in a row were taken by other writers (replicas, the webhook) this
+ * process had not yet seen. The pool may have room: nothing is wrong with the claim, and no event
+ * may come to say the race is over (the winners' records are events for their own claims), so the
+ * outcome carries a short, jittered wait after which the reconciler runs the VM again. Pure.
+ */
+function contended(pool: string, random = Math.random): BindOutcome {
+  const message = `gave up after ${MAX_ATTEMPTS} addresses of pool ${pool} were taken concurrently; will retry`;
+  return { bound: false, reason: "Exhausted", message, retryAfterMs: Math.round(CONTENTION_RETRY_MS * (1 + random())) };
 }

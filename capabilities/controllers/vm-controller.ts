@@ -19,10 +19,18 @@ import { ClusterView, ownerOf } from "./cluster-view";
 import { NicPlan, planNic, poolChoices } from "./nic-pools";
 import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition, claimableInterface } from "./render";
 import { isClaimBound } from "../domain/claims";
-import { done, KeyOf, Result, RetryableError } from "./reconcile";
+import { done, KeyOf, requeueAfter, Result, RetryableError } from "./reconcile";
 
 /** A pool-backed NIC with its pools (chosen, default or kept: nic-pools.ts), or why it has none. */
 type WantedClaim = { nic: BridgeNic } & NicPlan;
+
+/** What binding a VM's NICs came to: the claims, what was newly bound (for its Event), and when to bind again. */
+interface BindTally {
+  claims: IPClaim[];
+  newlyBound: string[];
+  /** The shortest wait a NIC's outcome asked for (BindOutcome.retryAfterMs); none: no requeue. */
+  retryAfterMs?: number;
+}
 
 export class VmController {
   constructor(
@@ -37,36 +45,43 @@ export class VmController {
     const vm = this.view.caches.vms.get(`${namespace}/${name}`);
     if (!vm) await this.#releaseIfGone(namespace, name);
     else if (vm.metadata?.deletionTimestamp) await this.#finalize(vm);
-    else {
-      await this.ensureBound(vm);
-      await this.services.reconcile(vm);
-    }
+    else return this.#reconcileLive(vm);
     return done;
+  }
+
+  /** A live VM: its NICs bound and its Service kept; run again later when a bind lost its races. */
+  async #reconcileLive(vm: VirtualMachine): Promise<Result> {
+    const { retryAfterMs } = await this.#bindAll(vm);
+    await this.services.reconcile(vm);
+    return retryAfterMs === undefined ? done : requeueAfter(retryAfterMs);
   }
 
   /** Claims for every pool-backed NIC, bound. Also the webhook's on-the-spot path. */
   async ensureBound(vm: VirtualMachine): Promise<IPClaim[]> {
+    return (await this.#bindAll(vm)).claims;
+  }
+
+  async #bindAll(vm: VirtualMachine): Promise<BindTally> {
     const wanted = this.#desiredClaims(vm);
     if (vm.metadata?.finalizers?.includes(FINALIZER) && !vm.metadata.deletionTimestamp) await this.#removeFinalizer(vm);
     const { byInterface, error } = requestedAddresses(vm);
     if (error) this.event(vmRef(vm), "Warning", "InvalidRequest", error);
     // The webhook may have been down when this VM was written: KubeVirt's own rules, checked again.
     const verdict = wanted.length ? kubevirtNetworkVerdict(vm) : { denials: [], warnings: [] };
-    const claims: IPClaim[] = [];
-    const newlyBound: string[] = [];
+    const tally: BindTally = { claims: [], newlyBound: [] };
     for (const want of wanted) {
-      const claim = await this.#ensureNic(vm, want, byInterface.get(want.nic.interface), verdict, newlyBound);
-      if (claim) claims.push(claim);
+      const claim = await this.#ensureNic(vm, want, byInterface.get(want.nic.interface), verdict, tally);
+      if (claim) tally.claims.push(claim);
     }
     // One Normal Event per VM, not per NIC: it costs a write (the claims' status says the same).
-    if (newlyBound.length) this.event(vmRef(vm), "Normal", "Bound", `bound ${newlyBound.join("; ")}`);
+    if (tally.newlyBound.length) this.event(vmRef(vm), "Normal", "Bound", `bound ${tally.newlyBound.join("; ")}`);
     const keep = wanted.filter(w => claimableInterface(w.nic.interface)).map(w => claimName(vm.metadata!.name!, w.nic.interface));
     await this.#pruneRemovedNics(vm, new Set(keep));
-    return claims;
+    return tally;
   }
 
   /** One NIC's claim, applied and bound, or why not reported on it; undefined when it can have none. */
-  async #ensureNic(vm: VirtualMachine, want: WantedClaim, requested: string[] | undefined, verdict: ValidationResult, newlyBound: string[]): Promise<IPClaim | undefined> {
+  async #ensureNic(vm: VirtualMachine, want: WantedClaim, requested: string[] | undefined, verdict: ValidationResult, tally: BindTally): Promise<IPClaim | undefined> {
     const { nic, pools, unbound } = want;
     if (!claimableInterface(nic.interface)) return this.#unclaimable(vm, nic, verdict);
     const claim = await this.#applyClaim(vm, nic, pools);
@@ -78,7 +93,7 @@ export class VmController {
     } else if (!isBound(claim) || !this.#recordsMatch(claim)) {
       const outcome = await this.binder.bind({ claim, requested, specMac: nic.macAddress });
       this.#announce(vm, claim, outcome);
-      if (outcome.bound && !sameAddresses(claim, outcome.addresses)) newlyBound.push(`interface ${nic.interface}: ${outcome.addresses.join(", ")} with MAC ${outcome.mac}`);
+      tallyOutcome(tally, claim, nic.interface, outcome);
     }
     return this.view.caches.claims.get(`${claim.metadata!.namespace}/${claim.metadata!.name}`) ?? claim;
   }
@@ -248,6 +263,15 @@ export class VmController {
 export function refusalMessage(iface: string, problems: Finding[]): string {
   const each = problems.map(p => `${p.field}: ${p.message}`).join("; ");
   return `KubeVirt ${KUBEVIRT_RELEASE} refuses interface ${iface} of this VM (it was admitted while vmnet-operator's webhook was unavailable): ${each}; once the VM is fixed the operator binds the NIC`;
+}
+
+/** Adds one NIC's bind outcome to the VM's tally: newly bound, or a wait it asks for. Pure. */
+function tallyOutcome(tally: BindTally, claim: IPClaim, iface: string, outcome: BindOutcome): void {
+  if (outcome.bound) {
+    if (!sameAddresses(claim, outcome.addresses)) tally.newlyBound.push(`interface ${iface}: ${outcome.addresses.join(", ")} with MAC ${outcome.mac}`);
+  } else if (outcome.retryAfterMs !== undefined) {
+    tally.retryAfterMs = Math.min(tally.retryAfterMs ?? Infinity, outcome.retryAfterMs);
+  }
 }
 
 /** The claim showed these addresses, Bound, before: a re-bind that changed nothing (records re-made). */

@@ -17,6 +17,13 @@ async function oneVm(): Promise<World> {
   return w;
 }
 
+/** oneVm, and another replica took the 64 lowest addresses: this process's cache has seen none of their records. */
+async function contendedVm(): Promise<World> {
+  const w = await oneVm();
+  for (let i = 2; i < 66; i++) w.client.seed(Kinds.IPAllocation, renderAllocation("pa", `10.1.0.${i}`, { namespace: "other", name: `db-${i}.ovs1`, uid: "x" }));
+  return w;
+}
+
 describe("Binder (in-memory client)", () => {
   it("takes the next address when the allocation name is taken (AlreadyExists) by a claim the cache has not seen", async () => {
     const w = await oneVm();
@@ -73,5 +80,39 @@ describe("Binder (in-memory client)", () => {
     assert.equal(w.errorLines.length, 1, "reported once");
     assert.equal(w.events.filter(e => e.reason === "Invalid").length, 1);
     assert.equal(w.view.allocator("pa")?.holderOf("10.1.0.2"), undefined, "the refused address is not held");
+  });
+
+  it("gives up after 64 addresses taken concurrently and asks to run again later (requeueAfter)", async () => {
+    const w = await contendedVm();
+    const result = await w.vms.reconcile(vmKey("t", "web"));
+    assert.equal(result.kind, "requeue", "the reconcile asks to run again");
+    assert.ok(result.kind === "requeue" && result.afterMs >= 500 && result.afterMs <= 1000, `a short jittered wait: ${JSON.stringify(result)}`);
+    assert.equal(w.client.writes("create", "IPAllocation").length, 64, "64 tries, each refused");
+    const bound = boundCondition(w.claim("t", "web.ovs1"));
+    assert.equal(bound?.status, "False");
+    assert.equal(bound?.reason, "Exhausted");
+    assert.match(String(bound?.message), /gave up after 64 addresses of pool pa were taken concurrently; will retry/);
+  });
+
+  it("binds on the requeued run through the work queue, with no further event and no failure counted", async () => {
+    const w = await contendedVm();
+    const q = w.queue();
+    q.add(vmKey("t", "web"));
+    await q.idle();
+    assert.deepEqual(w.claim("t", "web.ovs1")?.status?.addresses, ["10.1.0.66/24"], "bound on the second run, past the 64 taken");
+    assert.equal(w.client.writes("create", "IPAllocation").length, 65, "64 refused on the first run, one created on the second");
+    assert.deepEqual(w.retries, [], "a requeue is no failure");
+    assert.equal(q.failures(vmKey("t", "web")), 0);
+  });
+
+  it("a pool that is really full is no contention: the reconcile is done (a freed address or a bigger pool is an event)", async () => {
+    const w = new World();
+    w.network("t", "vlan100", "tiny", "10.1.0.0/30"); // one usable address besides the gateway
+    w.client.seed(Kinds.IPAllocation, renderAllocation("tiny", "10.1.0.2", { namespace: "other", name: "db.ovs1", uid: "x" }));
+    w.client.seed(Kinds.VirtualMachine, vmManifest("t", "web", [{ name: "ovs1", network: "vlan100" }]));
+    await w.sync();
+    const result = await w.vms.reconcile(vmKey("t", "web"));
+    assert.equal(result.kind, "done");
+    assert.equal(boundCondition(w.claim("t", "web.ovs1"))?.reason, "Exhausted");
   });
 });
