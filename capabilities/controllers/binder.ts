@@ -16,7 +16,10 @@ import { allocations, bindDuration, timed } from "../metrics";
 import { domainOfNetwork } from "../domain/l2";
 import { ClusterView, claimNameParts, ownerOf } from "./cluster-view";
 import { MacUse, macClash, specMacUses } from "./mac-guard";
-import { Condition, renderAllocation, setCondition } from "./render";
+import { claimMac, sameStatus, statusFor } from "./claim-status";
+// Their home is claim-status.ts; still exported here for the callers that import them from the binder.
+export { claimMac, sameStatus, statusFor };
+import { Condition, renderAllocation } from "./render";
 
 export interface BindRequest {
   claim: IPClaim;
@@ -256,12 +259,6 @@ export class Binder {
   }
 }
 
-/** The MAC of a NIC: the VM spec's macAddress, else derived from its IPv4 address (dual stack too), else its IPv6 one. Pure. */
-export function claimMac(addresses: string[], specMac?: string): string {
-  const v4 = addresses.find(a => !a.includes(":")) ?? addresses[0];
-  return specMac?.toLowerCase() ?? macFor(v4.split("/")[0]);
-}
-
 function sameClaim(alloc: IPAllocation, claim: ClaimRef): boolean {
   const ref = alloc.spec?.claimRef;
   if (!ref || ref.namespace !== claim.namespace || ref.name !== claim.name) return false;
@@ -313,41 +310,6 @@ function macStop(pool: string, why: string, requested: boolean, seenBefore: bool
 function failure(error: IpamError, pool: string): BindOutcome {
   const reason = error.code === "Exhausted" ? "Exhausted" : error.code === "Taken" || error.code === "Conflict" ? "Conflict" : "InvalidRequest";
   return { bound: false, reason, message: `pool ${pool}: ${error.message}` };
-}
-
-export function statusFor(claim: IPClaim, outcome: BindOutcome, now = new Date().toISOString()): ClaimStatus {
-  const prev = (claim.status ?? {}) as ClaimStatus;
-  const generation = claim.metadata?.generation as number | undefined;
-  if (outcome.bound) {
-    const message = `${outcome.addresses.join(", ")} with MAC ${outcome.mac}`;
-    return {
-      addresses: outcome.addresses,
-      mac: outcome.mac,
-      ...(outcome.gateway ? { gateway: outcome.gateway } : {}),
-      released: false,
-      observedGeneration: generation,
-      conditions: setCondition(prev.conditions, { type: "Bound", status: "True", reason: "Allocated", message, observedGeneration: generation }, now),
-    };
-  }
-  return {
-    ...prev,
-    observedGeneration: generation,
-    conditions: setCondition(prev.conditions, { type: "Bound", status: "False", reason: outcome.reason, message: outcome.message, observedGeneration: generation }, now),
-  };
-}
-
-/** Equal apart from condition timestamps (and key order): no write needed. */
-export function sameStatus(a: ClaimStatus | undefined, b: ClaimStatus): boolean {
-  const view = (s: ClaimStatus | undefined): string =>
-    JSON.stringify([
-      s?.addresses ?? [],
-      s?.mac,
-      s?.gateway,
-      Boolean(s?.released),
-      s?.observedGeneration,
-      (s?.conditions ?? []).map(c => [c.type, c.status, c.reason, c.message, c.observedGeneration]),
-    ]);
-  return view(a) === view(b);
 }
 
 /** A claim that lost MAX_ATTEMPTS races waits this long, up to twice as long (jitter spreads the losers out), before its VM runs again. */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { IPClaim } from "../../../capabilities/api/ipclaim-v1alpha1";
 import { VirtualMachine } from "../../../capabilities/api/external/kubevirt";
-import { claimMac, sameStatus, statusFor } from "../../../capabilities/controllers/binder";
+import { claimMac, sameStatus, statusFor } from "../../../capabilities/controllers/claim-status";
 import { targetKept } from "../../../capabilities/controllers/migration-controller";
 import {
   bridgeNics,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { IPClaim } from "../../../capabilities/api/ipclaim-v1alpha1";
 import { VirtualMachine } from "../../../capabilities/api/external/kubevirt";
-import { sameStatus, statusFor } from "../../../capabilities/controllers/binder";
+import { sameStatus, statusFor } from "../../../capabilities/controllers/claim-status";
 import { targetKept } from "../../../capabilities/controllers/migration-controller";
 import { bridgeNics, claimableInterface, claimSpecDiffers, renderClaim, requestedAddresses, setCondition } from "../../../capabilities/controllers/render";
 import { refusalMessage } from "../../../capabilities/controllers/vm-controller";
