@@ -112,6 +112,13 @@ export async function poolNetwork(tag: string): Promise<{ ns: string; pool: stri
   return { ns, pool, prefix: subnet.prefix };
 }
 
+/** poolNetwork(tag), and VM `vm` there with one NIC ovs1 on vlan100, waited for until its claim `vm.ovs1` is Bound. */
+export async function boundVm(tag: string, vm = "vm"): Promise<{ ns: string; pool: string; prefix: string; claim: IPClaim }> {
+  const net = await poolNetwork(tag);
+  await cluster().client.create(Kinds.VirtualMachine, vmManifest(net.ns, vm, [{ name: "ovs1", network: "vlan100" }]));
+  return { ...net, claim: await boundClaim(net.ns, `${vm}.ovs1`) };
+}
+
 let poolSeq = 0;
 /** A unique /24 per test, so tests never share addresses. */
 export function uniqueSubnet(): { cidr: string; prefix: string } {

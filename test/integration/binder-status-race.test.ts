@@ -20,19 +20,14 @@ import { ClusterView } from "../../capabilities/controllers/cluster-view";
 import { allocationName } from "../../capabilities/ipam/address";
 import { isConflict } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { boundClaim, createNad, createPool, uniqueSubnet, vmManifest } from "../helpers";
-import { cluster, freshNamespace } from "../setup/cluster";
+import { boundVm } from "../helpers";
+import { cluster } from "../setup/cluster";
 
 describe("binder: a status write that lost a race (real API server)", function () {
   this.timeout(60_000);
 
   it("takes the live claim when the other writer wrote the same status, and fails when it wrote another", async () => {
-    const ns = await freshNamespace("race");
-    const subnet = uniqueSubnet();
-    await createNad(ns, "vlan100");
-    await createPool(`race-${ns}`, { cidr: subnet.cidr, networks: [`${ns}/vlan100`] });
-    await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "vm", [{ name: "ovs1", network: "vlan100" }]));
-    const bound = await boundClaim(ns, "vm.ovs1");
+    const { ns, claim: bound } = await boundVm("race");
     const status = bound.status as ClaimStatus;
     // What the slower writer read: the claim before the status was written.
     const stale: IPClaim = { ...bound, status: undefined };
@@ -50,16 +45,10 @@ describe("binder: a status write that lost a race (real API server)", function (
   });
 
   it("keeps the address a Bound claim shows over another record this process holds for it (the writer that lost the race)", async () => {
-    const ns = await freshNamespace("race");
-    const subnet = uniqueSubnet();
-    const pool = `race-${ns}`;
-    await createNad(ns, "vlan100");
-    await createPool(pool, { cidr: subnet.cidr, networks: [`${ns}/vlan100`] });
-    await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "vm", [{ name: "ovs1", network: "vlan100" }]));
     // The winner (here the shared operator) made its IPAllocation and wrote the claim's status.
-    const bound = await boundClaim(ns, "vm.ovs1");
+    const { ns, pool, prefix, claim: bound } = await boundVm("race");
     const winner = (bound.status as ClaimStatus).addresses!;
-    const own = `${subnet.prefix}.${winner[0].startsWith(`${subnet.prefix}.250/`) ? 251 : 250}`;
+    const own = `${prefix}.${winner[0].startsWith(`${prefix}.250/`) ? 251 : 250}`;
     await cluster().client.mergePatch(Kinds.IPClaim, "vm.ovs1", ns, { metadata: { annotations: { "test.vmnet.io/touched": "1" } } });
 
     // The loser: another process, which has seen the pool but none of the winner's writes.
@@ -84,13 +73,7 @@ describe("binder: a status write that lost a race (real API server)", function (
   });
 
   it("keeps a Bound claim Bound when this process's allocator still names another holder of its address", async () => {
-    const ns = await freshNamespace("race");
-    const subnet = uniqueSubnet();
-    const pool = `race-${ns}`;
-    await createNad(ns, "vlan100");
-    await createPool(pool, { cidr: subnet.cidr, networks: [`${ns}/vlan100`] });
-    await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "vm", [{ name: "ovs1", network: "vlan100" }]));
-    const live = await boundClaim(ns, "vm.ovs1");
+    const { ns, pool, claim: live } = await boundVm("race");
     const shown = (live.status as ClaimStatus).addresses!;
 
     // A process whose memory is behind: the address was another claim's there (its delete not seen yet).

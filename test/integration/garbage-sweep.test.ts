@@ -8,8 +8,8 @@ import { GarbageSweep } from "../../capabilities/controllers/garbage-sweep";
 import { VmController } from "../../capabilities/controllers/vm-controller";
 import { allocationName } from "../../capabilities/ipam/address";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { boundClaim, createNad, createPool, uniqueSubnet, vmManifest } from "../helpers";
-import { cluster, freshNamespace, restartOperator } from "../setup/cluster";
+import { boundVm } from "../helpers";
+import { cluster, restartOperator } from "../setup/cluster";
 
 const GRACE = 10_000;
 // Only allocations are swept in these tests: the claim branch (which needs the VM controller) never runs.
@@ -19,13 +19,7 @@ describe("garbage sweep (real API server)", function () {
   this.timeout(120_000);
 
   it("keeps a live claim's record that a stale view shows orphaned: the live read wins", async () => {
-    const ns = await freshNamespace("gc");
-    const subnet = uniqueSubnet();
-    const pool = `gc-${ns}`;
-    await createNad(ns, "vlan100");
-    await createPool(pool, { cidr: subnet.cidr, networks: [`${ns}/vlan100`] });
-    await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "live", [{ name: "ovs1", network: "vlan100" }]));
-    const claim = await boundClaim(ns, "live.ovs1");
+    const { pool, claim } = await boundVm("gc", "live");
     const address = claim.status!.addresses![0].split("/")[0];
     const record = await cluster().client.get<IPAllocation>(Kinds.IPAllocation, allocationName(pool, address));
     const view = new ClusterView();

@@ -7,26 +7,18 @@ import { renderAllocation } from "../../../capabilities/controllers/render";
 import { vmKey } from "../../../capabilities/controllers/reconcile";
 import { ApiError, apiError, ConflictError } from "../../../capabilities/k8s/errors";
 import { Kinds } from "../../../capabilities/k8s/kinds";
-import { boundCondition, vmManifest, World } from "../support/world";
+import { boundCondition, oneNicVm, vmManifest, World } from "../support/world";
 
-async function oneVm(): Promise<World> {
-  const w = new World();
-  w.network("t", "vlan100", "pa", "10.1.0.0/24");
-  w.client.seed(Kinds.VirtualMachine, vmManifest("t", "web", [{ name: "ovs1", network: "vlan100" }]));
-  await w.sync();
-  return w;
-}
-
-/** oneVm, and another replica took the 64 lowest addresses: this process's cache has seen none of their records. */
+/** oneNicVm, and another replica took the 64 lowest addresses: this process's cache has seen none of their records. */
 async function contendedVm(): Promise<World> {
-  const w = await oneVm();
+  const w = await oneNicVm();
   for (let i = 2; i < 66; i++) w.client.seed(Kinds.IPAllocation, renderAllocation("pa", `10.1.0.${i}`, { namespace: "other", name: `db-${i}.ovs1`, uid: "x" }));
   return w;
 }
 
 describe("Binder (in-memory client)", () => {
   it("takes the next address when the allocation name is taken (AlreadyExists) by a claim the cache has not seen", async () => {
-    const w = await oneVm();
+    const w = await oneNicVm();
     // Another replica took the lowest address; this process's cache has not seen its record yet.
     w.client.seed(Kinds.IPAllocation, renderAllocation("pa", "10.1.0.2", { namespace: "other", name: "db.ovs1", uid: "x" }));
     await w.vms.reconcile(vmKey("t", "web"));
@@ -40,7 +32,7 @@ describe("Binder (in-memory client)", () => {
   });
 
   it("retries a Conflict on the claim's status with backoff, then binds", async () => {
-    const w = await oneVm();
+    const w = await oneNicVm();
     w.client.failNext({ verb: "patch", kind: "IPClaim", subresource: "status" }, () => apiError(409, "Conflict", "patch IPClaim t/web.ovs1/status: 409 Conflict: the object has been modified"));
     const q = w.queue();
     q.add(vmKey("t", "web"));
@@ -56,7 +48,7 @@ describe("Binder (in-memory client)", () => {
   });
 
   it("reports a terminal refusal (422 on the allocation) once, as a Warning on the VM and a log line, and does not retry it", async () => {
-    const w = await oneVm();
+    const w = await oneNicVm();
     const refusal = (): ApiError => apiError(422, "Invalid", 'create IPAllocation pa.10-1-0-2: 422 Invalid: IPAllocation.vmnet.io "pa.10-1-0-2" is invalid');
     w.client.failNext({ verb: "create", kind: "IPAllocation" }, refusal, 10);
     const q = w.queue();

@@ -5,15 +5,13 @@ import type { IPClaim } from "../../../capabilities/api/ipclaim-v1alpha1";
 import { renderAllocation } from "../../../capabilities/controllers/render";
 import { vmKey } from "../../../capabilities/controllers/reconcile";
 import { Kinds } from "../../../capabilities/k8s/kinds";
-import { vmManifest, World } from "../support/world";
+import { oneNicVm, World } from "../support/world";
 
 const GRACE = 10_000;
 
+/** oneNicVm, reconciled (its claim Bound) and synced again. */
 async function bound(): Promise<World> {
-  const w = new World();
-  w.network("t", "vlan100", "pa", "10.1.0.0/24");
-  w.client.seed(Kinds.VirtualMachine, vmManifest("t", "web", [{ name: "ovs1", network: "vlan100" }]));
-  await w.sync();
+  const w = await oneNicVm();
   await w.vms.reconcile(vmKey("t", "web"));
   await w.sync();
   return w;

@@ -21,16 +21,20 @@ function allocate(w: World, pool: string, ...addresses: string[]): void {
   addresses.forEach((a, i) => w.client.seed(Kinds.IPAllocation, renderAllocation(pool, a, { namespace: "t", name: `vm${i}.ovs1` })));
 }
 
+/** Lists everything into the caches and reconciles the pool: the status it wrote. */
+async function reconciled(w: World, pool: string): Promise<Status> {
+  await w.sync();
+  await w.pools.reconcile(poolKey(pool));
+  return statusOf(w, pool);
+}
+
 describe("PoolController (in-memory client)", () => {
   it("counts capacity, allocated and available from the records, and is Ready with a ready NAD", async () => {
     const w = new World();
     // 10.1.0.8/29: .9-.14 usable, the gateway .9 excluded: 5 addresses.
     w.network("t", "vlan100", "pa", "10.1.0.8/29", { gateway: "10.1.0.9" });
     allocate(w, "pa", "10.1.0.10", "10.1.0.11");
-    await w.sync();
-    await w.pools.reconcile(poolKey("pa"));
-
-    const s = statusOf(w, "pa");
+    const s = await reconciled(w, "pa");
     assert.deepEqual([s.capacity, s.allocated, s.available], [5, 2, 3]);
     assert.equal(condition(s, "Ready")?.status, "True");
     assert.equal(condition(s, "Exhausted")?.status, "False");
@@ -41,9 +45,7 @@ describe("PoolController (in-memory client)", () => {
     const w = new World();
     w.network("t", "vlan100", "pa", "10.1.0.0/24", { ranges: ["10.1.0.10-10.1.0.11"] } as never);
     allocate(w, "pa", "10.1.0.10", "10.1.0.11");
-    await w.sync();
-    await w.pools.reconcile(poolKey("pa"));
-    const s = statusOf(w, "pa");
+    const s = await reconciled(w, "pa");
     assert.deepEqual([s.capacity, s.allocated, s.available], [2, 2, 0]);
     assert.equal(condition(s, "Exhausted")?.status, "True");
     assert.equal(condition(s, "Exhausted")?.reason, "NoFreeAddress");
@@ -53,17 +55,13 @@ describe("PoolController (in-memory client)", () => {
     const w = new World();
     w.network("t", "vlan100", "pa", "10.1.0.0/24");
     await w.client.delete(Kinds.NetworkAttachmentDefinition, "vlan100", "t");
-    await w.sync();
-    await w.pools.reconcile(poolKey("pa"));
-    let ready = condition(statusOf(w, "pa"), "Ready");
+    let ready = condition(await reconciled(w, "pa"), "Ready");
     assert.equal(ready?.status, "False");
     assert.equal(ready?.reason, "NetworkNotReady");
     assert.match(String(ready?.message), /NetworkAttachmentDefinition t\/vlan100 does not exist/);
 
     w.client.seed(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: "t" }, spec: { config: OVS_CONFIG("vlan100").replace('"ips":true', '"ips":false') } });
-    await w.sync();
-    await w.pools.reconcile(poolKey("pa"));
-    ready = condition(statusOf(w, "pa"), "Ready");
+    ready = condition(await reconciled(w, "pa"), "Ready");
     assert.equal(ready?.status, "False");
     assert.match(String(ready?.message), /^NetworkAttachmentDefinition t\/vlan100: /);
   });
@@ -71,9 +69,7 @@ describe("PoolController (in-memory client)", () => {
   it("says InvalidSpec for a spec it cannot lay out", async () => {
     const w = new World();
     w.network("t", "vlan100", "pa", "10.1.0.0/24", { gateway: "10.9.0.1" });
-    await w.sync();
-    await w.pools.reconcile(poolKey("pa"));
-    const ready = condition(statusOf(w, "pa"), "Ready");
+    const ready = condition(await reconciled(w, "pa"), "Ready");
     assert.equal(ready?.status, "False");
     assert.equal(ready?.reason, "InvalidSpec");
   });

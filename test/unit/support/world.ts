@@ -123,6 +123,15 @@ export class World {
   }
 }
 
+/** A World with network t/vlan100 served by pool pa (10.1.0.0/24) and VM t/web with one NIC, ovs1, on it; synced, not reconciled. */
+export async function oneNicVm(): Promise<World> {
+  const w = new World();
+  w.network("t", "vlan100", "pa", "10.1.0.0/24");
+  w.client.seed(Kinds.VirtualMachine, vmManifest("t", "web", [{ name: "ovs1", network: "vlan100" }]));
+  await w.sync();
+  return w;
+}
+
 export function boundCondition(claim: IPClaim | undefined): { status: string; reason: string; message: string } | undefined {
   return claim?.status?.conditions?.find(c => c.type === "Bound");
 }
