@@ -134,8 +134,16 @@ async function createVms(client: KubeClient, ns: string, opts: { vms: number; lo
   await pool(names, 32, name => client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }, { name: "ovs1", network: "vlan100" }])));
 }
 
-/** Starts the operator (inspectable, metrics on a free port); `starting` resolves once its webhooks are registered. */
-async function launch(concurrency: number): Promise<{ spawned: number; metricsPort: number; inspectPort: number; starting: Promise<{ op: OperatorProcess; startupSeconds: number }> }> {
+interface Launch {
+  spawned: number;
+  metricsPort: number;
+  inspectPort: number;
+  /** Resolves once the operator's webhooks are registered. */
+  starting: Promise<{ op: OperatorProcess; startupSeconds: number }>;
+}
+
+/** Starts the operator (inspectable, metrics on a free port). */
+async function launch(concurrency: number): Promise<Launch> {
   const spawned = Date.now();
   const metricsPort = await freePort();
   const { env, port: inspectPort } = await inspectable({ LOG_LEVEL: "error", VMNET_GC_GRACE_SECONDS: "600", VMNET_CONCURRENCY: String(concurrency), VMNET_METRICS_PORT: String(metricsPort) });
