@@ -266,7 +266,7 @@ export function refusalMessage(iface: string, problems: Finding[]): string {
   return `KubeVirt ${KUBEVIRT_RELEASE} refuses interface ${iface} of this VM (it was admitted while vmnet-operator's webhook was unavailable): ${each}; once the VM is fixed the operator binds the NIC`;
 }
 
-/** Adds one NIC's bind outcome to the VM's tally: newly bound, or a wait it asks for. Pure. */
+/** Adds one NIC's bind outcome to the VM's tally: newly bound, or a wait it asks for. */
 function tallyOutcome(tally: BindTally, claim: IPClaim, iface: string, outcome: BindOutcome): void {
   if (outcome.bound) {
     if (!sameAddresses(claim, outcome.addresses)) tally.newlyBound.push(`interface ${iface}: ${outcome.addresses.join(", ")} with MAC ${outcome.mac}`);
