@@ -102,6 +102,38 @@ export class ClusterView implements AdmissionSnapshot {
     }
   }
 
+  /**
+   * A List of IPAllocations replaces the cache; the allocators follow what it changed, record by
+   * record, instead of being rebuilt from the cache: a rebuild forgets the addresses of binds in
+   * flight (picked, their record not created yet), which are then handed out again and meet
+   * AlreadyExists. A record the List lacks is freed (if its claim still holds it), one it shows
+   * is held for its claim. Returns the changed keys (ObjectCache.replace).
+   */
+  replaceAllocations(items: IPAllocation[], listResourceVersion?: string): string[] {
+    const cache = this.caches.allocations;
+    const before = new Map([...cache.keys()].map(k => [k, cache.get(k) as IPAllocation]));
+    const changed = cache.replace(items, listResourceVersion);
+    for (const key of changed) {
+      const [was, now] = [before.get(key), cache.get(key)];
+      if (was && was.metadata?.uid !== now?.metadata?.uid) this.noteAllocation(was, true);
+      if (now) this.#holdRecord(now);
+    }
+    return changed;
+  }
+
+  /** The record's claim holds its address (records are authoritative over what the allocator believed). */
+  #holdRecord(alloc: IPAllocation): void {
+    const spec = alloc.spec;
+    const allocator = spec && this.#poolState.get(spec.pool)?.allocator;
+    if (!spec || !allocator) return; // no allocator yet: the first use builds it from the cache
+    const owner = ownerOf(spec.claimRef.namespace, spec.claimRef.name);
+    try {
+      if (allocator.holderOf(spec.address) !== owner) allocator.markTaken(spec.address, owner);
+    } catch {
+      this.forgetPool(spec.pool); // an address the allocator cannot hold: the rebuild skips and reports it
+    }
+  }
+
   allocationsOfPool(pool: string): IPAllocation[] {
     return this.caches.allocations.by("pool", pool);
   }

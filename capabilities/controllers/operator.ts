@@ -1,6 +1,7 @@
 // The operator's runtime: caches filled by a List and kept by watches, the work queue, the
 // reconcilers and the timers for full resync and the garbage sweep. One per process; admission
 // and controllers share it, so the webhook binds through the same allocators.
+import type { IPAllocation } from "../api/ipallocation-v1alpha1";
 import { IPPool } from "../api/ippool-v1alpha1";
 import { KubeClient } from "../k8s/client";
 import { HasMeta } from "../k8s/cache";
@@ -199,11 +200,11 @@ export class Operator {
       {
         event: (phase, obj) => this.onEvent(w.kind, phase, obj),
         listed: (items, resourceVersion) => {
-          const changed = cache.replace(items, resourceVersion);
+          // No allocator is rebuilt under binds in flight: they follow the allocations the List
+          // changed (ClusterView.replaceAllocations), and a pool's allocator is rebuilt only when
+          // its spec changes (ClusterView.poolState).
+          const changed = w.kind === "IPAllocation" ? this.view.replaceAllocations(items as IPAllocation[], resourceVersion) : cache.replace(items, resourceVersion);
           this.#lastWatchEvent.set(w.kind, Date.now());
-          // Rebuilt only when the List showed what the watch had not: a rebuild forgets the
-          // addresses of binds in flight, which then meet AlreadyExists.
-          if ((w.kind === "IPAllocation" || w.kind === "IPPool") && changed.length) this.#forgetPools();
           if (changed.length && this.opts.controllers && this.#leading) this.#enqueueChanged(w.kind, changed);
         },
       },

@@ -1,7 +1,7 @@
 // Admission latency at the webhook: AdmissionReviews sent over TLS on loopback at a fixed rate
 // (default 200/s) to the operator's Pepr server, for VM validation and launcher-pod mutation.
 import crypto from "node:crypto";
-import { Agent, fetch } from "undici";
+import { Agent } from "undici";
 import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeClient } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
@@ -53,6 +53,7 @@ async function constantRate(url: string, body: string, rate: number, seconds: nu
   const latencies: number[] = [];
   let errors = 0;
   const total = rate * seconds;
+  const target = new URL(url);
   const started = performance.now();
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
@@ -63,9 +64,11 @@ async function constantRate(url: string, body: string, rate: number, seconds: nu
       (async () => {
         const t0 = performance.now();
         try {
-          const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json" }, dispatcher: agent });
-          const json = (await res.json()) as { response?: { allowed?: boolean } };
-          if (res.status !== 200 || json.response?.allowed !== true) errors++;
+          // undici's dispatcher API, not fetch: the load generator shares the two cores with the
+          // server it measures, and fetch builds a Request, Headers and streams per request.
+          const res = await agent.request({ origin: target.origin, path: target.pathname, method: "POST", body, headers: { "content-type": "application/json" } });
+          const json = (await res.body.json()) as { response?: { allowed?: boolean } };
+          if (res.statusCode !== 200 || json.response?.allowed !== true) errors++;
         } catch {
           errors++;
         }

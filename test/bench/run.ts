@@ -8,6 +8,7 @@ import { startLocalCluster } from "../../hack/cluster-setup";
 import { bundleOperator } from "../../hack/image/bundle";
 import { OPERATOR_NODE_OPTIONS } from "../../hack/image/node-options";
 import { benchAdmission, MAX_RATE_P99_MS } from "./admission";
+import { cpuLine } from "./cpu";
 import { benchScale } from "./scale";
 import { benchWhereabouts } from "./whereabouts";
 
@@ -55,11 +56,12 @@ async function main(): Promise<void> {
   const cp = await startLocalCluster();
   try {
     if (process.argv.includes("--only-admission")) return await admission(profileDir);
-    const s = await benchScale({ vms, concurrency, log, profileDir, settleSeconds: arg("settle-seconds", 30) });
+    const s = await benchScale({ vms, concurrency, log, profileDir, settleSeconds: arg("settle-seconds", 30), controlPlaneDir: cp.dir });
     console.log(`\n## ${vms} VMs bound (operator concurrency ${concurrency})`);
     console.log(`operator: first claim to all Bound ${s.bindSeconds.toFixed(1)} s (${(vms / s.bindSeconds).toFixed(0)} VMs/s); from process start ${s.operatorSeconds.toFixed(1)} s (start-up until webhooks registered ${s.startupSeconds.toFixed(1)} s)`);
     console.log(`writes: ${Object.entries(s.writes).map(([k, v]) => `${k}=${v}`).join(", ")} (${s.writesPerVm.toFixed(2)} per VM)`);
     console.log(`API server ceiling (same writes, concurrency ${concurrency}): ${s.ceilingSeconds.toFixed(1)} s; ratio operator/ceiling = ${s.ratio.toFixed(2)}`);
+    console.log(`CPU seconds while binding: ${cpuLine(s.cpu.bind)}; while replaying for the ceiling: ${cpuLine(s.cpu.ceiling)}`);
     console.log(`operator memory with ${vms} VMs, claims and allocations cached: RSS ${s.rssMiB.toFixed(0)} MiB, heap used ${s.heapMiB.toFixed(0)} MiB`);
     console.log(`operator memory ${s.settled.seconds} s after the last bind, idle, no forced GC: RSS ${s.settled.rssMiB.toFixed(0)} MiB, heap used ${s.settled.heapMiB.toFixed(0)} MiB`);
     console.log(`heap per VM: ${s.gc.heapPerVmKB.toFixed(1)} KB (after full GC: heap ${s.gc.baseHeapMiB.toFixed(1)} MiB with no VM, ${s.gc.heapMiB.toFixed(1)} MiB with ${vms}; RSS ${s.gc.rssMiB.toFixed(0)} MiB)`);

@@ -6,6 +6,7 @@ import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { freePort, type OperatorProcess, startOperator } from "../../hack/operator-process";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
+import { bindCpu, cpuDelta, CpuSplit, measured } from "./cpu";
 import { Inspector } from "./inspector";
 
 export interface ScaleResult {
@@ -23,6 +24,8 @@ export interface ScaleResult {
   gc: { baseHeapMiB: number; heapMiB: number; rssMiB: number; heapPerVmKB: number };
   /** Scraped again after `seconds` idle, no forced GC: what a running operator holds once the burst is over. */
   settled: { seconds: number; rssMiB: number; heapMiB: number };
+  /** CPU seconds by process while binding (first claim to all Bound) and while replaying for the ceiling. */
+  cpu: { bind: CpuSplit; ceiling: CpuSplit };
 }
 
 const MiB = 2 ** 20;
@@ -61,9 +64,10 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T, i: number
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-async function scrape(metricsPort: number): Promise<string> {
+/** The operator's metrics text; `name`: that metric only (cheap enough to poll often). */
+async function scrape(metricsPort: number, name?: string): Promise<string> {
   try {
-    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics${name ? `?name=${name}` : ""}`);
     return await res.text();
   } catch {
     return ""; // not listening yet
@@ -168,16 +172,23 @@ async function settle(metricsPort: number, seconds: number): Promise<ScaleResult
   return { seconds, ...memoryOf(await scrape(metricsPort)) };
 }
 
-/** Polls the operator's claim metrics until `vms` claims are Bound; when the first claim was cached. */
-async function waitAllBound(metricsPort: number, vms: number): Promise<number> {
+/**
+ * Polls the operator's claim metric until `vms` claims are Bound; returns when the first claim was
+ * cached, and calls `onFirstClaim` then. Asked for that one metric every 100 ms: rendering every
+ * metric 20 times a second was 6% of the operator's CPU in a 200-VM profile, a cost of measuring.
+ */
+async function waitAllBound(metricsPort: number, vms: number, onFirstClaim: () => Promise<void>): Promise<number> {
   let firstClaimAt = 0;
   for (;;) {
-    const claims = metricValues(await scrape(metricsPort), "vmnet_claims");
+    const claims = metricValues(await scrape(metricsPort, "vmnet_claims"), "vmnet_claims");
     const bound = claims.find(c => c.labels.state === "bound")?.value ?? 0;
     const total = bound + (claims.find(c => c.labels.state === "unbound")?.value ?? 0);
-    if (total > 0 && !firstClaimAt) firstClaimAt = Date.now();
+    if (total > 0 && !firstClaimAt) {
+      firstClaimAt = Date.now();
+      await onFirstClaim();
+    }
     if (bound >= vms) return firstClaimAt;
-    await new Promise(r => setTimeout(r, 50));
+    await new Promise(r => setTimeout(r, 100));
   }
 }
 
@@ -200,7 +211,7 @@ async function memoryAfterGc(inspector: Inspector, baseHeap: number, opts: { vms
   return { baseHeapMiB: baseHeap / MiB, heapMiB: mem.heapUsed / MiB, rssMiB: mem.rss / MiB, heapPerVmKB: (mem.heapUsed - baseHeap) / opts.vms / 1024 };
 }
 
-export async function benchScale(opts: { vms: number; concurrency: number; log: (s: string) => void; profileDir?: string; settleSeconds?: number }): Promise<ScaleResult> {
+export async function benchScale(opts: { vms: number; concurrency: number; log: (s: string) => void; profileDir?: string; settleSeconds?: number; controlPlaneDir?: string }): Promise<ScaleResult> {
   const client = await KubeClient.fromDefault(64);
   const ns = "bench-scale";
   await network(client, ns, "10.220.0.0/16");
@@ -215,9 +226,11 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
   // The process start (Node, Pepr, the initial List) is reported apart.
   const inspector = await Inspector.connect(inspectPort);
   if (opts.profileDir) await inspector.startCpuProfile();
-  const firstClaimAt = await waitAllBound(metricsPort, opts.vms);
+  let cpuAtFirstClaim: CpuSplit = {};
+  const firstClaimAt = await waitAllBound(metricsPort, opts.vms, async () => void (cpuAtFirstClaim = await bindCpu(opts.controlPlaneDir, metricsPort)));
   const operatorSeconds = (Date.now() - spawned) / 1000;
   const bindSeconds = (Date.now() - firstClaimAt) / 1000;
+  const cpuBind = cpuDelta(cpuAtFirstClaim, await bindCpu(opts.controlPlaneDir, metricsPort));
   // The API server agrees (the cache could only run ahead of it if a write were lost).
   await assertApiAgrees(client, ns, opts.vms);
   const { op, startupSeconds } = await starting;
@@ -231,8 +244,8 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
   await op.stop();
   const total = Object.values(writes).reduce((a, b) => a + b, 0);
   opts.log(`operator done: ${operatorSeconds.toFixed(1)} s (startup ${startupSeconds.toFixed(1)} s), ${total} writes; replaying them for the ceiling`);
-  const ceilingSeconds = await replay(client, writes, opts.vms, opts.concurrency);
+  const { result: ceilingSeconds, cpu: cpuCeiling } = await measured(opts.controlPlaneDir, () => replay(client, writes, opts.vms, opts.concurrency));
   await client.close();
-  return { vms: opts.vms, operatorSeconds, startupSeconds, bindSeconds, writes, writesPerVm: total / opts.vms, ceilingSeconds, ratio: bindSeconds / ceilingSeconds, rssMiB, heapMiB, gc, settled };
+  return { vms: opts.vms, operatorSeconds, startupSeconds, bindSeconds, writes, writesPerVm: total / opts.vms, ceilingSeconds, ratio: bindSeconds / ceilingSeconds, rssMiB, heapMiB, gc, settled, cpu: { bind: cpuBind, ceiling: cpuCeiling } };
 }
 
