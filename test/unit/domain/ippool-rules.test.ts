@@ -139,6 +139,9 @@ describe("validatePool on update: allocated addresses stay allocatable", () => {
       { field: "spec.namespaceSelector", value: ["tenant-a"], message: "namespaces tenant-a hold addresses of this pool but are no longer selected; their VMs keep their addresses, new VMs there are refused" },
     ]);
     assert.deepEqual(validatePool(p({ defaultRoute: true }), world(mixed), p()).warnings, []);
+    const three = [...mixed, held("10.200.0.12", 3, "tenant-c")];
+    const none = validatePool(p({ namespaceSelector: { matchLabels: { tenant: "z" } } }), world(three), p());
+    assert.match(none.warnings[0]?.message ?? "", /^namespaces tenant-a, tenant-b, tenant-c hold addresses/, show(none));
   });
 });
 

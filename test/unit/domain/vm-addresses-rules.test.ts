@@ -43,6 +43,17 @@ describe("validateVM: vmnet.io/addresses, one denial per problem", () => {
   it("an interface the VM lacks: the message lists the VM's interfaces", () => {
     const r = validateVM(twoNics({ ovs9: "10.100.0.23" }), snap);
     assert.match(at(r, `${ADDR}.ovs9`)[0]?.message ?? "", /which the VM does not have \(interfaces: default, ovs1, ovs2\)/, show(r));
+    const bare = validateVM(vm({ interfaces: [], networks: [], annotations: { "vmnet.io/addresses": '{"ovs9": "10.100.0.23"}' } }), snap);
+    assert.match(at(bare, `${ADDR}.ovs9`)[0]?.message ?? "", /which the VM does not have \(interfaces: none\)/, show(bare));
+  });
+
+  it("an IPv6 address whose MAC twin this NIC holds itself is its own MAC, no collision; another NIC's twin is", () => {
+    const twin = (claim: string): AdmissionSnapshot =>
+      snapshot(tenantWorld({ allocations: [{ pool: "tenant-a-vlan100-v6", address: "fd00:100::1:0:0:23", namespace: "tenant-a", claim, vm: claim.split(".")[0] }] }));
+    const v = vm({ annotations: { "vmnet.io/addresses": '{"ovs1": ["10.100.0.23", "fd00:100::1:ab00:0:23"]}' } });
+    assert.deepEqual(validateVM(v, twin("web-1.ovs1")).denials, []);
+    const r = validateVM(v, twin("web-2.ovs1"));
+    assert.match(at(r, `${ADDR}.ovs1[1]`)[0]?.message ?? "", /would get MAC 0a:00:00:00:00:23, which an address already held/, show(r));
   });
 
   it("with vmnet.io/pools unreadable, the addresses are not checked: the pools' denial says why", () => {

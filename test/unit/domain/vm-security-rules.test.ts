@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { validateVM } from "../../../capabilities/admission/rules";
 import type { AdmissionSnapshot, ValidationResult } from "../../../capabilities/admission/rules";
 import type { MacHolder } from "../../../capabilities/domain/vm-security";
-import { IFACES, NETS, nad, pool, snapshot, tenantWorld, vm } from "../admission/fixtures";
+import { IFACES, NETS, VLAN100_POOL, nad, pool, snapshot, tenantWorld, vm } from "../admission/fixtures";
 
 const MAC = `${IFACES}[1].macAddress`;
 const EXPOSE = "metadata.annotations['vmnet.io/expose']";
@@ -90,6 +90,12 @@ describe("validateVM: a MAC the operator derives for a pool's address", () => {
     assert.equal(macDenials(validateVM(withMac("02:00:0a:07:00:05", "tenant-a/vlan7"), none)).length, 1, "on VLAN 7 it is that pool's");
     assert.deepEqual(macDenials(validateVM(withMac("02:01:0a:64:00:17"), none)), [], "02:01: is no derived form");
     assert.deepEqual(macDenials(validateVM(withMac("06:00:0a:64:00:17"), none)), [], "06:00: is no derived form");
+  });
+
+  it("a pool of the segment whose CIDR does not parse derives nothing", () => {
+    const broken = snapshot({ pools: [pool("broken", { cidr: "nope", networks: ["tenant-a/vlan100"] }), VLAN100_POOL], nads: [nad("tenant-a", "vlan100")], namespaces: { "tenant-a": {} } });
+    const r = validateVM(withMac("02:00:0a:64:00:17"), { ...broken, macHolders: () => [] });
+    assert.equal(macDenials(r).length, 1, "the valid pool's address still counts");
   });
 
   it("0a:<40 bits> is refused where an IPv6 pool serves the segment, and only there", () => {
