@@ -59,6 +59,8 @@ describe("validatePool: a gateway nothing routes through", () => {
     const r = validatePool(p({ ...noDefault, networks: ["tenant-a/vlan201", "tenant-a/gone"] }), world());
     assert.deepEqual(r.warnings.map(w => w.field), ["spec.gateway"]);
     assert.match(r.warnings[0].message, /give the static IPAM of tenant-a\/vlan201, tenant-a\/gone "routes" entries with "gw": "10\.200\.0\.1"$/);
+    const invalid = validatePool(p({ ...noDefault, networks: ["tenant-a/vlan201", "Bad/Name"] }), world());
+    assert.match(invalid.warnings[0]?.message ?? "", /give the static IPAM of tenant-a\/vlan201 "routes"/, show(invalid));
     const none = validatePool(p({ ...noDefault, networks: [] }), world());
     assert.match(none.warnings[0]?.message ?? "", /give the static IPAM of the pool's NADs "routes"/, show(none));
   });
