@@ -3,7 +3,7 @@
 // with a new uid, must be re-applied so that garbage collection follows the live VM).
 import assert from "node:assert/strict";
 import { claimSpecDiffers } from "../../../capabilities/controllers/render";
-import type { IPClaim } from "../../../capabilities/api/vmnet/v1alpha1";
+import type { IPClaim } from "../../../capabilities/api/ipclaim-v1alpha1";
 
 describe("claimSpecDiffers: the owners", () => {
   it("another owner uid (the VM deleted and created again) differs; the same owners do not", () => {
