@@ -4,6 +4,7 @@
 // TypeScript parser: from the function's doc comment to its last line. A whole file needs no entry.
 //   npx tsx test/mutation/ranges.ts          prints each ranged entry: configured, and computed
 //   npx tsx test/mutation/ranges.ts --write  writes the computed ranges into stryker.config.json
+//   npx tsx test/mutation/ranges.ts --check  exits 1 while a ranged entry is stale (npm run test:mutation runs it first)
 // test/unit/mutation-ranges.test.ts fails when a configured range no longer covers its functions.
 import fs from "node:fs";
 import path from "node:path";
@@ -84,7 +85,9 @@ function main(): void {
   const config = readConfig();
   const next = rewritten(config.mutate);
   config.mutate.forEach((entry, i) => entry !== next[i] && console.log(`${entry} -> ${next[i]}`));
-  if (next.every((e, i) => e === config.mutate[i])) console.log("every ranged entry matches its functions");
+  const fresh = next.every((e, i) => e === config.mutate[i]);
+  if (fresh) console.log("every ranged entry matches its functions");
+  if (process.argv.includes("--check") && !fresh) process.exitCode = 1;
   for (const file of configured(config.mutate).keys()) if (!RANGED[file]) console.log(`${file}: not in RANGED (test/mutation/ranges.ts): name its functions there`);
   if (process.argv.includes("--write")) {
     const text = fs.readFileSync(CONFIG, "utf8");
