@@ -3,7 +3,7 @@
 // node_modules, no TypeScript and no tsx.
 import fs from "node:fs";
 import path from "node:path";
-import { build, BuildOptions, Message } from "esbuild";
+import { build, BuildOptions, Message, Plugin } from "esbuild";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -39,6 +39,29 @@ export const NODE_BUNDLE = {
   logLevel: "silent",
 } as const satisfies BuildOptions;
 
+/**
+ * Packages the operator's bundle replaces by Node's built-in, with why; each is imported at start,
+ * so without this its code and tables sit in every operator's heap (BENCHMARKS.md, issue 15 memory).
+ */
+export const BUILTIN_INSTEAD: Readonly<Record<string, string>> = {
+  // node-fetch 2 (under @kubernetes/client-node) reads `Url.URL || whatwgUrl.URL`: Node's URL is
+  // always there, so the fallback's tr46 tables (about 1.5 MiB of heap) were built and never used.
+  "whatwg-url": 'module.exports = { URL: require("node:url").URL, URLSearchParams: require("node:url").URLSearchParams };',
+};
+
+/** Resolves each package of BUILTIN_INSTEAD to its few lines instead of the package. */
+function builtinInstead(): Plugin {
+  const names = Object.keys(BUILTIN_INSTEAD);
+  return {
+    name: "builtin-instead",
+    setup(b) {
+      const filter = new RegExp(`^(${names.join("|").replace(/\./g, "\\.")})$`);
+      b.onResolve({ filter }, args => ({ path: args.path, namespace: "builtin-instead" }));
+      b.onLoad({ filter: /.*/, namespace: "builtin-instead" }, args => ({ contents: BUILTIN_INSTEAD[args.path], loader: "js" }));
+    },
+  };
+}
+
 /** `overrides`: for profiling only (the benchmarks keep whitespace so a profile names each module's lines). */
 export async function bundleOperator(outDir: string, overrides: Pick<BuildOptions, "minifyWhitespace"> = {}): Promise<Bundle> {
   fs.mkdirSync(outDir, { recursive: true });
@@ -51,6 +74,7 @@ export async function bundleOperator(outDir: string, overrides: Pick<BuildOption
     // The bundled packages' licence notices, shipped beside the bundle.
     legalComments: "external",
     metafile: true,
+    plugins: [builtinInstead()],
     // Left out on purpose (each is loaded only on a path the operator does not take):
     // - pino transports (worker threads loading pino-pretty by path): only with
     //   PEPR_PRETTY_LOGS=true, which the image does not support; logs are JSON lines.

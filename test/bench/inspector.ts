@@ -52,13 +52,18 @@ export class Inspector {
     this.#listeners.set(method, [...(this.#listeners.get(method) ?? []), fn]);
   }
 
+  /** process.memoryUsage() as it is (no collection). */
+  async memory(): Promise<{ rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }> {
+    const r = await this.send<{ result: { value: string } }>("Runtime.evaluate", { expression: "JSON.stringify(process.memoryUsage())", returnByValue: true });
+    return JSON.parse(r.result.value) as Awaited<ReturnType<Inspector["memory"]>>;
+  }
+
   /** process.memoryUsage() after a full collection (heapUsed then counts live objects only). */
-  async memoryAfterGc(): Promise<{ rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }> {
+  async memoryAfterGc(): ReturnType<Inspector["memory"]> {
     await this.send("HeapProfiler.enable");
     await this.send("HeapProfiler.collectGarbage");
     await this.send("HeapProfiler.collectGarbage");
-    const r = await this.send<{ result: { value: string } }>("Runtime.evaluate", { expression: "JSON.stringify(process.memoryUsage())", returnByValue: true });
-    return JSON.parse(r.result.value) as Awaited<ReturnType<Inspector["memoryAfterGc"]>>;
+    return this.memory();
   }
 
   /** Writes a .heapsnapshot (open it in Chrome DevTools' Memory tab). */

@@ -5,11 +5,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startLocalCluster } from "../../hack/cluster-setup";
-import { bundleOperator } from "../../hack/image/bundle";
-import { OPERATOR_NODE_OPTIONS } from "../../hack/image/node-options";
 import { benchAdmission, MAX_RATE_P99_MS } from "./admission";
 import { cpuLine } from "./cpu";
-import { benchScale } from "./scale";
+import { operatorBuild } from "./operator-build";
+import { benchScale, ScaleResult } from "./scale";
 import { benchWhereabouts } from "./whereabouts";
 
 const arg = (name: string, fallback: number): number => {
@@ -22,31 +21,12 @@ const flag = (name: string): string | undefined => {
   return i > 0 ? process.argv[i + 1] : undefined;
 };
 
-/**
- * The operator runs as the image runs it (the esbuild bundle under plain node) unless --tsx is
- * given or VMNET_OPERATOR_BUNDLE names a bundle already.
- */
-async function operatorBuild(profiling: boolean): Promise<string> {
-  if (process.argv.includes("--tsx")) {
-    delete process.env.VMNET_OPERATOR_BUNDLE;
-    return "tsx (node --import tsx pepr.ts)";
-  }
-  if (!process.env.VMNET_OPERATOR_BUNDLE) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vmnet-bench-bundle-"));
-    // Profiling keeps the bundle's line breaks, so profile-summary.ts can name the module of each line.
-    process.env.VMNET_OPERATOR_BUNDLE = (await bundleOperator(dir, profiling ? { minifyWhitespace: false } : {})).files[0];
-  }
-  // The image's NODE_OPTIONS (hack/image/node-options.ts), unless --no-image-node-options.
-  const flags = process.argv.includes("--no-image-node-options") ? [] : OPERATOR_NODE_OPTIONS;
-  process.env.VMNET_OPERATOR_NODE_ARGS = [...flags, process.env.VMNET_OPERATOR_NODE_ARGS ?? ""].filter(Boolean).join(" ");
-  return `bundle (${process.env.VMNET_OPERATOR_BUNDLE} under plain node ${flags.join(" ") || "without the image's flags"}, as in the image${profiling ? "; whitespace kept for profiling" : ""})`;
-}
 async function main(): Promise<void> {
   const vms = arg("vms", 1000);
   const concurrency = arg("concurrency", 32);
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}, load average ${os.loadavg().map(l => l.toFixed(1)).join(" ")}`);
   const profileDir = flag("profile");
-  console.log(`operator: ${await operatorBuild(profileDir !== undefined)}`);
+  console.log(`operator: ${await operatorBuild(process.argv, profileDir !== undefined)}`);
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
   if (!process.argv.includes("--skip-allocator")) {
     console.log("\n## Allocator core (pure, no API server)");
@@ -57,15 +37,7 @@ async function main(): Promise<void> {
   try {
     if (process.argv.includes("--only-admission")) return await admission(profileDir);
     const s = await benchScale({ vms, concurrency, log, profileDir, settleSeconds: arg("settle-seconds", 30), controlPlaneDir: cp.dir });
-    console.log(`\n## ${vms} VMs bound (operator concurrency ${concurrency})`);
-    console.log(`operator: first claim to all Bound ${s.bindSeconds.toFixed(1)} s (${(vms / s.bindSeconds).toFixed(0)} VMs/s); from process start ${s.operatorSeconds.toFixed(1)} s (start-up until webhooks registered ${s.startupSeconds.toFixed(1)} s)`);
-    console.log(`writes: ${Object.entries(s.writes).map(([k, v]) => `${k}=${v}`).join(", ")} (${s.writesPerVm.toFixed(2)} per VM)`);
-    console.log(`API server ceiling (same writes, concurrency ${concurrency}): ${s.ceilingSeconds.toFixed(1)} s; ratio operator/ceiling = ${s.ratio.toFixed(2)}`);
-    console.log(`CPU seconds while binding: ${cpuLine(s.cpu.bind)}; while replaying for the ceiling: ${cpuLine(s.cpu.ceiling)}`);
-    console.log(`operator memory with ${vms} VMs, claims and allocations cached: RSS ${s.rssMiB.toFixed(0)} MiB, heap used ${s.heapMiB.toFixed(0)} MiB`);
-    console.log(`operator memory ${s.settled.seconds} s after the last bind, idle, no forced GC: RSS ${s.settled.rssMiB.toFixed(0)} MiB, heap used ${s.settled.heapMiB.toFixed(0)} MiB`);
-    console.log(`heap per VM: ${s.gc.heapPerVmKB.toFixed(1)} KB (after full GC: heap ${s.gc.baseHeapMiB.toFixed(1)} MiB with no VM, ${s.gc.heapMiB.toFixed(1)} MiB with ${vms}; RSS ${s.gc.rssMiB.toFixed(0)} MiB)`);
-    console.log(`load average at the end of the scale run: ${os.loadavg().map(l => l.toFixed(1)).join(" ")}`);
+    printScale(s, vms, concurrency);
     if (process.argv.includes("--only-scale")) return;
     const wb = await benchWhereabouts({ kubeconfig: cp.kubeconfig, count: vms, concurrency: 8 });
     console.log(`\n## Whereabouts ${"v0.9.4"} IPAM, ${vms} CNI ADDs at concurrency 8, same API server`);
@@ -75,6 +47,20 @@ async function main(): Promise<void> {
   } finally {
     await cp.stop();
   }
+}
+
+/** The scale run's figures, one line each (compared from run to run: keep their wording). */
+function printScale(s: ScaleResult, vms: number, concurrency: number): void {
+  console.log(`\n## ${vms} VMs bound (operator concurrency ${concurrency})`);
+  console.log(`operator: first claim to all Bound ${s.bindSeconds.toFixed(1)} s (${(vms / s.bindSeconds).toFixed(0)} VMs/s); from process start ${s.operatorSeconds.toFixed(1)} s (start-up until webhooks registered ${s.startupSeconds.toFixed(1)} s)`);
+  console.log(`writes: ${Object.entries(s.writes).map(([k, v]) => `${k}=${v}`).join(", ")} (${s.writesPerVm.toFixed(2)} per VM)`);
+  console.log(`API server ceiling (same writes, concurrency ${concurrency}): ${s.ceilingSeconds.toFixed(1)} s; ratio operator/ceiling = ${s.ratio.toFixed(2)}`);
+  console.log(`CPU seconds while binding: ${cpuLine(s.cpu.bind)}; while replaying for the ceiling: ${cpuLine(s.cpu.ceiling)}`);
+  console.log(`operator memory with ${vms} VMs, claims and allocations cached: RSS ${s.rssMiB.toFixed(0)} MiB, heap used ${s.heapMiB.toFixed(0)} MiB`);
+  console.log(`operator memory ${s.settled.seconds} s after the last bind, idle, no forced GC: RSS ${s.settled.rssMiB.toFixed(0)} MiB, heap used ${s.settled.heapMiB.toFixed(0)} MiB`);
+  console.log(`operator memory before the first VM (a start with none, 2 s after it serves): RSS ${s.base.rssMiB.toFixed(0)} MiB, ${s.base.gcRssMiB.toFixed(0)} MiB after a full GC`);
+  console.log(`heap per VM: ${s.gc.heapPerVmKB.toFixed(1)} KB (after full GC: heap ${s.gc.baseHeapMiB.toFixed(1)} MiB with no VM, ${s.gc.heapMiB.toFixed(1)} MiB with ${vms}; RSS ${s.gc.rssMiB.toFixed(0)} MiB)`);
+  console.log(`load average at the end of the scale run: ${os.loadavg().map(l => l.toFixed(1)).join(" ")}`);
 }
 
 async function admission(profileDir: string | undefined): Promise<void> {

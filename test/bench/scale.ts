@@ -22,6 +22,8 @@ export interface ScaleResult {
   heapMiB: number;
   /** After a full garbage collection (inspector), with 0 VMs (a start before the VMs exist) and with N. */
   gc: { baseHeapMiB: number; heapMiB: number; rssMiB: number; heapPerVmKB: number };
+  /** The start with no VM, 2 s after it serves: RSS as scraped (no forced GC), then RSS after a full GC. */
+  base: { rssMiB: number; gcRssMiB: number };
   /** Scraped again after `seconds` idle, no forced GC: what a running operator holds once the burst is over. */
   settled: { seconds: number; rssMiB: number; heapMiB: number };
   /** CPU seconds by process while binding (first claim to all Bound) and while replaying for the ceiling. */
@@ -37,16 +39,17 @@ async function inspectable(env: Record<string, string>): Promise<{ env: Record<s
   return { env: { ...env, VMNET_OPERATOR_NODE_ARGS: args }, port };
 }
 
-/** Heap after GC of an operator that sees no VM of the benchmark: the per-VM figure's baseline. */
-async function baselineHeap(): Promise<number> {
+/** Memory of an operator that sees no VM of the benchmark: the per-VM figure's baseline. */
+async function baselineMemory(): Promise<{ heapUsed: number; rss: number; gcRss: number }> {
   const { env, port } = await inspectable({ LOG_LEVEL: "error" });
   const op = await startOperator(env, { testTimers: false });
   try {
     await new Promise(r => setTimeout(r, 2000)); // caches filled, start-up garbage collectable
     const inspector = await Inspector.connect(port);
+    const before = await inspector.memory();
     const mem = await inspector.memoryAfterGc();
     inspector.close();
-    return mem.heapUsed;
+    return { heapUsed: mem.heapUsed, rss: before.rss, gcRss: mem.rss };
   } finally {
     await op.stop();
   }
@@ -216,7 +219,7 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
   const ns = "bench-scale";
   await network(client, ns, "10.220.0.0/16");
   opts.log("operator baseline: heap after GC with no VM");
-  const baseHeap = await baselineHeap();
+  const base = await baselineMemory();
   await createVms(client, ns, opts);
 
   opts.log("starting the operator");
@@ -240,12 +243,12 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
   const { rssMiB, heapMiB } = memoryOf(text);
   if (opts.profileDir) await stopCpuProfile(inspector, opts.profileDir, opts.vms, opts.log);
   const settled = await settle(metricsPort, opts.settleSeconds ?? 30);
-  const gc = await memoryAfterGc(inspector, baseHeap, opts);
+  const gc = await memoryAfterGc(inspector, base.heapUsed, opts);
   await op.stop();
   const total = Object.values(writes).reduce((a, b) => a + b, 0);
   opts.log(`operator done: ${operatorSeconds.toFixed(1)} s (startup ${startupSeconds.toFixed(1)} s), ${total} writes; replaying them for the ceiling`);
   const { result: ceilingSeconds, cpu: cpuCeiling } = await measured(opts.controlPlaneDir, () => replay(client, writes, opts.vms, opts.concurrency));
   await client.close();
-  return { vms: opts.vms, operatorSeconds, startupSeconds, bindSeconds, writes, writesPerVm: total / opts.vms, ceilingSeconds, ratio: bindSeconds / ceilingSeconds, rssMiB, heapMiB, gc, settled, cpu: { bind: cpuBind, ceiling: cpuCeiling } };
+  return { vms: opts.vms, operatorSeconds, startupSeconds, bindSeconds, writes, writesPerVm: total / opts.vms, ceilingSeconds, ratio: bindSeconds / ceilingSeconds, rssMiB, heapMiB, gc, settled, base: { rssMiB: base.rss / MiB, gcRssMiB: base.gcRss / MiB }, cpu: { bind: cpuBind, ceiling: cpuCeiling } };
 }
 

@@ -1,7 +1,9 @@
 // Soak: VM create, delete and live-migrate churn for a while (default 30 minutes) against a local
 // control plane with the simulator and the operator; ends by checking that the pool is back at its
-// starting state, the invariants hold, and the operator's memory stayed flat.
+// starting state, the invariants hold, and the operator's memory stayed flat. The operator runs as
+// the image runs it (the bundle under plain node with the image's NODE_OPTIONS; --tsx for tsx).
 //   npx tsx test/bench/soak.ts --minutes 30
+import os from "node:os";
 import { startLocalCluster } from "../../hack/cluster-setup";
 import { freePort, startOperator } from "../../hack/operator-process";
 import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
@@ -10,6 +12,7 @@ import { Kinds } from "../../capabilities/k8s/kinds";
 import { kubevirtKubeconfig, startKubevirtSim } from "../kubevirt-sim";
 import { checkInvariants } from "../reliability/invariants";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
+import { operatorBuild } from "./operator-build";
 import { metricValues } from "./scale";
 
 const arg = (name: string, fallback: number): number => {
@@ -99,9 +102,31 @@ async function churnFor(minutes: number, step: () => Promise<void>, metricsPort:
   return samples;
 }
 
+/** The target: every RSS sample of the second half within 10% of that half's mean; returns the mean and the worst deviation. */
+function secondHalfSpread(rss: readonly number[]): { mean: number; worst: number } {
+  const half = rss.slice(Math.floor(rss.length / 2));
+  const mean = half.reduce((a, b) => a + b, 0) / Math.max(1, half.length);
+  const worst = half.reduce((w, r) => Math.max(w, Math.abs(r - mean) / mean), 0);
+  return { mean, worst };
+}
+
+const loadAverage = (): string => os.loadavg().map(l => l.toFixed(1)).join(" ");
+
+/** The machine and the operator build, then the build set up as the image runs it (operator-build.ts). */
+async function header(): Promise<void> {
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}, ${new Date().toISOString()}, load average ${loadAverage()}`);
+  console.log(`operator: ${await operatorBuild(process.argv, false)}`);
+}
+
+function memoryVerdict(rss: readonly number[]): string {
+  const spread = secondHalfSpread(rss);
+  return `RSS of the second half: mean ${spread.mean.toFixed(0)} MiB, every sample within ${(100 * spread.worst).toFixed(1)}% of it (target 10%: ${spread.worst <= 0.1 ? "met" : "missed"}); load average ${loadAverage()}`;
+}
+
 async function main(): Promise<void> {
   const minutes = arg("minutes", 30);
   const slots = arg("vms", 40);
+  await header();
   const cp = await startLocalCluster();
   const client = await KubeClient.fromDefault();
   const metricsPort = await freePort();
@@ -140,6 +165,7 @@ function printReport(minutes: number, churn: Churn, report: InvariantReport, sam
   console.log(`soak: ${minutes} min, ${counts.created} VMs created, ${counts.deleted} deleted, ${counts.migrated} migrations started, ${counts.refused} migrations refused, ${unexpected.length} unexpected errors${unexpected.length ? `: ${unexpected.slice(0, 5).join("; ")}` : ""}`);
   console.log(`end state: ${report.allocations} allocations left in the pool, ${report.problems.length} invariant problems${report.problems.length ? `: ${report.problems.slice(0, 5).join("; ")}` : ""}`);
   console.log(`operator memory per minute (RSS/heap MiB): ${samples.map(s => `${s.minute}:${s.rss.toFixed(0)}/${s.heap.toFixed(0)}`).join(" ")}; at the end ${end.rss.toFixed(0)}/${end.heap.toFixed(0)}`);
+  console.log(memoryVerdict(samples.map(s => s.rss)));
 }
 
 main().catch(err => {
