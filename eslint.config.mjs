@@ -33,7 +33,10 @@ export default tseslint.config(
       "max-statements": ["warn", { max: 30 }],
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/explicit-function-return-type": ["error", { allowExpressions: true }],
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+      ],
     },
   },
   // The pure core: rules and address math take plain data. Kinds from api/ as types only (api/ registers
@@ -47,11 +50,23 @@ export default tseslint.config(
     [["**/api/*", "**/api/**"], "the pure core reads api/ kinds as types only", true],
   ),
   // Admission reads the runtime through the port (domain/admission-port.ts) that pepr.ts hands it.
-  layer(["capabilities/admission/**/*.ts"], [UPPER("controllers", "runtime", "k8s", "explain", "audit"), "admission reaches the runtime only through the AdmissionPort that pepr.ts hands it"]),
+  layer(
+    ["capabilities/admission/**/*.ts"],
+    [
+      UPPER("controllers", "runtime", "k8s", "explain", "audit"),
+      "admission reaches the runtime only through the AdmissionPort that pepr.ts hands it",
+    ],
+  ),
   // Controllers, explain and audit stand on the domain, never on admission (the webhook adapters).
   layer(
     ["capabilities/controllers/**/*.ts", "capabilities/explain/**/*.ts", "capabilities/audit/**/*.ts"],
-    [UPPER("admission", "runtime"), "a rule both sides need lives in capabilities/domain, not in admission; nothing below pepr.ts imports the runtime"],
+    [
+      UPPER("admission", "runtime"),
+      "a rule both sides need lives in capabilities/domain, not in admission; nothing below pepr.ts imports the runtime",
+    ],
   ),
-  layer(["capabilities/k8s/**/*.ts"], [UPPER("admission", "runtime", "controllers", "explain", "audit", "domain"), "k8s/ is the thin client layer under everything"]),
+  layer(
+    ["capabilities/k8s/**/*.ts"],
+    [UPPER("admission", "runtime", "controllers", "explain", "audit", "domain"), "k8s/ is the thin client layer under everything"],
+  ),
 );

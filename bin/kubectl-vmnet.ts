@@ -165,7 +165,8 @@ async function ips(client: KubeClient, opts: Options, io: Output): Promise<numbe
     client.list<IPPool>(Kinds.IPPool),
   ]);
   const rows = nicRows({ vms: vms.items, claims: claims.items, pools: poolList.items, vm: opts.args[0] });
-  if (!rows.length && opts.output === "table") io.err(`No VM NICs found${opts.args[0] ? ` for VM ${opts.args[0]}` : ""}${namespace ? ` in namespace ${namespace}` : ""}.`);
+  if (!rows.length && opts.output === "table")
+    io.err(`No VM NICs found${opts.args[0] ? ` for VM ${opts.args[0]}` : ""}${namespace ? ` in namespace ${namespace}` : ""}.`);
   else printRows(io, opts, IPS_HEADERS, rows);
   return EXIT.ok;
 }

@@ -15,13 +15,19 @@ export function readManifests(...files: string[]): KubeObject[] {
 }
 
 export function crdManifests(): KubeObject[] {
-  const ours = fs.readdirSync(path.join(ROOT, "crds")).filter(f => f.endsWith(".yaml")).map(f => `crds/${f}`);
+  const ours = fs
+    .readdirSync(path.join(ROOT, "crds"))
+    .filter(f => f.endsWith(".yaml"))
+    .map(f => `crds/${f}`);
   return [...readManifests(...ours, "test/fixtures/kubevirt-crds.yaml", "test/fixtures/multus-crd.yaml"), peprStoreCrd()];
 }
 
 async function waitEstablished(client: KubeClient, name: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const crd = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(Kinds.CustomResourceDefinition, name);
+    const crd = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+      Kinds.CustomResourceDefinition,
+      name,
+    );
     if (crd.status?.conditions?.some(c => c.type === "Established" && c.status === "True")) return;
     await new Promise(r => setTimeout(r, 100));
   }

@@ -4,8 +4,18 @@
 import type { KubeClient } from "../capabilities/k8s/client";
 import { KindRef } from "../capabilities/k8s/kinds";
 
-const CLUSTER_ROLE: KindRef = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false };
-const CLUSTER_ROLE_BINDING: KindRef = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings", namespaced: false };
+const CLUSTER_ROLE: KindRef = {
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "ClusterRole",
+  plural: "clusterroles",
+  namespaced: false,
+};
+const CLUSTER_ROLE_BINDING: KindRef = {
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "ClusterRoleBinding",
+  plural: "clusterrolebindings",
+  namespaced: false,
+};
 
 /** Either a ControlPlane (hack/control-plane.ts) or anything that signs client certificates the same way. */
 export interface UserKubeconfigs {

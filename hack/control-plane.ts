@@ -71,19 +71,45 @@ function makePki(dir: string, ips: string[]): void {
     fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
     openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj], dir);
     openssl(
-      ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365"]
-        .concat(["-out", `${name}.crt`, "-extfile", `${name}.ext`]),
+      ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365"].concat([
+        "-out",
+        `${name}.crt`,
+        "-extfile",
+        `${name}.ext`,
+      ]),
       dir,
     );
   };
-  openssl(["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "365", "-subj", "/CN=vmnet-local-ca"], dir);
+  openssl(
+    [
+      "req",
+      "-x509",
+      "-new",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-days",
+      "365",
+      "-subj",
+      "/CN=vmnet-local-ca",
+    ],
+    dir,
+  );
   sign(
     "apiserver",
     "/CN=kube-apiserver",
     "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" +
       `subjectAltName=${["127.0.0.1", ...ips].map(ip => `IP:${ip}`).join(",")},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n`,
   );
-  sign("admin", "/O=system:masters/CN=vmnet-admin", "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
+  sign(
+    "admin",
+    "/O=system:masters/CN=vmnet-admin",
+    "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+  );
   openssl(["genrsa", "-out", "sa.key", "2048"], dir);
   openssl(["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
 }
@@ -94,7 +120,26 @@ function signCert(dir: string, name: string, spec: CertificateSpec): void {
   const usage = sans.length > 0 ? `extendedKeyUsage=serverAuth\nsubjectAltName=${sans.join(",")}\n` : "extendedKeyUsage=clientAuth\n";
   fs.writeFileSync(path.join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n${usage}`);
   openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj], dir);
-  openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365", "-out", `${name}.crt`, "-extfile", `${name}.ext`], dir);
+  openssl(
+    [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "365",
+      "-out",
+      `${name}.crt`,
+      "-extfile",
+      `${name}.ext`,
+    ],
+    dir,
+  );
 }
 
 function writeKubeconfig(dir: string, server: string, name = "admin"): string {
@@ -245,7 +290,12 @@ export interface StartOptions {
 }
 
 /** The controllers the plain control plane runs: enough for namespaces and garbage collection. */
-const BASE_CONTROLLERS = ["namespace-controller", "garbage-collector-controller", "serviceaccount-controller", "serviceaccount-token-controller"];
+const BASE_CONTROLLERS = [
+  "namespace-controller",
+  "garbage-collector-controller",
+  "serviceaccount-controller",
+  "serviceaccount-token-controller",
+];
 /**
  * What a node cluster adds: Deployments and ReplicaSets, Service endpoints (the API server calls
  * webhooks through them), kube-root-ca.crt in every namespace (service-account token volumes
@@ -285,7 +335,10 @@ async function grantKubeletApi(binDir: string, kubeconfig: string): Promise<void
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:kubelet-api-admin" },
     subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "kubelet-api-admins" }],
   };
-  execFileSync(path.join(binDir, "kubectl"), ["--kubeconfig", kubeconfig, "apply", "--server-side", "-f", "-"], { input: JSON.stringify(binding), stdio: ["pipe", "ignore", "pipe"] });
+  execFileSync(path.join(binDir, "kubectl"), ["--kubeconfig", kubeconfig, "apply", "--server-side", "-f", "-"], {
+    input: JSON.stringify(binding),
+    stdio: ["pipe", "ignore", "pipe"],
+  });
 }
 
 export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
@@ -303,7 +356,8 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   const kubeconfig = writeKubeconfig(dir, server);
   const f = (name: string): string => path.join(dir, name);
   // kube-apiserver's identity towards kubelets (exec, logs, port-forward, node proxy).
-  if (opts.forNode) signCert(dir, "apiserver-kubelet-client", { commonName: "kube-apiserver-kubelet-client", groups: ["kubelet-api-admins"] });
+  if (opts.forNode)
+    signCert(dir, "apiserver-kubelet-client", { commonName: "kube-apiserver-kubelet-client", groups: ["kubelet-api-admins"] });
   const nodeApiFlags = [
     "--authorization-mode=Node,RBAC",
     "--enable-admission-plugins=NodeRestriction",
@@ -362,7 +416,13 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   };
   const scheduler: Proc = {
     name: "kube-scheduler",
-    args: [`--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`, "--leader-elect=false", "--secure-port=0"],
+    args: [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      "--leader-elect=false",
+      "--secure-port=0",
+    ],
   };
 
   const startEtcd = async (): Promise<void> => {

@@ -43,7 +43,10 @@ function kindRef(obj: KubeObject): (typeof Kinds)[keyof typeof Kinds] {
 
 async function applySamples(client: KubeClient): Promise<void> {
   const dir = path.join(__dirname, "..", "config", "samples");
-  const files = fs.readdirSync(dir).filter(f => f.endsWith(".yaml") && f !== "kustomization.yaml").map(f => `config/samples/${f}`);
+  const files = fs
+    .readdirSync(dir)
+    .filter(f => f.endsWith(".yaml") && f !== "kustomization.yaml")
+    .map(f => `config/samples/${f}`);
   const objects = readManifests(...files);
   // Namespaces first, then networks and pools, VMs last: as Argo CD's sync waves would.
   const order = ["Namespace", "NetworkAttachmentDefinition", "IPPool", "VirtualMachine"];
@@ -76,7 +79,14 @@ async function table(client: KubeClient): Promise<{ text: string; claims: IPClai
 /** NIC, network, pool, address, MAC and state of a claim. */
 function claimCells(vm: KubeObject, c: IPClaim): string[] {
   const bound = c.status?.conditions?.find(x => x.type === "Bound");
-  return [c.spec!.interface, c.spec!.network, poolText(vm, c), (c.status?.addresses ?? []).join(","), c.status?.mac ?? "", bound?.reason ?? "Pending"];
+  return [
+    c.spec!.interface,
+    c.spec!.network,
+    poolText(vm, c),
+    (c.status?.addresses ?? []).join(","),
+    c.status?.mac ?? "",
+    bound?.reason ?? "Pending",
+  ];
 }
 
 /** The claim's pools, marked "(chosen)" when the VM picked them with vmnet.io/pools, else "(default)". */
@@ -149,8 +159,13 @@ async function main(): Promise<void> {
     say("control plane up");
   }
   running.client ??= await KubeClient.fromDefault();
-  running.operator = await startOperator({ LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...(await operatorIdentity()) }, { testTimers: false });
-  say(`operator running (admission on https://localhost:${running.operator.port}, metrics on http://localhost:${running.operator.metricsPort}/metrics)`);
+  running.operator = await startOperator(
+    { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn", ...(await operatorIdentity()) },
+    { testTimers: false },
+  );
+  say(
+    `operator running (admission on https://localhost:${running.operator.port}, metrics on http://localhost:${running.operator.metricsPort}/metrics)`,
+  );
   if (running.controlPlane) {
     // The simulator acts as KubeVirt's virt-controller: only that identity's launcher pods get addresses.
     process.env.KUBEVIRT_SIM_KUBECONFIG = await kubevirtKubeconfig(running.controlPlane, running.client);

@@ -18,7 +18,10 @@ interface Crd {
 export function generate(outDir: string): string[] {
   const written: string[] = [];
   fs.mkdirSync(path.join(outDir, "schemas"), { recursive: true });
-  for (const file of fs.readdirSync(CRDS).filter(f => f.endsWith(".yaml")).sort()) {
+  for (const file of fs
+    .readdirSync(CRDS)
+    .filter(f => f.endsWith(".yaml"))
+    .sort()) {
     const source = path.join(CRDS, file);
     execFileSync(path.join(ROOT, "node_modules", ".bin", "kubernetes-fluent-client"), ["crd", source, outDir], { stdio: "ignore" });
     const crd = yaml.load(fs.readFileSync(source, "utf8")) as Crd;

@@ -119,14 +119,29 @@ function run(cmd: string, args: string[], input?: string): string {
 
 function checkPrerequisites(): void {
   if (process.getuid?.() !== 0) throw new NodeClusterUnavailable("a node cluster needs root (network namespaces, mounts, containerd)");
-  for (const tool of ["containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip", "iptables", "nsenter", "unshare", "flock", "conntrack", ...OVS_TOOLS]) {
+  for (const tool of [
+    "containerd",
+    "containerd-shim-runc-v2",
+    "runc",
+    "ctr",
+    "ip",
+    "iptables",
+    "nsenter",
+    "unshare",
+    "flock",
+    "conntrack",
+    ...OVS_TOOLS,
+  ]) {
     try {
       run("sh", ["-c", `PATH="$PATH:${SBIN}" command -v ${tool}`]);
     } catch {
-      throw new NodeClusterUnavailable(`${tool} is missing: apt-get install containerd runc iproute2 iptables conntrack util-linux openvswitch-switch (see .ci/run)`);
+      throw new NodeClusterUnavailable(
+        `${tool} is missing: apt-get install containerd runc iproute2 iptables conntrack util-linux openvswitch-switch (see .ci/run)`,
+      );
     }
   }
-  if (!ovsSchema()) throw new NodeClusterUnavailable("Open vSwitch's vswitch.ovsschema is missing: apt-get install openvswitch-switch (see .ci/run)");
+  if (!ovsSchema())
+    throw new NodeClusterUnavailable("Open vSwitch's vswitch.ovsschema is missing: apt-get install openvswitch-switch (see .ci/run)");
 }
 
 const OVS_TOOLS = ["ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl"];
@@ -238,9 +253,20 @@ async function startOvs(runDir: string, a: NodeAddresses): Promise<NodeOvs> {
   // OVS_RUNDIR keeps the bridge's management sockets out of the host's /var/run/openvswitch.
   const env = withSbin({ ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir });
   const socket = path.join(dir, "db.sock");
-  const vsctl = (...args: string[]): string => execFileSync("ovs-vsctl", [`--db=unix:${socket}`, "--timeout=30", ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const vsctl = (...args: string[]): string =>
+    execFileSync("ovs-vsctl", [`--db=unix:${socket}`, "--timeout=30", ...args], {
+      env,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   execFileSync("ovsdb-tool", ["create", path.join(dir, "conf.db"), ovsSchema() as string], { env, stdio: ["ignore", "ignore", "pipe"] });
-  launch(runDir, "ovsdb-server", "ovsdb-server", [path.join(dir, "conf.db"), `--remote=punix:${socket}`, ...ovsDaemonArgs(dir, "ovsdb-server")], { env });
+  launch(
+    runDir,
+    "ovsdb-server",
+    "ovsdb-server",
+    [path.join(dir, "conf.db"), `--remote=punix:${socket}`, ...ovsDaemonArgs(dir, "ovsdb-server")],
+    { env },
+  );
   const logs = [path.join(dir, "ovsdb-server.log"), path.join(dir, "ovs-vswitchd.log")];
   await waitUntil("ovsdb-server did not answer", () => (vsctl("--no-wait", "init"), true), 30_000, logs);
   launch(runDir, "ovs-vswitchd", "ovs-vswitchd", [`unix:${socket}`, ...ovsDaemonArgs(dir, "ovs-vswitchd")], { netns: a.netns, env });
@@ -316,7 +342,12 @@ export function cniConfig(a: NodeAddresses, ipamDir: string): Record<string, unk
         // No masquerade: pods talk only to the node, the host and each other.
         ipMasq: false,
         hairpinMode: true,
-        ipam: { type: "host-local", ranges: [[{ subnet: a.podCidr, gateway: a.podGateway }]], routes: [{ dst: hostLink }, { dst: a.serviceCidr }], dataDir: ipamDir },
+        ipam: {
+          type: "host-local",
+          ranges: [[{ subnet: a.podCidr, gateway: a.podGateway }]],
+          routes: [{ dst: hostLink }, { dst: a.serviceCidr }],
+          dataDir: ipamDir,
+        },
       },
       { type: "portmap", capabilities: { portMappings: true } },
     ],
@@ -407,7 +438,13 @@ interface Launched {
 }
 
 /** Starts a process in its own group (inside `netns`, and the node's mount namespace, if given), logging to <runDir>/<name>.log. */
-function launch(runDir: string, name: string, cmd: string, args: string[], opts: { netns?: string; mountns?: string; env?: NodeJS.ProcessEnv } = {}): Launched {
+function launch(
+  runDir: string,
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: { netns?: string; mountns?: string; env?: NodeJS.ProcessEnv } = {},
+): Launched {
   const out = fs.openSync(path.join(runDir, `${name}.log`), "a");
   // nsenter --net enters only the network namespace: `ip netns exec` would also remount /sys and
   // hide the cgroup mounts the kubelet needs.
@@ -473,7 +510,8 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     controlPlane = await startControlPlane({ address: a.hostIp, serviceCidr: a.serviceCidr, forNode: true });
     const cp = controlPlane;
     fs.writeFileSync(path.join(runDir, "control-plane"), cp.dir);
-    const kubectl = (args: string[], input?: string): string => run(path.join(binDir, "kubectl"), ["--kubeconfig", cp.kubeconfig, ...args], input);
+    const kubectl = (args: string[], input?: string): string =>
+      run(path.join(binDir, "kubectl"), ["--kubeconfig", cp.kubeconfig, ...args], input);
     const phases: string[] = [];
     const timed = async <T>(what: string, step: () => Promise<T>): Promise<T> => {
       const t = Date.now();
@@ -490,7 +528,9 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     const { importImage } = await timed("containerd and images", () => startContainerd(runDir, a, cniBin, archives, multusKc));
     await timed("kubelet to Ready", () => startNodeAgents(runDir, a, cp, binDir, kubectl));
     await timed("simulator (after that)", () => simulator);
-    log(`node ${NODE_NAME} Ready at ${a.nodeIp} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${phases.join(", ")} (logs in ${runDir} and ${cp.dir})`);
+    log(
+      `node ${NODE_NAME} Ready at ${a.nodeIp} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${phases.join(", ")} (logs in ${runDir} and ${cp.dir})`,
+    );
     return { kubeconfig: cp.kubeconfig, controlPlane: cp, nodeName: NODE_NAME, addresses: a, runDir, importImage, kubectl, ovs, stop };
   } catch (err) {
     await stop().catch(() => undefined);
@@ -511,13 +551,31 @@ async function writeMultusKubeconfig(runDir: string, cp: ControlPlane): Promise<
 }
 
 /** containerd in the node's netns, with the images a node needs before its first pod. */
-async function startContainerd(runDir: string, a: NodeAddresses, cniBin: string, archives: string[], multusKc: string): Promise<{ importImage: (archive: string) => void }> {
+async function startContainerd(
+  runDir: string,
+  a: NodeAddresses,
+  cniBin: string,
+  archives: string[],
+  multusKc: string,
+): Promise<{ importImage: (archive: string) => void }> {
   const dir = path.join(runDir, "containerd");
   fs.mkdirSync(path.join(dir, "net.d"), { recursive: true });
   fs.writeFileSync(path.join(dir, "config.toml"), containerdConfig(dir, cniBin));
-  const multusPaths = { kubeconfig: multusKc, binDir: cniBin, cniDir: path.join(runDir, "multus"), logFile: path.join(runDir, "multus.log") };
-  fs.writeFileSync(path.join(dir, "net.d", "00-multus.conf"), JSON.stringify(multusConfig(a.netns, cniConfig(a, path.join(runDir, "cni-ipam")), multusPaths), null, 2));
-  launch(runDir, "containerd", "containerd", ["--config", path.join(dir, "config.toml")], { netns: a.netns, mountns: mountNamespace(runDir), env: withSbin(process.env) });
+  const multusPaths = {
+    kubeconfig: multusKc,
+    binDir: cniBin,
+    cniDir: path.join(runDir, "multus"),
+    logFile: path.join(runDir, "multus.log"),
+  };
+  fs.writeFileSync(
+    path.join(dir, "net.d", "00-multus.conf"),
+    JSON.stringify(multusConfig(a.netns, cniConfig(a, path.join(runDir, "cni-ipam")), multusPaths), null, 2),
+  );
+  launch(runDir, "containerd", "containerd", ["--config", path.join(dir, "config.toml")], {
+    netns: a.netns,
+    mountns: mountNamespace(runDir),
+    env: withSbin(process.env),
+  });
   const ctr = (...args: string[]): string => run("ctr", ["--address", containerdSocket(runDir), "-n", "k8s.io", ...args]);
   await waitUntil("containerd did not answer", () => (ctr("version"), true), 30_000, [path.join(runDir, "containerd.log")]);
   const importImage = (archive: string): void => {
@@ -528,14 +586,22 @@ async function startContainerd(runDir: string, a: NodeAddresses, cniBin: string,
   const images = ctr("images", "ls", "-q").split("\n");
   for (const needed of [PAUSE_IMAGE, LAUNCHER_IMAGE]) {
     if (!images.includes(needed)) {
-      throw new NodeClusterUnavailable(`the node needs ${needed}, and no archive in ${archives.length ? archives.join(", ") : IMAGES_DIR} holds it: run \`npm run image\` first`);
+      throw new NodeClusterUnavailable(
+        `the node needs ${needed}, and no archive in ${archives.length ? archives.join(", ") : IMAGES_DIR} holds it: run \`npm run image\` first`,
+      );
     }
   }
   return { importImage };
 }
 
 /** kubelet and kube-proxy in the node's netns, with certificates from the cluster CA; resolves once the node is Ready. */
-async function startNodeAgents(runDir: string, a: NodeAddresses, cp: ControlPlane, binDir: string, kubectl: (args: string[]) => string): Promise<void> {
+async function startNodeAgents(
+  runDir: string,
+  a: NodeAddresses,
+  cp: ControlPlane,
+  binDir: string,
+  kubectl: (args: string[]) => string,
+): Promise<void> {
   const f = (name: string): string => path.join(runDir, name);
   const kubeletDir = f("kubelet");
   fs.mkdirSync(kubeletDir, { recursive: true });
@@ -544,7 +610,13 @@ async function startNodeAgents(runDir: string, a: NodeAddresses, cp: ControlPlan
   const proxyClient = cp.issueCertificate("kube-proxy-client", { commonName: "system:kube-proxy" });
   fs.writeFileSync(f("kubelet.kubeconfig"), clientKubeconfig(cp.server, cp.caCertFile, nodeClient));
   fs.writeFileSync(f("kube-proxy.kubeconfig"), clientKubeconfig(cp.server, cp.caCertFile, proxyClient));
-  const paths: KubeletPaths = { dir: kubeletDir, caFile: cp.caCertFile, certFile: serving.cert, keyFile: serving.key, containerdSocket: containerdSocket(runDir) };
+  const paths: KubeletPaths = {
+    dir: kubeletDir,
+    caFile: cp.caCertFile,
+    certFile: serving.cert,
+    keyFile: serving.key,
+    containerdSocket: containerdSocket(runDir),
+  };
   fs.writeFileSync(f("kubelet.yaml"), JSON.stringify(kubeletConfig(a, paths), null, 2));
   fs.writeFileSync(f("kube-proxy.yaml"), JSON.stringify(kubeProxyConfig(a, f("kube-proxy.kubeconfig")), null, 2));
   const kubeletArgs = [
@@ -559,14 +631,34 @@ async function startNodeAgents(runDir: string, a: NodeAddresses, cp: ControlPlan
   ];
   launch(runDir, "kubelet", path.join(binDir, "kubelet"), kubeletArgs, { netns: a.netns, mountns: mountNamespace(runDir) });
   launch(runDir, "kube-proxy", path.join(binDir, "kube-proxy"), [`--config=${f("kube-proxy.yaml")}`, "--v=1"], { netns: a.netns });
-  const ready = (): boolean => kubectl(["get", "node", NODE_NAME, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).trim() === "True";
+  const ready = (): boolean =>
+    kubectl(["get", "node", NODE_NAME, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).trim() === "True";
   await waitUntil(`node ${NODE_NAME} was not Ready`, ready, 120_000, [f("kubelet.log"), f("containerd.log")]);
 }
 
 /** The KubeVirt simulator as its own process, as KubeVirt's controller (test/kubevirt-sim/identity.ts), on the real node. */
-async function startSimulator(runDir: string, cp: ControlPlane, kubectl: (args: string[], input?: string) => string, stepMs?: number): Promise<void> {
-  kubectl(["apply", "--server-side", "-f", path.join(REPO, "test/fixtures/kubevirt-crds.yaml"), "-f", path.join(REPO, "test/fixtures/multus-crd.yaml")]);
-  kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/virtualmachines.kubevirt.io", "crd/virtualmachineinstances.kubevirt.io", "crd/virtualmachineinstancemigrations.kubevirt.io"]);
+async function startSimulator(
+  runDir: string,
+  cp: ControlPlane,
+  kubectl: (args: string[], input?: string) => string,
+  stepMs?: number,
+): Promise<void> {
+  kubectl([
+    "apply",
+    "--server-side",
+    "-f",
+    path.join(REPO, "test/fixtures/kubevirt-crds.yaml"),
+    "-f",
+    path.join(REPO, "test/fixtures/multus-crd.yaml"),
+  ]);
+  kubectl([
+    "wait",
+    "--for=condition=Established",
+    "--timeout=60s",
+    "crd/virtualmachines.kubevirt.io",
+    "crd/virtualmachineinstances.kubevirt.io",
+    "crd/virtualmachineinstancemigrations.kubevirt.io",
+  ]);
   // virt-controller's identity and RBAC: only its launcher pods get addresses from the operator.
   const admin = await KubeClient.fromDefault(2, cp.kubeconfig);
   const simKubeconfig = await kubevirtKubeconfig(cp, admin).finally(() => admin.close());
@@ -583,7 +675,12 @@ async function startSimulator(runDir: string, cp: ControlPlane, kubectl: (args: 
   });
   // Its watches are open once it says so (test/kubevirt-sim/main.ts): a VM made after this is seen.
   const logFile = path.join(runDir, "kubevirt-sim.log");
-  await waitUntil("the KubeVirt simulator did not start", () => fs.readFileSync(logFile, "utf8").includes("[kubevirt-sim] running"), 90_000, [logFile]);
+  await waitUntil(
+    "the KubeVirt simulator did not start",
+    () => fs.readFileSync(logFile, "utf8").includes("[kubevirt-sim] running"),
+    90_000,
+    [logFile],
+  );
 }
 
 if (require.main === module) {

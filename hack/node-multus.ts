@@ -85,5 +85,11 @@ export function ovsSchema(): string | undefined {
 
 /** Arguments that keep an OVS daemon's pidfile, control socket and log in `dir`, in the foreground. */
 export function ovsDaemonArgs(dir: string, name: string): string[] {
-  return [`--pidfile=${path.join(dir, `${name}.pid`)}`, `--unixctl=${path.join(dir, `${name}.ctl`)}`, `--log-file=${path.join(dir, `${name}.log`)}`, "-vconsole:off", "--no-chdir"];
+  return [
+    `--pidfile=${path.join(dir, `${name}.pid`)}`,
+    `--unixctl=${path.join(dir, `${name}.ctl`)}`,
+    `--log-file=${path.join(dir, `${name}.log`)}`,
+    "-vconsole:off",
+    "--no-chdir",
+  ];
 }

@@ -31,7 +31,10 @@ export const TEST_OPERATOR_ENV = {
   LOG_LEVEL: "warn",
 };
 
-export async function startOperator(env: Record<string, string> = {}, opts: { testTimers?: boolean } = { testTimers: true }): Promise<OperatorProcess> {
+export async function startOperator(
+  env: Record<string, string> = {},
+  opts: { testTimers?: boolean } = { testTimers: true },
+): Promise<OperatorProcess> {
   const port = await freePort();
   const metricsPort = await freePort();
   // One Node process with tsx's require hook (no tsx CLI wrapper process in between), so signals,
@@ -40,7 +43,13 @@ export async function startOperator(env: Record<string, string> = {}, opts: { te
   const merged = { ...process.env, ...env };
   const nodeArgs = merged.VMNET_OPERATOR_BUNDLE ? [] : (merged.VMNET_OPERATOR_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(ROOT, "hack", "run-operator.ts")], {
-    env: { ...process.env, ...(opts.testTimers ? TEST_OPERATOR_ENV : {}), VMNET_WEBHOOK_PORT: String(port), VMNET_METRICS_PORT: String(metricsPort), ...env },
+    env: {
+      ...process.env,
+      ...(opts.testTimers ? TEST_OPERATOR_ENV : {}),
+      VMNET_WEBHOOK_PORT: String(port),
+      VMNET_METRICS_PORT: String(metricsPort),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -54,7 +63,9 @@ export async function startOperator(env: Record<string, string> = {}, opts: { te
     child.stderr!.on("data", onData);
     child.once("exit", code => reject(new Error(`operator exited with ${code} before it was ready:\n${out.slice(-3000)}`)));
   });
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`operator not ready in 120 s:\n${out.slice(-3000)}`)), 120_000).unref());
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`operator not ready in 120 s:\n${out.slice(-3000)}`)), 120_000).unref(),
+  );
   await Promise.race([ready, timeout]);
   return {
     port,

@@ -12,7 +12,11 @@ export function peprStoreCrd(): KubeObject {
   const root = path.join(__dirname, "..");
   const out = execFileSync(
     process.execPath,
-    [path.join(root, "node_modules", "tsx", "dist", "cli.mjs"), "-e", 'process.stdout.write(JSON.stringify(require("pepr/src/lib/assets/store").peprStoreCRD))'],
+    [
+      path.join(root, "node_modules", "tsx", "dist", "cli.mjs"),
+      "-e",
+      'process.stdout.write(JSON.stringify(require("pepr/src/lib/assets/store").peprStoreCRD))',
+    ],
     { cwd: root, encoding: "utf8" },
   );
   cached = JSON.parse(out) as KubeObject;

@@ -17,7 +17,17 @@ import { peprStoreCrd } from "./pepr-store-crd";
 import type { KubeObject } from "../capabilities/k8s/client";
 import { CHART_DIR, chartFiles } from "./install/chart";
 import { dashboard } from "./install/monitoring";
-import { DEFAULT_IMAGE, installObjects, keyOf, monitoringPlaced, NAMES, operatorIdentity, Placed, TLS_MODES, TlsMode } from "./install/objects";
+import {
+  DEFAULT_IMAGE,
+  installObjects,
+  keyOf,
+  monitoringPlaced,
+  NAMES,
+  operatorIdentity,
+  Placed,
+  TLS_MODES,
+  TlsMode,
+} from "./install/objects";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -42,11 +52,15 @@ const dump = (docs: unknown[]): string => docs.map(d => yaml.dump(d, { noRefs: t
 /** The CRD files by name (crds/ and Pepr's PeprStore), as config/crd and the chart's crds/ carry them. */
 function crdDocs(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const f of fs.readdirSync(path.join(ROOT, "crds")).filter(x => x.endsWith(".yaml")).sort()) {
+  for (const f of fs
+    .readdirSync(path.join(ROOT, "crds"))
+    .filter(x => x.endsWith(".yaml"))
+    .sort()) {
     out[f] = HEADER(`crds/${f}`) + dump(yaml.loadAll(fs.readFileSync(path.join(ROOT, "crds", f), "utf8")).filter(Boolean));
   }
   const store = peprStoreCrd();
-  out[`${store.metadata?.name}.yaml`] = HEADER("pepr/src/lib/assets/store.ts (Pepr's PeprStore, which `pepr build` installs)") + dump([store]);
+  out[`${store.metadata?.name}.yaml`] =
+    HEADER("pepr/src/lib/assets/store.ts (Pepr's PeprStore, which `pepr build` installs)") + dump([store]);
   return out;
 }
 
@@ -61,7 +75,13 @@ function crdFiles(): Record<string, string> {
 }
 
 const kustomization = (comment: string, body: Record<string, unknown>): string =>
-  HEADER("hack/install/") + comment.split("\n").map(l => `# ${l}`.trimEnd()).join("\n") + "\n" + dump([{ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", ...body }]);
+  HEADER("hack/install/") +
+  comment
+    .split("\n")
+    .map(l => `# ${l}`.trimEnd())
+    .join("\n") +
+  "\n" +
+  dump([{ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", ...body }]);
 
 const byFile = (placed: Placed[]): Record<string, KubeObject[]> => {
   const out: Record<string, KubeObject[]> = {};
@@ -74,7 +94,12 @@ const byFile = (placed: Placed[]): Record<string, KubeObject[]> => {
  * the Role, the Deployments' VMNET_TLS_MODE, the webhook annotation, cert-manager's objects).
  */
 function kustomizeFiles(): Record<string, string> {
-  const params = (tls: TlsMode): Parameters<typeof installObjects>[0] => ({ namespace: INSTALL.namespace, image: INSTALL.image, tls, apiPathToken: INSTALL.apiPathToken });
+  const params = (tls: TlsMode): Parameters<typeof installObjects>[0] => ({
+    namespace: INSTALL.namespace,
+    image: INSTALL.image,
+    tls,
+    apiPathToken: INSTALL.apiPathToken,
+  });
   const modes = new Map(TLS_MODES.map(m => [m, installObjects(params(m))]));
   const text = (o: KubeObject): string => JSON.stringify(o);
   const common: Placed[] = [];
@@ -93,7 +118,11 @@ function kustomizeFiles(): Record<string, string> {
   const namespace: KubeObject = {
     apiVersion: "v1",
     kind: "Namespace",
-    metadata: { name: INSTALL.namespace, labels: { "pepr.dev": "", "app.kubernetes.io/part-of": "vmnet-operator" }, annotations: { "argocd.argoproj.io/sync-options": "Prune=false,Delete=false" } },
+    metadata: {
+      name: INSTALL.namespace,
+      labels: { "pepr.dev": "", "app.kubernetes.io/part-of": "vmnet-operator" },
+      annotations: { "argocd.argoproj.io/sync-options": "Prune=false,Delete=false" },
+    },
   };
   files["config/operator/namespace.yaml"] =
     HEADER("hack/render-config.ts") +
@@ -105,9 +134,19 @@ function kustomizeFiles(): Record<string, string> {
     for (const [file, objs] of Object.entries(groups)) files[`${dir}/${file}`] = HEADER("hack/install/objects.ts") + dump(objs);
     files[`${dir}/kustomization.yaml`] = kustomization(comment, { resources: [...extra, ...Object.keys(groups)] });
   };
-  writeBase("config/operator", common, "What both TLS modes share: namespace, RBAC, Deployments, Services, PDB, admission policy.", ["namespace.yaml"]);
-  writeBase("config/tls/self-managed", specific.get("self-managed")!, "TLS without cert-manager: the operator makes, injects and renews its certificate (capabilities/tls).");
-  writeBase("config/tls/cert-manager", specific.get("cert-manager")!, "TLS from cert-manager: a self-signed Issuer and a Certificate; cainjector fills the caBundle.");
+  writeBase("config/operator", common, "What both TLS modes share: namespace, RBAC, Deployments, Services, PDB, admission policy.", [
+    "namespace.yaml",
+  ]);
+  writeBase(
+    "config/tls/self-managed",
+    specific.get("self-managed")!,
+    "TLS without cert-manager: the operator makes, injects and renews its certificate (capabilities/tls).",
+  );
+  writeBase(
+    "config/tls/cert-manager",
+    specific.get("cert-manager")!,
+    "TLS from cert-manager: a self-signed Issuer and a Certificate; cainjector fills the caBundle.",
+  );
   const top = (mode: TlsMode, comment: string, transformer: string): string =>
     kustomization(comment, { resources: ["../crd", "../operator", `../tls/${mode}`], transformers: [transformer] });
   files["config/default/kustomization.yaml"] = top(
@@ -123,7 +162,8 @@ function kustomizeFiles(): Record<string, string> {
     "../default/api-path-token",
   );
   const mon = monitoringPlaced(INSTALL.namespace);
-  for (const [file, objs] of Object.entries(byFile(mon))) files[`config/monitoring/${file}`] = HEADER("hack/install/monitoring.ts") + dump(objs);
+  for (const [file, objs] of Object.entries(byFile(mon)))
+    files[`config/monitoring/${file}`] = HEADER("hack/install/monitoring.ts") + dump(objs);
   files["config/monitoring/kustomization.yaml"] = kustomization(
     "Prometheus Operator's ServiceMonitor and PrometheusRule, and the Grafana dashboard ConfigMap. Apply beside\n" +
       "config/standalone or config/default where the Prometheus Operator's CRDs are installed.",
@@ -185,7 +225,12 @@ export function runHealthCheck(kind: string, obj: unknown, lua = "lua5.4"): { st
 
 function argocdCmPatch(): string {
   const data = Object.fromEntries(HEALTH_CHECKS.map(c => [c.key, fs.readFileSync(path.join(ROOT, c.file), "utf8")]));
-  const patch = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "argocd-cm", namespace: "argocd", labels: { "app.kubernetes.io/part-of": "argocd" } }, data };
+  const patch = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "argocd-cm", namespace: "argocd", labels: { "app.kubernetes.io/part-of": "argocd" } },
+    data,
+  };
   return (
     HEADER(HEALTH_CHECKS.map(c => c.file).join(", ")) +
     "# Merge into Argo CD's argocd-cm (a strategic-merge patch in the kustomization that installs Argo CD, or\n" +
@@ -205,7 +250,15 @@ export function renderConfig(): Record<string, string> {
 }
 
 /** Directories whose every file this script writes (a file it no longer writes is removed). */
-const GENERATED_DIRS = ["config/crd", "config/operator", "config/tls/self-managed", "config/tls/cert-manager", "config/monitoring", "config/standalone", CHART_DIR];
+const GENERATED_DIRS = [
+  "config/crd",
+  "config/operator",
+  "config/tls/self-managed",
+  "config/tls/cert-manager",
+  "config/monitoring",
+  "config/standalone",
+  CHART_DIR,
+];
 
 export function writeConfig(): string[] {
   const files = renderConfig();
@@ -230,7 +283,11 @@ function leftoverFiles(files: Record<string, string>): string[] {
   const walk = (rel: string): string[] => {
     const abs = path.join(ROOT, rel);
     if (!fs.existsSync(abs)) return [];
-    return fs.readdirSync(abs, { withFileTypes: true }).flatMap(e => (e.isDirectory() ? (rel === CHART_DIR || rel.startsWith(`${CHART_DIR}/`) ? walk(`${rel}/${e.name}`) : []) : [`${rel}/${e.name}`]));
+    return fs
+      .readdirSync(abs, { withFileTypes: true })
+      .flatMap(e =>
+        e.isDirectory() ? (rel === CHART_DIR || rel.startsWith(`${CHART_DIR}/`) ? walk(`${rel}/${e.name}`) : []) : [`${rel}/${e.name}`],
+      );
   };
   return GENERATED_DIRS.flatMap(walk).filter(rel => !(rel in files));
 }

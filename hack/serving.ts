@@ -9,12 +9,47 @@ import path from "node:path";
 /** tls.key and tls.crt for localhost/127.0.0.1 in `dir`, and the base64 CA for a caBundle. */
 export function servingCert(dir: string): { key: string; cert: string; ca: string } {
   const run = (args: string[]): void => void execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  run(["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "30", "-subj", "/CN=vmnet-webhook-ca"]);
+  run([
+    "req",
+    "-x509",
+    "-new",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+    "-days",
+    "30",
+    "-subj",
+    "/CN=vmnet-webhook-ca",
+  ]);
   run(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=localhost"]);
   // Both SANs: the API server dials https://localhost, and IP SANs keep 127.0.0.1 working too.
   fs.writeFileSync(path.join(dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  run(["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "30", "-out", "tls.crt", "-extfile", "san.ext"]);
-  return { key: path.join(dir, "tls.key"), cert: path.join(dir, "tls.crt"), ca: fs.readFileSync(path.join(dir, "ca.crt")).toString("base64") };
+  run([
+    "x509",
+    "-req",
+    "-in",
+    "tls.csr",
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "30",
+    "-out",
+    "tls.crt",
+    "-extfile",
+    "san.ext",
+  ]);
+  return {
+    key: path.join(dir, "tls.key"),
+    cert: path.join(dir, "tls.crt"),
+    ca: fs.readFileSync(path.join(dir, "ca.crt")).toString("base64"),
+  };
 }
 
 /**

@@ -19,7 +19,8 @@ export interface WebhookTarget {
 const celString = (s: string): string => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 const annotationOf = (obj: "object" | "oldObject", key: string): string =>
   `(has(${obj}.metadata.annotations) && ${celString(key)} in ${obj}.metadata.annotations ? ${obj}.metadata.annotations[${celString(key)}] : '')`;
-const anySelection = (test: (value: string) => string): string => SELECTION_ANNOTATIONS.map(k => test(annotationOf("object", k))).join(" || ");
+const anySelection = (test: (value: string) => string): string =>
+  SELECTION_ANNOTATIONS.map(k => test(annotationOf("object", k))).join(" || ");
 
 /**
  * CEL conditions that keep pods out of the launcher-pod webhooks unless they can need them: the
@@ -38,7 +39,10 @@ export function podMatchConditions(identity: string, which: "mutate" | "validate
   const addressy = `r'"(${ADDRESS_KEYS.join("|")})"|\\\\|[^\\x00-\\x7f]'`;
   const byLauncher = `request.userInfo.username == ${celString(identity)}`;
   if (which === "mutate") return [...conditions, { name: "created-by-launcher-identity", expression: byLauncher }];
-  return [...conditions, { name: "launcher-or-may-set-address", expression: `${byLauncher} || ${anySelection(v => `${v}.lowerAscii().matches(${addressy})`)}` }];
+  return [
+    ...conditions,
+    { name: "launcher-or-may-set-address", expression: `${byLauncher} || ${anySelection(v => `${v}.lowerAscii().matches(${addressy})`)}` },
+  ];
 }
 
 const rule = (groups: string[], resources: string[], operations: string[]): Record<string, unknown> => ({
@@ -50,7 +54,10 @@ const rule = (groups: string[], resources: string[], operations: string[]): Reco
 });
 
 export function renderWebhooks(t: WebhookTarget): { mutating: KubeObject; validating: KubeObject } {
-  const client = (kind: "mutate" | "validate"): Record<string, unknown> => ({ url: `${t.baseUrl}/${kind}/${t.token}`, caBundle: t.caBundle });
+  const client = (kind: "mutate" | "validate"): Record<string, unknown> => ({
+    url: `${t.baseUrl}/${kind}/${t.token}`,
+    caBundle: t.caBundle,
+  });
   const identity = t.launcherIdentity ?? defaultLauncherIdentity();
   const common = { admissionReviewVersions: ["v1"], timeoutSeconds: 10, matchPolicy: "Equivalent" };
   const mutating = {
@@ -89,7 +96,10 @@ export function renderWebhooks(t: WebhookTarget): { mutating: KubeObject; valida
       // the same rules, so an operator outage does not block VM or pool changes.
       { name: "virtualmachines.vmnet.io", rules: [rule(["kubevirt.io"], ["virtualmachines"], ["CREATE", "UPDATE"])] },
       { name: "ippools.vmnet.io", rules: [rule(["vmnet.io"], ["ippools"], ["CREATE", "UPDATE", "DELETE"])] },
-      { name: "networkattachmentdefinitions.vmnet.io", rules: [rule(["k8s.cni.cncf.io"], ["network-attachment-definitions"], ["CREATE", "UPDATE"])] },
+      {
+        name: "networkattachmentdefinitions.vmnet.io",
+        rules: [rule(["k8s.cni.cncf.io"], ["network-attachment-definitions"], ["CREATE", "UPDATE"])],
+      },
     ]
       .map(w => ({ ...w, clientConfig: client("validate"), failurePolicy: "Ignore", sideEffects: "None", ...common }))
       .concat([launcherPodCheck as never]),
@@ -110,7 +120,12 @@ export function renderAdmissionPolicy(operatorIdentity: string): [KindRef, KubeO
       failurePolicy: "Fail",
       matchConstraints: {
         resourceRules: [
-          { apiGroups: ["vmnet.io"], apiVersions: ["*"], operations: ["CREATE", "UPDATE", "DELETE"], resources: ["ipallocations", "ipclaims", "ipclaims/status"] },
+          {
+            apiGroups: ["vmnet.io"],
+            apiVersions: ["*"],
+            operations: ["CREATE", "UPDATE", "DELETE"],
+            resources: ["ipallocations", "ipclaims", "ipclaims/status"],
+          },
         ],
       },
       validations: [
@@ -150,7 +165,9 @@ export function renderExposePolicy(): [KindRef, KubeObject][] {
     spec: {
       failurePolicy: "Fail",
       matchConstraints: {
-        resourceRules: [{ apiGroups: ["kubevirt.io"], apiVersions: ["*"], operations: ["CREATE", "UPDATE"], resources: ["virtualmachines"] }],
+        resourceRules: [
+          { apiGroups: ["kubevirt.io"], apiVersions: ["*"], operations: ["CREATE", "UPDATE"], resources: ["virtualmachines"] },
+        ],
       },
       matchConditions: [
         {
@@ -181,7 +198,12 @@ export function renderExposePolicy(): [KindRef, KubeObject][] {
   ];
 }
 
-export const POLICY: KindRef = { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", plural: "validatingadmissionpolicies", namespaced: false };
+export const POLICY: KindRef = {
+  apiVersion: "admissionregistration.k8s.io/v1",
+  kind: "ValidatingAdmissionPolicy",
+  plural: "validatingadmissionpolicies",
+  namespaced: false,
+};
 export const POLICY_BINDING: KindRef = {
   apiVersion: "admissionregistration.k8s.io/v1",
   kind: "ValidatingAdmissionPolicyBinding",

@@ -27,7 +27,13 @@ export interface NicSpec {
   ports?: { port: number; protocol?: string; name?: string }[];
 }
 
-export function vmManifest(namespace: string, name: string, nics: NicSpec[], annotations: Record<string, string> = {}, runStrategy = "Always"): KubeObject {
+export function vmManifest(
+  namespace: string,
+  name: string,
+  nics: NicSpec[],
+  annotations: Record<string, string> = {},
+  runStrategy = "Always",
+): KubeObject {
   return {
     apiVersion: "kubevirt.io/v1",
     kind: "VirtualMachine",
@@ -55,7 +61,15 @@ export function vmManifest(namespace: string, name: string, nics: NicSpec[], ann
 }
 
 export const OVS_STATIC_CONFIG = (name: string, vlan = 100): string =>
-  JSON.stringify({ cniVersion: "0.4.0", name, type: "ovs", bridge: "br-vmnet", vlan, ipam: { type: "static" }, capabilities: { ips: true, mac: true } });
+  JSON.stringify({
+    cniVersion: "0.4.0",
+    name,
+    type: "ovs",
+    bridge: "br-vmnet",
+    vlan,
+    ipam: { type: "static" },
+    capabilities: { ips: true, mac: true },
+  });
 
 export async function createNad(namespace: string, name: string, config = OVS_STATIC_CONFIG(name)): Promise<void> {
   await cluster().client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name, namespace }, spec: { config } });
@@ -66,10 +80,14 @@ export async function createPool(name: string, spec: Record<string, unknown>): P
 }
 
 export async function boundClaim(namespace: string, name: string, timeoutMs = 30_000): Promise<IPClaim> {
-  return eventually(`IPClaim ${namespace}/${name} Bound`, async () => {
-    const c = await cluster().client.getOrUndefined<IPClaim>(Kinds.IPClaim, name, namespace);
-    return c?.status?.conditions?.some(x => x.type === "Bound" && x.status === "True") ? c : undefined;
-  }, timeoutMs);
+  return eventually(
+    `IPClaim ${namespace}/${name} Bound`,
+    async () => {
+      const c = await cluster().client.getOrUndefined<IPClaim>(Kinds.IPClaim, name, namespace);
+      return c?.status?.conditions?.some(x => x.type === "Bound" && x.status === "True") ? c : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export async function claimCondition(namespace: string, name: string, reason: string): Promise<IPClaim> {
@@ -80,7 +98,11 @@ export async function claimCondition(namespace: string, name: string, reason: st
 }
 
 export async function gone(kind: (typeof Kinds)[keyof typeof Kinds], name: string, namespace?: string, timeoutMs = 30_000): Promise<void> {
-  await eventually(`${kind.kind} ${namespace ? namespace + "/" : ""}${name} to be gone`, async () => !(await cluster().client.getOrUndefined(kind, name, namespace)) || undefined, timeoutMs);
+  await eventually(
+    `${kind.kind} ${namespace ? namespace + "/" : ""}${name} to be gone`,
+    async () => !(await cluster().client.getOrUndefined(kind, name, namespace)) || undefined,
+    timeoutMs,
+  );
 }
 
 /** An Event as the tests read it (managedFields only when the API server keeps them). */
@@ -95,7 +117,10 @@ export interface EventObject {
 
 /** The Events of one object, listed fresh from the API server. */
 export async function eventsOf(namespace: string, kind: string, name: string): Promise<EventObject[]> {
-  const list = await cluster().client.list<EventObject>(Kinds.Event, { namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` });
+  const list = await cluster().client.list<EventObject>(Kinds.Event, {
+    namespace,
+    fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}`,
+  });
   return list.items;
 }
 

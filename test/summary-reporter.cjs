@@ -22,7 +22,10 @@ function summaryLine({ defined, passed, failedTests, pending, hookFailures, fixt
   if (hookFailures) why.push(`${hookFailures} hook${hookFailures > 1 ? "s" : ""} failed`);
   if (notRun) why.push(`${notRun} test${notRun > 1 ? "s" : ""} did not run`);
   if (executed === 0) why.push("no test ran");
-  return { line: `${passed} passed, ${failed} failed${why.length ? ` (${why.join("; ")})` : ""}${pending ? `, ${pending} skipped` : ""}`, failed };
+  return {
+    line: `${passed} passed, ${failed} failed${why.length ? ` (${why.join("; ")})` : ""}${pending ? `, ${pending} skipped` : ""}`,
+    failed,
+  };
 }
 
 class SummaryReporter extends Mocha.reporters.Spec {
@@ -56,7 +59,15 @@ class SummaryReporter extends Mocha.reporters.Spec {
     // Mocha's own count minus what the runner saw: global setup/teardown failures.
     const runnerFailures = this.began ? this.runner.failures : 0;
     const fixtureFailures = Math.max(0, failuresSeenByMocha - runnerFailures);
-    return { defined: this.runner.total, passed, failedTests, pending: this.pendingTests.size, hookFailures: this.hookFailures, fixtureFailures, finished };
+    return {
+      defined: this.runner.total,
+      passed,
+      failedTests,
+      pending: this.pendingTests.size,
+      hookFailures: this.hookFailures,
+      fixtureFailures,
+      finished,
+    };
   }
 
   print(failuresSeenByMocha, finished) {

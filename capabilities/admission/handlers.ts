@@ -102,7 +102,12 @@ async function validatePod(port: AdmissionPort, req: ValidateReq<k8s.Pod>): Prom
   }
   if (verdict.kind === "deny") return req.Deny(verdict.message, 422);
   if (verdict.kind === "allow") return req.Approve(verdict.warnings.length ? verdict.warnings : undefined);
-  return validateLauncherAddresses(req, view, { ns: podReq.namespace, vm: verdict.vm, pod: podReq.pod, annotation: String(req.Raw.metadata?.annotations?.[NETWORKS_ANNOTATION] ?? "") });
+  return validateLauncherAddresses(req, view, {
+    ns: podReq.namespace,
+    vm: verdict.vm,
+    pod: podReq.pod,
+    annotation: String(req.Raw.metadata?.annotations?.[NETWORKS_ANNOTATION] ?? ""),
+  });
 }
 
 /** The parts of a Pod admission request the pod rules read. */
@@ -171,13 +176,16 @@ function renderFor(view: View, t: LauncherTarget): ReturnType<typeof renderLaunc
 /** Pool name to gateway, for the pools whose gateway is their NICs' default route (spec.defaultRoute). */
 function defaultRoutes(view: View): Map<string, string> {
   const out = new Map<string, string>();
-  for (const p of view.pools()) if (p.spec?.defaultRoute === true && p.spec.gateway && p.metadata?.name) out.set(p.metadata.name, p.spec.gateway);
+  for (const p of view.pools())
+    if (p.spec?.defaultRoute === true && p.spec.gateway && p.metadata?.name) out.set(p.metadata.name, p.spec.gateway);
   return out;
 }
 
 async function bindOnTheSpot(port: AdmissionPort, ns: string, vmName: string): Promise<void> {
   const budget = new Promise<void>(resolve => setTimeout(resolve, BIND_BUDGET_MS).unref());
-  await Promise.race([port.bindNow(ns, vmName), budget]).catch(err => log.warn(`on-the-spot bind of ${ns}/${vmName} failed: ${String(err)}`));
+  await Promise.race([port.bindNow(ns, vmName), budget]).catch(err =>
+    log.warn(`on-the-spot bind of ${ns}/${vmName} failed: ${String(err)}`),
+  );
 }
 
 type View = AdmissionView;

@@ -20,7 +20,8 @@ export const ADVICE: Record<string, string> = {
   mismatch: "a record disagrees with its name: delete that IPAllocation after checking which claim holds the address",
   stale: "the address is recorded for another claim: check both claims, then delete the IPAllocation of the one that should not hold it",
   leak: "an address is recorded for a claim that no longer holds it: `kubectl vmnet check --fix` deletes it when the claim is gone",
-  count: "a pool's status.allocated drifted from its records: the pool controller recounts on its next pass; restart the operator if it stays",
+  count:
+    "a pool's status.allocated drifted from its records: the pool controller recounts on its next pass; restart the operator if it stays",
   "pod-address":
     "the pod's interface may use an address its VM's claim does not hold (another NIC's, on the wire): restart the VM so a new launcher pod gets the claim's addresses (stop it first if the address belongs to another VM)",
   "pod-mac": "the pod's interface has another MAC than its claim: restart the VM so a new launcher pod gets the claim's MAC",
@@ -50,7 +51,9 @@ const namespaceOf = (o: { metadata?: { namespace?: string } }): string => o.meta
 
 /** Pools that serve a network of the namespace or that one of its claims names. */
 function poolsOf(s: Snapshot, namespace: string): string[] {
-  const named = new Set(s.claims.filter(c => namespaceOf(c) === namespace).flatMap(c => [...(c.spec?.pools ?? []), ...(c.spec?.pool ? [c.spec.pool] : [])]));
+  const named = new Set(
+    s.claims.filter(c => namespaceOf(c) === namespace).flatMap(c => [...(c.spec?.pools ?? []), ...(c.spec?.pool ? [c.spec.pool] : [])]),
+  );
   for (const p of s.pools) if (p.spec?.networks?.some(n => n.startsWith(`${namespace}/`))) named.add(p.metadata?.name as string);
   return [...named].filter(p => s.pools.some(x => x.metadata?.name === p)).sort();
 }

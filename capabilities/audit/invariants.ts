@@ -83,7 +83,12 @@ function matchPools(c: IPClaim, pools: Map<string, IPPool>, problems: string[], 
     const address = bare(shown);
     const pool = claimPools(c).find(p => !byPool.has(p) && pools.get(p) && r.inCidr(address, pools.get(p)!.spec!.cidr));
     if (pool) byPool.set(pool, address);
-    else problems.push(`outside: ${ownerOf(c)} shows ${shown}, inside none of its pools' CIDRs (${claimPools(c).map(p => `${p}=${pools.get(p)?.spec?.cidr ?? "not listed"}`).join(", ")})`);
+    else
+      problems.push(
+        `outside: ${ownerOf(c)} shows ${shown}, inside none of its pools' CIDRs (${claimPools(c)
+          .map(p => `${p}=${pools.get(p)?.spec?.cidr ?? "not listed"}`)
+          .join(", ")})`,
+      );
   }
   return byPool;
 }
@@ -101,7 +106,10 @@ function checkBoundClaim(c: IPClaim, pools: Map<string, IPPool>, vm: KubeObject 
 function checkAddressCount(c: IPClaim, name: string, problems: string[]): void {
   const addresses = c.status?.addresses ?? [];
   if (!addresses.length) problems.push(`empty: ${name} is Bound with no address`);
-  else if (addresses.length !== claimPools(c).length) problems.push(`empty: ${name} is Bound with ${addresses.length} address(es) for ${claimPools(c).length} pool(s) (${claimPools(c).join(",")})`);
+  else if (addresses.length !== claimPools(c).length)
+    problems.push(
+      `empty: ${name} is Bound with ${addresses.length} address(es) for ${claimPools(c).length} pool(s) (${claimPools(c).join(",")})`,
+    );
 }
 
 /** The MAC of the VM spec when it sets one, else the one derived from the addresses. */
@@ -110,7 +118,8 @@ function checkClaimMac(c: IPClaim, name: string, vm: KubeObject | undefined, pro
   const specMac = vm ? vmNics(vm).find(n => n.name === c.spec?.interface)?.macAddress : undefined;
   const wantMac = specMac?.toLowerCase() ?? r.mac(addresses);
   if (!c.status?.mac) problems.push(`empty: ${name} is Bound with no MAC`);
-  else if (wantMac && c.status.mac !== wantMac) problems.push(`mac: ${name} shows MAC ${c.status.mac} for ${addresses.join(",")}, expected ${wantMac}`);
+  else if (wantMac && c.status.mac !== wantMac)
+    problems.push(`mac: ${name} shows MAC ${c.status.mac} for ${addresses.join(",")}, expected ${wantMac}`);
 }
 
 /** The gateway of the first of the claim's pools that has one, or none. */
@@ -119,8 +128,10 @@ function checkClaimGateway(c: IPClaim, name: string, pools: Map<string, IPPool>,
     .map(p => pools.get(p)?.spec?.gateway)
     .find(g => g !== undefined);
   const shownGateway = c.status?.gateway;
-  if (gateway !== undefined && (shownGateway === undefined || !r.sameIP(gateway, shownGateway))) problems.push(`gateway: ${name} shows gateway ${shownGateway}, its pool's is ${gateway}`);
-  if (gateway === undefined && shownGateway !== undefined) problems.push(`gateway: ${name} shows gateway ${shownGateway}, its pools have none`);
+  if (gateway !== undefined && (shownGateway === undefined || !r.sameIP(gateway, shownGateway)))
+    problems.push(`gateway: ${name} shows gateway ${shownGateway}, its pool's is ${gateway}`);
+  if (gateway === undefined && shownGateway !== undefined)
+    problems.push(`gateway: ${name} shows gateway ${shownGateway}, its pools have none`);
 }
 
 /** Every pool-backed bridge NIC of a live VM has a Bound (or, for a stopped VM, still Bound) claim. */
@@ -134,14 +145,24 @@ function checkVms(s: Snapshot, opts: InvariantOptions, claims: Map<string, IPCla
       if (!pool) continue;
       const claimName = `${vm.metadata?.name}.${nic.interface}`;
       const claim = claims.get(`${opts.namespace}/${claimName}`);
-      if (!claim) problems.push(`missing: VM ${opts.namespace}/${vm.metadata?.name} NIC ${nic.interface} on ${network} (pool ${pool.metadata?.name}) has no IPClaim ${claimName}`);
-      else if (!isBound(claim)) problems.push(`missing: ${opts.namespace}/${claimName} is not Bound (${JSON.stringify(claim.status?.conditions)})`);
+      if (!claim)
+        problems.push(
+          `missing: VM ${opts.namespace}/${vm.metadata?.name} NIC ${nic.interface} on ${network} (pool ${pool.metadata?.name}) has no IPClaim ${claimName}`,
+        );
+      else if (!isBound(claim))
+        problems.push(`missing: ${opts.namespace}/${claimName} is not Bound (${JSON.stringify(claim.status?.conditions)})`);
     }
   }
 }
 
 /** Each address a claim holds: allowed in its pool, shown once, recorded for exactly this claim. */
-function checkHeldAddresses(held: Held[], pools: Map<string, IPPool>, records: Map<string, IPAllocation>, problems: string[], r: AddressRules): void {
+function checkHeldAddresses(
+  held: Held[],
+  pools: Map<string, IPPool>,
+  records: Map<string, IPAllocation>,
+  problems: string[],
+  r: AddressRules,
+): void {
   const shownBy = new Map<string, string>();
   const macs = new Map<string, string>();
   for (const h of held) {
@@ -164,11 +185,19 @@ function checkMacShownOnce(h: Held, pool: string, macs: Map<string, string>, pro
   const mac = h.claim.status?.mac;
   if (!mac) return;
   const macKey = `${pool}/${mac}`;
-  if (macs.has(macKey) && macs.get(macKey) !== h.owner) problems.push(`duplicate: MAC ${mac} in pool ${pool} shown by ${macs.get(macKey)} and ${h.owner}`);
+  if (macs.has(macKey) && macs.get(macKey) !== h.owner)
+    problems.push(`duplicate: MAC ${mac} in pool ${pool} shown by ${macs.get(macKey)} and ${h.owner}`);
   macs.set(macKey, h.owner);
 }
 
-function checkRecordOf(h: Held, pool: string, address: string, records: Map<string, IPAllocation>, problems: string[], r: AddressRules): void {
+function checkRecordOf(
+  h: Held,
+  pool: string,
+  address: string,
+  records: Map<string, IPAllocation>,
+  problems: string[],
+  r: AddressRules,
+): void {
   const key = `${pool}/${address}`;
   const name = safeAllocationName(pool, address);
   const record = name ? records.get(name) : undefined;
@@ -177,26 +206,41 @@ function checkRecordOf(h: Held, pool: string, address: string, records: Map<stri
     return;
   }
   const spec = record.spec!;
-  if (spec.pool !== pool || !r.sameIP(spec.address, address)) problems.push(`mismatch: IPAllocation ${name} of ${key} (${h.owner}) says pool ${spec.pool} address ${spec.address}`);
+  if (spec.pool !== pool || !r.sameIP(spec.address, address))
+    problems.push(`mismatch: IPAllocation ${name} of ${key} (${h.owner}) says pool ${spec.pool} address ${spec.address}`);
   const ref = spec.claimRef;
-  if (`${ref.namespace}/${ref.name}` !== h.owner) problems.push(`stale: ${key} is recorded for ${ref.namespace}/${ref.name}, shown by ${h.owner}`);
-  else if (ref.uid && h.claim.metadata?.uid && ref.uid !== h.claim.metadata.uid) problems.push(`stale: ${key} is recorded for an earlier ${h.owner} (uid ${ref.uid}, now ${h.claim.metadata.uid})`);
+  if (`${ref.namespace}/${ref.name}` !== h.owner)
+    problems.push(`stale: ${key} is recorded for ${ref.namespace}/${ref.name}, shown by ${h.owner}`);
+  else if (ref.uid && h.claim.metadata?.uid && ref.uid !== h.claim.metadata.uid)
+    problems.push(`stale: ${key} is recorded for an earlier ${h.owner} (uid ${ref.uid}, now ${h.claim.metadata.uid})`);
 }
 
 /** Each record of the pools: well named, an allowed address, held by the claim it names. */
-function checkRecords(mine: IPAllocation[], pools: Map<string, IPPool>, holders: Map<string, Held>, problems: string[], r: AddressRules): void {
+function checkRecords(
+  mine: IPAllocation[],
+  pools: Map<string, IPPool>,
+  holders: Map<string, Held>,
+  problems: string[],
+  r: AddressRules,
+): void {
   for (const a of mine) {
     const spec = a.spec!;
     const key = `${spec.pool}/${spec.address}`;
     const name = a.metadata?.name as string;
-    if (safeAllocationName(spec.pool, spec.address) !== name) problems.push(`mismatch: IPAllocation ${name} says ${key}, which names ${safeAllocationName(spec.pool, spec.address) ?? "no record"}`);
+    if (safeAllocationName(spec.pool, spec.address) !== name)
+      problems.push(
+        `mismatch: IPAllocation ${name} says ${key}, which names ${safeAllocationName(spec.pool, spec.address) ?? "no record"}`,
+      );
     const pool = pools.get(spec.pool);
     const why = pool ? r.whyNot(pool.spec!, spec.address) : undefined;
     if (why) problems.push(`reserved: IPAllocation ${name} records ${key}, which ${why} of pool ${spec.pool}`);
     const owner = `${spec.claimRef.namespace}/${spec.claimRef.name}`;
     const holder = holders.get(owner);
     if (!holder) problems.push(`leak: ${key} recorded for missing (or not Bound) claim ${owner}`);
-    else if (!r.sameIP(holder.byPool.get(spec.pool) ?? "", spec.address)) problems.push(`leak: ${key} recorded for ${owner}, which shows ${[...holder.byPool].map(([p, x]) => `${p}/${x}`).join(",") || "no address"}`);
+    else if (!r.sameIP(holder.byPool.get(spec.pool) ?? "", spec.address))
+      problems.push(
+        `leak: ${key} recorded for ${owner}, which shows ${[...holder.byPool].map(([p, x]) => `${p}/${x}`).join(",") || "no address"}`,
+      );
   }
 }
 
@@ -215,7 +259,8 @@ export function findProblems(s: Snapshot, opts: InvariantOptions, r: AddressRule
   checkPoolCounts(s, opts, mine, problems);
   const own = s.claims.filter(c => c.metadata?.namespace === opts.namespace);
   const bound = own.filter(isBound).length;
-  if (opts.expectBound !== undefined && bound !== opts.expectBound) problems.push(`expected: ${opts.expectBound} bound claims in ${opts.namespace}, found ${bound} (of ${own.length} listed)`);
+  if (opts.expectBound !== undefined && bound !== opts.expectBound)
+    problems.push(`expected: ${opts.expectBound} bound claims in ${opts.namespace}, found ${bound} (of ${own.length} listed)`);
   return { claims: own.length, bound, allocations: mine.length, problems };
 }
 
@@ -239,6 +284,7 @@ function heldClaims(s: Snapshot, opts: InvariantOptions, pools: Map<string, IPPo
 function checkPoolCounts(s: Snapshot, opts: InvariantOptions, mine: IPAllocation[], problems: string[]): void {
   for (const p of s.pools.filter(x => opts.pools.includes(x.metadata?.name as string))) {
     const count = mine.filter(a => a.spec!.pool === p.metadata!.name).length;
-    if (p.status?.allocated !== count) problems.push(`count: pool ${p.metadata!.name} says allocated=${p.status?.allocated}, records say ${count}`);
+    if (p.status?.allocated !== count)
+      problems.push(`count: pool ${p.metadata!.name} says allocated=${p.status?.allocated}, records say ${count}`);
   }
 }

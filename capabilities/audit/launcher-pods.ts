@@ -61,7 +61,15 @@ function fromNetworkStatus(pod: PodLike): Carried[] {
     const { name, interface: iface, ips, mac, default: isDefault } = e as Record<string, unknown>;
     if (typeof name !== "string" || !name.includes("/") || isDefault === true) return [];
     const list = Array.isArray(ips) ? ips.filter((x): x is string => typeof x === "string") : [];
-    return [{ network: name, interface: typeof iface === "string" ? iface : undefined, ips: list, mac: typeof mac === "string" ? mac : undefined, source: "network-status" as const }];
+    return [
+      {
+        network: name,
+        interface: typeof iface === "string" ? iface : undefined,
+        ips: list,
+        mac: typeof mac === "string" ? mac : undefined,
+        source: "network-status" as const,
+      },
+    ];
   });
 }
 
@@ -93,7 +101,9 @@ function checkPod(pod: PodLike, claims: IPClaim[], poolBacked: Set<string>, r: A
       const claim = matcher.take(c.network, c.interface) as IPClaim | undefined;
       if (claim) problems.push(...compare(pod, vm, c, claim, r));
       else if (poolBacked.has(c.network) && c.ips.length)
-        problems.push(`pod-address: launcher pod ${ns}/${pod.metadata?.name} of VM ${vm} carries ${c.ips.join(", ")} on pool-backed network ${c.network}${where(c)}, but VM ${vm} has no IPClaim for that NIC`);
+        problems.push(
+          `pod-address: launcher pod ${ns}/${pod.metadata?.name} of VM ${vm} carries ${c.ips.join(", ")} on pool-backed network ${c.network}${where(c)}, but VM ${vm} has no IPClaim for that NIC`,
+        );
     }
   }
   return problems;
@@ -107,7 +117,9 @@ function compare(pod: PodLike, vm: string, c: Carried, claim: IPClaim, r: Addres
   const problems: string[] = [];
   for (const ip of c.ips) {
     if (held.some(h => r.sameIP(h, ip))) continue;
-    problems.push(`pod-address: ${who} carries ${ip} on network ${c.network}${where(c)}, which ${claimRef} does not hold (it holds ${held.join(", ") || "no address"})`);
+    problems.push(
+      `pod-address: ${who} carries ${ip} on network ${c.network}${where(c)}, which ${claimRef} does not hold (it holds ${held.join(", ") || "no address"})`,
+    );
   }
   const mac = macProblem(c, claim.status?.mac);
   if (mac) problems.push(`pod-mac: ${who} has MAC ${c.mac} on network ${c.network}${where(c)}, but ${claimRef} holds MAC ${mac}`);
@@ -121,5 +133,7 @@ function macProblem(c: Carried, held: string | undefined): string | undefined {
 
 function where(c: Carried): string {
   const iface = c.interface ? ` interface ${c.interface}` : "";
-  return c.source === "annotation" ? `${iface} (its ${NETWORKS_ANNOTATION} annotation)` : `${iface} (Multus's ${NETWORK_STATUS_ANNOTATION})`;
+  return c.source === "annotation"
+    ? `${iface} (its ${NETWORKS_ANNOTATION} annotation)`
+    : `${iface} (Multus's ${NETWORK_STATUS_ANNOTATION})`;
 }

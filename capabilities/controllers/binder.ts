@@ -31,7 +31,12 @@ export interface BindRequest {
 
 export type BindOutcome =
   | { bound: true; addresses: string[]; mac: string; gateway?: string }
-  | { bound: false; reason: "Exhausted" | "Conflict" | "NetworkNotReady" | "InvalidRequest" | "InvalidInterface"; message: string; /** see contended() */ retryAfterMs?: number };
+  | {
+      bound: false;
+      reason: "Exhausted" | "Conflict" | "NetworkNotReady" | "InvalidRequest" | "InvalidInterface";
+      message: string;
+      /** see contended() */ retryAfterMs?: number;
+    };
 
 export interface ClaimStatus {
   addresses?: string[];
@@ -96,7 +101,11 @@ export class Binder {
   async #bindPools(req: BindRequest): Promise<BindOutcome> {
     const pools = req.claim.spec?.pools?.length ? req.claim.spec.pools : req.claim.spec?.pool ? [req.claim.spec.pool] : [];
     if (!pools.length) {
-      return { bound: false, reason: "NetworkNotReady", message: `no IPPool serves network "${req.claim.spec?.network}" for this namespace` };
+      return {
+        bound: false,
+        reason: "NetworkNotReady",
+        message: `no IPPool serves network "${req.claim.spec?.network}" for this namespace`,
+      };
     }
     const addresses: string[] = [];
     let gateway: string | undefined;
@@ -154,7 +163,13 @@ export class Binder {
    * Handing that one out rewrote a Bound claim under a launcher pod already admitted with the
    * shown address (CI of 56bce65). Memory alone never moves a Bound claim to another address.
    */
-  async #heldAddress(allocator: PoolAllocator, pool: string, owner: string, kept: string | undefined, claim: ClaimRef): Promise<string | undefined> {
+  async #heldAddress(
+    allocator: PoolAllocator,
+    pool: string,
+    owner: string,
+    kept: string | undefined,
+    claim: ClaimRef,
+  ): Promise<string | undefined> {
     if (kept === undefined) return allocator.addressOf(owner);
     if (allocator.holderOf(kept) === owner) return kept;
     if (!(await this.#recordIsClaims(pool, kept, claim))) return allocator.addressOf(owner);
@@ -193,7 +208,9 @@ export class Binder {
   #macInUse(claim: IPClaim, address: string): string | undefined {
     const mac = macFor(address);
     const ns = claim.metadata!.namespace as string;
-    const fromClaims: MacUse[] = this.view.macHolders(mac).map(h => ({ ...claimNameParts(h.claim), namespace: h.namespace, network: h.network, mac }));
+    const fromClaims: MacUse[] = this.view
+      .macHolders(mac)
+      .map(h => ({ ...claimNameParts(h.claim), namespace: h.namespace, network: h.network, mac }));
     const fromSpecs = this.view.caches.vms.by("derivedMac", "yes").flatMap(specMacUses);
     const self = { namespace: ns, vm: claim.spec!.vm, iface: claim.spec!.interface };
     const clash = macClash(mac, claim.spec!.network, self, [...fromClaims, ...fromSpecs], n => domainOfNetwork(this.view, n));
@@ -248,7 +265,13 @@ export class Binder {
     const name = claim.metadata!.name as string;
     const namespace = claim.metadata!.namespace as string;
     try {
-      const updated = await this.client.mergePatch<IPClaim>(Kinds.IPClaim, name, namespace, { metadata: { resourceVersion: claim.metadata!.resourceVersion }, status }, "status");
+      const updated = await this.client.mergePatch<IPClaim>(
+        Kinds.IPClaim,
+        name,
+        namespace,
+        { metadata: { resourceVersion: claim.metadata!.resourceVersion }, status },
+        "status",
+      );
       this.view.caches.claims.upsert(updated);
     } catch (err) {
       if (!isConflict(err)) throw err;
@@ -275,7 +298,12 @@ function familyOf(address: string): 4 | 6 {
 
 /** The address the claim holds in the allocator, else a fresh pick (the requested one if free). */
 /** The address held for the claim (`held`, from #heldAddress), else a fresh pick honouring the request. */
-function pick(allocator: PoolAllocator, owner: string, requested: string | undefined, held: string | undefined): { held: boolean; result: AllocateResult } {
+function pick(
+  allocator: PoolAllocator,
+  owner: string,
+  requested: string | undefined,
+  held: string | undefined,
+): { held: boolean; result: AllocateResult } {
   return held ? { held: true, result: { ok: true, address: held } } : { held: false, result: allocator.tryAllocate(owner, requested) };
 }
 
@@ -302,13 +330,24 @@ function heldBy(requested: string, pool: string, holder: string, ns: string): Bi
 
 /** A MAC clash ends the bind when the address was asked for, or when every free one clashes. Pure. */
 function macStop(pool: string, why: string, requested: boolean, seenBefore: boolean): BindOutcome | undefined {
-  if (requested) return { bound: false, reason: "Conflict", message: `pool ${pool}: ${why}; request another address, or set macAddress on this interface` };
-  if (seenBefore) return { bound: false, reason: "Exhausted", message: `pool ${pool}: every free address derives a MAC in use on this L2 segment (${why})` };
+  if (requested)
+    return {
+      bound: false,
+      reason: "Conflict",
+      message: `pool ${pool}: ${why}; request another address, or set macAddress on this interface`,
+    };
+  if (seenBefore)
+    return {
+      bound: false,
+      reason: "Exhausted",
+      message: `pool ${pool}: every free address derives a MAC in use on this L2 segment (${why})`,
+    };
   return undefined;
 }
 
 function failure(error: IpamError, pool: string): BindOutcome {
-  const reason = error.code === "Exhausted" ? "Exhausted" : error.code === "Taken" || error.code === "Conflict" ? "Conflict" : "InvalidRequest";
+  const reason =
+    error.code === "Exhausted" ? "Exhausted" : error.code === "Taken" || error.code === "Conflict" ? "Conflict" : "InvalidRequest";
   return { bound: false, reason, message: `pool ${pool}: ${error.message}` };
 }
 

@@ -24,13 +24,21 @@ export function statusFor(claim: IPClaim, outcome: BindOutcome, now = new Date()
       ...(outcome.gateway ? { gateway: outcome.gateway } : {}),
       released: false,
       observedGeneration: generation,
-      conditions: setCondition(prev.conditions, { type: "Bound", status: "True", reason: "Allocated", message, observedGeneration: generation }, now),
+      conditions: setCondition(
+        prev.conditions,
+        { type: "Bound", status: "True", reason: "Allocated", message, observedGeneration: generation },
+        now,
+      ),
     };
   }
   return {
     ...prev,
     observedGeneration: generation,
-    conditions: setCondition(prev.conditions, { type: "Bound", status: "False", reason: outcome.reason, message: outcome.message, observedGeneration: generation }, now),
+    conditions: setCondition(
+      prev.conditions,
+      { type: "Bound", status: "False", reason: outcome.reason, message: outcome.message, observedGeneration: generation },
+      now,
+    ),
   };
 }
 

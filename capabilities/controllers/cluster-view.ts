@@ -155,7 +155,9 @@ export class ClusterView implements AdmissionSnapshot {
 
   /** Claims holding a MAC (lower-case), with their network: a MAC is unique per L2 segment. */
   macHolders(mac: string): MacHolder[] {
-    return this.caches.claims.by("mac", mac.toLowerCase()).map(c => ({ namespace: String(c.metadata?.namespace), claim: String(c.metadata?.name), network: String(c.spec?.network) }));
+    return this.caches.claims
+      .by("mac", mac.toLowerCase())
+      .map(c => ({ namespace: String(c.metadata?.namespace), claim: String(c.metadata?.name), network: String(c.spec?.network) }));
   }
 
   pool(name: string): IPPool | undefined {
@@ -210,4 +212,3 @@ export class ClusterView implements AdmissionSnapshot {
     }));
   }
 }
-

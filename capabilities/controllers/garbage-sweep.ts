@@ -43,7 +43,8 @@ export class GarbageSweep {
       if (this.#allocationOrphaned(obj)) suspects.set(`allocation/${obj.metadata?.name}/${obj.metadata?.uid}`, { kind: "allocation", obj });
     }
     for (const obj of this.view.caches.claims.values()) {
-      if (this.#claimOrphaned(obj)) suspects.set(`claim/${obj.metadata?.namespace}/${obj.metadata?.name}/${obj.metadata?.uid}`, { kind: "claim", obj });
+      if (this.#claimOrphaned(obj))
+        suspects.set(`claim/${obj.metadata?.namespace}/${obj.metadata?.name}/${obj.metadata?.uid}`, { kind: "claim", obj });
     }
     return suspects;
   }

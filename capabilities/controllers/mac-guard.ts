@@ -41,7 +41,13 @@ export const hasDerivedFormMac = (vm: VirtualMachine): boolean => specMacUses(vm
  * The first use of `mac` on the segment of `network` other than the NIC itself (`self`), or
  * undefined. `segmentOf` maps a network to its L2 segment (admission/l2.ts).
  */
-export function macClash(mac: string, network: string, self: { namespace: string; vm: string; iface: string }, uses: MacUse[], segmentOf: (network: string) => string): MacUse | undefined {
+export function macClash(
+  mac: string,
+  network: string,
+  self: { namespace: string; vm: string; iface: string },
+  uses: MacUse[],
+  segmentOf: (network: string) => string,
+): MacUse | undefined {
   const want = mac.toLowerCase();
   const segment = segmentOf(network);
   const isSelf = (u: MacUse): boolean => u.namespace === self.namespace && u.vm === self.vm && u.iface === self.iface;

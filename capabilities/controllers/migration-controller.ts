@@ -33,7 +33,10 @@ export function targetKept(claim: IPClaim, podNamespace: string, elements: PodEl
   if (!el) return { kept: false, detail: `the target pod has no element for network ${claim.spec?.network}` };
   const want = JSON.stringify(status.addresses ?? []);
   if (JSON.stringify(el.ips ?? []) !== want || el.mac !== status.mac) {
-    return { kept: false, detail: `the target pod carries ${JSON.stringify(el.ips ?? [])} MAC ${el.mac}, the claim ${want} MAC ${status.mac}` };
+    return {
+      kept: false,
+      detail: `the target pod carries ${JSON.stringify(el.ips ?? [])} MAC ${el.mac}, the claim ${want} MAC ${status.mac}`,
+    };
   }
   return { kept: true, detail: `${(status.addresses ?? []).join(", ")} MAC ${status.mac}` };
 }
@@ -47,9 +50,14 @@ export function migrationVerdict(
   elements: PodElement[],
 ): { kept: boolean; reason: string; message: string } {
   if (phase === "Failed") {
-    return { kept: true, reason: "MigrationFailed", message: `migration ${migration}: the migration failed; the source pod keeps the address, nothing was released` };
+    return {
+      kept: true,
+      reason: "MigrationFailed",
+      message: `migration ${migration}: the migration failed; the source pod keeps the address, nothing was released`,
+    };
   }
-  if (!target) return { kept: false, reason: "TargetPodGone", message: `migration ${migration}: the target pod could not be found to verify` };
+  if (!target)
+    return { kept: false, reason: "TargetPodGone", message: `migration ${migration}: the target pod could not be found to verify` };
   const { kept, detail } = targetKept(claim, claim.metadata!.namespace as string, elements);
   if (!kept) return { kept, reason: "AddressChanged", message: `migration ${migration}: ${detail}` };
   return { kept, reason: "AddressKept", message: `migration ${migration}: target pod ${target.metadata?.name} kept ${detail}` };
@@ -76,14 +84,24 @@ export class MigrationController {
     return done;
   }
 
-  async #record(vmim: VirtualMachineInstanceMigration, claim: IPClaim, phase: string, target: KubeObject | undefined, elements: PodElement[]): Promise<void> {
+  async #record(
+    vmim: VirtualMachineInstanceMigration,
+    claim: IPClaim,
+    phase: string,
+    target: KubeObject | undefined,
+    elements: PodElement[],
+  ): Promise<void> {
     const migration = vmim.metadata!.name!;
     const prev = (claim.status ?? {}) as ClaimStatus;
     const already = prev.conditions?.find(c => c.type === "Migrated" && c.message.startsWith(`migration ${migration}:`));
     if (already) return; // recorded once per migration
     const { kept, reason, message } = migrationVerdict(migration, phase, claim, target, elements);
     const generation = claim.metadata?.generation as number | undefined;
-    const conditions = setCondition(prev.conditions, { type: "Migrated", status: kept ? "True" : "False", reason, message, observedGeneration: generation }, new Date().toISOString());
+    const conditions = setCondition(
+      prev.conditions,
+      { type: "Migrated", status: kept ? "True" : "False", reason, message, observedGeneration: generation },
+      new Date().toISOString(),
+    );
     await this.binder.writeStatus(claim, { ...prev, conditions });
     this.event(this.#target(claim), kept ? "Normal" : "Warning", reason, `interface ${claim.spec!.interface}: ${message}`);
   }
@@ -96,7 +114,10 @@ export class MigrationController {
   }
 
   async #targetPod(vmim: VirtualMachineInstanceMigration): Promise<KubeObject | undefined> {
-    const pods = await this.client.list<KubeObject>(Kinds.Pod, { namespace: vmim.metadata!.namespace!, labelSelector: `${MIGRATION_JOB_LABEL}=${vmim.metadata!.uid}` });
+    const pods = await this.client.list<KubeObject>(Kinds.Pod, {
+      namespace: vmim.metadata!.namespace!,
+      labelSelector: `${MIGRATION_JOB_LABEL}=${vmim.metadata!.uid}`,
+    });
     return pods.items[0];
   }
 }

@@ -40,7 +40,8 @@ export function planNic(vm: VirtualMachine, nic: BridgeNic, choices: PoolsParse,
   // A choice that does not parse is never served from the default (the owner meant another pool),
   // but a NIC that holds addresses of the default keeps them.
   const holdsThese = held !== undefined && held.length === pools.length && held.every(h => pools.includes(h));
-  if (!choices.ok && !holdsThese) return { pools: [], unbound: { bound: false, reason: "InvalidRequest", message: `annotation ${POOLS_ANNOTATION} ${choices.message}` } };
+  if (!choices.ok && !holdsThese)
+    return { pools: [], unbound: { bound: false, reason: "InvalidRequest", message: `annotation ${POOLS_ANNOTATION} ${choices.message}` } };
   if (pools.length) return { pools };
   const problem = r.problems[0];
   const reason = CHOICE_PROBLEMS.includes(problem.kind) ? "InvalidRequest" : "NetworkNotReady";

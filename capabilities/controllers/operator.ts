@@ -84,7 +84,13 @@ export class Operator {
   ) {
     this.event = eventRecorder(client, msg => log.warn(msg));
     this.binder = new Binder(client, this.view);
-    this.vms = new VmController(client, this.view, this.binder, this.event, new ServiceController(client, this.view.caches.services, this.event));
+    this.vms = new VmController(
+      client,
+      this.view,
+      this.binder,
+      this.event,
+      new ServiceController(client, this.view.caches.services, this.event),
+    );
     this.pools = new PoolController(client, this.view);
     this.migrations = new MigrationController(client, this.view, this.binder, this.event);
     this.sweep = new GarbageSweep(client, this.view, this.vms, (opts.gcGraceSeconds ?? 60) * 1000);
@@ -98,7 +104,10 @@ export class Operator {
       concurrency: opts.concurrency ?? 32,
       id: keyId,
       onError: (key, err, attempt) =>
-        log.warn({ key: keyId(key), attempt }, `reconcile ${keyId(key)} failed (attempt ${attempt}, retrying with backoff): ${errorText(err)}`),
+        log.warn(
+          { key: keyId(key), attempt },
+          `reconcile ${keyId(key)} failed (attempt ${attempt}, retrying with backoff): ${errorText(err)}`,
+        ),
       onTerminal: terminalReporter(this.view, this.event, log),
     });
   }
@@ -123,7 +132,8 @@ export class Operator {
         for (const c of this.view.caches.claims.values()) if (hasBoundCondition(c)) bound++;
         return { bound, unbound: this.view.caches.claims.size - bound };
       },
-      staleness: () => Object.fromEntries(WATCHED.map(w => [w.kind, (Date.now() - (this.#lastWatchEvent.get(w.kind) ?? this.#startedAt)) / 1000])),
+      staleness: () =>
+        Object.fromEntries(WATCHED.map(w => [w.kind, (Date.now() - (this.#lastWatchEvent.get(w.kind) ?? this.#startedAt)) / 1000])),
     });
     await Promise.all(WATCHED.map(w => this.#informer(w).start()));
     this.#forgetPools();
@@ -203,7 +213,10 @@ export class Operator {
           // No allocator is rebuilt under binds in flight: they follow the allocations the List
           // changed (ClusterView.replaceAllocations), and a pool's allocator is rebuilt only when
           // its spec changes (ClusterView.poolState).
-          const changed = w.kind === "IPAllocation" ? this.view.replaceAllocations(items as IPAllocation[], resourceVersion) : cache.replace(items, resourceVersion);
+          const changed =
+            w.kind === "IPAllocation"
+              ? this.view.replaceAllocations(items as IPAllocation[], resourceVersion)
+              : cache.replace(items, resourceVersion);
           this.#lastWatchEvent.set(w.kind, Date.now());
           if (changed.length && this.opts.controllers && this.#leading) this.#enqueueChanged(w.kind, changed);
         },

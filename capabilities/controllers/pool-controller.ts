@@ -48,7 +48,11 @@ export class PoolController {
     const capacity = safeNumber(state?.layout?.capacity ?? 0n);
     const generation = pool.metadata?.generation as number | undefined;
     const prev = (pool.status as PoolStatus | undefined)?.conditions;
-    const conditions = setCondition(setCondition(prev, this.#ready(pool, state?.error, generation), now), exhausted(capacity, allocated, generation), now);
+    const conditions = setCondition(
+      setCondition(prev, this.#ready(pool, state?.error, generation), now),
+      exhausted(capacity, allocated, generation),
+      now,
+    );
     return { capacity, allocated, available: Math.max(0, capacity - allocated), observedGeneration: generation, conditions };
   }
 
@@ -56,7 +60,14 @@ export class PoolController {
   #ready(pool: IPPool, specError: string | undefined, generation: number | undefined): ConditionInput {
     const conflict = specError ? undefined : conflictLoss(pool, this.view);
     const notReady = specError ?? conflict ?? this.#networkProblem(pool);
-    if (!notReady) return { type: "Ready", status: "True", reason: "Ready", message: "the pool and its networks can serve addresses", observedGeneration: generation };
+    if (!notReady)
+      return {
+        type: "Ready",
+        status: "True",
+        reason: "Ready",
+        message: "the pool and its networks can serve addresses",
+        observedGeneration: generation,
+      };
     const reason = specError ? "InvalidSpec" : conflict ? "Conflict" : "NetworkNotReady";
     return { type: "Ready", status: "False", reason, message: notReady, observedGeneration: generation };
   }
@@ -80,7 +91,13 @@ export class PoolController {
 
 function sameStatus(a: PoolStatus | undefined, b: PoolStatus): boolean {
   const view = (s: PoolStatus | undefined): string =>
-    JSON.stringify([s?.capacity, s?.allocated, s?.available, s?.observedGeneration, (s?.conditions ?? []).map(c => [c.type, c.status, c.reason, c.message])]);
+    JSON.stringify([
+      s?.capacity,
+      s?.allocated,
+      s?.available,
+      s?.observedGeneration,
+      (s?.conditions ?? []).map(c => [c.type, c.status, c.reason, c.message]),
+    ]);
   return view(a) === view(b);
 }
 
@@ -89,9 +106,21 @@ type ConditionInput = Omit<Condition, "lastTransitionTime">;
 /** Exhausted when every address is allocated; else how many are free. Pure. */
 function exhausted(capacity: number, allocated: number, generation: number | undefined): ConditionInput {
   if (capacity > 0 && allocated >= capacity) {
-    return { type: "Exhausted", status: "True", reason: "NoFreeAddress", message: `all ${capacity} addresses are allocated: widen spec.ranges or free addresses`, observedGeneration: generation };
+    return {
+      type: "Exhausted",
+      status: "True",
+      reason: "NoFreeAddress",
+      message: `all ${capacity} addresses are allocated: widen spec.ranges or free addresses`,
+      observedGeneration: generation,
+    };
   }
-  return { type: "Exhausted", status: "False", reason: "FreeAddresses", message: `${Math.max(0, capacity - allocated)} addresses free`, observedGeneration: generation };
+  return {
+    type: "Exhausted",
+    status: "False",
+    reason: "FreeAddresses",
+    message: `${Math.max(0, capacity - allocated)} addresses free`,
+    observedGeneration: generation,
+  };
 }
 
 /** A capacity as a status number: an IPv6 pool's can exceed what a JSON number holds exactly. */

@@ -13,7 +13,17 @@ import type { ObjectMeta } from "../k8s/client";
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
 /** The metadata fields any controller reads (never managedFields, never the last-applied copy). */
-const META_KEYS = ["name", "namespace", "uid", "resourceVersion", "generation", "deletionTimestamp", "labels", "finalizers", "ownerReferences"] as const;
+const META_KEYS = [
+  "name",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "deletionTimestamp",
+  "labels",
+  "finalizers",
+  "ownerReferences",
+] as const;
 
 /** Copies the keys of `from` that are set; leaves out the rest (no undefined-valued properties). */
 function pick<T extends object, K extends keyof T>(from: T | undefined, keys: readonly K[]): Pick<T, K> {

@@ -69,6 +69,7 @@ const TERMINAL_STATUS = new Set([400, 403, 405, 413, 415, 422]);
 /** Sorts any thrown value: TerminalError or RetryableError (unknown errors retry, as before). */
 export function classify(err: unknown): TerminalError | RetryableError {
   if (err instanceof TerminalError || err instanceof RetryableError) return err;
-  if (err instanceof ApiError && TERMINAL_STATUS.has(err.status)) return new TerminalError(err.reason || String(err.status), err.message, { cause: err });
+  if (err instanceof ApiError && TERMINAL_STATUS.has(err.status))
+    return new TerminalError(err.reason || String(err.status), err.message, { cause: err });
   return new RetryableError(err instanceof Error ? err.message : String(err), { cause: err });
 }

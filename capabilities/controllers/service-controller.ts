@@ -19,7 +19,10 @@ export interface ServiceObject extends KubeObject {
 }
 
 /** The Service a VM should have, or why it cannot have one, or undefined when not exposed. Pure. */
-export function renderService(vm: VirtualMachine, allowedTypes: readonly string[] = allowedExposeTypes()): { service: ServiceObject } | { problem: string } | undefined {
+export function renderService(
+  vm: VirtualMachine,
+  allowedTypes: readonly string[] = allowedExposeTypes(),
+): { service: ServiceObject } | { problem: string } | undefined {
   const type = vm.metadata?.annotations?.[EXPOSE_ANNOTATION];
   if (type === undefined) return undefined;
   const problem = exposeProblem(type, allowedTypes);
@@ -27,7 +30,9 @@ export function renderService(vm: VirtualMachine, allowedTypes: readonly string[
   const nic = vmNics(vm).find(n => n.bindings.includes("masquerade"));
   const nicPortList = nic ? nicPorts(nic) : [];
   if (!nicPortList.length) {
-    return { problem: `annotation ${EXPOSE_ANNOTATION} needs a masquerade interface with ports (spec.template.spec.domain.devices.interfaces[].ports)` };
+    return {
+      problem: `annotation ${EXPOSE_ANNOTATION} needs a masquerade interface with ports (spec.template.spec.domain.devices.interfaces[].ports)`,
+    };
   }
   return { service: serviceOf(vm, type, nicPortList.map(servicePort)) };
 }
@@ -36,7 +41,8 @@ export function renderService(vm: VirtualMachine, allowedTypes: readonly string[
 function exposeProblem(type: string, allowedTypes: readonly string[]): string | undefined {
   if (!TYPES.has(type)) return `annotation ${EXPOSE_ANNOTATION}=${JSON.stringify(type)} must be ClusterIP, NodePort or LoadBalancer`;
   // The admin's restriction holds for VMs annotated before it was set, too (no Service, an Event).
-  if (!allowedTypes.includes(type)) return `annotation ${EXPOSE_ANNOTATION}=${type}: Service type ${type} is not allowed on this cluster (allowed: ${allowedTypes.join(", ") || "none"})`;
+  if (!allowedTypes.includes(type))
+    return `annotation ${EXPOSE_ANNOTATION}=${type}: Service type ${type} is not allowed on this cluster (allowed: ${allowedTypes.join(", ") || "none"})`;
   return undefined;
 }
 
@@ -57,7 +63,9 @@ function serviceOf(vm: VirtualMachine, type: string, ports: ServicePort[]): Serv
       name,
       namespace: vm.metadata!.namespace,
       labels: { [VM_LABEL]: name, ...MANAGED_BY },
-      ownerReferences: [{ apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name, uid: vm.metadata!.uid!, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name, uid: vm.metadata!.uid!, controller: true, blockOwnerDeletion: true },
+      ],
     },
     spec: { type, selector: { "vm.kubevirt.io/name": name }, ports, ...(clusterIP ? { clusterIP } : {}) },
   };
@@ -96,13 +104,23 @@ export class ServiceController {
       this.services.upsert(await this.client.apply<ServiceObject>(Kinds.Service, service, { force: false }));
     } catch (err) {
       if (isConflict(err)) {
-        this.event(vmRef, "Warning", "ServiceExists", `Service ${ns}/${name} exists and is managed by someone else; remove it or the ${EXPOSE_ANNOTATION} annotation (${errorText(err)})`);
+        this.event(
+          vmRef,
+          "Warning",
+          "ServiceExists",
+          `Service ${ns}/${name} exists and is managed by someone else; remove it or the ${EXPOSE_ANNOTATION} annotation (${errorText(err)})`,
+        );
         return;
       }
       if (err instanceof InvalidError) {
         // Typically a vmnet.io/service-ip outside the service range or already taken.
         const pinned = service.spec?.clusterIP;
-        this.event(vmRef, "Warning", "ServiceRejected", `Service ${ns}/${name} (${SERVICE_IP_ANNOTATION}=${pinned ?? "unset"}) was refused: ${errorText(err)}`);
+        this.event(
+          vmRef,
+          "Warning",
+          "ServiceRejected",
+          `Service ${ns}/${name} (${SERVICE_IP_ANNOTATION}=${pinned ?? "unset"}) was refused: ${errorText(err)}`,
+        );
         return;
       }
       throw err;
@@ -122,6 +140,10 @@ function sameService(have: ServiceObject, want: ServiceObject): boolean {
   const w = want.spec!;
   const h = have.spec ?? {};
   const ports = (p: unknown[] | undefined): string =>
-    JSON.stringify((p ?? []).map(x => x as { name?: string; port?: number; targetPort?: unknown; protocol?: string }).map(x => [x.name, x.port, x.targetPort, x.protocol]));
+    JSON.stringify(
+      (p ?? [])
+        .map(x => x as { name?: string; port?: number; targetPort?: unknown; protocol?: string })
+        .map(x => [x.name, x.port, x.targetPort, x.protocol]),
+    );
   return h.type === w.type && ports(h.ports) === ports(w.ports) && (!w.clusterIP || h.clusterIP === w.clusterIP);
 }

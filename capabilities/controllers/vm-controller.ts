@@ -18,7 +18,17 @@ import { Binder, BindOutcome, ClaimStatus } from "./binder";
 import { statusFor } from "./claim-status";
 import { ClusterView, ownerOf } from "./cluster-view";
 import { NicPlan, planNic, poolChoices } from "./nic-pools";
-import { BridgeNic, claimName, claimSpecDiffers, FINALIZER, renderClaim, requestedAddresses, bridgeNics, setCondition, claimableInterface } from "./render";
+import {
+  BridgeNic,
+  claimName,
+  claimSpecDiffers,
+  FINALIZER,
+  renderClaim,
+  requestedAddresses,
+  bridgeNics,
+  setCondition,
+  claimableInterface,
+} from "./render";
 import { isClaimBound } from "../domain/claims";
 import { done, KeyOf, requeueAfter, Result, RetryableError } from "./reconcile";
 
@@ -82,7 +92,13 @@ export class VmController {
   }
 
   /** One NIC's claim, applied and bound, or why not reported on it; undefined when it can have none. */
-  async #ensureNic(vm: VirtualMachine, want: WantedClaim, requested: string[] | undefined, verdict: ValidationResult, tally: BindTally): Promise<IPClaim | undefined> {
+  async #ensureNic(
+    vm: VirtualMachine,
+    want: WantedClaim,
+    requested: string[] | undefined,
+    verdict: ValidationResult,
+    tally: BindTally,
+  ): Promise<IPClaim | undefined> {
     const { nic, pools, unbound } = want;
     if (!claimableInterface(nic.interface)) return this.#unclaimable(vm, nic, verdict);
     const claim = await this.#applyClaim(vm, nic, pools);
@@ -190,7 +206,10 @@ export class VmController {
     } catch (err) {
       if (isNotFound(err)) return;
       // The test op failed (a 422): the finalizers changed meanwhile; a fresh read finds the index.
-      if (err instanceof InvalidError) throw new RetryableError(`finalizers of VM ${vm.metadata!.namespace}/${vm.metadata!.name} changed meanwhile: ${err.message}`, { cause: err });
+      if (err instanceof InvalidError)
+        throw new RetryableError(`finalizers of VM ${vm.metadata!.namespace}/${vm.metadata!.name} changed meanwhile: ${err.message}`, {
+          cause: err,
+        });
       throw err;
     }
   }
@@ -235,7 +254,16 @@ export class VmController {
       if (retain) {
         const now = new Date().toISOString();
         const prev = (claim.status ?? {}) as ClaimStatus;
-        const conditions = setCondition(prev.conditions, { type: "Bound", status: "False", reason: "Released", message: `${why}; addresses retained by reclaimPolicy Retain: delete this IPClaim to free them` }, now);
+        const conditions = setCondition(
+          prev.conditions,
+          {
+            type: "Bound",
+            status: "False",
+            reason: "Released",
+            message: `${why}; addresses retained by reclaimPolicy Retain: delete this IPClaim to free them`,
+          },
+          now,
+        );
         await this.binder.writeStatus(claim, { ...prev, released: true, conditions });
         return;
       }
@@ -269,7 +297,8 @@ export function refusalMessage(iface: string, problems: Finding[]): string {
 /** Adds one NIC's bind outcome to the VM's tally: newly bound, or a wait it asks for. */
 function tallyOutcome(tally: BindTally, claim: IPClaim, iface: string, outcome: BindOutcome): void {
   if (outcome.bound) {
-    if (!sameAddresses(claim, outcome.addresses)) tally.newlyBound.push(`interface ${iface}: ${outcome.addresses.join(", ")} with MAC ${outcome.mac}`);
+    if (!sameAddresses(claim, outcome.addresses))
+      tally.newlyBound.push(`interface ${iface}: ${outcome.addresses.join(", ")} with MAC ${outcome.mac}`);
   } else if (outcome.retryAfterMs !== undefined) {
     tally.retryAfterMs = Math.min(tally.retryAfterMs ?? Infinity, outcome.retryAfterMs);
   }
@@ -285,4 +314,5 @@ export function isBound(claim: IPClaim): boolean {
 }
 
 const vmRef = (vm: VirtualMachine): EventTarget => eventTarget("kubevirt.io/v1", "VirtualMachine", vm);
-const claimRef = (claim: IPClaim): EventTarget => eventTarget("vmnet.io/v1alpha1", "IPClaim", claim as { metadata?: { name?: string; namespace?: string; uid?: string } });
+const claimRef = (claim: IPClaim): EventTarget =>
+  eventTarget("vmnet.io/v1alpha1", "IPClaim", claim as { metadata?: { name?: string; namespace?: string; uid?: string } });

@@ -121,7 +121,10 @@ export const WATCHED: readonly Watched[] = [
     kind: "IPClaim",
     ref: Kinds.IPClaim,
     cache: c => c.claims,
-    route: (phase, claim) => [...(phase === "DELETED" ? [claimKey(nsOf(claim), nameOf(claim))] : []), vmKey(nsOf(claim), String(claim.spec?.vm))],
+    route: (phase, claim) => [
+      ...(phase === "DELETED" ? [claimKey(nsOf(claim), nameOf(claim))] : []),
+      vmKey(nsOf(claim), String(claim.spec?.vm)),
+    ],
   }),
   entry<VirtualMachine>({
     kind: "VirtualMachine",

@@ -78,7 +78,10 @@ const schemas: Record<string, object> = {
       not: {
         anyOf: [
           { required: ["deviceID"] },
-          { required: ["args"], properties: { args: { type: "object", required: ["cni"], properties: { cni: { type: "object", required: ["ovnPort"] } } } } },
+          {
+            required: ["args"],
+            properties: { args: { type: "object", required: ["cni"], properties: { cni: { type: "object", required: ["ovnPort"] } } } },
+          },
         ],
       },
     },
@@ -86,7 +89,8 @@ const schemas: Record<string, object> = {
       required: ["bridge"],
       properties: {
         bridge: {
-          "x-hint": 'name the Open vSwitch bridge, such as "br1", or give deviceID (hardware offload) or args.cni.ovnPort, from which ovs-cni finds the bridge',
+          "x-hint":
+            'name the Open vSwitch bridge, such as "br1", or give deviceID (hardware offload) or args.cni.ovnPort, from which ovs-cni finds the bridge',
         },
       },
     },

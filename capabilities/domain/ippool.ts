@@ -110,11 +110,20 @@ function checkShapes(ctx: PoolCtx, out: Findings): boolean {
     out.deny(field, value, message);
     ok = false;
   };
-  if (ranges !== undefined && !Array.isArray(ranges)) deny("spec.ranges", ranges, `${show(ranges)} must be a list such as ["10.100.0.10-10.100.0.200"]`);
-  if (exclude !== undefined && !Array.isArray(exclude)) deny("spec.exclude", exclude, `${show(exclude)} must be a list of addresses and CIDRs`);
-  listOf(ranges).forEach((r, i) => typeof r !== "string" && deny(`spec.ranges[${i}]`, r, `range ${show(r)} must be a string such as "10.100.0.10-10.100.0.200"`));
-  listOf(exclude).forEach((e, i) => typeof e !== "string" && deny(`spec.exclude[${i}]`, e, `exclusion ${show(e)} must be a string such as "10.100.0.50" or "10.100.0.64/28"`));
-  if (gateway !== undefined && typeof gateway !== "string") deny("spec.gateway", gateway, `gateway ${show(gateway)} must be a string such as "10.100.0.1"`);
+  if (ranges !== undefined && !Array.isArray(ranges))
+    deny("spec.ranges", ranges, `${show(ranges)} must be a list such as ["10.100.0.10-10.100.0.200"]`);
+  if (exclude !== undefined && !Array.isArray(exclude))
+    deny("spec.exclude", exclude, `${show(exclude)} must be a list of addresses and CIDRs`);
+  listOf(ranges).forEach(
+    (r, i) => typeof r !== "string" && deny(`spec.ranges[${i}]`, r, `range ${show(r)} must be a string such as "10.100.0.10-10.100.0.200"`),
+  );
+  listOf(exclude).forEach(
+    (e, i) =>
+      typeof e !== "string" &&
+      deny(`spec.exclude[${i}]`, e, `exclusion ${show(e)} must be a string such as "10.100.0.50" or "10.100.0.64/28"`),
+  );
+  if (gateway !== undefined && typeof gateway !== "string")
+    deny("spec.gateway", gateway, `gateway ${show(gateway)} must be a string such as "10.100.0.1"`);
   return ok && isSpecInput(ctx.spec);
 }
 
@@ -134,7 +143,11 @@ function checkExcludes(ctx: PoolCtx, cidr: CIDR, out: Findings): void {
   listOf(ctx.spec.exclude).forEach((e, i) => {
     const span = parseAddressOrCIDR(e);
     if (!span || ctx.refused?.has(`spec.exclude[${i}]`) || contains(cidr, span)) return;
-    out.deny(`spec.exclude[${i}]`, e, `exclusion ${show(e)} is not inside spec.cidr ${cidr.text}; exclude only addresses of the pool's subnet`);
+    out.deny(
+      `spec.exclude[${i}]`,
+      e,
+      `exclusion ${show(e)} is not inside spec.cidr ${cidr.text}; exclude only addresses of the pool's subnet`,
+    );
   });
 }
 
@@ -201,7 +214,9 @@ function checkNetworks(ctx: PoolCtx, out: Findings): void {
 function checkSharedNetworks(ctx: PoolCtx, cidr: CIDR, snapshot: AdmissionSnapshot, out: Findings): void {
   listOf(ctx.spec.networks).forEach((n, i) => {
     if (typeof n !== "string") return;
-    const others = snapshot.poolsForNetwork(n).filter(o => poolName(o) !== ctx.name && parseCIDR(isRecord(o.spec) ? o.spec.cidr : undefined)?.family === cidr.family);
+    const others = snapshot
+      .poolsForNetwork(n)
+      .filter(o => poolName(o) !== ctx.name && parseCIDR(isRecord(o.spec) ? o.spec.cidr : undefined)?.family === cidr.family);
     for (const other of others) {
       const otherName = poolName(other);
       const otherCidr = parseCIDR(isRecord(other.spec) ? other.spec.cidr : undefined)!;
@@ -232,7 +247,11 @@ function checkSharedNetworks(ctx: PoolCtx, cidr: CIDR, snapshot: AdmissionSnapsh
 function checkSharedSegment(ctx: PoolCtx, snapshot: AdmissionSnapshot, out: Findings): void {
   for (const c of poolConflicts(ctx.pool, snapshot)) {
     if (c.kind !== "segment") continue; // checkSharedNetworks names the others, with their field
-    out.deny("spec.cidr", ctx.spec.cidr, `${c.why}; one address would be handed out twice there: give the pools disjoint CIDRs, or serve both networks from one pool`);
+    out.deny(
+      "spec.cidr",
+      ctx.spec.cidr,
+      `${c.why}; one address would be handed out twice there: give the pools disjoint CIDRs, or serve both networks from one pool`,
+    );
   }
 }
 

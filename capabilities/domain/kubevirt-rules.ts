@@ -19,7 +19,17 @@ import { isIPv4Mapped } from "../ipam/address";
 import { parseIP } from "./net";
 import { parseUnicastMac } from "./names";
 import { VMContext, vmContext } from "./vm-context";
-import { BindingMethod, DISCONTINUED_BINDINGS, IfaceEntry, NETWORKS, NetEntry, POD_ONLY_BINDINGS, TEMPLATE, isBindingMethod, isDiscontinued } from "./vm-nics";
+import {
+  BindingMethod,
+  DISCONTINUED_BINDINGS,
+  IfaceEntry,
+  NETWORKS,
+  NetEntry,
+  POD_ONLY_BINDINGS,
+  TEMPLATE,
+  isBindingMethod,
+  isDiscontinued,
+} from "./vm-nics";
 
 export const KUBEVIRT_RELEASE = "v1.9.0";
 
@@ -250,7 +260,8 @@ function checkReservedMac(iface: IfaceEntry, out: Findings): void {
   const parsed = typeof mac === "string" && mac !== "" ? parseUnicastMac(mac) : undefined;
   if (!parsed || !("mac" in parsed) || parsed.mac !== RESERVED_MASQUERADE_MAC) return;
   // KubeVirt compares the text; the same MAC spelt otherwise collides just the same.
-  const spelling = mac === RESERVED_MASQUERADE_MAC ? "" : ` (${PRODUCT_RULE}: KubeVirt refuses only the spelling ${RESERVED_MASQUERADE_MAC})`;
+  const spelling =
+    mac === RESERVED_MASQUERADE_MAC ? "" : ` (${PRODUCT_RULE}: KubeVirt refuses only the spelling ${RESERVED_MASQUERADE_MAC})`;
   out.deny(
     `${iface.path}.macAddress`,
     mac,
@@ -298,7 +309,11 @@ function checkState(ctx: VMContext, iface: IfaceEntry, out: Findings): void {
     out.deny(path, state, `state ${show(state)} is not supported on SR-IOV interface ${name}; leave state out`);
   if (state !== "absent") return;
   if (!iface.bindings.includes("bridge"))
-    out.deny(path, state, `state "absent" (hot-unplug) works only on bridge interfaces, and ${name} is not one; remove the interface instead`);
+    out.deny(
+      path,
+      state,
+      `state "absent" (hot-unplug) works only on bridge interfaces, and ${name} is not one; remove the interface instead`,
+    );
   const def = defaultNetwork(ctx);
   if (def && def.name === iface.name)
     out.deny(
@@ -468,12 +483,20 @@ function checkBootOrder(ctx: VMContext, out: Findings): void {
     if (!present(order)) continue;
     const path = `${iface.path}.bootOrder`;
     if (typeof order !== "number" || !Number.isInteger(order) || order < 1) {
-      out.deny(path, order, `bootOrder ${show(order)} of interface ${show(iface.name)} is not a boot position; use an integer from 1, or leave it out`);
+      out.deny(
+        path,
+        order,
+        `bootOrder ${show(order)} of interface ${show(iface.name)} is not a boot position; use an integer from 1, or leave it out`,
+      );
       continue;
     }
     const first = taken.get(order);
     if (first !== undefined)
-      out.deny(path, order, `bootOrder ${order} of interface ${show(iface.name)} is already taken by ${first}; give every device its own boot position`);
+      out.deny(
+        path,
+        order,
+        `bootOrder ${order} of interface ${show(iface.name)} is already taken by ${first}; give every device its own boot position`,
+      );
     else taken.set(order, iface.path);
   }
 }

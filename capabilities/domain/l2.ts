@@ -25,7 +25,8 @@ export function domainOfNetwork(snapshot: Pick<AdmissionSnapshot, "nad">, networ
 
 /** The L2 domains a pool's networks reach. */
 export function domainsOfPool(snapshot: Pick<AdmissionSnapshot, "nad">, pool: IPPoolLike): Set<string> {
-  const networks = isRecord(pool.spec) && Array.isArray(pool.spec.networks) ? pool.spec.networks.filter((n): n is string => typeof n === "string") : [];
+  const networks =
+    isRecord(pool.spec) && Array.isArray(pool.spec.networks) ? pool.spec.networks.filter((n): n is string => typeof n === "string") : [];
   return new Set(networks.map(n => domainOfNetwork(snapshot, n)));
 }
 

@@ -21,7 +21,9 @@ export const VM_NAME_LABEL = "vm.kubevirt.io/name";
 export interface ClaimLike {
   metadata?: { name?: string; namespace?: string; [key: string]: unknown };
   spec?: Partial<ClaimSpec>;
-  status?: Partial<Pick<ClaimStatus, "addresses" | "mac">> & { conditions?: { type?: string; status?: string; reason?: string; message?: string }[] };
+  status?: Partial<Pick<ClaimStatus, "addresses" | "mac">> & {
+    conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
+  };
 }
 
 /** Multus's element keys the renderer writes besides "ips" and "mac". */

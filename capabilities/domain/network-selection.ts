@@ -72,11 +72,13 @@ function decodeJson(text: string, podNamespace: string): SelectionParse {
   const json = parseJson(text);
   if (!json.ok) return { ok: false, error: `is not valid JSON (${json.message} at offset ${json.position}); write it as ${EXAMPLE}` };
   if (json.value === null) return { ok: true, elements: [], json: true };
-  if (!Array.isArray(json.value)) return { ok: false, error: `is JSON but not a list of network selection elements; write it as ${EXAMPLE}` };
+  if (!Array.isArray(json.value))
+    return { ok: false, error: `is JSON but not a list of network selection elements; write it as ${EXAMPLE}` };
   const keyLists = elementKeyLists(text);
   const elements: SelectionElement[] = [];
   for (const [index, raw] of json.value.entries()) {
-    if (!isRecord(raw)) return { ok: false, error: `element ${index} is not an object; write each element as {"name": ..., "namespace": ...}` };
+    if (!isRecord(raw))
+      return { ok: false, error: `element ${index} is not an object; write each element as {"name": ..., "namespace": ...}` };
     const problem = keyProblem(keyLists[index] ?? [], index);
     if (problem) return { ok: false, error: problem };
     const el = element(raw, index, podNamespace);
@@ -105,10 +107,16 @@ function keyProblem(keys: string[], index: number): string | undefined {
 
 function element(raw: Record<string, unknown>, index: number, podNamespace: string): SelectionElement | { error: string } {
   const { name, namespace } = raw;
-  if (typeof name !== "string" || name === "") return { error: `element ${index} has no "name" string; name the NetworkAttachmentDefinition` };
+  if (typeof name !== "string" || name === "")
+    return { error: `element ${index} has no "name" string; name the NetworkAttachmentDefinition` };
   if (namespace !== undefined && typeof namespace !== "string") return { error: `element ${index} has a "namespace" that is not a string` };
   const ns = namespace ? namespace : podNamespace;
-  const iface = typeof raw.interface === "string" && raw.interface !== "" ? raw.interface : typeof raw.interfaceRequest === "string" ? raw.interfaceRequest : undefined;
+  const iface =
+    typeof raw.interface === "string" && raw.interface !== ""
+      ? raw.interface
+      : typeof raw.interfaceRequest === "string"
+        ? raw.interfaceRequest
+        : undefined;
   const addressKeys = ADDRESS_KEYS.filter(k => raw[k] !== undefined && raw[k] !== null);
   return { index, name, namespace: ns, network: `${ns}/${name}`, ...(iface ? { interface: iface } : {}), addressKeys, raw };
 }
@@ -138,7 +146,15 @@ function shortFormElement(item: string, index: number, podNamespace: string): Se
   if (name === "") return { error: `element ${show(item)} names no network` };
   const namespace = ns || podNamespace;
   const ifaceField = iface ? { interface: iface } : {};
-  return { index, name, namespace, network: `${namespace}/${name}`, ...ifaceField, addressKeys: [], raw: { name, ...(ns ? { namespace: ns } : {}), ...ifaceField } };
+  return {
+    index,
+    name,
+    namespace,
+    network: `${namespace}/${name}`,
+    ...ifaceField,
+    addressKeys: [],
+    raw: { name, ...(ns ? { namespace: ns } : {}), ...ifaceField },
+  };
 }
 
 /**

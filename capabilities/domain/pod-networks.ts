@@ -7,7 +7,13 @@
 import { isRecord, show } from "./findings";
 import type { GuardedNetworks } from "./l2";
 import { vmNameOfPod } from "./launcher-pod";
-import { DEFAULT_NETWORK_ANNOTATION, NETWORKS_ANNOTATION, SELECTION_ANNOTATIONS, SelectionElement, decodeNetworkSelection } from "./network-selection";
+import {
+  DEFAULT_NETWORK_ANNOTATION,
+  NETWORKS_ANNOTATION,
+  SELECTION_ANNOTATIONS,
+  SelectionElement,
+  decodeNetworkSelection,
+} from "./network-selection";
 
 export interface PodRequest {
   operation: string;
@@ -61,7 +67,13 @@ export function checkPodNetworks(req: PodRequest, launcherIdentity: string, guar
  * Both selection annotations, element by element: the denial of the first that does not decode or
  * carries what it may not, else whether the networks annotation names a pool-backed network.
  */
-function scanSelections(req: PodRequest, who: string, byLauncher: boolean, launcherIdentity: string, guarded: GuardedNetworks): { denial: string } | { poolBacked: boolean } {
+function scanSelections(
+  req: PodRequest,
+  who: string,
+  byLauncher: boolean,
+  launcherIdentity: string,
+  guarded: GuardedNetworks,
+): { denial: string } | { poolBacked: boolean } {
   let poolBacked = false;
   for (const key of SELECTION_ANNOTATIONS) {
     const value = annotationOf(req.object, key);
@@ -80,7 +92,13 @@ function scanSelections(req: PodRequest, who: string, byLauncher: boolean, launc
   return { poolBacked };
 }
 
-function elementProblem(el: SelectionElement, kind: "pool" | "l2", key: string, byLauncher: boolean, launcherIdentity: string): string | undefined {
+function elementProblem(
+  el: SelectionElement,
+  kind: "pool" | "l2",
+  key: string,
+  byLauncher: boolean,
+  launcherIdentity: string,
+): string | undefined {
   const keys = el.addressKeys;
   if (keys.length === 0) return undefined;
   const sets = `element ${el.index} sets ${keys.map(k => show(k)).join(" and ")} on network ${el.network}`;

@@ -101,14 +101,26 @@ export function nicPools(req: NicPoolRequest, snapshot: PoolSnapshot): NicPools 
   return withHeld(req, candidates, pools, problems, all.length > 0);
 }
 
-function withHeld(req: NicPoolRequest, candidates: IPPoolLike[], pools: IPPoolLike[], problems: PoolProblem[], poolBacked: boolean): NicPools {
+function withHeld(
+  req: NicPoolRequest,
+  candidates: IPPoolLike[],
+  pools: IPPoolLike[],
+  problems: PoolProblem[],
+  poolBacked: boolean,
+): NicPools {
   const held = heldPools(req, candidates, pools);
   if (!held) return { pools, problems, poolBacked };
   if (held.conflict && pools.length) problems.push(heldProblem(held.pools, pools));
   return { pools: [], problems, kept: held.pools, poolBacked };
 }
 
-function choiceProblem(name: string, req: NicPoolRequest, candidates: IPPoolLike[], picked: Map<Family, IPPoolLike>, snapshot: PoolSnapshot): PoolProblem | undefined {
+function choiceProblem(
+  name: string,
+  req: NicPoolRequest,
+  candidates: IPPoolLike[],
+  picked: Map<Family, IPPoolLike>,
+  snapshot: PoolSnapshot,
+): PoolProblem | undefined {
   const pool = snapshot.pool(name);
   const choose = `choose one of the pools of network ${show(req.network)} that serve it: ${names(candidates)}`;
   // Whether the pool does not exist or does not select the namespace is the same answer: a pool
@@ -119,12 +131,20 @@ function choiceProblem(name: string, req: NicPoolRequest, candidates: IPPoolLike
   if (!networks.includes(req.network))
     return { kind: "not-serving", pool: name, message: `IPPool ${show(name)} does not serve network ${show(req.network)}; ${choose}` };
   if (!poolServes(pool, snapshot))
-    return { kind: "not-ready", pool: name, message: `IPPool ${show(name)} serves no address (it is being deleted, or conflicts with another pool: see its Ready condition); ${choose}` };
+    return {
+      kind: "not-ready",
+      pool: name,
+      message: `IPPool ${show(name)} serves no address (it is being deleted, or conflicts with another pool: see its Ready condition); ${choose}`,
+    };
   const family = poolFamily(pool);
   if (family === undefined) return { kind: "not-ready", pool: name, message: `IPPool ${show(name)} has no valid spec.cidr; ${choose}` };
   const other = picked.get(family);
   if (other)
-    return { kind: "family-twice", pool: name, message: `IPPools ${show(poolName(other))} and ${show(name)} are both ${familyName(family)}; choose at most one pool per IP family` };
+    return {
+      kind: "family-twice",
+      pool: name,
+      message: `IPPools ${show(poolName(other))} and ${show(name)} are both ${familyName(family)}; choose at most one pool per IP family`,
+    };
   picked.set(family, pool);
   return undefined;
 }
@@ -163,7 +183,11 @@ function notSelected(req: NicPoolRequest): PoolProblem {
  * gets that one). Undefined when that is just the wanted pools; `conflict` when a held family's
  * wanted pool is another one.
  */
-function heldPools(req: NicPoolRequest, candidates: IPPoolLike[], wanted: IPPoolLike[]): { pools: IPPoolLike[]; conflict: boolean } | undefined {
+function heldPools(
+  req: NicPoolRequest,
+  candidates: IPPoolLike[],
+  wanted: IPPoolLike[],
+): { pools: IPPoolLike[]; conflict: boolean } | undefined {
   if (!req.held?.length) return undefined;
   const held = req.held.map(h => candidates.find(p => poolName(p) === h));
   if (held.some(p => p === undefined)) return undefined; // a held pool no longer serves the NIC: follow the choice

@@ -41,16 +41,28 @@ export function poolConflicts(pool: IPPoolLike, snapshot: Snapshot): PoolConflic
     }
     const segment = [...domainsOfPool(snapshot, other)].find(d => domains.has(d) && !d.startsWith("nad:"));
     if (segment && overlaps(cidr, otherCidr))
-      out.push({ other, kind: "segment", why: `IPPool ${show(poolName(other))} (${otherCidr.text}) overlaps ${cidr.text} on the same L2 segment (${segmentText(segment)})` });
+      out.push({
+        other,
+        kind: "segment",
+        why: `IPPool ${show(poolName(other))} (${otherCidr.text}) overlaps ${cidr.text} on the same L2 segment (${segmentText(segment)})`,
+      });
   }
   return out;
 }
 
 /** Pools of one family on one network: disjoint is fine, unless both claim to be its default. */
-function sharedNetworkConflict(pool: IPPoolLike, cidr: CIDR, other: IPPoolLike, otherCidr: CIDR, network: string): PoolConflict | undefined {
+function sharedNetworkConflict(
+  pool: IPPoolLike,
+  cidr: CIDR,
+  other: IPPoolLike,
+  otherCidr: CIDR,
+  network: string,
+): PoolConflict | undefined {
   const otherText = `IPPool ${show(poolName(other))} (${otherCidr.text})`;
-  if (overlaps(cidr, otherCidr)) return { other, kind: "overlap", network, why: `${otherText} also serves network ${show(network)} and overlaps ${cidr.text}` };
-  if (isMarkedDefault(pool) && isMarkedDefault(other)) return { other, kind: "default", network, why: `${otherText} is also marked default for network ${show(network)}` };
+  if (overlaps(cidr, otherCidr))
+    return { other, kind: "overlap", network, why: `${otherText} also serves network ${show(network)} and overlaps ${cidr.text}` };
+  if (isMarkedDefault(pool) && isMarkedDefault(other))
+    return { other, kind: "default", network, why: `${otherText} is also marked default for network ${show(network)}` };
   return undefined;
 }
 

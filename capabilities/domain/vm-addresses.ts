@@ -76,7 +76,13 @@ export function checkAddresses(ctx: VMContext, snapshot: AdmissionSnapshot, out:
 }
 
 /** The pools of a requested interface, or undefined (denied here or in vm-pools.ts) when it cannot take an address. */
-function interfacePools(ctx: VMContext, name: string, field: string, nicPools: Map<string, NicPools>, out: Findings): IPPoolLike[] | undefined {
+function interfacePools(
+  ctx: VMContext,
+  name: string,
+  field: string,
+  nicPools: Map<string, NicPools>,
+  out: Findings,
+): IPPoolLike[] | undefined {
   const iface = ctx.ifaceByName.get(name);
   const resolved = nicPools.get(name);
   if (iface && resolved && !resolved.poolBacked) {
@@ -100,11 +106,14 @@ function interfacePools(ctx: VMContext, name: string, field: string, nicPools: M
   return pools.length ? pools : undefined;
 }
 
-
 /** GitOps may apply the pool after the VM: the controller binds the address once it exists. */
 function warnNotServedYet(iface: IfaceEntry, field: string, out: Findings): void {
   const network = multusNetwork(iface) ?? "";
-  out.warn(field, iface.name, `${ADDRESSES_ANNOTATION} names interface ${show(iface.name)}, whose network ${show(network)} no IPPool serves yet; the address is checked when a pool serves it`);
+  out.warn(
+    field,
+    iface.name,
+    `${ADDRESSES_ANNOTATION} names interface ${show(iface.name)}, whose network ${show(network)} no IPPool serves yet; the address is checked when a pool serves it`,
+  );
 }
 
 function notPoolBacked(iface: IfaceEntry): string | undefined {
@@ -147,13 +156,23 @@ function checkOne(
   }
   const pool = { name: poolName(served), layout: layoutOf(served) };
   if ("error" in pool.layout) {
-    out.deny(req.field, req.address, `${what}: IPPool ${show(pool.name)} cannot hand out addresses (${pool.layout.error}); ask the cluster admin to fix the pool`);
+    out.deny(
+      req.field,
+      req.address,
+      `${what}: IPPool ${show(pool.name)} cannot hand out addresses (${pool.layout.error}); ask the cluster admin to fix the pool`,
+    );
     return undefined;
   }
   return checkInPool(req, ip, { name: pool.name, layout: pool.layout }, snapshot, out) ? `${pool.name} ${ip.text}` : undefined;
 }
 
-function checkInPool(req: Request, ip: IP, pool: { name: string; layout: PoolLayout }, snapshot: AdmissionSnapshot, out: Findings): boolean {
+function checkInPool(
+  req: Request,
+  ip: IP,
+  pool: { name: string; layout: PoolLayout },
+  snapshot: AdmissionSnapshot,
+  out: Findings,
+): boolean {
   const problem = unusable(req, ip, pool) ?? heldElsewhere(req, ip, pool.name, snapshot) ?? macTaken(req, ip, pool.name, snapshot);
   if (problem) out.deny(req.field, req.address, `address ${show(req.address)} for interface ${show(req.iface)} ${problem}`);
   return problem === undefined;
@@ -162,7 +181,9 @@ function checkInPool(req: Request, ip: IP, pool: { name: string; layout: PoolLay
 /** The pool's layout (the allocator's) keeps the address out. */
 function unusable(req: Request, ip: IP, pool: { name: string; layout: PoolLayout }): string | undefined {
   const why = whyNotAllocatable(pool.layout, ip);
-  return why && `${why.reason} (IPPool ${show(pool.name)}); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`;
+  return (
+    why && `${why.reason} (IPPool ${show(pool.name)}); pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`
+  );
 }
 
 /** Another NIC holds the address. */
@@ -170,7 +191,8 @@ function heldElsewhere(req: Request, ip: IP, pool: string, snapshot: AdmissionSn
   const holder = snapshot.holderOf(pool, ip.text);
   if (!holder || (holder.namespace === req.ctx.namespace && holder.claim === `${req.ctx.name}.${req.iface}`)) return undefined;
   // Another namespace's VM: say only that it is taken (naming it would let anyone map who holds what).
-  if (holder.namespace !== req.ctx.namespace) return `is in use; pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`;
+  if (holder.namespace !== req.ctx.namespace)
+    return `is in use; pick another address, or remove it from ${ADDRESSES_ANNOTATION} to get one assigned`;
   const holderIface = holder.claim.startsWith(`${holder.vm}.`) ? holder.claim.slice(holder.vm.length + 1) : holder.claim;
   return `is held by VM ${holder.namespace}/${holder.vm} interface ${show(holderIface)} (IPClaim ${holder.namespace}/${holder.claim}); pick another address (it is freed only when that VM is deleted)`;
 }

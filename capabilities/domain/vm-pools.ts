@@ -27,7 +27,8 @@ export function parsePoolsAnnotation(value: unknown): PoolsParse {
   const base = annotationPath(POOLS_ANNOTATION);
   if (typeof value !== "string") return { ok: false, field: base, message: `must be a string holding JSON such as ${EXAMPLE}` };
   const json = parseJson(value);
-  if (!json.ok) return { ok: false, field: base, message: `is not JSON (${json.message} at ${describePosition(json)}); write it as ${EXAMPLE}` };
+  if (!json.ok)
+    return { ok: false, field: base, message: `is not JSON (${json.message} at ${describePosition(json)}); write it as ${EXAMPLE}` };
   if (typeof json.value !== "object" || json.value === null || Array.isArray(json.value))
     return { ok: false, field: base, message: `must be a JSON object of interface name to pool name, such as ${EXAMPLE}` };
   const keyProblem = keysProblem(objectKeys(value));
@@ -121,11 +122,19 @@ export function checkPools(ctx: VMContext, snapshot: AdmissionSnapshot, out: Fin
   return result;
 }
 
-function checkNic(ctx: VMContext, iface: IfaceEntry, network: string, chosen: string[] | undefined, snapshot: AdmissionSnapshot, out: Findings): NicPools {
+function checkNic(
+  ctx: VMContext,
+  iface: IfaceEntry,
+  network: string,
+  chosen: string[] | undefined,
+  snapshot: AdmissionSnapshot,
+  out: Findings,
+): NicPools {
   const holding = snapshot.claimHolding?.(ctx.namespace, `${ctx.name}.${iface.name}`);
   const pools = nicPools({ network, namespace: ctx.namespace, chosen, held: holding?.pools }, snapshot);
   if (!pools.poolBacked) return pools;
-  for (const problem of pools.problems) out.deny(problemField(iface, problem, chosen), problemValue(network, problem, chosen), problemMessage(ctx, iface, problem, holding));
+  for (const problem of pools.problems)
+    out.deny(problemField(iface, problem, chosen), problemValue(network, problem, chosen), problemMessage(ctx, iface, problem, holding));
   if (chosen) checkRoom(iface, pools, chosen, holding, snapshot, out);
   return pools;
 }
@@ -145,16 +154,26 @@ function checkChoiceTarget(ctx: VMContext, name: string, chosen: string[], snaps
   else if (network === undefined) problem = `names interface ${show(name)}, which is not on a (valid) Multus network`;
   else if (snapshot.poolsForNetwork(network).length === 0) {
     // GitOps may apply the pools after the VM: the controller binds once they exist.
-    out.warn(field, chosen, `${POOLS_ANNOTATION} chooses a pool for interface ${show(name)}, whose network ${show(network)} no IPPool serves yet; the choice is checked when a pool serves it`);
+    out.warn(
+      field,
+      chosen,
+      `${POOLS_ANNOTATION} chooses a pool for interface ${show(name)}, whose network ${show(network)} no IPPool serves yet; the choice is checked when a pool serves it`,
+    );
     return;
   }
-  if (problem) out.deny(field, chosen, `${POOLS_ANNOTATION} ${problem}; choose pools only for bridge interfaces on Multus networks that an IPPool serves`);
+  if (problem)
+    out.deny(
+      field,
+      chosen,
+      `${POOLS_ANNOTATION} ${problem}; choose pools only for bridge interfaces on Multus networks that an IPPool serves`,
+    );
 }
 
 const CHOICE_KINDS: readonly PoolProblem["kind"][] = ["unknown", "not-serving", "not-ready", "family-twice"];
 
 function problemField(iface: IfaceEntry, problem: PoolProblem, chosen: string[] | undefined): string {
-  if (CHOICE_KINDS.includes(problem.kind) || (problem.kind === "held" && chosen)) return `${annotationPath(POOLS_ANNOTATION)}.${iface.name}`;
+  if (CHOICE_KINDS.includes(problem.kind) || (problem.kind === "held" && chosen))
+    return `${annotationPath(POOLS_ANNOTATION)}.${iface.name}`;
   return `${iface.network!.path}.multus.networkName`;
 }
 
@@ -175,7 +194,14 @@ function problemMessage(ctx: VMContext, iface: IfaceEntry, problem: PoolProblem,
 }
 
 /** A chosen pool must have a free address for a NIC that does not hold one of it yet. */
-function checkRoom(iface: IfaceEntry, pools: NicPools, chosen: string[], holding: ClaimHolding | undefined, snapshot: AdmissionSnapshot, out: Findings): void {
+function checkRoom(
+  iface: IfaceEntry,
+  pools: NicPools,
+  chosen: string[],
+  holding: ClaimHolding | undefined,
+  snapshot: AdmissionSnapshot,
+  out: Findings,
+): void {
   if (!snapshot.freeCount) return;
   for (const pool of pools.pools) {
     const name = poolName(pool);

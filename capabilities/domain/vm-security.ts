@@ -11,7 +11,6 @@ import type { AdmissionSnapshot } from "./snapshot";
 import { VMContext, annotationPath } from "./vm-context";
 import { IfaceEntry, multusNetwork } from "./vm-nics";
 
-
 /** Who holds a MAC: an IPClaim (of some namespace) on a network. */
 export interface MacHolder {
   namespace: string;
@@ -42,10 +41,18 @@ export function checkMacInUse(ctx: VMContext, snapshot: AdmissionSnapshot & MacI
   }
 }
 
-function macProblem(ctx: VMContext, iface: IfaceEntry, mac: string, network: string, snapshot: AdmissionSnapshot & Required<MacIndex>): string | undefined {
+function macProblem(
+  ctx: VMContext,
+  iface: IfaceEntry,
+  mac: string,
+  network: string,
+  snapshot: AdmissionSnapshot & Required<MacIndex>,
+): string | undefined {
   const segment = domainOfNetwork(snapshot, network);
   const own = `${ctx.name}.${iface.name ?? ""}`;
-  const taken = snapshot.macHolders(mac).some(h => !(h.namespace === ctx.namespace && h.claim === own) && domainOfNetwork(snapshot, h.network) === segment);
+  const taken = snapshot
+    .macHolders(mac)
+    .some(h => !(h.namespace === ctx.namespace && h.claim === own) && domainOfNetwork(snapshot, h.network) === segment);
   if (taken) {
     const where = segment.startsWith("ovs:") ? `on its L2 segment (${segmentText(segment)})` : `on network ${show(network)}`;
     return `is already in use ${where}; pick another MAC, or omit macAddress to get one derived from the interface's fixed address`;

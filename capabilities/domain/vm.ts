@@ -22,7 +22,12 @@ export const ALLOW_POD_BRIDGE_MIGRATION = "kubevirt.io/allow-pod-bridge-network-
  * Validates a VM's network configuration. On update (oldVm given) a denial the old VM already
  * had is only a warning, so pre-existing problems never block finalizer or unrelated updates.
  */
-export function validateVM(vm: VirtualMachine | unknown, snapshot: AdmissionSnapshot & MacIndex, oldVm?: VirtualMachine | unknown, policy: VmPolicy = {}): ValidationResult {
+export function validateVM(
+  vm: VirtualMachine | unknown,
+  snapshot: AdmissionSnapshot & MacIndex,
+  oldVm?: VirtualMachine | unknown,
+  policy: VmPolicy = {},
+): ValidationResult {
   const result = checkVM(vm, snapshot, oldVm === undefined, policy);
   return oldVm === undefined ? result : ratchet(result, checkVM(oldVm, snapshot, false, policy));
 }
@@ -67,7 +72,8 @@ function checkMultusRef(net: NetEntry, out: Findings): void {
 }
 
 function warnPodBridge(ctx: VMContext, iface: IfaceEntry, out: Findings): void {
-  if (!iface.bindings.includes("bridge") || iface.network?.kind !== "pod" || ctx.templateAnnotations.has(ALLOW_POD_BRIDGE_MIGRATION)) return;
+  if (!iface.bindings.includes("bridge") || iface.network?.kind !== "pod" || ctx.templateAnnotations.has(ALLOW_POD_BRIDGE_MIGRATION))
+    return;
   out.warn(
     `${iface.path}.bridge`,
     iface.name,

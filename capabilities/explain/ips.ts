@@ -33,7 +33,12 @@ export function nicRows(input: IpsInput): Row[] {
   const rows = input.vms.filter(v => wanted(v.metadata?.name)).flatMap(vm => vmRows(vm, claims, served));
   // What is left: claims whose VM or NIC is gone (retained by reclaimPolicy Retain, or being released).
   for (const claim of [...claims.values()].filter(c => wanted(c.spec?.vm))) {
-    rows.push({ namespace: String(claim.metadata?.namespace ?? ""), vm: claim.spec?.vm ?? "", order: Number.MAX_SAFE_INTEGER, row: claimRow(claim) });
+    rows.push({
+      namespace: String(claim.metadata?.namespace ?? ""),
+      vm: claim.spec?.vm ?? "",
+      order: Number.MAX_SAFE_INTEGER,
+      row: claimRow(claim),
+    });
   }
   rows.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.vm.localeCompare(b.vm) || a.order - b.order);
   return rows.map(r => r.row);

@@ -21,7 +21,11 @@ export function parseFormat(text: string | undefined): Format {
 /** Table rows as objects keyed by the header in camelCase (ADDRESSES -> addresses), empty cells left out. */
 export function rowsToRecords(headers: string[], rows: (string | number | undefined)[][]): Record<string, string | number>[] {
   const key = (h: string): string => h.toLowerCase().replace(/[-_ ](.)/g, (_, c: string) => c.toUpperCase());
-  return rows.map(row => Object.fromEntries(headers.map((h, i) => [key(h), row[i]] as const).filter((e): e is [string, string | number] => e[1] !== undefined && e[1] !== "")));
+  return rows.map(row =>
+    Object.fromEntries(
+      headers.map((h, i) => [key(h), row[i]] as const).filter((e): e is [string, string | number] => e[1] !== undefined && e[1] !== ""),
+    ),
+  );
 }
 
 /** Data as JSON (two-space indent, as kubectl) or YAML. */
@@ -46,6 +50,7 @@ export function renderCheck(format: Format, report: CheckReport): string {
     ...report.findings.map(f => `${f.kind}: ${f.message}; ${f.advice}`),
   ];
   const { claims, allocations, pools, pods } = report.counted;
-  if (!report.findings.length) lines.push(`No problems found (${claims} claims, ${allocations} IPAllocations, ${pools} pools, ${pods} launcher pods).`);
+  if (!report.findings.length)
+    lines.push(`No problems found (${claims} claims, ${allocations} IPAllocations, ${pools} pools, ${pods} launcher pods).`);
   return lines.join("\n");
 }

@@ -191,7 +191,9 @@ function podNetworkStep(ctx: IfaceCtx, binding: string): StepResult {
     return { lines: [info(text)], stop: noPoolAddress(`no IPPool address (pod network, ${binding})`) };
   }
   const lines = [
-    info(`interface ${nic.name} uses masquerade on the pod network: the guest sees 10.0.2.2/24 behind the pod's IP, and masquerade NICs get no IPPool address`),
+    info(
+      `interface ${nic.name} uses masquerade on the pod network: the guest sees 10.0.2.2/24 behind the pod's IP, and masquerade NICs get no IPPool address`,
+    ),
     exposeLine(ctx.input.vm),
   ];
   return { lines, stop: noPoolAddress("no IPPool address (masquerade on the pod network)") };
@@ -199,8 +201,13 @@ function podNetworkStep(ctx: IfaceCtx, binding: string): StepResult {
 
 function exposeLine(vm: VirtualMachine | undefined): Line {
   const expose = vm?.metadata?.annotations?.[EXPOSE_ANNOTATION];
-  if (expose) return info(`annotation ${EXPOSE_ANNOTATION}: ${expose}: Service ${vm?.metadata?.name} gives the VM one stable address across restarts and migrations`);
-  return info(`for one stable address across restarts and migrations, annotate the VM with ${EXPOSE_ANNOTATION}: ClusterIP (or NodePort, LoadBalancer)`);
+  if (expose)
+    return info(
+      `annotation ${EXPOSE_ANNOTATION}: ${expose}: Service ${vm?.metadata?.name} gives the VM one stable address across restarts and migrations`,
+    );
+  return info(
+    `for one stable address across restarts and migrations, annotate the VM with ${EXPOSE_ANNOTATION}: ClusterIP (or NodePort, LoadBalancer)`,
+  );
 }
 
 // ---- 2. the NetworkAttachmentDefinition -----------------------------------------------------
@@ -208,7 +215,11 @@ function exposeLine(vm: VirtualMachine | undefined): Line {
 function nadStep(ctx: IfaceCtx): StepResult {
   if (ctx.nad) return { lines: [ok(`NetworkAttachmentDefinition ${ctx.network} exists`)] };
   return {
-    lines: [problem(`NetworkAttachmentDefinition ${ctx.network} does not exist: create it (the VM's pod cannot start without it, and the pool reports Ready=False)`)],
+    lines: [
+      problem(
+        `NetworkAttachmentDefinition ${ctx.network} does not exist: create it (the VM's pod cannot start without it, and the pool reports Ready=False)`,
+      ),
+    ],
   };
 }
 
@@ -217,11 +228,16 @@ function nadStep(ctx: IfaceCtx): StepResult {
 function poolStep(ctx: IfaceCtx): StepResult {
   const ns = ctx.input.namespace;
   if (ctx.serving.length === 0) {
-    return { lines: [problem(`no IPPool serves network ${ctx.network}: add it to an IPPool's spec.networks`)], stop: noAddress("no address: no IPPool serves its network") };
+    return {
+      lines: [problem(`no IPPool serves network ${ctx.network}: add it to an IPPool's spec.networks`)],
+      stop: noAddress("no address: no IPPool serves its network"),
+    };
   }
   const lines = ctx.serving.map(p =>
     ctx.permitted.includes(p)
-      ? ok(`IPPool ${poolName(p)} (${p.spec?.cidr}) serves network ${ctx.network} and its namespaceSelector ${selectorText(p)} selects namespace ${ns}`)
+      ? ok(
+          `IPPool ${poolName(p)} (${p.spec?.cidr}) serves network ${ctx.network} and its namespaceSelector ${selectorText(p)} selects namespace ${ns}`,
+        )
       : problem(
           `IPPool ${poolName(p)} serves network ${ctx.network}, but its namespaceSelector ${describeSelector(p.spec?.namespaceSelector)} does not select namespace ${ns} (labels ${labelsText(ctx.input)}): ask the pool's owner to select it, or use a network whose pool serves this namespace`,
         ),
@@ -236,7 +252,8 @@ function choiceStep(ctx: IfaceCtx): StepResult {
   const choice = ctx.choice;
   if (!choice || ctx.permitted.length === 0 || plainChoice(ctx, choice)) return { lines: [] };
   const lines = choice.problems.map(p => problem(p.message));
-  if (choice.kept) lines.push(info(`the NIC keeps IPPool ${choice.kept.map(p => String(p.metadata?.name)).join(", ")}, whose addresses it holds`));
+  if (choice.kept)
+    lines.push(info(`the NIC keeps IPPool ${choice.kept.map(p => String(p.metadata?.name)).join(", ")}, whose addresses it holds`));
   lines.push(...choice.pools.map(p => choiceLine(ctx, p)));
   if (!choice.pools.length && !choice.kept) return { lines, stop: noAddress("no address: no pool for it (see ✗)") };
   return { lines };
@@ -250,7 +267,9 @@ function plainChoice(ctx: IfaceCtx, choice: NicPools): boolean {
 function choiceLine(ctx: IfaceCtx, pool: IPPoolLike): Line {
   const name = String(pool.metadata?.name);
   if (ctx.chosen.includes(name)) return ok(`annotation ${POOLS_ANNOTATION} chooses IPPool ${name} for interface ${ctx.nic.name}`);
-  return ok(`IPPool ${name} is the network's default ${pool.spec?.cidr?.includes(":") ? "IPv6" : "IPv4"} pool for namespace ${ctx.input.namespace}`);
+  return ok(
+    `IPPool ${name} is the network's default ${pool.spec?.cidr?.includes(":") ? "IPv6" : "IPv4"} pool for namespace ${ctx.input.namespace}`,
+  );
 }
 
 function selectorText(pool: IPPool): string {
@@ -269,7 +288,9 @@ function nadReadinessStep(ctx: IfaceCtx): StepResult {
   if (!ctx.nad) return { lines: [] };
   const readiness = nadPoolReadiness(ctx.nad.spec?.config);
   if (readiness.ready) {
-    return { lines: [ok(`NetworkAttachmentDefinition ${ctx.network} can apply the pool's address and MAC (static IPAM with the ips capability)`)] };
+    return {
+      lines: [ok(`NetworkAttachmentDefinition ${ctx.network} can apply the pool's address and MAC (static IPAM with the ips capability)`)],
+    };
   }
   const text = `NetworkAttachmentDefinition ${ctx.network} cannot apply the pool's address: ${readiness.reason}; until then the pod's interface does not get the address`;
   return { lines: [problem(text)] };
@@ -305,8 +326,14 @@ function capacityLines(pool: IPPool, bound: boolean): Line[] {
   const exhausted = condition(pool, "Exhausted")?.status === "True" || (capacity !== undefined && available === 0);
   if (capacity === undefined) lines.push(info(`IPPool ${name} has no status yet: is the operator running?`));
   else if (!exhausted) lines.push(ok(`IPPool ${name} has ${available} of ${capacity} addresses free`));
-  else if (bound) lines.push(info(`IPPool ${name} is exhausted (all ${capacity} addresses allocated), but this NIC already holds its address`));
-  else lines.push(problem(`IPPool ${name} is exhausted: all ${capacity} addresses are allocated: widen its spec.ranges or free addresses (delete VMs, or IPClaims retained by reclaimPolicy Retain)`));
+  else if (bound)
+    lines.push(info(`IPPool ${name} is exhausted (all ${capacity} addresses allocated), but this NIC already holds its address`));
+  else
+    lines.push(
+      problem(
+        `IPPool ${name} is exhausted: all ${capacity} addresses are allocated: widen its spec.ranges or free addresses (delete VMs, or IPClaims retained by reclaimPolicy Retain)`,
+      ),
+    );
   return lines;
 }
 
@@ -324,16 +351,25 @@ function claimStep(ctx: IfaceCtx): StepResult {
   const claim = ctx.claim;
   const name = `IPClaim ${ctx.input.name}.${ctx.nic.name}`;
   if (!claim) {
-    return { lines: [problem(`${name} does not exist yet: the operator has not reconciled the VM; check that the operator is running`)], stop: noAddress() };
+    return {
+      lines: [problem(`${name} does not exist yet: the operator has not reconciled the VM; check that the operator is running`)],
+      stop: noAddress(),
+    };
   }
   if (claim.status?.released) {
-    return { lines: [problem(`${name} is released (its VM was deleted under reclaimPolicy Retain); re-creating the VM adopts it`)], stop: noAddress() };
+    return {
+      lines: [problem(`${name} is released (its VM was deleted under reclaimPolicy Retain); re-creating the VM adopts it`)],
+      stop: noAddress(),
+    };
   }
   const bound = boundCondition(claim);
   if (!bound) return { lines: [info(`${name} exists but has not been bound yet`)], stop: noAddress("no address yet") };
   if (bound.status !== "True") {
     const hint = REASON_HINTS[bound.reason] ? `; ${REASON_HINTS[bound.reason]}` : "";
-    return { lines: [problem(`${name} is not bound: ${bound.reason}: ${bound.message}${hint}`)], stop: noAddress(`no address: ${bound.reason}`) };
+    return {
+      lines: [problem(`${name} is not bound: ${bound.reason}: ${bound.message}${hint}`)],
+      stop: noAddress(`no address: ${bound.reason}`),
+    };
   }
   return boundLines(ctx, claim, name, bound.reason);
 }

@@ -46,13 +46,19 @@ export function parseIP(s: string, field?: string): ParsedIP {
   }
   if (IPV4_SHAPE.test(s)) {
     const value = tryParse(() => new Address4(s).bigInt());
-    if (value === undefined) throw new InvalidAddressError(s, "is not an IPv4 address (four decimal numbers 0-255, no leading zeros)", field);
+    if (value === undefined)
+      throw new InvalidAddressError(s, "is not an IPv4 address (four decimal numbers 0-255, no leading zeros)", field);
     return { family: 4, value };
   }
   const value = s.includes("/") || s.includes("%") || !s.includes(":") ? undefined : tryParse(() => new Address6(s).bigInt());
   if (value === undefined) throw new InvalidAddressError(s, "is not an IPv4 or IPv6 address (no prefix length or zone)", field);
   if (value >> 32n === IPV4_MAPPED_HIGH) {
-    throw new InvalidAddressError(s, "is an IPv4-mapped IPv6 address", field, `write the IPv4 address itself (${formatIP(4, value & 0xffffffffn)})`);
+    throw new InvalidAddressError(
+      s,
+      "is an IPv4-mapped IPv6 address",
+      field,
+      `write the IPv4 address itself (${formatIP(4, value & 0xffffffffn)})`,
+    );
   }
   return { family: 6, value };
 }

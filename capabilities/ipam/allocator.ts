@@ -311,7 +311,11 @@ export class PoolAllocator {
   private valueOf(address: string): bigint {
     const ip = parseIP(address);
     if (ip.family !== this.layout.family) {
-      throw new AddressOutOfRangeError(address, `is IPv${ip.family} but the pool is IPv${this.layout.family} (${this.layout.cidr})`, this.name);
+      throw new AddressOutOfRangeError(
+        address,
+        `is IPv${ip.family} but the pool is IPv${this.layout.family} (${this.layout.cidr})`,
+        this.name,
+      );
     }
     return ip.value;
   }

@@ -49,7 +49,12 @@ const MAC_LOOSE = /^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/;
  */
 export function normalizeMac(s: string): string {
   if (typeof s !== "string" || !MAC_LOOSE.test(s)) {
-    throw new InvalidAddressError(String(s), "is not a MAC address", undefined, "write six hex pairs separated by ':', such as 02:00:0a:64:00:17");
+    throw new InvalidAddressError(
+      String(s),
+      "is not a MAC address",
+      undefined,
+      "write six hex pairs separated by ':', such as 02:00:0a:64:00:17",
+    );
   }
   return s.toLowerCase().replace(/-/g, ":");
 }

@@ -51,7 +51,10 @@ class LayoutBuilder {
   readonly reserved: Reservation[] = [];
   private readonly fmt: (v: bigint) => string;
 
-  constructor(readonly net: ParsedCIDR, readonly cidr: string) {
+  constructor(
+    readonly net: ParsedCIDR,
+    readonly cidr: string,
+  ) {
     this.fmt = v => formatIP(net.family, v);
   }
 
@@ -62,11 +65,21 @@ class LayoutBuilder {
 
   private familyMismatch(field: string, value: string, found: IPFamily): undefined {
     const f = this.net.family;
-    return this.fail(field, value, `is IPv${found} but spec.cidr ${this.cidr} is IPv${f}`, `use IPv${f} addresses inside ${this.cidr}; IPv${otherFamily(f)} addresses belong in a separate IPv${otherFamily(f)} pool`);
+    return this.fail(
+      field,
+      value,
+      `is IPv${found} but spec.cidr ${this.cidr} is IPv${f}`,
+      `use IPv${f} addresses inside ${this.cidr}; IPv${otherFamily(f)} addresses belong in a separate IPv${otherFamily(f)} pool`,
+    );
   }
 
   private notARange(field: string, value: string): undefined {
-    return this.fail(field, value, "is not an address or a range of addresses", `write one address or two joined by '-', such as ${EXAMPLE_RANGE[this.net.family]}`);
+    return this.fail(
+      field,
+      value,
+      "is not an address or a range of addresses",
+      `write one address or two joined by '-', such as ${EXAMPLE_RANGE[this.net.family]}`,
+    );
   }
 
   /** One spec.ranges item: "a" or "a-b", ascending, inside the CIDR. */
@@ -86,7 +99,12 @@ class LayoutBuilder {
       return this.fail(field, text, `is reversed: ${parts[1]} comes before ${parts[0]}`, `write ${parts[1]}-${parts[0]}`);
     }
     if (first.value < this.net.base || last.value > this.net.last) {
-      return this.fail(field, text, `reaches outside spec.cidr ${this.cidr}`, `keep it within ${this.fmt(this.net.base)}-${this.fmt(this.net.last)}`);
+      return this.fail(
+        field,
+        text,
+        `reaches outside spec.cidr ${this.cidr}`,
+        `keep it within ${this.fmt(this.net.base)}-${this.fmt(this.net.last)}`,
+      );
     }
     return [first.value, last.value];
   }
@@ -105,7 +123,12 @@ class LayoutBuilder {
       net = typeof text === "string" && text.includes("/") ? parseCIDR(text) : toCIDR(parseIP(text));
     } catch (e) {
       const fixable = e instanceof InvalidAddressError && e.fix !== undefined;
-      this.fail(field, String(text), fixable ? e.reason : "is neither an address nor a CIDR", fixable ? (e.fix as string) : "write an address (10.100.0.50) or a CIDR (10.100.0.64/28)");
+      this.fail(
+        field,
+        String(text),
+        fixable ? e.reason : "is neither an address nor a CIDR",
+        fixable ? (e.fix as string) : "write an address (10.100.0.50) or a CIDR (10.100.0.64/28)",
+      );
       return;
     }
     if (net.family !== this.net.family) {
@@ -122,11 +145,21 @@ class LayoutBuilder {
     try {
       ip = parseIP(text);
     } catch {
-      return this.fail("spec.gateway", String(text), "is not an IP address", `write one address inside ${this.cidr}, such as ${this.fmt(this.net.base + 1n)}`);
+      return this.fail(
+        "spec.gateway",
+        String(text),
+        "is not an IP address",
+        `write one address inside ${this.cidr}, such as ${this.fmt(this.net.base + 1n)}`,
+      );
     }
     if (ip.family !== this.net.family) return this.familyMismatch("spec.gateway", text, ip.family);
     if (ip.value < this.net.base || ip.value > this.net.last) {
-      return this.fail("spec.gateway", text, `is outside spec.cidr ${this.cidr}`, `pick an address inside ${this.cidr}, such as ${this.fmt(this.net.base + 1n)}`);
+      return this.fail(
+        "spec.gateway",
+        text,
+        `is outside spec.cidr ${this.cidr}`,
+        `pick an address inside ${this.cidr}, such as ${this.fmt(this.net.base + 1n)}`,
+      );
     }
     this.reserved.push({ first: ip.value, last: ip.value, reason: "is the gateway of the pool", field: "spec.gateway" });
     return formatIP(ip.family, ip.value);
@@ -137,7 +170,13 @@ class LayoutBuilder {
     const hostBits = (this.net.family === 4 ? 32 : 128) - this.net.prefix;
     if (hostBits <= 1) return;
     this.reserved.push({ first: this.net.base, last: this.net.base, reason: `is the network address of ${this.cidr}`, field: "spec.cidr" });
-    if (this.net.family === 4) this.reserved.push({ first: this.net.last, last: this.net.last, reason: `is the broadcast address of ${this.cidr}`, field: "spec.cidr" });
+    if (this.net.family === 4)
+      this.reserved.push({
+        first: this.net.last,
+        last: this.net.last,
+        reason: `is the broadcast address of ${this.cidr}`,
+        field: "spec.cidr",
+      });
   }
 }
 
@@ -162,7 +201,18 @@ function build(spec: PoolSpecInput): { layout?: PoolLayout; errors: InvalidPoolE
   const ranges = b.ranges(spec.ranges);
   if (b.errors.length > 0) return { errors: b.errors };
   const usable = b.reserved.reduce((set, r) => set.subtract(r.first, r.last), ranges);
-  const layout: PoolLayout = { family: net.family, prefix: net.prefix, cidr, base: net.base, last: net.last, ranges, usable, capacity: usable.size, gateway, reserved: b.reserved };
+  const layout: PoolLayout = {
+    family: net.family,
+    prefix: net.prefix,
+    cidr,
+    base: net.base,
+    last: net.last,
+    ranges,
+    usable,
+    capacity: usable.size,
+    gateway,
+    reserved: b.reserved,
+  };
   return { layout, errors: [] };
 }
 

@@ -219,8 +219,7 @@ export class RangeSet implements Iterable<Interval> {
 
   equals(other: RangeSet): boolean {
     return (
-      this.firsts.length === other.firsts.length &&
-      this.firsts.every((f, i) => f === other.firsts[i] && this.lasts[i] === other.lasts[i])
+      this.firsts.length === other.firsts.length && this.firsts.every((f, i) => f === other.firsts[i] && this.lasts[i] === other.lasts[i])
     );
   }
 

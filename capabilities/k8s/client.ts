@@ -107,7 +107,15 @@ export class KubeClient implements KubeApi {
     if (kubeconfigFile) kc.loadFromFile(kubeconfigFile);
     else kc.loadFromDefault();
     if (context !== undefined) {
-      if (!kc.getContextObject(context)) throw new Error(`context "${context}" is not in the kubeconfig (contexts: ${kc.getContexts().map(c => c.name).join(", ") || "none"})`);
+      if (!kc.getContextObject(context))
+        throw new Error(
+          `context "${context}" is not in the kubeconfig (contexts: ${
+            kc
+              .getContexts()
+              .map(c => c.name)
+              .join(", ") || "none"
+          })`,
+        );
       kc.setCurrentContext(context);
     }
     const cluster = kc.getCurrentCluster();
@@ -118,7 +126,12 @@ export class KubeClient implements KubeApi {
     const headers: Record<string, string> = { Accept: "application/json", "User-Agent": `${FIELD_MANAGER}/v1` };
     const auth = (opts.headers as Record<string, string> | undefined)?.Authorization;
     if (auth) headers.Authorization = auth;
-    const connect = { ca: opts.ca as string, cert: opts.cert as string, key: opts.key as string, rejectUnauthorized: !cluster.skipTLSVerify };
+    const connect = {
+      ca: opts.ca as string,
+      cert: opts.cert as string,
+      key: opts.key as string,
+      rejectUnauthorized: !cluster.skipTLSVerify,
+    };
     const agent = new Agent({
       connections,
       keepAliveTimeout: 60_000,
@@ -158,7 +171,8 @@ export class KubeClient implements KubeApi {
     const url = new URL(this.server + resourcePath(kind));
     for (const [k, v] of Object.entries({ ...query, watch: "true" })) url.searchParams.set(k, v);
     const resp = await fetch(url, { headers: this.#headers, dispatcher: this.#watchAgent, signal });
-    if (!resp.ok || !resp.body) throw ApiError.fromResponse(resp.status, await resp.text(), `watch ${kind.kind}`, Number(resp.headers.get("retry-after") ?? 0));
+    if (!resp.ok || !resp.body)
+      throw ApiError.fromResponse(resp.status, await resp.text(), `watch ${kind.kind}`, Number(resp.headers.get("retry-after") ?? 0));
     return resp.body;
   }
 
@@ -232,7 +246,10 @@ export class KubeClient implements KubeApi {
       query,
       what: `list ${kind.kind}${opts.namespace ? ` in ${opts.namespace}` : ""}`,
     });
-    return { items: list.items.map(i => ({ apiVersion: kind.apiVersion, kind: kind.kind, ...(i as object) }) as T), resourceVersion: list.metadata.resourceVersion };
+    return {
+      items: list.items.map(i => ({ apiVersion: kind.apiVersion, kind: kind.kind, ...(i as object) }) as T),
+      resourceVersion: list.metadata.resourceVersion,
+    };
   }
 
   /**
@@ -316,7 +333,12 @@ export class KubeClient implements KubeApi {
     if (opts.uid) body.preconditions = { uid: opts.uid };
     if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
     try {
-      await this.request({ method: "DELETE", path: resourcePath(kind, namespace, name), body, what: `delete ${kind.kind} ${ref(namespace, name)}` });
+      await this.request({
+        method: "DELETE",
+        path: resourcePath(kind, namespace, name),
+        body,
+        what: `delete ${kind.kind} ${ref(namespace, name)}`,
+      });
     } catch (err) {
       if (isNotFound(err)) return;
       throw err;

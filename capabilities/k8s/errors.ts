@@ -44,7 +44,10 @@ export class ForbiddenError extends ApiError {}
 /** The ApiError subclass for an answer: one home for "which status means what". */
 export function apiError(status: number, reason: string, message: string, retryAfterSeconds = 0): ApiError {
   if (status === 404) return new NotFoundError(status, reason, message, retryAfterSeconds);
-  if (status === 409) return reason === "AlreadyExists" ? new AlreadyExistsError(status, reason, message, retryAfterSeconds) : new ConflictError(status, reason, message, retryAfterSeconds);
+  if (status === 409)
+    return reason === "AlreadyExists"
+      ? new AlreadyExistsError(status, reason, message, retryAfterSeconds)
+      : new ConflictError(status, reason, message, retryAfterSeconds);
   if (status === 422) return new InvalidError(status, reason, message, retryAfterSeconds);
   if (status === 400) return new BadRequestError(status, reason, message, retryAfterSeconds);
   if (status === 403) return new ForbiddenError(status, reason, message, retryAfterSeconds);

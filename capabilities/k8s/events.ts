@@ -137,10 +137,13 @@ export class EventRecorder {
     if (entry.timer) return; // a write is due already and takes this occurrence along
     const wait = Math.max(0, entry.lastWrite + this.#intervalMs - now);
     if (wait === 0 && !entry.writing) return void this.#write(entry);
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined;
-      void this.#write(entry);
-    }, Math.max(wait, 1));
+    entry.timer = setTimeout(
+      () => {
+        entry.timer = undefined;
+        void this.#write(entry);
+      },
+      Math.max(wait, 1),
+    );
     entry.timer.unref();
   }
 
@@ -153,7 +156,11 @@ export class EventRecorder {
     }
     if (!entry.unwritten) return;
     entry.writing = this.#send(entry)
-      .catch(err => this.onError(`event ${entry.event.reason} on ${entry.event.involvedObject.kind} ${entry.event.metadata.namespace}/${entry.event.involvedObject.name}: ${errorText(err)}`))
+      .catch(err =>
+        this.onError(
+          `event ${entry.event.reason} on ${entry.event.involvedObject.kind} ${entry.event.metadata.namespace}/${entry.event.involvedObject.name}: ${errorText(err)}`,
+        ),
+      )
       .finally(() => {
         entry.writing = undefined;
         entry.lastWrite = this.#now();
@@ -188,7 +195,10 @@ export class EventRecorder {
       entry.unwritten = 0;
     }
     try {
-      await this.client.mergePatch(Kinds.Event, ev.metadata.name, ev.metadata.namespace, { count: ev.count, lastTimestamp: ev.lastTimestamp });
+      await this.client.mergePatch(Kinds.Event, ev.metadata.name, ev.metadata.namespace, {
+        count: ev.count,
+        lastTimestamp: ev.lastTimestamp,
+      });
     } catch (err) {
       if (!isNotFound(err)) throw err;
       // Expired (the API server's event TTL) or deleted: create it again with the count so far.
@@ -214,7 +224,11 @@ export function eventRecorder(client: KubeApi, onError: (msg: string) => void, o
 }
 
 /** The target of an Event about an object as read from the API server (which always gives it a uid). */
-export function eventTarget(apiVersion: string, kind: string, obj: { metadata?: { name?: string; namespace?: string; uid?: string } }): EventTarget {
+export function eventTarget(
+  apiVersion: string,
+  kind: string,
+  obj: { metadata?: { name?: string; namespace?: string; uid?: string } },
+): EventTarget {
   const meta = obj.metadata ?? {};
   return { apiVersion, kind, metadata: { name: String(meta.name), namespace: meta.namespace, uid: String(meta.uid ?? "") } };
 }

@@ -90,9 +90,13 @@ export class Informer<T> {
   async #list(): Promise<void> {
     const items: T[] = [];
     const project = this.opts.project;
-    const rv = await this.client.listPages<unknown>(this.kind, { labelSelector: this.opts.labelSelector, limit: this.opts.pageSize }, page => {
-      for (const raw of page) items.push((project ? project(raw) : raw) as T);
-    });
+    const rv = await this.client.listPages<unknown>(
+      this.kind,
+      { labelSelector: this.opts.labelSelector, limit: this.opts.pageSize },
+      page => {
+        for (const raw of page) items.push((project ? project(raw) : raw) as T);
+      },
+    );
     this.#resourceVersion = rv;
     this.lastHeardAt = Date.now();
     this.sink.listed(items, rv);

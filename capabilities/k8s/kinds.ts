@@ -23,8 +23,18 @@ export const Kinds = {
   Event: k("v1", "Event", "events", true),
   ConfigMap: k("v1", "ConfigMap", "configmaps", true),
   CustomResourceDefinition: k("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", false),
-  MutatingWebhookConfiguration: k("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false),
-  ValidatingWebhookConfiguration: k("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false),
+  MutatingWebhookConfiguration: k(
+    "admissionregistration.k8s.io/v1",
+    "MutatingWebhookConfiguration",
+    "mutatingwebhookconfigurations",
+    false,
+  ),
+  ValidatingWebhookConfiguration: k(
+    "admissionregistration.k8s.io/v1",
+    "ValidatingWebhookConfiguration",
+    "validatingwebhookconfigurations",
+    false,
+  ),
 } as const;
 
 export function resourcePath(kind: KindRef, namespace?: string, name?: string, subresource?: string): string {

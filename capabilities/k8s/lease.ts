@@ -38,7 +38,11 @@ export interface Observation {
   at: number;
 }
 
-export type Decision = { action: "create" } | { action: "renew" } | { action: "take"; transitions: number } | { action: "wait"; holder: string };
+export type Decision =
+  | { action: "create" }
+  | { action: "renew" }
+  | { action: "take"; transitions: number }
+  | { action: "wait"; holder: string };
 
 const recordKey = (s: LeaseSpec | undefined): string => `${s?.holderIdentity ?? ""}|${s?.renewTime ?? ""}|${s?.leaseDurationSeconds ?? ""}`;
 
@@ -134,9 +138,16 @@ export class LeaseElector {
   /** Creates, takes or renews the Lease as `d` says, holder us. */
   async #write(d: Exclude<Decision, { action: "wait" }>, lease: Lease | undefined, now: number): Promise<void> {
     const stamp = microTime(now);
-    const spec: LeaseSpec = { holderIdentity: this.identity, leaseDurationSeconds: Math.round(this.timing.leaseDurationMs / 1000), renewTime: stamp };
+    const spec: LeaseSpec = {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: Math.round(this.timing.leaseDurationMs / 1000),
+      renewTime: stamp,
+    };
     if (d.action === "create" || !lease) {
-      await this.client.create<Lease>(LEASE, { metadata: { name: this.name, namespace: this.namespace }, spec: { ...spec, acquireTime: stamp, leaseTransitions: 0 } });
+      await this.client.create<Lease>(LEASE, {
+        metadata: { name: this.name, namespace: this.namespace },
+        spec: { ...spec, acquireTime: stamp, leaseTransitions: 0 },
+      });
       return;
     }
     const keep = lease.spec ?? {};
@@ -156,7 +167,8 @@ export class LeaseElector {
   /** Lost a race (someone else created or updated first) or the API server is away. */
   #failed(err: unknown, now: number): boolean {
     if (!isAlreadyExists(err) && !isConflict(err)) this.events.onError?.(`lease ${this.namespace}/${this.name}: ${errorText(err)}`);
-    if (this.#leading && now - this.#lastRenew >= this.timing.renewDeadlineMs) this.#lose(`could not renew the Lease for ${Math.round((now - this.#lastRenew) / 1000)} s`);
+    if (this.#leading && now - this.#lastRenew >= this.timing.renewDeadlineMs)
+      this.#lose(`could not renew the Lease for ${Math.round((now - this.#lastRenew) / 1000)} s`);
     return this.#leading;
   }
 
@@ -169,7 +181,10 @@ export class LeaseElector {
     try {
       const lease = await this.client.get<Lease>(LEASE, this.name, this.namespace);
       if (lease.spec?.holderIdentity === this.identity) {
-        await this.#update({ ...lease, spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime(this.clock()) } });
+        await this.#update({
+          ...lease,
+          spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime(this.clock()) },
+        });
       }
     } catch (err) {
       if (!isNotFound(err)) this.events.onError?.(`releasing lease ${this.namespace}/${this.name}: ${errorText(err)}`);

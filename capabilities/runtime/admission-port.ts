@@ -19,7 +19,9 @@ export const operatorAdmissionPort: AdmissionPort = {
 
   async bindNow(namespace: string, name: string): Promise<void> {
     const op = await operator();
-    const vm = op.view.caches.vms.get(`${namespace}/${name}`) ?? (await op.client.getOrUndefined<VirtualMachine>(Kinds.VirtualMachine, name, namespace));
+    const vm =
+      op.view.caches.vms.get(`${namespace}/${name}`) ??
+      (await op.client.getOrUndefined<VirtualMachine>(Kinds.VirtualMachine, name, namespace));
     if (!vm || vm.metadata?.deletionTimestamp) return; // a VM on its way out gets no new address
     await op.vms.ensureBound(vm);
   },

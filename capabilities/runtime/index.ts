@@ -71,7 +71,8 @@ type TlsEnv = Pick<RuntimeEnv, "tlsMode" | "tlsSecret" | "services" | "webhookCo
 /** The serving certificate's settings; an unknown VMNET_TLS_MODE is refused. */
 function tlsEnv(env: NodeJS.ProcessEnv): TlsEnv {
   const mode = env.VMNET_TLS_MODE;
-  if (mode !== undefined && mode !== "" && mode !== "self-managed" && mode !== "cert-manager") throw new InvalidSettingError("VMNET_TLS_MODE", mode, ["self-managed", "cert-manager"]);
+  if (mode !== undefined && mode !== "" && mode !== "self-managed" && mode !== "cert-manager")
+    throw new InvalidSettingError("VMNET_TLS_MODE", mode, ["self-managed", "cert-manager"]);
   return {
     tlsMode: mode ? mode : undefined,
     tlsSecret: env.VMNET_TLS_SECRET ?? "vmnet-operator-tls",
@@ -101,12 +102,17 @@ export async function startRuntime(env: RuntimeEnv = runtimeEnv()): Promise<Heal
   health.addReadiness("caches", async () => (await Promise.race([op, Promise.resolve(undefined)]))?.synced === true);
   const routes = peprRoutesBound(env.webhookPort);
   health.addReadiness("pepr-routes", routes);
-  if (env.metricsPort > 0) serveMetrics(env.metricsPort, health.routes()).on("error", err => log.error(`metrics server on port ${env.metricsPort}: ${err.message}`));
+  if (env.metricsPort > 0)
+    serveMetrics(env.metricsPort, health.routes()).on("error", err =>
+      log.error(`metrics server on port ${env.metricsPort}: ${err.message}`),
+    );
   if (env.tlsMode) await startTls(env);
   // The clock starts when Pepr starts (right after this returns), not before the certificate
   // wait: on a starved node the start up to here took 80 s, and the watchdog killed healthy pods.
   onNeverPassing(routes, env.peprStartSeconds * 1000, () => {
-    log.error(`Pepr has not bound its routes within ${env.peprStartSeconds} s of its start (a lost race creating its PeprStore leaves it so): exiting to be restarted`);
+    log.error(
+      `Pepr has not bound its routes within ${env.peprStartSeconds} s of its start (a lost race creating its PeprStore leaves it so): exiting to be restarted`,
+    );
     process.exit(1);
   });
   return health;
@@ -120,24 +126,31 @@ function startOperator(env: RuntimeEnv): Promise<Operator | undefined> {
     client.maxAttempts = 1; // a renewal must not outlive the renew deadline in retries
     const lease = `${env.namespace}/${env.leaseName}`;
     leader.set({ lease }, 0);
-    const elector = new LeaseElector(client, env.leaseName, env.namespace, env.podName, {
-      onStartedLeading: () => {
-        log.info({ lease, identity: env.podName }, `became the leader (Lease ${lease}): reconciling`);
-        leader.set({ lease }, 1);
-        leaderTransitions.inc({ lease, to: "leader" });
-        acquired();
+    const elector = new LeaseElector(
+      client,
+      env.leaseName,
+      env.namespace,
+      env.podName,
+      {
+        onStartedLeading: () => {
+          log.info({ lease, identity: env.podName }, `became the leader (Lease ${lease}): reconciling`);
+          leader.set({ lease }, 1);
+          leaderTransitions.inc({ lease, to: "leader" });
+          acquired();
+        },
+        onStoppedLeading: reason => {
+          leader.set({ lease }, 0);
+          leaderTransitions.inc({ lease, to: "follower" });
+          if (reason === "released") return log.info({ lease }, "released the leader Lease on shutdown");
+          // Like controller-runtime: a leader that lost its Lease exits; the Deployment restarts it as a follower.
+          log.error({ lease }, `lost the leader Lease (${reason}): exiting so that only one watcher writes`);
+          process.exit(1);
+        },
+        onNewLeader: holder => log.info({ lease, holder }, `the leader is ${holder}: following (caches warm, no writes)`),
+        onError: message => log.warn(message),
       },
-      onStoppedLeading: reason => {
-        leader.set({ lease }, 0);
-        leaderTransitions.inc({ lease, to: "follower" });
-        if (reason === "released") return log.info({ lease }, "released the leader Lease on shutdown");
-        // Like controller-runtime: a leader that lost its Lease exits; the Deployment restarts it as a follower.
-        log.error({ lease }, `lost the leader Lease (${reason}): exiting so that only one watcher writes`);
-        process.exit(1);
-      },
-      onNewLeader: holder => log.info({ lease, holder }, `the leader is ${holder}: following (caches warm, no writes)`),
-      onError: message => log.warn(message),
-    }, DEFAULT_TIMING);
+      DEFAULT_TIMING,
+    );
     releaseOnShutdown(elector);
     void elector.run();
   });

@@ -49,7 +49,10 @@ function keyPair(): forge.pki.rsa.KeyPair {
     publicKeyEncoding: { type: "spki", format: "pem" },
     privateKeyEncoding: { type: "pkcs1", format: "pem" },
   });
-  return { privateKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey, publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey };
+  return {
+    privateKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey,
+    publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey,
+  };
 }
 
 function validity(cert: forge.pki.Certificate, now: Date, days: number): void {
@@ -76,7 +79,12 @@ export function createCa(now: Date, days: number, commonName = "vmnet-operator-w
   return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
 }
 
-export function createServingCert(ca: { cert: string; key: string }, dnsNames: string[], now: Date, days: number): { cert: string; key: string } {
+export function createServingCert(
+  ca: { cert: string; key: string },
+  dnsNames: string[],
+  now: Date,
+  days: number,
+): { cert: string; key: string } {
   if (!dnsNames.length) throw new Error("a serving certificate needs at least one DNS name");
   const caCert = forge.pki.certificateFromPem(ca.cert);
   const caKey = forge.pki.privateKeyFromPem(ca.key);
@@ -121,8 +129,10 @@ export function checkMaterial(m: TlsMaterial, dnsNames: string[], now: Date): vo
     throw new UnusableCertificateError(`unreadable certificate: ${(err as Error).message}`);
   }
   if (!cert.verify(ca.publicKey)) throw new UnusableCertificateError("the serving certificate is not signed by the CA");
-  if (!cert.checkPrivateKey(crypto.createPrivateKey(m.key))) throw new UnusableCertificateError("the private key does not match the serving certificate");
-  if (!ca.checkPrivateKey(crypto.createPrivateKey(m.caKey))) throw new UnusableCertificateError("the CA key does not match the CA certificate");
+  if (!cert.checkPrivateKey(crypto.createPrivateKey(m.key)))
+    throw new UnusableCertificateError("the private key does not match the serving certificate");
+  if (!ca.checkPrivateKey(crypto.createPrivateKey(m.caKey)))
+    throw new UnusableCertificateError("the CA key does not match the CA certificate");
   for (const name of dnsNames) {
     if (!cert.checkHost(name, { wildcards: false })) throw new UnusableCertificateError(`the serving certificate does not cover ${name}`);
   }
@@ -133,11 +143,18 @@ export function checkMaterial(m: TlsMaterial, dnsNames: string[], now: Date): vo
  * What to keep and what to make: the CA is kept while it is sound and not due (so the caBundle
  * stays put), the serving certificate is renewed when due, unusable, or when the CA changed.
  */
-export function plan(current: TlsMaterial | undefined, dnsNames: string[], now: Date, l: Lifetimes = DEFAULT_LIFETIMES): TlsMaterial | undefined {
+export function plan(
+  current: TlsMaterial | undefined,
+  dnsNames: string[],
+  now: Date,
+  l: Lifetimes = DEFAULT_LIFETIMES,
+): TlsMaterial | undefined {
   let caUsable = false;
   if (current) {
     try {
-      caUsable = new crypto.X509Certificate(current.caCert).checkPrivateKey(crypto.createPrivateKey(current.caKey)) && !dueForRenewal(current.caCert, now, l.renewFraction);
+      caUsable =
+        new crypto.X509Certificate(current.caCert).checkPrivateKey(crypto.createPrivateKey(current.caKey)) &&
+        !dueForRenewal(current.caCert, now, l.renewFraction);
     } catch {
       caUsable = false;
     }
@@ -166,5 +183,7 @@ export function fromSecretData(data: Record<string, string> | undefined): TlsMat
 }
 
 export function toSecretData(m: TlsMaterial): Record<string, string> {
-  return Object.fromEntries(Object.entries(SECRET_KEYS).map(([field, key]) => [key, Buffer.from(m[field as keyof TlsMaterial]).toString("base64")]));
+  return Object.fromEntries(
+    Object.entries(SECRET_KEYS).map(([field, key]) => [key, Buffer.from(m[field as keyof TlsMaterial]).toString("base64")]),
+  );
 }

@@ -103,7 +103,10 @@ export class TlsManager {
     const get = (k: string): string | undefined => (s?.data?.[k] ? Buffer.from(s.data[k], "base64").toString("utf8") : undefined);
     const key = get(SECRET_KEYS.key);
     const cert = get(SECRET_KEYS.cert);
-    if (!key || !cert) throw new CertificateNotReadyError(`Secret ${this.settings.namespace}/${this.settings.secret} has no tls.crt and tls.key yet (cert-manager issues it)`);
+    if (!key || !cert)
+      throw new CertificateNotReadyError(
+        `Secret ${this.settings.namespace}/${this.settings.secret} has no tls.crt and tls.key yet (cert-manager issues it)`,
+      );
     return { key, cert, ca: get(SECRET_KEYS.caCert) ?? "" };
   }
 
@@ -116,7 +119,10 @@ export class TlsManager {
       if (!next) return have!;
       try {
         await this.#write(secret, next);
-        log.info({ secret: `${this.settings.namespace}/${this.settings.secret}`, renewedCa: next.caCert !== have?.caCert }, have ? "renewed the serving certificate" : "created the CA and serving certificate");
+        log.info(
+          { secret: `${this.settings.namespace}/${this.settings.secret}`, renewedCa: next.caCert !== have?.caCert },
+          have ? "renewed the serving certificate" : "created the CA and serving certificate",
+        );
         return next;
       } catch (err) {
         if (!(isAlreadyExists(err) || isConflict(err)) || attempt >= 5) throw err;
@@ -131,7 +137,11 @@ export class TlsManager {
       apiVersion: "v1",
       kind: "Secret",
       type: "kubernetes.io/tls",
-      metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "vmnet-operator", "app.kubernetes.io/component": "webhook-tls" } },
+      metadata: {
+        name,
+        namespace,
+        labels: { "app.kubernetes.io/managed-by": "vmnet-operator", "app.kubernetes.io/component": "webhook-tls" },
+      },
       data: toSecretData(m),
     };
     if (!existing) {
@@ -141,7 +151,11 @@ export class TlsManager {
     await this.client.request({
       method: "PUT",
       path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
-      body: { ...existing, ...body, metadata: { ...existing.metadata, labels: { ...(existing.metadata?.labels ?? {}), ...body.metadata!.labels } } },
+      body: {
+        ...existing,
+        ...body,
+        metadata: { ...existing.metadata, labels: { ...(existing.metadata?.labels ?? {}), ...body.metadata!.labels } },
+      },
       what: `update Secret ${namespace}/${name}`,
     });
   }
@@ -160,10 +174,15 @@ export class TlsManager {
   async #injectInto(kind: KindRef, name: string, bundle: string): Promise<number> {
     const config = await this.client.getOrUndefined<KubeObject & { webhooks?: { clientConfig?: { caBundle?: string } }[] }>(kind, name);
     if (!config) return 0; // not installed (yet): the next check injects it
-    const ops = (config.webhooks ?? []).flatMap((w, i) => (w.clientConfig?.caBundle === bundle ? [] : [{ op: "add", path: `/webhooks/${i}/clientConfig/caBundle`, value: bundle }]));
+    const ops = (config.webhooks ?? []).flatMap((w, i) =>
+      w.clientConfig?.caBundle === bundle ? [] : [{ op: "add", path: `/webhooks/${i}/clientConfig/caBundle`, value: bundle }],
+    );
     if (!ops.length) return 0;
     try {
-      await this.client.jsonPatch(kind, name, undefined, [{ op: "test", path: "/metadata/resourceVersion", value: config.metadata?.resourceVersion }, ...ops]);
+      await this.client.jsonPatch(kind, name, undefined, [
+        { op: "test", path: "/metadata/resourceVersion", value: config.metadata?.resourceVersion },
+        ...ops,
+      ]);
       log.info({ kind: kind.kind, name, webhooks: ops.length }, "injected the CA into the webhook caBundle");
       return ops.length;
     } catch (err) {

@@ -32,7 +32,15 @@ interface KubeMeta {
 export interface BindingLike {
   event: string;
   kind: { group?: string; version?: string; kind?: string };
-  filters: { annotations: Record<string, string>; deletionTimestamp: boolean; labels: Record<string, string>; name: string; namespaces: string[]; regexName: string; regexNamespaces: string[] };
+  filters: {
+    annotations: Record<string, string>;
+    deletionTimestamp: boolean;
+    labels: Record<string, string>;
+    name: string;
+    namespaces: string[];
+    regexName: string;
+    regexNamespaces: string[];
+  };
   isMutate?: boolean;
   isValidate?: boolean;
   mutateCallback?: (req: never) => unknown;
@@ -72,7 +80,12 @@ export class DirectValidateRequest<T> {
     return this.Request.oldObject;
   }
   Approve = (warnings?: string[]): ValidateAnswer => ({ allowed: true, warnings });
-  Deny = (statusMessage?: string, statusCode?: number, warnings?: string[]): ValidateAnswer => ({ allowed: false, statusCode, statusMessage, warnings });
+  Deny = (statusMessage?: string, statusCode?: number, warnings?: string[]): ValidateAnswer => ({
+    allowed: false,
+    statusCode,
+    statusMessage,
+    warnings,
+  });
 }
 
 interface ValidateAnswer {
@@ -128,12 +141,21 @@ function labelsMatch(want: Record<string, string>, have: Record<string, string> 
 
 /** Pepr's group, version and kind rules (an undefined version counts as defined, as in Pepr). */
 function kindMatches(b: BindingLike, req: AdmissionRequest): boolean {
-  return (!b.kind.group || b.kind.group === req.kind.group) && (b.kind.version === "" || b.kind.version === req.kind.version) && (!b.kind.kind || b.kind.kind === req.kind.kind);
+  return (
+    (!b.kind.group || b.kind.group === req.kind.group) &&
+    (b.kind.version === "" || b.kind.version === req.kind.version) &&
+    (!b.kind.kind || b.kind.kind === req.kind.kind)
+  );
 }
 
 function applies(b: BindingLike, req: AdmissionRequest, ignored: string[]): boolean {
   const obj = (req.operation === "DELETE" ? req.oldObject : req.object) as KubeMeta | undefined;
-  return eventMatches(b.event, req.operation) && kindMatches(b, req) && labelsMatch(b.filters.labels, obj?.metadata?.labels) && !ignored.includes(obj?.metadata?.namespace ?? "");
+  return (
+    eventMatches(b.event, req.operation) &&
+    kindMatches(b, req) &&
+    labelsMatch(b.filters.labels, obj?.metadata?.labels) &&
+    !ignored.includes(obj?.metadata?.namespace ?? "")
+  );
 }
 
 function checkSupported(cap: CapabilityLike): void {
@@ -141,7 +163,14 @@ function checkSupported(cap: CapabilityLike): void {
   for (const b of cap.bindings) {
     const f = b.filters;
     if (!b.isMutate && !b.isValidate) continue;
-    if (f.name || f.namespaces.length || Object.keys(f.annotations).length || f.deletionTimestamp || f.regexName || f.regexNamespaces.length)
+    if (
+      f.name ||
+      f.namespaces.length ||
+      Object.keys(f.annotations).length ||
+      f.deletionTimestamp ||
+      f.regexName ||
+      f.regexNamespaces.length
+    )
       throw new UnsupportedBindingError(cap.name, "a name, namespace, annotation, deletionTimestamp or regex filter");
   }
 }
@@ -160,8 +189,11 @@ export function directAdmission(capabilities: CapabilityLike[], opts: DirectOpti
     const answers: ValidateAnswer[] = [];
     for (const { b } of matching(req, "isValidate")) {
       try {
-        const answer = (await b.validateCallback!(new DirectValidateRequest(req) as unknown as PeprValidateRequest<never> as never)) as ValidateAnswer;
-        if (!answer.allowed && !answer.statusMessage) answer.statusMessage = `Validation failed for ${req.kind.kind.toLowerCase()}/${req.name ?? ""}${req.namespace ? ` in ${req.namespace} namespace.` : ""}`;
+        const answer = (await b.validateCallback!(
+          new DirectValidateRequest(req) as unknown as PeprValidateRequest<never> as never,
+        )) as ValidateAnswer;
+        if (!answer.allowed && !answer.statusMessage)
+          answer.statusMessage = `Validation failed for ${req.kind.kind.toLowerCase()}/${req.name ?? ""}${req.namespace ? ` in ${req.namespace} namespace.` : ""}`;
         answers.push(answer);
       } catch (err) {
         answers.push({ allowed: false, statusCode: 500, statusMessage: `Action failed with error: ${errorMessage(err)}` });
@@ -186,7 +218,9 @@ export function directAdmission(capabilities: CapabilityLike[], opts: DirectOpti
       }
     }
     const patch = wrapped.patch();
-    return patch.length ? { uid: req.uid, allowed: true, patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(patch)).toString("base64") } : { uid: req.uid, allowed: true };
+    return patch.length
+      ? { uid: req.uid, allowed: true, patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(patch)).toString("base64") }
+      : { uid: req.uid, allowed: true };
   };
 
   return async (which, req) => {
@@ -198,7 +232,13 @@ export function directAdmission(capabilities: CapabilityLike[], opts: DirectOpti
 /** Pepr's combination of several validations into one answer (karForValidate). */
 function validateResponse(uid: string, answers: ValidateAnswer[]): unknown {
   const warnings = answers.flatMap(a => a.warnings ?? []);
-  if (!answers.length) return { uid, allowed: true, status: { code: 200, message: "no in-scope validations -- allowed!" }, ...(warnings.length ? { warnings } : {}) };
+  if (!answers.length)
+    return {
+      uid,
+      allowed: true,
+      status: { code: 200, message: "no in-scope validations -- allowed!" },
+      ...(warnings.length ? { warnings } : {}),
+    };
   const allowed = answers.every(a => a.allowed);
   const message = answers
     .filter(a => !a.allowed)

@@ -12,7 +12,11 @@ export const MAX_DEPTH = 64;
 /** KubeVirt's arrayLenMax (virt-api vmi-create-admitter): interfaces and networks. */
 export const KUBEVIRT_MAX_NICS = 256;
 
-export type Route = { kind: "admission"; which: "mutate" | "validate" } | { kind: "forward" } | { kind: "unauthorized" } | { kind: "not-found" };
+export type Route =
+  | { kind: "admission"; which: "mutate" | "validate" }
+  | { kind: "forward" }
+  | { kind: "unauthorized" }
+  | { kind: "not-found" };
 
 /** Routes a request by method and path; the token is compared in constant time, before any body is read. */
 export function route(method: string | undefined, url: string | undefined, token: string): Route {
@@ -65,10 +69,14 @@ export interface Verdict {
 export function gate(text: string): Verdict {
   const uid = peekUid(text);
   if (Buffer.byteLength(text) > MAX_BODY_BYTES)
-    return uid ? { deny: `the object is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB, which vmnet-operator does not check; make it smaller`, uid } : { status: 413 };
+    return uid
+      ? { deny: `the object is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB, which vmnet-operator does not check; make it smaller`, uid }
+      : { status: 413 };
   const depth = jsonDepth(text);
   if (depth > MAX_DEPTH)
-    return uid ? { deny: `the object nests deeper than ${MAX_DEPTH} levels, which no Kubernetes object of these kinds needs; flatten it`, uid } : { status: 400 };
+    return uid
+      ? { deny: `the object nests deeper than ${MAX_DEPTH} levels, which no Kubernetes object of these kinds needs; flatten it`, uid }
+      : { status: 400 };
   let review: unknown;
   try {
     review = JSON.parse(text);
@@ -109,5 +117,9 @@ function isObject(x: unknown): x is Record<string, unknown> {
 
 /** An AdmissionReview answer refusing the request (what the API server shows the user). */
 export function denial(uid: string, message: string, code = 422): string {
-  return JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid, allowed: false, status: { code, message } } });
+  return JSON.stringify({
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    response: { uid, allowed: false, status: { code, message } },
+  });
 }

@@ -148,7 +148,13 @@ function readTls(files: TlsFiles): { key: Buffer; cert: Buffer } {
   return { key: fs.readFileSync(files.keyFile), cert: fs.readFileSync(files.certFile) };
 }
 
-async function handle(req: http.IncomingMessage, res: http.ServerResponse, opts: AdmissionServerOptions, agent: https.Agent, heavy: Lane): Promise<void> {
+async function handle(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  opts: AdmissionServerOptions,
+  agent: https.Agent,
+  heavy: Lane,
+): Promise<void> {
   const r = route(req.method, req.url, opts.token);
   if (r.kind === "not-found") return plain(res, 404, "not found", true);
   if (r.kind === "unauthorized") return plain(res, 401, "unauthorized", true);
@@ -157,7 +163,14 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, opts:
 }
 
 /** An admission review past the token check: gate, then answer (pods never wait behind a heavy review). */
-async function review(req: http.IncomingMessage, res: http.ServerResponse, opts: AdmissionServerOptions, agent: https.Agent, heavy: Lane, which: "mutate" | "validate"): Promise<void> {
+async function review(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  opts: AdmissionServerOptions,
+  agent: https.Agent,
+  heavy: Lane,
+  which: "mutate" | "validate",
+): Promise<void> {
   const body = await readBody(req);
   const verdict = gate(body.text);
   if (verdict.status) return plain(res, verdict.status, verdict.status === 413 ? "request too large" : "malformed admission review");
@@ -168,7 +181,15 @@ async function review(req: http.IncomingMessage, res: http.ServerResponse, opts:
 }
 
 /** Answers here (direct path) or through Pepr. */
-function answer(req: http.IncomingMessage, res: http.ServerResponse, opts: AdmissionServerOptions, agent: https.Agent, which: "mutate" | "validate", text: string, request: AdmissionRequest): () => Promise<void> {
+function answer(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  opts: AdmissionServerOptions,
+  agent: https.Agent,
+  which: "mutate" | "validate",
+  text: string,
+  request: AdmissionRequest,
+): () => Promise<void> {
   const direct = opts.direct;
   if (direct) return async () => json(res, await direct(which, request));
   return () => forward(req, res, opts, agent, text);
@@ -206,7 +227,13 @@ const RETRY_DELAY_MS = 100;
  * nothing. One retry only: a Pepr that refuses twice is stopping or not yet up, and the API server
  * is better served by another replica (unavailable() below).
  */
-async function forward(req: http.IncomingMessage, res: http.ServerResponse, opts: AdmissionServerOptions, agent: https.Agent, body: string | undefined): Promise<void> {
+async function forward(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  opts: AdmissionServerOptions,
+  agent: https.Agent,
+  body: string | undefined,
+): Promise<void> {
   const first = await forwardOnce(req, res, opts, agent, body);
   if (!first) return;
   if (!isConnectionError(first)) return fail(res, first);
@@ -219,21 +246,32 @@ async function forward(req: http.IncomingMessage, res: http.ServerResponse, opts
 const isConnectionError = (err: Error): boolean => CONNECTION_ERRORS.has(String((err as NodeJS.ErrnoException).code));
 
 /** One try; resolves with the error when it failed before Pepr's answer began, else undefined. */
-function forwardOnce(req: http.IncomingMessage, res: http.ServerResponse, opts: AdmissionServerOptions, agent: https.Agent, body: string | undefined, fresh = false): Promise<Error | undefined> {
+function forwardOnce(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  opts: AdmissionServerOptions,
+  agent: https.Agent,
+  body: string | undefined,
+  fresh = false,
+): Promise<Error | undefined> {
   return new Promise(resolve => {
-    const headers: http.OutgoingHttpHeaders = body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+    const headers: http.OutgoingHttpHeaders =
+      body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
     // The retry takes a new socket: the failed one may have been a kept-alive socket Pepr closed
     // (Node's server drops idle ones after its 5 s keepAliveTimeout, and a reuse can cross that:
     // `read ECONNRESET` in a churn run, outside any shutdown).
-    const up = https.request({ socketPath: opts.upstream, path: req.url, method: req.method, headers, agent: fresh ? false : agent, rejectUnauthorized: false }, upRes => {
-      res.writeHead(upRes.statusCode ?? 502, { "content-type": upRes.headers["content-type"] ?? "text/plain" });
-      upRes.pipe(res);
-      upRes.on("end", () => resolve(undefined));
-      upRes.on("error", () => {
-        res.end(); // the answer had begun: nothing can be sent again
-        resolve(undefined);
-      });
-    });
+    const up = https.request(
+      { socketPath: opts.upstream, path: req.url, method: req.method, headers, agent: fresh ? false : agent, rejectUnauthorized: false },
+      upRes => {
+        res.writeHead(upRes.statusCode ?? 502, { "content-type": upRes.headers["content-type"] ?? "text/plain" });
+        upRes.pipe(res);
+        upRes.on("end", () => resolve(undefined));
+        upRes.on("error", () => {
+          res.end(); // the answer had begun: nothing can be sent again
+          resolve(undefined);
+        });
+      },
+    );
     up.on("error", err => resolve(res.headersSent ? undefined : err));
     up.end(body);
   });

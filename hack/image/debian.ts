@@ -70,7 +70,9 @@ export function fetchDeb(pin: DebPin, cache: string, log: (m: string) => void): 
         aptDownload(pin, tmp);
       } catch (err) {
         const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim() ?? String(err);
-        throw new DebDownloadError(`apt-get download ${pin.name}=${pin.version}: ${stderr} (see hack/image/debian-packages.lock for moving to a newer version)`);
+        throw new DebDownloadError(
+          `apt-get download ${pin.name}=${pin.version}: ${stderr} (see hack/image/debian-packages.lock for moving to a newer version)`,
+        );
       }
     }
     const [deb] = fs.readdirSync(tmp).filter(f => f.endsWith(".deb"));

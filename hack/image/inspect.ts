@@ -50,7 +50,11 @@ export function readArchive(archive: string, dir: string = fs.mkdtempSync(path.j
 
 /** Every path in the image's layers (tar's listing: "usr/local/bin/node", "app/", ...). */
 export function layerPaths(image: OciImage): string[] {
-  return image.layers.flatMap(l => execFileSync("tar", ["-tzf", l], { encoding: "utf8", maxBuffer: 64 << 20 }).split("\n").filter(Boolean));
+  return image.layers.flatMap(l =>
+    execFileSync("tar", ["-tzf", l], { encoding: "utf8", maxBuffer: 64 << 20 })
+      .split("\n")
+      .filter(Boolean),
+  );
 }
 
 /** Unpacks the layers in order into `rootfs` (our layers have no whiteouts to apply). */

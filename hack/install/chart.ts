@@ -32,7 +32,10 @@ const MONITORING_GATES: Record<string, string> = {
 
 function templates(): Record<string, string> {
   const byMode = new Map<TlsMode, Placed[]>(
-    TLS_MODES.map(tls => [tls, installObjects({ namespace: SENTINEL.namespace, image: SENTINEL.image, tls, apiPathToken: SENTINEL.token })]),
+    TLS_MODES.map(tls => [
+      tls,
+      installObjects({ namespace: SENTINEL.namespace, image: SENTINEL.image, tls, apiPathToken: SENTINEL.token }),
+    ]),
   );
   // Every object in first-seen order, with its text per mode.
   const order: { key: string; file: string }[] = [];

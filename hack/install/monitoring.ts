@@ -23,7 +23,8 @@ export const ALERTS: Alert[] = [
     for: "10m",
     severity: "warning",
     summary: "IPPool {{ $labels.pool }} is over 90% allocated",
-    description: "New VM NICs on this pool's network get no address once it is full. Widen the pool's ranges or add a pool for the network.",
+    description:
+      "New VM NICs on this pool's network get no address once it is full. Widen the pool's ranges or add a pool for the network.",
   },
   {
     alert: "VmnetPoolExhausted",
@@ -47,7 +48,8 @@ export const ALERTS: Alert[] = [
     for: "5m",
     severity: "warning",
     summary: "vmnet admission webhooks fail",
-    description: "The admission server reports errors, or the API server gets non-200 answers (or none) from it. The launcher-pod webhooks fail closed: VMs on pool-backed networks cannot start meanwhile.",
+    description:
+      "The admission server reports errors, or the API server gets non-200 answers (or none) from it. The launcher-pod webhooks fail closed: VMs on pool-backed networks cannot start meanwhile.",
   },
   {
     alert: "VmnetWebhookSlow",
@@ -63,7 +65,8 @@ export const ALERTS: Alert[] = [
     for: "5m",
     severity: "warning",
     summary: "The operator's watch of {{ $labels.kind }} delivered nothing for 20 minutes",
-    description: "A silent watch is restarted after 10 minutes and relists keep the caches right; a watch still silent after that points at the API server or the network to it.",
+    description:
+      "A silent watch is restarted after 10 minutes and relists keep the caches right; a watch still silent after that points at the API server or the network to it.",
   },
   {
     alert: "VmnetNoLeader",
@@ -71,7 +74,8 @@ export const ALERTS: Alert[] = [
     for: "2m",
     severity: "critical",
     summary: "No vmnet watcher holds the leader Lease",
-    description: "Nothing reconciles: claims of new VMs are bound only by the admission webhook, deleted VMs keep their addresses, pool status goes stale.",
+    description:
+      "Nothing reconciles: claims of new VMs are bound only by the admission webhook, deleted VMs keep their addresses, pool status goes stale.",
   },
   {
     alert: "VmnetSeveralLeaders",
@@ -79,7 +83,8 @@ export const ALERTS: Alert[] = [
     for: "1m",
     severity: "warning",
     summary: "More than one vmnet watcher believes it leads",
-    description: "Addresses stay unique (the API server refuses duplicate IPAllocation names), but writes are doubled. Check the nodes' clocks and the Lease.",
+    description:
+      "Addresses stay unique (the API server refuses duplicate IPAllocation names), but writes are doubled. Check the nodes' clocks and the Lease.",
   },
   {
     alert: "VmnetCertificateExpiresSoon",
@@ -87,7 +92,8 @@ export const ALERTS: Alert[] = [
     for: "1h",
     severity: "warning",
     summary: "The admission server's certificate expires within 7 days",
-    description: "It should have been renewed long before: check the operator's logs (component tls) and, with cert-manager, the Certificate.",
+    description:
+      "It should have been renewed long before: check the operator's logs (component tls) and, with cert-manager, the Certificate.",
   },
   {
     alert: "VmnetOperatorAbsent",
@@ -95,7 +101,8 @@ export const ALERTS: Alert[] = [
     for: "10m",
     severity: "critical",
     summary: "No vmnet-operator metrics are scraped",
-    description: "The operator is down or its metrics Service is not scraped. Launcher pods on pool-backed networks cannot start while no admission replica serves.",
+    description:
+      "The operator is down or its metrics Service is not scraped. Launcher pods on pool-backed networks cannot start while no admission replica serves.",
   },
 ];
 
@@ -104,9 +111,21 @@ export const PANELS: { title: string; expr: string; unit: string }[] = [
   { title: "Addresses allocated", expr: "max by (pool) (vmnet_pool_allocated)", unit: "short" },
   { title: "Claims by state", expr: "max by (state) (vmnet_claims)", unit: "short" },
   { title: "Allocations per second", expr: "sum by (result) (rate(vmnet_allocations_total[5m]))", unit: "ops" },
-  { title: "Bind latency p99", expr: "histogram_quantile(0.99, sum by (le) (rate(vmnet_allocation_duration_seconds_bucket[5m])))", unit: "s" },
-  { title: "Webhook handler latency p99", expr: "histogram_quantile(0.99, sum by (le, handler) (rate(vmnet_webhook_duration_seconds_bucket[5m])))", unit: "s" },
-  { title: "Webhook latency p99 (API server)", expr: `histogram_quantile(0.99, sum by (le, name) (rate(apiserver_admission_webhook_admission_duration_seconds_bucket{${OUR_WEBHOOKS}}[5m])))`, unit: "s" },
+  {
+    title: "Bind latency p99",
+    expr: "histogram_quantile(0.99, sum by (le) (rate(vmnet_allocation_duration_seconds_bucket[5m])))",
+    unit: "s",
+  },
+  {
+    title: "Webhook handler latency p99",
+    expr: "histogram_quantile(0.99, sum by (le, handler) (rate(vmnet_webhook_duration_seconds_bucket[5m])))",
+    unit: "s",
+  },
+  {
+    title: "Webhook latency p99 (API server)",
+    expr: `histogram_quantile(0.99, sum by (le, name) (rate(apiserver_admission_webhook_admission_duration_seconds_bucket{${OUR_WEBHOOKS}}[5m])))`,
+    unit: "s",
+  },
   { title: "Work queue depth", expr: "max(vmnet_queue_depth)", unit: "short" },
   { title: "Watch staleness", expr: "max by (kind) (vmnet_watch_staleness_seconds)", unit: "s" },
   { title: "Leader", expr: "max by (pod) (vmnet_leader)", unit: "short" },
@@ -143,7 +162,11 @@ export function monitoringObjects(namespace: string): { file: string; obj: KubeO
         apiVersion: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
         metadata: { name: "vmnet-operator", namespace },
-        spec: { selector: { matchLabels: selector }, namespaceSelector: { matchNames: [namespace] }, endpoints: [{ port: "metrics", path: "/metrics", interval: "30s" }] },
+        spec: {
+          selector: { matchLabels: selector },
+          namespaceSelector: { matchNames: [namespace] },
+          endpoints: [{ port: "metrics", path: "/metrics", interval: "30s" }],
+        },
       },
     },
     {
@@ -156,7 +179,13 @@ export function monitoringObjects(namespace: string): { file: string; obj: KubeO
           groups: [
             {
               name: "vmnet-operator",
-              rules: ALERTS.map(a => ({ alert: a.alert, expr: a.expr, for: a.for, labels: { severity: a.severity }, annotations: { summary: a.summary, description: a.description } })),
+              rules: ALERTS.map(a => ({
+                alert: a.alert,
+                expr: a.expr,
+                for: a.for,
+                labels: { severity: a.severity },
+                annotations: { summary: a.summary, description: a.description },
+              })),
             },
           ],
         },

@@ -97,7 +97,11 @@ function clusterRules(tls: TlsMode): Record<string, unknown>[] {
     // Services of exposed VMs carry an ownerReference to their VM with blockOwnerDeletion, which the
     // OwnerReferencesPermissionEnforcement admission plugin allows only with update on the finalizers.
     { apiGroups: ["kubevirt.io"], resources: ["virtualmachines/finalizers"], verbs: ["update"] },
-    { apiGroups: ["kubevirt.io"], resources: ["virtualmachineinstances", "virtualmachineinstancemigrations"], verbs: ["get", "list", "watch"] },
+    {
+      apiGroups: ["kubevirt.io"],
+      resources: ["virtualmachineinstances", "virtualmachineinstancemigrations"],
+      verbs: ["get", "list", "watch"],
+    },
     // NADs: which networks exist and whether they can take a fixed address.
     { apiGroups: ["k8s.cni.cncf.io"], resources: ["network-attachment-definitions"], verbs: ["get", "list", "watch"] },
     // Namespaces for pools' namespaceSelector; launcher pods for migrations.
@@ -143,9 +147,19 @@ function rbac(p: InstallParams): KubeObject[] {
   return [
     obj("v1", "ServiceAccount", { name: NAMES.serviceAccount, namespace: p.namespace }),
     obj("rbac.authorization.k8s.io/v1", "ClusterRole", { name: NAMES.clusterRole }, { rules: clusterRules(p.tls) }),
-    obj("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", { name: NAMES.clusterRole }, { roleRef: roleRef("ClusterRole", NAMES.clusterRole), subjects: subject }),
+    obj(
+      "rbac.authorization.k8s.io/v1",
+      "ClusterRoleBinding",
+      { name: NAMES.clusterRole },
+      { roleRef: roleRef("ClusterRole", NAMES.clusterRole), subjects: subject },
+    ),
     obj("rbac.authorization.k8s.io/v1", "Role", { name: NAMES.role, namespace: p.namespace }, { rules: namespaceRules(p.tls) }),
-    obj("rbac.authorization.k8s.io/v1", "RoleBinding", { name: NAMES.role, namespace: p.namespace }, { roleRef: roleRef("Role", NAMES.role), subjects: subject }),
+    obj(
+      "rbac.authorization.k8s.io/v1",
+      "RoleBinding",
+      { name: NAMES.role, namespace: p.namespace },
+      { roleRef: roleRef("Role", NAMES.role), subjects: subject },
+    ),
     // Pepr's store: created by server-side apply, then read, watched and patched by name. (Pepr's
     // own storeRole says resourceNames: [""], which matches nothing.)
     obj(
@@ -159,7 +173,12 @@ function rbac(p: InstallParams): KubeObject[] {
         ],
       },
     ),
-    obj("rbac.authorization.k8s.io/v1", "RoleBinding", { name: NAMES.storeRole, namespace: PEPR_STORE_NAMESPACE }, { roleRef: roleRef("Role", NAMES.storeRole), subjects: subject }),
+    obj(
+      "rbac.authorization.k8s.io/v1",
+      "RoleBinding",
+      { name: NAMES.storeRole, namespace: PEPR_STORE_NAMESPACE },
+      { roleRef: roleRef("Role", NAMES.storeRole), subjects: subject },
+    ),
   ];
 }
 
@@ -191,15 +210,17 @@ function env(p: InstallParams, watch: boolean): Record<string, unknown>[] {
     { name: "VMNET_WEBHOOK_CONFIGURATIONS", value: NAMES.webhookConfigurations },
     { name: "VMNET_CERT_DIR", value: "/tmp/vmnet-certs" },
     { name: "VMNET_METRICS_PORT", value: String(METRICS_PORT) },
-    ...(watch ? [
-      { name: "VMNET_LEADER_ELECTION", value: "true" },
-      { name: "VMNET_LEASE_NAME", value: NAMES.lease },
-    ] : [
-      // On SIGTERM (capabilities/runtime/shutdown.ts): unready at once, serving on while the
-      // endpoint removal reaches kube-proxy, then a bounded drain before Pepr stops.
-      { name: "VMNET_SHUTDOWN_DELAY_SECONDS", value: String(SHUTDOWN.delaySeconds) },
-      { name: "VMNET_DRAIN_SECONDS", value: String(SHUTDOWN.drainSeconds) },
-    ]),
+    ...(watch
+      ? [
+          { name: "VMNET_LEADER_ELECTION", value: "true" },
+          { name: "VMNET_LEASE_NAME", value: NAMES.lease },
+        ]
+      : [
+          // On SIGTERM (capabilities/runtime/shutdown.ts): unready at once, serving on while the
+          // endpoint removal reaches kube-proxy, then a bounded drain before Pepr stops.
+          { name: "VMNET_SHUTDOWN_DELAY_SECONDS", value: String(SHUTDOWN.delaySeconds) },
+          { name: "VMNET_DRAIN_SECONDS", value: String(SHUTDOWN.drainSeconds) },
+        ]),
   ];
 }
 
@@ -299,18 +320,36 @@ function manager(p: InstallParams): KubeObject[] {
     deployment(p, false),
     deployment(p, true),
     // The Service the webhook configurations call (clientConfig.service, port 443).
-    obj("v1", "Service", { name: NAMES.service, namespace: p.namespace, labels: labels("admission") }, {
-      spec: { selector: admissionSelector, ports: [{ name: "https", port: 443, targetPort: "https" }] },
-    }),
+    obj(
+      "v1",
+      "Service",
+      { name: NAMES.service, namespace: p.namespace, labels: labels("admission") },
+      {
+        spec: { selector: admissionSelector, ports: [{ name: "https", port: 443, targetPort: "https" }] },
+      },
+    ),
     // vmnet's metrics (and Pepr's) from every replica, for the ServiceMonitor.
-    obj("v1", "Service", { name: NAMES.metricsService, namespace: p.namespace, labels: labels("metrics") }, {
-      spec: { selector: { "app.kubernetes.io/name": "vmnet-operator" }, ports: [{ name: "metrics", port: METRICS_PORT, targetPort: "metrics" }] },
-    }),
+    obj(
+      "v1",
+      "Service",
+      { name: NAMES.metricsService, namespace: p.namespace, labels: labels("metrics") },
+      {
+        spec: {
+          selector: { "app.kubernetes.io/name": "vmnet-operator" },
+          ports: [{ name: "metrics", port: METRICS_PORT, targetPort: "metrics" }],
+        },
+      },
+    ),
     // A drain (kubectl drain, a cluster autoscaler) evicts at most one admission pod at a time: the
     // fail-closed launcher-pod webhook keeps a replica. (A rollout is held to the same by maxUnavailable 0.)
-    obj("policy/v1", "PodDisruptionBudget", { name: NAMES.admission, namespace: p.namespace, labels: labels("admission") }, {
-      spec: { minAvailable: 1, selector: { matchLabels: admissionSelector } },
-    }),
+    obj(
+      "policy/v1",
+      "PodDisruptionBudget",
+      { name: NAMES.admission, namespace: p.namespace, labels: labels("admission") },
+      {
+        spec: { minAvailable: 1, selector: { matchLabels: admissionSelector } },
+      },
+    ),
   ];
 }
 
@@ -325,13 +364,20 @@ function webhooks(p: InstallParams): KubeObject[] {
       return { ...w, clientConfig: { service: { name: NAMES.service, namespace: p.namespace, path: url.pathname, port: 443 } } };
     });
     const annotations = p.tls === "cert-manager" ? { "cert-manager.io/inject-ca-from": `${p.namespace}/${NAMES.certificate}` } : undefined;
-    return obj("admissionregistration.k8s.io/v1", kind, { ...config.metadata, ...(annotations ? { annotations } : {}) }, { webhooks: hooks });
+    return obj(
+      "admissionregistration.k8s.io/v1",
+      kind,
+      { ...config.metadata, ...(annotations ? { annotations } : {}) },
+      { webhooks: hooks },
+    );
   };
   return [inCluster(mutating, "MutatingWebhookConfiguration"), inCluster(validating, "ValidatingWebhookConfiguration")];
 }
 
 function policy(p: InstallParams): KubeObject[] {
-  return renderAdmissionPolicy(operatorIdentity(p.namespace)).map(([kind, o]) => obj(kind.apiVersion, kind.kind, o.metadata ?? {}, { spec: o.spec }));
+  return renderAdmissionPolicy(operatorIdentity(p.namespace)).map(([kind, o]) =>
+    obj(kind.apiVersion, kind.kind, o.metadata ?? {}, { spec: o.spec }),
+  );
 }
 
 function certManager(p: InstallParams): KubeObject[] {
@@ -339,19 +385,24 @@ function certManager(p: InstallParams): KubeObject[] {
   const svc = NAMES.service;
   return [
     obj("cert-manager.io/v1", "Issuer", { name: NAMES.issuer, namespace: p.namespace }, { spec: { selfSigned: {} } }),
-    obj("cert-manager.io/v1", "Certificate", { name: NAMES.certificate, namespace: p.namespace }, {
-      spec: {
-        secretName: NAMES.tlsSecret,
-        issuerRef: { kind: "Issuer", name: NAMES.issuer },
-        commonName: `${svc}.${p.namespace}.svc`,
-        dnsNames: [`${svc}.${p.namespace}.svc`, `${svc}.${p.namespace}.svc.cluster.local`],
-        // The operator reloads a renewed certificate itself (no restart), so a short one is fine.
-        duration: "2160h",
-        renewBefore: "360h",
-        privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
-        usages: ["server auth", "digital signature", "key encipherment"],
+    obj(
+      "cert-manager.io/v1",
+      "Certificate",
+      { name: NAMES.certificate, namespace: p.namespace },
+      {
+        spec: {
+          secretName: NAMES.tlsSecret,
+          issuerRef: { kind: "Issuer", name: NAMES.issuer },
+          commonName: `${svc}.${p.namespace}.svc`,
+          dnsNames: [`${svc}.${p.namespace}.svc`, `${svc}.${p.namespace}.svc.cluster.local`],
+          // The operator reloads a renewed certificate itself (no restart), so a short one is fine.
+          duration: "2160h",
+          renewBefore: "360h",
+          privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+          usages: ["server auth", "digital signature", "key encipherment"],
+        },
       },
-    }),
+    ),
   ];
 }
 
@@ -369,7 +420,10 @@ export function installObjects(p: InstallParams): Placed[] {
 
 /** The optional monitoring objects (Prometheus Operator's kinds, and the Grafana dashboard). */
 export function monitoringPlaced(namespace: string): Placed[] {
-  return monitoringObjects(namespace).map(({ file, obj: o }) => ({ file, obj: { ...o, metadata: { ...o.metadata, labels: { ...PART_OF, ...(o.metadata?.labels ?? {}) } } } }));
+  return monitoringObjects(namespace).map(({ file, obj: o }) => ({
+    file,
+    obj: { ...o, metadata: { ...o.metadata, labels: { ...PART_OF, ...(o.metadata?.labels ?? {}) } } },
+  }));
 }
 
 export const keyOf = (o: KubeObject): string => `${o.kind}/${o.metadata?.namespace ?? ""}/${o.metadata?.name}`;

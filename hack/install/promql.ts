@@ -1,8 +1,37 @@
 // The series names a PromQL expression reads: enough of PromQL's lexical rules to tell metric
 // names from functions, aggregation keywords, label names and durations (for the monitoring test).
 
-const AGGREGATIONS = new Set(["sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values", "group", "limitk", "limit_ratio"]);
-const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"]);
+const AGGREGATIONS = new Set([
+  "sum",
+  "min",
+  "max",
+  "avg",
+  "count",
+  "stddev",
+  "stdvar",
+  "topk",
+  "bottomk",
+  "quantile",
+  "count_values",
+  "group",
+  "limitk",
+  "limit_ratio",
+]);
+const KEYWORDS = new Set([
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "and",
+  "or",
+  "unless",
+  "bool",
+  "offset",
+  "inf",
+  "nan",
+]);
 
 export function seriesIn(expr: string): string[] {
   const found: string[] = [];

@@ -27,7 +27,13 @@ export interface LatencyResult {
 export const MAX_RATE_P99_MS = 25;
 const SEARCH_RATES = [100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000];
 
-function review(kind: { group: string; version: string; kind: string }, resource: string, object: unknown, namespace: string, username = "bench"): unknown {
+function review(
+  kind: { group: string; version: string; kind: string },
+  resource: string,
+  object: unknown,
+  namespace: string,
+  username = "bench",
+): unknown {
   return {
     apiVersion: "admission.k8s.io/v1",
     kind: "AdmissionReview",
@@ -49,7 +55,13 @@ function review(kind: { group: string; version: string; kind: string }, resource
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** Sends `body` at `rate` per second for `seconds`; each request is timed alone. */
-async function constantRate(url: string, body: string, rate: number, seconds: number, agent: Agent): Promise<{ latencies: number[]; errors: number }> {
+async function constantRate(
+  url: string,
+  body: string,
+  rate: number,
+  seconds: number,
+  agent: Agent,
+): Promise<{ latencies: number[]; errors: number }> {
   const latencies: number[] = [];
   let errors = 0;
   const total = rate * seconds;
@@ -66,7 +78,13 @@ async function constantRate(url: string, body: string, rate: number, seconds: nu
         try {
           // undici's dispatcher API, not fetch: the load generator shares the two cores with the
           // server it measures, and fetch builds a Request, Headers and streams per request.
-          const res = await agent.request({ origin: target.origin, path: target.pathname, method: "POST", body, headers: { "content-type": "application/json" } });
+          const res = await agent.request({
+            origin: target.origin,
+            path: target.pathname,
+            method: "POST",
+            body,
+            headers: { "content-type": "application/json" },
+          });
           const json = (await res.body.json()) as { response?: { allowed?: boolean } };
           if (res.statusCode !== 200 || json.response?.allowed !== true) errors++;
         } catch {
@@ -98,14 +116,32 @@ export async function benchAdmission(opts: AdmissionBenchOptions): Promise<Laten
   await seedNetwork(client, ns);
   const inspectPort = await freePort();
   const nodeArgs = [process.env.VMNET_OPERATOR_NODE_ARGS ?? "", `--inspect=127.0.0.1:${inspectPort}`].filter(Boolean).join(" ");
-  const op = await startOperator({ LOG_LEVEL: "error", PEPR_API_PATH: "bench", VMNET_OPERATOR_NODE_ARGS: nodeArgs, ...opts.env }, { testTimers: false });
+  const op = await startOperator(
+    { LOG_LEVEL: "error", PEPR_API_PATH: "bench", VMNET_OPERATOR_NODE_ARGS: nodeArgs, ...opts.env },
+    { testTimers: false },
+  );
   const inspector = opts.profileDir ? await Inspector.connect(inspectPort) : undefined;
   try {
-    const vm = vmManifest(ns, "web", [{ name: "default", ports: [{ port: 80 }] }, { name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": '{"ovs1": "10.240.0.20"}' });
+    const vm = vmManifest(
+      ns,
+      "web",
+      [
+        { name: "default", ports: [{ port: 80 }] },
+        { name: "ovs1", network: "vlan100" },
+      ],
+      { "vmnet.io/addresses": '{"ovs1": "10.240.0.20"}' },
+    );
     if (!(await client.getOrUndefined(Kinds.VirtualMachine, "web", ns))) await client.create(Kinds.VirtualMachine, vm);
     await waitBound(client, ns);
     const pod = launcherPod(ns);
-    const vmReview = JSON.stringify(review({ group: "kubevirt.io", version: "v1", kind: "VirtualMachine" }, "virtualmachines", { ...vm, metadata: { ...vm.metadata, name: "web-2", annotations: {} } }, ns));
+    const vmReview = JSON.stringify(
+      review(
+        { group: "kubevirt.io", version: "v1", kind: "VirtualMachine" },
+        "virtualmachines",
+        { ...vm, metadata: { ...vm.metadata, name: "web-2", annotations: {} } },
+        ns,
+      ),
+    );
     // As KubeVirt's virt-controller: only its launcher pods get addresses.
     const podReview = JSON.stringify(review({ group: "", version: "v1", kind: "Pod" }, "pods", pod, ns, KUBEVIRT_USER));
     const agent = new Agent({ connections: 16, connect: { rejectUnauthorized: false } });
@@ -128,8 +164,14 @@ export async function benchAdmission(opts: AdmissionBenchOptions): Promise<Laten
 /** The namespace, NAD and pool the bench VM's NIC binds from. */
 async function seedNetwork(client: KubeClient, ns: string): Promise<void> {
   await client.apply(Kinds.Namespace, { metadata: { name: ns } });
-  await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
-  await client.apply(Kinds.IPPool, { metadata: { name: "bench-admission" }, spec: { cidr: "10.240.0.0/24", gateway: "10.240.0.1", networks: [`${ns}/vlan100`] } });
+  await client.apply(Kinds.NetworkAttachmentDefinition, {
+    metadata: { name: "vlan100", namespace: ns },
+    spec: { config: OVS_STATIC_CONFIG("vlan100") },
+  });
+  await client.apply(Kinds.IPPool, {
+    metadata: { name: "bench-admission" },
+    spec: { cidr: "10.240.0.0/24", gateway: "10.240.0.1", networks: [`${ns}/vlan100`] },
+  });
 }
 
 /** Waits until the claim is bound, so the mutation measures the steady path (no bind on the spot). */
@@ -151,14 +193,23 @@ function launcherPod(ns: string): object {
       name: "virt-launcher-web-abcde",
       namespace: ns,
       labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": "web" },
-      annotations: { "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") }]) },
+      annotations: {
+        "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") }]),
+      },
     },
     spec: { containers: [{ name: "compute", image: "virt-launcher" }] },
   };
 }
 
 /** One path: warm-up, then the constant rate (CPU-profiled when asked), then the highest-rate search if asked. */
-async function measurePath(url: string, path: string, body: string, agent: Agent, inspector: Inspector | undefined, opts: AdmissionBenchOptions): Promise<LatencyResult> {
+async function measurePath(
+  url: string,
+  path: string,
+  body: string,
+  agent: Agent,
+  inspector: Inspector | undefined,
+  opts: AdmissionBenchOptions,
+): Promise<LatencyResult> {
   await constantRate(url, body, 50, 2, agent); // warm-up: JIT, TLS sessions
   opts.log(`${path}: ${opts.rate}/s for ${opts.seconds} s`);
   const name = path.split(" ")[0].split("/")[1];
@@ -166,13 +217,27 @@ async function measurePath(url: string, path: string, body: string, agent: Agent
   const { latencies, errors } = await constantRate(url, body, opts.rate, opts.seconds, agent);
   if (inspector) await inspector.stopCpuProfile(`${opts.profileDir}/admission-${opts.label ?? "direct"}-${name}-${opts.rate}.cpuprofile`);
   latencies.sort((a, b) => a - b);
-  const result: LatencyResult = { path, requests: latencies.length, errors, rate: opts.rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] };
+  const result: LatencyResult = {
+    path,
+    requests: latencies.length,
+    errors,
+    rate: opts.rate,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies[latencies.length - 1],
+  };
   if (opts.searchSeconds) Object.assign(result, await highestRate(url, body, agent, opts.searchSeconds, opts.log));
   return result;
 }
 
 /** Steps up the rate until p99 passes MAX_RATE_P99_MS or a request fails; the last rate that held. */
-async function highestRate(url: string, body: string, agent: Agent, seconds: number, log: (s: string) => void): Promise<{ maxRate: number; maxRateP99: number }> {
+async function highestRate(
+  url: string,
+  body: string,
+  agent: Agent,
+  seconds: number,
+  log: (s: string) => void,
+): Promise<{ maxRate: number; maxRateP99: number }> {
   let best = { maxRate: 0, maxRateP99: 0 };
   for (const rate of SEARCH_RATES) {
     const { latencies, errors } = await constantRate(url, body, rate, seconds, agent);

@@ -71,7 +71,9 @@ function rebuild(): void {
     const a = new PoolAllocator(poolLayout({ cidr: c.cidr }));
     a.rebuild(records); // warm-up
     const s = seconds(() => a.rebuild(records));
-    console.log(`${`rebuild from 100k records, ${c.cidr}`.padEnd(58)} ${(s * 1000).toFixed(0).padStart(9)} ms       (held ${a.allocatedCount})`);
+    console.log(
+      `${`rebuild from 100k records, ${c.cidr}`.padEnd(58)} ${(s * 1000).toFixed(0).padStart(9)} ms       (held ${a.allocatedCount})`,
+    );
   }
 }
 
@@ -81,7 +83,9 @@ function heap(cidr: string, count: number): number {
   for (let i = 0; i < count; i++) a.allocateValue(owners[i]);
   const used = heapAfterGc() - before;
   if (a.allocatedCount !== count) throw new Error("allocation count mismatch");
-  console.log(`${`heap for ${fmt(count)} allocations in ${cidr}`.padEnd(58)} ${(used / 2 ** 20).toFixed(1).padStart(9)} MiB    (${fmt(used / count)} B/allocation)`);
+  console.log(
+    `${`heap for ${fmt(count)} allocations in ${cidr}`.padEnd(58)} ${(used / 2 ** 20).toFixed(1).padStart(9)} MiB    (${fmt(used / count)} B/allocation)`,
+  );
   return used;
 }
 

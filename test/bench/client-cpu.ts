@@ -36,7 +36,9 @@ function senders(server: string, agent: Agent): Record<"fetch" | "request", Send
 /** `n` ConfigMap creates through `send` at concurrency 32: CPU milliseconds of this process per request, and wall seconds. */
 async function measure(send: Send, label: string, n: number): Promise<{ cpuMsPerRequest: number; seconds: number }> {
   const path = "/api/v1/namespaces/default/configmaps";
-  const bodies = Array.from({ length: n }, (_, i) => JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${label}-${i}` }, data: { a: "b" } }));
+  const bodies = Array.from({ length: n }, (_, i) =>
+    JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `${label}-${i}` }, data: { a: "b" } }),
+  );
   const [cpu0, t0] = [process.cpuUsage(), Date.now()];
   await pool(bodies, 32, async body => {
     const status = await send(path, body);
@@ -55,14 +57,20 @@ async function main(): Promise<void> {
     const user = kc.getCurrentUser()!;
     const agent = new Agent({
       connections: 32,
-      connect: { ca: fs.readFileSync(cp.caCertFile), cert: Buffer.from(user.certData!, "base64"), key: Buffer.from(user.keyData!, "base64") },
+      connect: {
+        ca: fs.readFileSync(cp.caCertFile),
+        cert: Buffer.from(user.certData!, "base64"),
+        key: Buffer.from(user.keyData!, "base64"),
+      },
     });
     const send = senders(cp.server, agent);
     await measure(send.request, "warm", 100); // connections open, JIT warm for both
     for (let round = 0; round < arg("rounds", 2); round++) {
       for (const way of ["fetch", "request"] as const) {
         const m = await measure(send[way], `${way}-${round}`, n);
-        console.log(`${way.padEnd(7)} round ${round}: ${n} creates in ${m.seconds.toFixed(1)} s, client CPU ${m.cpuMsPerRequest.toFixed(2)} ms per request`);
+        console.log(
+          `${way.padEnd(7)} round ${round}: ${n} creates in ${m.seconds.toFixed(1)} s, client CPU ${m.cpuMsPerRequest.toFixed(2)} ms per request`,
+        );
       }
     }
     await agent.close();

@@ -19,7 +19,13 @@ const log = (s: string): void => console.error(`[hostile] ${s}`);
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-async function launcherLatencies(launcher: KubeClient, ns: string, vms: string[], rate: number, seconds: number): Promise<{ ms: number[]; errors: number }> {
+async function launcherLatencies(
+  launcher: KubeClient,
+  ns: string,
+  vms: string[],
+  rate: number,
+  seconds: number,
+): Promise<{ ms: number[]; errors: number }> {
   const ms: number[] = [];
   let errors = 0;
   const inflight: Promise<void>[] = [];
@@ -33,7 +39,9 @@ async function launcherLatencies(launcher: KubeClient, ns: string, vms: string[]
         generateName: `virt-launcher-${vm}-`,
         namespace: ns,
         labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": vm },
-        annotations: { "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") }]) },
+        annotations: {
+          "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") }]),
+        },
       },
       spec: { containers: [{ name: "compute", image: "virt-launcher" }] },
     };
@@ -41,7 +49,13 @@ async function launcherLatencies(launcher: KubeClient, ns: string, vms: string[]
       (async () => {
         const start = performance.now();
         try {
-          const created = await launcher.request<KubeObject>({ method: "POST", path: `/api/v1/namespaces/${ns}/pods`, query: { dryRun: "All" }, body: { apiVersion: "v1", kind: "Pod", ...pod }, what: "launcher pod" });
+          const created = await launcher.request<KubeObject>({
+            method: "POST",
+            path: `/api/v1/namespaces/${ns}/pods`,
+            query: { dryRun: "All" },
+            body: { apiVersion: "v1", kind: "Pod", ...pod },
+            what: "launcher pod",
+          });
           if (!String((created.metadata?.annotations as Record<string, string>)["k8s.v1.cni.cncf.io/networks"]).includes('"ips"')) errors++;
         } catch {
           errors++;
@@ -57,7 +71,10 @@ async function launcherLatencies(launcher: KubeClient, ns: string, vms: string[]
 /** The namespace, NAD and pool, and `count` VMs with one pool-backed NIC each, waited for until bound. */
 async function seedBoundVms(admin: KubeClient, ns: string, count: number): Promise<string[]> {
   await admin.apply(Kinds.Namespace, { metadata: { name: ns } });
-  await admin.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
+  await admin.apply(Kinds.NetworkAttachmentDefinition, {
+    metadata: { name: "vlan100", namespace: ns },
+    spec: { config: OVS_STATIC_CONFIG("vlan100") },
+  });
   await admin.apply(Kinds.IPPool, { metadata: { name: "hostile" }, spec: { cidr: "10.241.0.0/24", networks: [`${ns}/vlan100`] } });
   const vms = Array.from({ length: count }, (_, i) => `vm-${i}`);
   for (const vm of vms) await admin.create(Kinds.VirtualMachine, vmManifest(ns, vm, [{ name: "ovs1", network: "vlan100" }]));
@@ -70,7 +87,11 @@ async function seedBoundVms(admin: KubeClient, ns: string, count: number): Promi
 }
 
 /** `attackers` clients sending the huge VM's dry run back to back until stop() resolves them all. */
-function startAttackers(ns: string, huge: object, attackers: number): { stop: () => Promise<void>; refusals: number[]; sent: () => number } {
+function startAttackers(
+  ns: string,
+  huge: object,
+  attackers: number,
+): { stop: () => Promise<void>; refusals: number[]; sent: () => number } {
   let stop = false;
   let sent = 0;
   const refusals: number[] = [];
@@ -79,7 +100,15 @@ function startAttackers(ns: string, huge: object, attackers: number): { stop: ()
     c.maxAttempts = 1;
     while (!stop) {
       const t0 = performance.now();
-      await c.request({ method: "POST", path: `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`, query: { dryRun: "All" }, body: huge, what: "huge VM" }).catch(() => undefined);
+      await c
+        .request({
+          method: "POST",
+          path: `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`,
+          query: { dryRun: "All" },
+          body: huge,
+          what: "huge VM",
+        })
+        .catch(() => undefined);
       refusals.push(performance.now() - t0);
       sent++;
     }
@@ -99,13 +128,28 @@ function startAttackers(ns: string, huge: object, attackers: number): { stop: ()
 
 type Latencies = { ms: number[]; errors: number };
 
-function printFigures(f: { rate: number; seconds: number; attackers: number; nics: number; quiet: Latencies; loaded: Latencies; refusals: number[]; sent: number }): void {
+function printFigures(f: {
+  rate: number;
+  seconds: number;
+  attackers: number;
+  nics: number;
+  quiet: Latencies;
+  loaded: Latencies;
+  refusals: number[];
+  sent: number;
+}): void {
   const { rate, seconds, attackers, nics, quiet, loaded, refusals, sent } = f;
   console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}, ${new Date().toISOString()}`);
   console.log(`launcher-pod admission (dry-run creates through the API server, ${rate}/s for ${seconds} s):`);
-  console.log(`  quiet:  ${quiet.ms.length} requests, ${quiet.errors} errors, p50 ${pct(quiet.ms, 50).toFixed(0)} ms, p99 ${pct(quiet.ms, 99).toFixed(0)} ms, max ${quiet.ms[quiet.ms.length - 1].toFixed(0)} ms`);
-  console.log(`  with ${attackers} x ${nics}-NIC VM dry runs in a loop: ${loaded.ms.length} requests, ${loaded.errors} errors, p50 ${pct(loaded.ms, 50).toFixed(0)} ms, p99 ${pct(loaded.ms, 99).toFixed(0)} ms, max ${loaded.ms[loaded.ms.length - 1].toFixed(0)} ms`);
-  console.log(`  huge VMs sent meanwhile: ${sent}, each refused in p50 ${pct(refusals, 50).toFixed(0)} ms, p99 ${pct(refusals, 99).toFixed(0)} ms`);
+  console.log(
+    `  quiet:  ${quiet.ms.length} requests, ${quiet.errors} errors, p50 ${pct(quiet.ms, 50).toFixed(0)} ms, p99 ${pct(quiet.ms, 99).toFixed(0)} ms, max ${quiet.ms[quiet.ms.length - 1].toFixed(0)} ms`,
+  );
+  console.log(
+    `  with ${attackers} x ${nics}-NIC VM dry runs in a loop: ${loaded.ms.length} requests, ${loaded.errors} errors, p50 ${pct(loaded.ms, 50).toFixed(0)} ms, p99 ${pct(loaded.ms, 99).toFixed(0)} ms, max ${loaded.ms[loaded.ms.length - 1].toFixed(0)} ms`,
+  );
+  console.log(
+    `  huge VMs sent meanwhile: ${sent}, each refused in p50 ${pct(refusals, 50).toFixed(0)} ms, p99 ${pct(refusals, 99).toFixed(0)} ms`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -124,7 +168,11 @@ async function main(): Promise<void> {
     await launcherLatencies(launcher, ns, vms, rate, 2); // warm-up
     const quiet = await launcherLatencies(launcher, ns, vms, rate, seconds);
     log(`quiet: p50 ${pct(quiet.ms, 50).toFixed(0)} ms, p99 ${pct(quiet.ms, 99).toFixed(0)} ms`);
-    const huge = vmManifest(ns, "huge", Array.from({ length: nics }, (_, i) => ({ name: `n${i}`, network: "vlan100" })));
+    const huge = vmManifest(
+      ns,
+      "huge",
+      Array.from({ length: nics }, (_, i) => ({ name: `n${i}`, network: "vlan100" })),
+    );
     const attack = startAttackers(ns, huge, attackers);
     await sleep(1000);
     const loaded = await launcherLatencies(launcher, ns, vms, rate, seconds);

@@ -61,7 +61,14 @@ async function measure(argv: string[], env: NodeJS.ProcessEnv, idleSeconds: numb
   const token = crypto.randomBytes(8).toString("hex");
   const t0 = performance.now();
   const child: ChildProcess = spawn(argv[0], argv.slice(1), {
-    env: { ...env, PEPR_API_PATH: token, PEPR_WATCH_MODE: "false", VMNET_WEBHOOK_PORT: String(port), VMNET_METRICS_PORT: String(metricsPort), LOG_LEVEL: "warn" },
+    env: {
+      ...env,
+      PEPR_API_PATH: token,
+      PEPR_WATCH_MODE: "false",
+      VMNET_WEBHOOK_PORT: String(port),
+      VMNET_METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: "warn",
+    },
     stdio: ["ignore", "ignore", "inherit"],
   });
   try {
@@ -105,15 +112,23 @@ async function main(): Promise<void> {
     ];
     const results = new Map<string, Sample[]>(variants.map(([n]) => [n, []]));
     // Alternating runs, so both see the same machine load.
-    for (let i = 0; i < runs; i++) for (const [name, argv] of variants) results.get(name)!.push(await measure(argv, { ...env }, idleSeconds));
+    for (let i = 0; i < runs; i++)
+      for (const [name, argv] of variants) results.get(name)!.push(await measure(argv, { ...env }, idleSeconds));
     console.log(`image ${img.reference} ${img.digest}`);
-    console.log(`  archive ${(fs.statSync(img.archive).size / 2 ** 20).toFixed(1)} MiB, layers (gzip) ${layers.map(s => (s / 2 ** 20).toFixed(1)).join(" + ")} MiB`);
+    console.log(
+      `  archive ${(fs.statSync(img.archive).size / 2 ** 20).toFixed(1)} MiB, layers (gzip) ${layers.map(s => (s / 2 ** 20).toFixed(1)).join(" + ")} MiB`,
+    );
     for (const [name, samples] of results) {
       const f = (xs: number[], d = 0): string => `${median(xs).toFixed(d)} (${xs.map(x => x.toFixed(d)).join(", ")})`;
       console.log(`${name}, ${runs} runs, median (all):`);
       console.log(`  start to /healthz 200      ${f(samples.map(s => s.healthzMs))} ms`);
       console.log(`  start to admission bound   ${f(samples.map(s => s.boundMs))} ms`);
-      console.log(`  RSS after ${idleSeconds} s idle        ${f(samples.map(s => s.rss), 1)} MiB`);
+      console.log(
+        `  RSS after ${idleSeconds} s idle        ${f(
+          samples.map(s => s.rss),
+          1,
+        )} MiB`,
+      );
     }
   } finally {
     await cp.stop();

@@ -11,7 +11,13 @@ export class Inspector {
 
   private constructor(private readonly ws: WebSocket) {
     ws.addEventListener("message", ev => {
-      const msg = JSON.parse(String(ev.data)) as { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: Record<string, unknown> };
+      const msg = JSON.parse(String(ev.data)) as {
+        id?: number;
+        result?: unknown;
+        error?: { message: string };
+        method?: string;
+        params?: Record<string, unknown>;
+      };
       if (msg.id !== undefined) {
         const p = this.#pending.get(msg.id);
         this.#pending.delete(msg.id);
@@ -54,7 +60,10 @@ export class Inspector {
 
   /** process.memoryUsage() as it is (no collection). */
   async memory(): Promise<{ rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }> {
-    const r = await this.send<{ result: { value: string } }>("Runtime.evaluate", { expression: "JSON.stringify(process.memoryUsage())", returnByValue: true });
+    const r = await this.send<{ result: { value: string } }>("Runtime.evaluate", {
+      expression: "JSON.stringify(process.memoryUsage())",
+      returnByValue: true,
+    });
     return JSON.parse(r.result.value) as Awaited<ReturnType<Inspector["memory"]>>;
   }
 

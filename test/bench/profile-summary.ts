@@ -61,7 +61,13 @@ function packageOf(url: string, fn: string, line = 0): string {
 }
 
 function cpu(file: string, rows: number): void {
-  const p = JSON.parse(fs.readFileSync(file, "utf8")) as { nodes: CpuNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
+  const p = JSON.parse(fs.readFileSync(file, "utf8")) as {
+    nodes: CpuNode[];
+    samples: number[];
+    timeDeltas: number[];
+    startTime: number;
+    endTime: number;
+  };
   const byId = new Map(p.nodes.map(n => [n.id, n]));
   const selfUs = new Map<number, number>();
   p.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
@@ -73,12 +79,16 @@ function cpu(file: string, rows: number): void {
     const n = byId.get(id)!;
     const { functionName, url, lineNumber } = n.callFrame;
     add(byPkg, packageOf(url, functionName, lineNumber), us);
-    const where = url.endsWith("module.js") && bundleModules.length ? (moduleAt(lineNumber) ?? "module.js").replace(/^node_modules\//, "") : url.replace(/^.*\//, "");
+    const where =
+      url.endsWith("module.js") && bundleModules.length
+        ? (moduleAt(lineNumber) ?? "module.js").replace(/^node_modules\//, "")
+        : url.replace(/^.*\//, "");
     add(byFn, `${functionName || "(anonymous)"} ${where}:${lineNumber + 1}`, us);
   }
   const show = (title: string, m: Map<string, number>): void => {
     console.log(title);
-    for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, rows)) console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${(v / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+    for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, rows))
+      console.log(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${(v / 1000).toFixed(0).padStart(7)} ms  ${k}`);
   };
   console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled`);
   show("self time by package:", byPkg);

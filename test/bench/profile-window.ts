@@ -44,7 +44,12 @@ function labeller(moduleAt: (line: number) => string): (n: CpuNode) => string {
 }
 
 /** Inclusive time (each function once per sample, wherever it is on the stack) and idle time in [from, to] µs. */
-function inclusive(p: CpuProfile, from: number, to: number, label: (n: CpuNode) => string): { total: number; idle: number; perSecond: Map<number, { busy: number; all: number }>; times: Map<string, number> } {
+function inclusive(
+  p: CpuProfile,
+  from: number,
+  to: number,
+  label: (n: CpuNode) => string,
+): { total: number; idle: number; perSecond: Map<number, { busy: number; all: number }>; times: Map<string, number> } {
   const byId = new Map(p.nodes.map(n => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -76,8 +81,11 @@ function main(): void {
   const b = process.argv.indexOf("--bundle");
   const profile = JSON.parse(fs.readFileSync(file, "utf8")) as CpuProfile;
   const r = inclusive(profile, Number(from) * 1e6, Number(to) * 1e6, labeller(bundleModules(b > 0 ? process.argv[b + 1] : undefined)));
-  console.log(`${file}: ${from}-${to} s, ${(r.total / 1e6).toFixed(1)} s sampled, busy ${((100 * (r.total - r.idle)) / r.total).toFixed(0)}%`);
-  for (const [s, v] of [...r.perSecond].sort((x, y) => x[0] - y[0])) console.log(`  ${String(s).padStart(4)} s: busy ${((100 * v.busy) / v.all).toFixed(0)}%`);
+  console.log(
+    `${file}: ${from}-${to} s, ${(r.total / 1e6).toFixed(1)} s sampled, busy ${((100 * (r.total - r.idle)) / r.total).toFixed(0)}%`,
+  );
+  for (const [s, v] of [...r.perSecond].sort((x, y) => x[0] - y[0]))
+    console.log(`  ${String(s).padStart(4)} s: busy ${((100 * v.busy) / v.all).toFixed(0)}%`);
   console.log("inclusive time:");
   const top = [...r.times].sort((x, y) => y[1] - x[1]).slice(0, Number(rows ?? 40));
   for (const [l, v] of top) console.log(`${((100 * v) / r.total).toFixed(1).padStart(6)}% ${(v / 1000).toFixed(0).padStart(7)} ms  ${l}`);

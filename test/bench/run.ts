@@ -24,14 +24,21 @@ const flag = (name: string): string | undefined => {
 async function main(): Promise<void> {
   const vms = arg("vms", 1000);
   const concurrency = arg("concurrency", 32);
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}, load average ${os.loadavg().map(l => l.toFixed(1)).join(" ")}`);
+  console.log(
+    `machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}, load average ${os
+      .loadavg()
+      .map(l => l.toFixed(1))
+      .join(" ")}`,
+  );
   const profileDir = flag("profile");
   console.log(`operator: ${await operatorBuild(process.argv, profileDir !== undefined)}`);
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
   if (!process.argv.includes("--skip-allocator")) {
     console.log("\n## Allocator core (pure, no API server)");
     const tsx = path.join(__dirname, "..", "..", "node_modules", "tsx", "dist", "cli.mjs");
-    console.log(execFileSync(process.execPath, ["--expose-gc", tsx, path.join(__dirname, "allocator.bench.ts")], { encoding: "utf8" }).trim());
+    console.log(
+      execFileSync(process.execPath, ["--expose-gc", tsx, path.join(__dirname, "allocator.bench.ts")], { encoding: "utf8" }).trim(),
+    );
   }
   const cp = await startLocalCluster();
   try {
@@ -41,8 +48,12 @@ async function main(): Promise<void> {
     if (process.argv.includes("--only-scale")) return;
     const wb = await benchWhereabouts({ kubeconfig: cp.kubeconfig, count: vms, concurrency: 8 });
     console.log(`\n## Whereabouts ${"v0.9.4"} IPAM, ${vms} CNI ADDs at concurrency 8, same API server`);
-    console.log(`whereabouts: ${wb.seconds.toFixed(1)} s (${wb.perSecond.toFixed(1)}/s), duplicates ${wb.duplicates}, failures ${wb.failures}, per-call p50 ${wb.latency.p50.toFixed(2)} s p99 ${wb.latency.p99.toFixed(2)} s`);
-    console.log(`vmnet-operator is ${(wb.seconds / s.bindSeconds).toFixed(1)}x faster (first claim to all Bound), ${(wb.seconds / s.operatorSeconds).toFixed(1)}x counting its process start`);
+    console.log(
+      `whereabouts: ${wb.seconds.toFixed(1)} s (${wb.perSecond.toFixed(1)}/s), duplicates ${wb.duplicates}, failures ${wb.failures}, per-call p50 ${wb.latency.p50.toFixed(2)} s p99 ${wb.latency.p99.toFixed(2)} s`,
+    );
+    console.log(
+      `vmnet-operator is ${(wb.seconds / s.bindSeconds).toFixed(1)}x faster (first claim to all Bound), ${(wb.seconds / s.operatorSeconds).toFixed(1)}x counting its process start`,
+    );
     await admission(profileDir);
   } finally {
     await cp.stop();
@@ -52,21 +63,43 @@ async function main(): Promise<void> {
 /** The scale run's figures, one line each (compared from run to run: keep their wording). */
 function printScale(s: ScaleResult, vms: number, concurrency: number): void {
   console.log(`\n## ${vms} VMs bound (operator concurrency ${concurrency})`);
-  console.log(`operator: first claim to all Bound ${s.bindSeconds.toFixed(1)} s (${(vms / s.bindSeconds).toFixed(0)} VMs/s); from process start ${s.operatorSeconds.toFixed(1)} s (start-up until webhooks registered ${s.startupSeconds.toFixed(1)} s)`);
-  console.log(`writes: ${Object.entries(s.writes).map(([k, v]) => `${k}=${v}`).join(", ")} (${s.writesPerVm.toFixed(2)} per VM)`);
-  console.log(`API server ceiling (same writes, concurrency ${concurrency}): ${s.ceilingSeconds.toFixed(1)} s; ratio operator/ceiling = ${s.ratio.toFixed(2)}`);
+  console.log(
+    `operator: first claim to all Bound ${s.bindSeconds.toFixed(1)} s (${(vms / s.bindSeconds).toFixed(0)} VMs/s); from process start ${s.operatorSeconds.toFixed(1)} s (start-up until webhooks registered ${s.startupSeconds.toFixed(1)} s)`,
+  );
+  console.log(
+    `writes: ${Object.entries(s.writes)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ")} (${s.writesPerVm.toFixed(2)} per VM)`,
+  );
+  console.log(
+    `API server ceiling (same writes, concurrency ${concurrency}): ${s.ceilingSeconds.toFixed(1)} s; ratio operator/ceiling = ${s.ratio.toFixed(2)}`,
+  );
   console.log(`CPU seconds while binding: ${cpuLine(s.cpu.bind)}; while replaying for the ceiling: ${cpuLine(s.cpu.ceiling)}`);
-  console.log(`operator memory with ${vms} VMs, claims and allocations cached: RSS ${s.rssMiB.toFixed(0)} MiB, heap used ${s.heapMiB.toFixed(0)} MiB`);
-  console.log(`operator memory ${s.settled.seconds} s after the last bind, idle, no forced GC: RSS ${s.settled.rssMiB.toFixed(0)} MiB, heap used ${s.settled.heapMiB.toFixed(0)} MiB`);
-  console.log(`operator memory before the first VM (a start with none, 2 s after it serves): RSS ${s.base.rssMiB.toFixed(0)} MiB, ${s.base.gcRssMiB.toFixed(0)} MiB after a full GC`);
-  console.log(`heap per VM: ${s.gc.heapPerVmKB.toFixed(1)} KB (after full GC: heap ${s.gc.baseHeapMiB.toFixed(1)} MiB with no VM, ${s.gc.heapMiB.toFixed(1)} MiB with ${vms}; RSS ${s.gc.rssMiB.toFixed(0)} MiB)`);
-  console.log(`load average at the end of the scale run: ${os.loadavg().map(l => l.toFixed(1)).join(" ")}`);
+  console.log(
+    `operator memory with ${vms} VMs, claims and allocations cached: RSS ${s.rssMiB.toFixed(0)} MiB, heap used ${s.heapMiB.toFixed(0)} MiB`,
+  );
+  console.log(
+    `operator memory ${s.settled.seconds} s after the last bind, idle, no forced GC: RSS ${s.settled.rssMiB.toFixed(0)} MiB, heap used ${s.settled.heapMiB.toFixed(0)} MiB`,
+  );
+  console.log(
+    `operator memory before the first VM (a start with none, 2 s after it serves): RSS ${s.base.rssMiB.toFixed(0)} MiB, ${s.base.gcRssMiB.toFixed(0)} MiB after a full GC`,
+  );
+  console.log(
+    `heap per VM: ${s.gc.heapPerVmKB.toFixed(1)} KB (after full GC: heap ${s.gc.baseHeapMiB.toFixed(1)} MiB with no VM, ${s.gc.heapMiB.toFixed(1)} MiB with ${vms}; RSS ${s.gc.rssMiB.toFixed(0)} MiB)`,
+  );
+  console.log(
+    `load average at the end of the scale run: ${os
+      .loadavg()
+      .map(l => l.toFixed(1))
+      .join(" ")}`,
+  );
 }
 
 async function admission(profileDir: string | undefined): Promise<void> {
   // --compare-pepr: first every review through Pepr's server (VMNET_DIRECT_ADMISSION=false, the
   // path before the front server answered them itself), then as configured; same run, same cluster.
-  if (process.argv.includes("--compare-pepr")) await admissionRun(profileDir, "through Pepr (VMNET_DIRECT_ADMISSION=false)", { VMNET_DIRECT_ADMISSION: "false" }, "pepr");
+  if (process.argv.includes("--compare-pepr"))
+    await admissionRun(profileDir, "through Pepr (VMNET_DIRECT_ADMISSION=false)", { VMNET_DIRECT_ADMISSION: "false" }, "pepr");
   await admissionRun(profileDir, "", {}, "direct");
 }
 
@@ -74,9 +107,21 @@ async function admissionRun(profileDir: string | undefined, title: string, env: 
   const rate = arg("rate", 200);
   const searchSeconds = arg("search-seconds", 5);
   const lat = await benchAdmission({ rate, seconds: arg("seconds", 10), log, profileDir, searchSeconds, env, label });
-  console.log(`\n## Admission latency at the webhook, ${rate} requests/s over TLS on loopback${title ? `, ${title}` : ""} (load average ${os.loadavg().map(l => l.toFixed(1)).join(" ")})`);
-  for (const r of lat) console.log(`${r.path}: ${r.requests} requests, ${r.errors} errors, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms`);
-  for (const r of lat) if (r.maxRate !== undefined) console.log(`${r.path}: highest rate with p99 <= ${MAX_RATE_P99_MS} ms: ${r.maxRate}/s (p99 ${r.maxRateP99?.toFixed(2)} ms; steps of ${searchSeconds} s)`);
+  console.log(
+    `\n## Admission latency at the webhook, ${rate} requests/s over TLS on loopback${title ? `, ${title}` : ""} (load average ${os
+      .loadavg()
+      .map(l => l.toFixed(1))
+      .join(" ")})`,
+  );
+  for (const r of lat)
+    console.log(
+      `${r.path}: ${r.requests} requests, ${r.errors} errors, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms`,
+    );
+  for (const r of lat)
+    if (r.maxRate !== undefined)
+      console.log(
+        `${r.path}: highest rate with p99 <= ${MAX_RATE_P99_MS} ms: ${r.maxRate}/s (p99 ${r.maxRateP99?.toFixed(2)} ms; steps of ${searchSeconds} s)`,
+      );
 }
 
 main().catch(err => {

@@ -83,20 +83,33 @@ export function metricValues(text: string, name: string): { labels: Record<strin
     if (!line.startsWith(name)) continue;
     const m = /^([a-z_]+)(\{([^}]*)\})? ([0-9.e+-]+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const labels = Object.fromEntries((m[3] ?? "").split(",").filter(Boolean).map(kv => kv.split("=").map(x => x.replace(/"/g, "")) as [string, string]));
+    const labels = Object.fromEntries(
+      (m[3] ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map(kv => kv.split("=").map(x => x.replace(/"/g, "")) as [string, string]),
+    );
     out.push({ labels, value: Number(m[4]) });
   }
   return out;
 }
 
 async function countClaims(client: KubeClient, namespace: string): Promise<{ total: number; bound: number }> {
-  const claims = await client.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(Kinds.IPClaim, { namespace });
-  return { total: claims.items.length, bound: claims.items.filter(c => c.status?.conditions?.some(x => x.type === "Bound" && x.status === "True")).length };
+  const claims = await client.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(Kinds.IPClaim, {
+    namespace,
+  });
+  return {
+    total: claims.items.length,
+    bound: claims.items.filter(c => c.status?.conditions?.some(x => x.type === "Bound" && x.status === "True")).length,
+  };
 }
 
 async function network(client: KubeClient, ns: string, cidr: string): Promise<void> {
   await client.apply(Kinds.Namespace, { metadata: { name: ns } });
-  await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
+  await client.apply(Kinds.NetworkAttachmentDefinition, {
+    metadata: { name: "vlan100", namespace: ns },
+    spec: { config: OVS_STATIC_CONFIG("vlan100") },
+  });
   await client.apply(Kinds.IPPool, { metadata: { name: `pool-${ns}` }, spec: { cidr, networks: [`${ns}/vlan100`] } });
 }
 
@@ -108,24 +121,51 @@ async function replay(client: KubeClient, writes: Record<string, number>, vms: n
   await pool(names, 32, name => client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }])));
   const ops: (() => Promise<unknown>)[] = [];
   const count = (key: string): number => writes[key] ?? 0;
-  const claim = (i: number): KubeObject => ({ metadata: { name: `r-${i % vms}.ovs1`, namespace: ns, labels: { "vmnet.io/vm": `r-${i % vms}` } }, spec: { vm: `r-${i % vms}`, interface: "ovs1", network: `${ns}/vlan100`, pool: `pool-${ns}`, pools: [`pool-${ns}`] } });
+  const claim = (i: number): KubeObject => ({
+    metadata: { name: `r-${i % vms}.ovs1`, namespace: ns, labels: { "vmnet.io/vm": `r-${i % vms}` } },
+    spec: { vm: `r-${i % vms}`, interface: "ovs1", network: `${ns}/vlan100`, pool: `pool-${ns}`, pools: [`pool-${ns}`] },
+  });
   // Creates beyond one per VM were attempts that met AlreadyExists: replay those as applies.
-  for (let i = 0; i < count("create IPClaim"); i++) ops.push(() => (i < vms ? client.create(Kinds.IPClaim, claim(i)) : client.apply(Kinds.IPClaim, claim(i))));
+  for (let i = 0; i < count("create IPClaim"); i++)
+    ops.push(() => (i < vms ? client.create(Kinds.IPClaim, claim(i)) : client.apply(Kinds.IPClaim, claim(i))));
   const t0 = Date.now();
   await pool(ops.splice(0), concurrency, op => op()); // claims first: status patches need them
   for (let i = 0; i < count("apply IPClaim"); i++) ops.push(() => client.apply(Kinds.IPClaim, claim(i)));
   for (let i = 0; i < count("create IPAllocation"); i++) {
     const addr = `10.230.${Math.floor(i / 250)}.${(i % 250) + 2}`;
-    ops.push(() => client.create(Kinds.IPAllocation, { metadata: { name: `pool-${ns}.${addr.replace(/\./g, "-")}` }, spec: { pool: `pool-${ns}`, address: addr, claimRef: { namespace: ns, name: `r-${i % vms}.ovs1` } } }));
+    ops.push(() =>
+      client.create(Kinds.IPAllocation, {
+        metadata: { name: `pool-${ns}.${addr.replace(/\./g, "-")}` },
+        spec: { pool: `pool-${ns}`, address: addr, claimRef: { namespace: ns, name: `r-${i % vms}.ovs1` } },
+      }),
+    );
   }
   for (let i = 0; i < count("patch-status IPClaim"); i++) {
-    ops.push(() => client.mergePatch(Kinds.IPClaim, `r-${i % vms}.ovs1`, ns, { status: { addresses: [`10.230.0.${i % 250}/16`], mac: "02:00:00:00:00:01" } }, "status"));
+    ops.push(() =>
+      client.mergePatch(
+        Kinds.IPClaim,
+        `r-${i % vms}.ovs1`,
+        ns,
+        { status: { addresses: [`10.230.0.${i % 250}/16`], mac: "02:00:00:00:00:01" } },
+        "status",
+      ),
+    );
   }
   for (let i = 0; i < count("patch VirtualMachine"); i++) {
-    ops.push(() => client.jsonPatch(Kinds.VirtualMachine, `r-${i % vms}`, ns, [{ op: "add", path: "/metadata/finalizers", value: ["vmnet.io/bench"] }]));
+    ops.push(() =>
+      client.jsonPatch(Kinds.VirtualMachine, `r-${i % vms}`, ns, [{ op: "add", path: "/metadata/finalizers", value: ["vmnet.io/bench"] }]),
+    );
   }
   for (let i = 0; i < count("create Event"); i++) {
-    ops.push(() => client.create(Kinds.Event, { metadata: { name: `r-${i}.${Date.now()}`, namespace: ns }, involvedObject: { kind: "VirtualMachine", name: `r-${i % vms}`, namespace: ns }, reason: "Bound", message: "bench", type: "Normal" }));
+    ops.push(() =>
+      client.create(Kinds.Event, {
+        metadata: { name: `r-${i}.${Date.now()}`, namespace: ns },
+        involvedObject: { kind: "VirtualMachine", name: `r-${i % vms}`, namespace: ns },
+        reason: "Bound",
+        message: "bench",
+        type: "Normal",
+      }),
+    );
   }
   for (let i = 0; i < count("patch-status IPPool"); i++) {
     ops.push(() => client.mergePatch(Kinds.IPPool, `pool-${ns}`, undefined, { status: { allocated: i } }, "status"));
@@ -138,7 +178,9 @@ async function replay(client: KubeClient, writes: Record<string, number>, vms: n
 async function createVms(client: KubeClient, ns: string, opts: { vms: number; log: (s: string) => void }): Promise<void> {
   const names = Array.from({ length: opts.vms }, (_, i) => `vm-${i}`);
   opts.log(`creating ${opts.vms} VMs while the operator is down`);
-  await pool(names, 32, name => client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }, { name: "ovs1", network: "vlan100" }])));
+  await pool(names, 32, name =>
+    client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }, { name: "ovs1", network: "vlan100" }])),
+  );
 }
 
 interface Launch {
@@ -153,7 +195,12 @@ interface Launch {
 async function launch(concurrency: number): Promise<Launch> {
   const spawned = Date.now();
   const metricsPort = await freePort();
-  const { env, port: inspectPort } = await inspectable({ LOG_LEVEL: "error", VMNET_GC_GRACE_SECONDS: "600", VMNET_CONCURRENCY: String(concurrency), VMNET_METRICS_PORT: String(metricsPort) });
+  const { env, port: inspectPort } = await inspectable({
+    LOG_LEVEL: "error",
+    VMNET_GC_GRACE_SECONDS: "600",
+    VMNET_CONCURRENCY: String(concurrency),
+    VMNET_METRICS_PORT: String(metricsPort),
+  });
   const starting = startOperator(env, { testTimers: false }).then(op => ({ op, startupSeconds: (Date.now() - spawned) / 1000 }));
   return { spawned, metricsPort, inspectPort, starting };
 }
@@ -204,17 +251,33 @@ function memoryOf(text: string): { rssMiB: number; heapMiB: number } {
 }
 
 /** Heap and RSS after a full GC (and a heap snapshot when profiling); closes the inspector. */
-async function memoryAfterGc(inspector: Inspector, baseHeap: number, opts: { vms: number; log: (s: string) => void; profileDir?: string }): Promise<ScaleResult["gc"]> {
+async function memoryAfterGc(
+  inspector: Inspector,
+  baseHeap: number,
+  opts: { vms: number; log: (s: string) => void; profileDir?: string },
+): Promise<ScaleResult["gc"]> {
   const mem = await inspector.memoryAfterGc();
   if (opts.profileDir) {
     await inspector.heapSnapshot(`${opts.profileDir}/scale-${opts.vms}.heapsnapshot`);
     opts.log(`heap snapshot: ${opts.profileDir}/scale-${opts.vms}.heapsnapshot`);
   }
   inspector.close();
-  return { baseHeapMiB: baseHeap / MiB, heapMiB: mem.heapUsed / MiB, rssMiB: mem.rss / MiB, heapPerVmKB: (mem.heapUsed - baseHeap) / opts.vms / 1024 };
+  return {
+    baseHeapMiB: baseHeap / MiB,
+    heapMiB: mem.heapUsed / MiB,
+    rssMiB: mem.rss / MiB,
+    heapPerVmKB: (mem.heapUsed - baseHeap) / opts.vms / 1024,
+  };
 }
 
-export async function benchScale(opts: { vms: number; concurrency: number; log: (s: string) => void; profileDir?: string; settleSeconds?: number; controlPlaneDir?: string }): Promise<ScaleResult> {
+export async function benchScale(opts: {
+  vms: number;
+  concurrency: number;
+  log: (s: string) => void;
+  profileDir?: string;
+  settleSeconds?: number;
+  controlPlaneDir?: string;
+}): Promise<ScaleResult> {
   const client = await KubeClient.fromDefault(64);
   const ns = "bench-scale";
   await network(client, ns, "10.220.0.0/16");
@@ -230,7 +293,11 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
   const inspector = await Inspector.connect(inspectPort);
   if (opts.profileDir) await inspector.startCpuProfile();
   let cpuAtFirstClaim: CpuSplit = {};
-  const firstClaimAt = await waitAllBound(metricsPort, opts.vms, async () => void (cpuAtFirstClaim = await bindCpu(opts.controlPlaneDir, metricsPort)));
+  const firstClaimAt = await waitAllBound(
+    metricsPort,
+    opts.vms,
+    async () => void (cpuAtFirstClaim = await bindCpu(opts.controlPlaneDir, metricsPort)),
+  );
   const operatorSeconds = (Date.now() - spawned) / 1000;
   const bindSeconds = (Date.now() - firstClaimAt) / 1000;
   const cpuBind = cpuDelta(cpuAtFirstClaim, await bindCpu(opts.controlPlaneDir, metricsPort));
@@ -246,9 +313,27 @@ export async function benchScale(opts: { vms: number; concurrency: number; log: 
   const gc = await memoryAfterGc(inspector, base.heapUsed, opts);
   await op.stop();
   const total = Object.values(writes).reduce((a, b) => a + b, 0);
-  opts.log(`operator done: ${operatorSeconds.toFixed(1)} s (startup ${startupSeconds.toFixed(1)} s), ${total} writes; replaying them for the ceiling`);
-  const { result: ceilingSeconds, cpu: cpuCeiling } = await measured(opts.controlPlaneDir, () => replay(client, writes, opts.vms, opts.concurrency));
+  opts.log(
+    `operator done: ${operatorSeconds.toFixed(1)} s (startup ${startupSeconds.toFixed(1)} s), ${total} writes; replaying them for the ceiling`,
+  );
+  const { result: ceilingSeconds, cpu: cpuCeiling } = await measured(opts.controlPlaneDir, () =>
+    replay(client, writes, opts.vms, opts.concurrency),
+  );
   await client.close();
-  return { vms: opts.vms, operatorSeconds, startupSeconds, bindSeconds, writes, writesPerVm: total / opts.vms, ceilingSeconds, ratio: bindSeconds / ceilingSeconds, rssMiB, heapMiB, gc, settled, base: { rssMiB: base.rss / MiB, gcRssMiB: base.gcRss / MiB }, cpu: { bind: cpuBind, ceiling: cpuCeiling } };
+  return {
+    vms: opts.vms,
+    operatorSeconds,
+    startupSeconds,
+    bindSeconds,
+    writes,
+    writesPerVm: total / opts.vms,
+    ceilingSeconds,
+    ratio: bindSeconds / ceilingSeconds,
+    rssMiB,
+    heapMiB,
+    gc,
+    settled,
+    base: { rssMiB: base.rss / MiB, gcRssMiB: base.gcRss / MiB },
+    cpu: { bind: cpuBind, ceiling: cpuCeiling },
+  };
 }
-

@@ -23,7 +23,10 @@ const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 
 async function memory(port: number): Promise<{ rss: number; heap: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return { rss: (metricValues(text, "process_resident_memory_bytes")[0]?.value ?? 0) / 2 ** 20, heap: (metricValues(text, "nodejs_heap_size_used_bytes")[0]?.value ?? 0) / 2 ** 20 };
+  return {
+    rss: (metricValues(text, "process_resident_memory_bytes")[0]?.value ?? 0) / 2 ** 20,
+    heap: (metricValues(text, "nodejs_heap_size_used_bytes")[0]?.value ?? 0) / 2 ** 20,
+  };
 }
 
 /** What the churn did so far: counts, errors nobody expected, the VMs alive now. */
@@ -56,7 +59,10 @@ async function churnStep(client: KubeClient, ns: string, churn: Churn, slots: nu
       churn.counts.deleted++;
     } else {
       op = "migrate";
-      await client.create(Kinds.VirtualMachineInstanceMigration, { metadata: { name: `m-${churn.seq++}`, namespace: ns }, spec: { vmiName: anyLive(churn.live) } } as KubeObject);
+      await client.create(Kinds.VirtualMachineInstanceMigration, {
+        metadata: { name: `m-${churn.seq++}`, namespace: ns },
+        spec: { vmiName: anyLive(churn.live) },
+      } as KubeObject);
       churn.counts.migrated++;
     }
   } catch (err) {
@@ -110,11 +116,17 @@ function secondHalfSpread(rss: readonly number[]): { mean: number; worst: number
   return { mean, worst };
 }
 
-const loadAverage = (): string => os.loadavg().map(l => l.toFixed(1)).join(" ");
+const loadAverage = (): string =>
+  os
+    .loadavg()
+    .map(l => l.toFixed(1))
+    .join(" ");
 
 /** The machine and the operator build, then the build set up as the image runs it (operator-build.ts). */
 async function header(): Promise<void> {
-  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}, ${new Date().toISOString()}, load average ${loadAverage()}`);
+  console.log(
+    `machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, node ${process.version}, ${new Date().toISOString()}, load average ${loadAverage()}`,
+  );
   console.log(`operator: ${await operatorBuild(process.argv, false)}`);
 }
 
@@ -154,7 +166,10 @@ async function main(): Promise<void> {
 
 async function seedPool(client: KubeClient, ns: string): Promise<void> {
   await client.apply(Kinds.Namespace, { metadata: { name: ns } });
-  await client.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
+  await client.apply(Kinds.NetworkAttachmentDefinition, {
+    metadata: { name: "vlan100", namespace: ns },
+    spec: { config: OVS_STATIC_CONFIG("vlan100") },
+  });
   await client.apply(Kinds.IPPool, { metadata: { name: "soak" }, spec: { cidr: "10.250.0.0/24", networks: [`${ns}/vlan100`] } });
 }
 
@@ -162,9 +177,15 @@ type Sample = { minute: number; rss: number; heap: number };
 
 function printReport(minutes: number, churn: Churn, report: InvariantReport, samples: Sample[], end: { rss: number; heap: number }): void {
   const { counts, unexpected } = churn;
-  console.log(`soak: ${minutes} min, ${counts.created} VMs created, ${counts.deleted} deleted, ${counts.migrated} migrations started, ${counts.refused} migrations refused, ${unexpected.length} unexpected errors${unexpected.length ? `: ${unexpected.slice(0, 5).join("; ")}` : ""}`);
-  console.log(`end state: ${report.allocations} allocations left in the pool, ${report.problems.length} invariant problems${report.problems.length ? `: ${report.problems.slice(0, 5).join("; ")}` : ""}`);
-  console.log(`operator memory per minute (RSS/heap MiB): ${samples.map(s => `${s.minute}:${s.rss.toFixed(0)}/${s.heap.toFixed(0)}`).join(" ")}; at the end ${end.rss.toFixed(0)}/${end.heap.toFixed(0)}`);
+  console.log(
+    `soak: ${minutes} min, ${counts.created} VMs created, ${counts.deleted} deleted, ${counts.migrated} migrations started, ${counts.refused} migrations refused, ${unexpected.length} unexpected errors${unexpected.length ? `: ${unexpected.slice(0, 5).join("; ")}` : ""}`,
+  );
+  console.log(
+    `end state: ${report.allocations} allocations left in the pool, ${report.problems.length} invariant problems${report.problems.length ? `: ${report.problems.slice(0, 5).join("; ")}` : ""}`,
+  );
+  console.log(
+    `operator memory per minute (RSS/heap MiB): ${samples.map(s => `${s.minute}:${s.rss.toFixed(0)}/${s.heap.toFixed(0)}`).join(" ")}; at the end ${end.rss.toFixed(0)}/${end.heap.toFixed(0)}`,
+  );
   console.log(memoryVerdict(samples.map(s => s.rss)));
 }
 

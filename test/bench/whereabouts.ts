@@ -67,7 +67,10 @@ export interface WhereaboutsBenchResult {
 
 /** Builds the plugin once (cached outside git) and returns its directory. */
 export function ensureWhereabouts(): string {
-  const out = execFileSync("bash", [path.join(ROOT, "hack", "build-whereabouts.sh")], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  const out = execFileSync("bash", [path.join(ROOT, "hack", "build-whereabouts.sh")], {
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+  });
   return out.trim().split("\n").pop() as string;
 }
 
@@ -83,7 +86,9 @@ async function clientFor(kubeconfig: string): Promise<KubeClient> {
 }
 
 async function installWhereaboutsCrds(client: KubeClient): Promise<void> {
-  const crds = (yaml.loadAll(fs.readFileSync(path.join(ROOT, "test/fixtures/whereabouts-crds.yaml"), "utf8")) as KubeObject[]).filter(Boolean);
+  const crds = (yaml.loadAll(fs.readFileSync(path.join(ROOT, "test/fixtures/whereabouts-crds.yaml"), "utf8")) as KubeObject[]).filter(
+    Boolean,
+  );
   await Promise.all(crds.map(crd => client.apply(Kinds.CustomResourceDefinition, crd, { force: true })));
   type Crd = KubeObject & { status?: { conditions?: { type: string; status: string }[] } };
   for (const crd of crds) {
@@ -194,7 +199,9 @@ function summarize(runs: Invocation[], seconds: number, poolAllocations: number,
       const key = stderrKey(line, namespace);
       stderr[key] = (stderr[key] ?? 0) + 1;
     }
-  const failureMessages = runs.filter(r => !r.ok).map(r => `exit ${r.code}: ${(r.stdout.trim() || r.stderr.trim().split("\n").pop() || "no output").slice(0, 300)}`);
+  const failureMessages = runs
+    .filter(r => !r.ok)
+    .map(r => `exit ${r.code}: ${(r.stdout.trim() || r.stderr.trim().split("\n").pop() || "no output").slice(0, 300)}`);
   const lat = ok.map(r => r.seconds).sort((a, b) => a - b);
   return {
     count: runs.length,

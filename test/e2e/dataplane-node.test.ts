@@ -64,7 +64,10 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
   /** Exit code of a command in a pod (kubectl exec passes it through). */
   const execStatus = (pod: string, ...cmd: string[]): number => {
     const kc = path.join(ensureBinaries(), "kubectl");
-    return spawnSync(kc, ["--kubeconfig", c().kubeconfig, "exec", "-n", NS, pod, "--", ...cmd], { encoding: "utf8", timeout: 60_000 }).status ?? -1;
+    return (
+      spawnSync(kc, ["--kubeconfig", c().kubeconfig, "exec", "-n", NS, pod, "--", ...cmd], { encoding: "utf8", timeout: 60_000 }).status ??
+      -1
+    );
   };
   const ping = (from: string, to: string): boolean => execStatus(from, "ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "2", to) === 0;
   const ipOnly = (cidr: string): string => cidr.split("/")[0];
@@ -75,7 +78,18 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
     cluster = await nodeClusterOrSkip(this, { simulatorStepMs: SIM_STEP_MS });
     const t0 = Date.now();
     const tag = IMAGE_TAG ? ["--set", `image.tag=${IMAGE_TAG}`] : [];
-    await new Installed(cluster).helmAsync("install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--wait", "--timeout", "10m", ...tag);
+    await new Installed(cluster).helmAsync(
+      "install",
+      "vmnet-operator",
+      "charts/vmnet-operator",
+      "-n",
+      HELM_NS,
+      "--create-namespace",
+      "--wait",
+      "--timeout",
+      "10m",
+      ...tag,
+    );
     record(`helm install --wait ${seconds(t0)} s`);
   });
   after(async () => {
@@ -84,7 +98,9 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
   });
 
   const launchers = (vm: string): Pod[] =>
-    json<{ items: Pod[] }>("pods", "-n", NS, "-l", `kubevirt.io=virt-launcher,vm.kubevirt.io/name=${vm}`).items.filter(p => !p.metadata.deletionTimestamp);
+    json<{ items: Pod[] }>("pods", "-n", NS, "-l", `kubevirt.io=virt-launcher,vm.kubevirt.io/name=${vm}`).items.filter(
+      p => !p.metadata.deletionTimestamp,
+    );
   const claimOf = (vm: string): Promise<Claim> =>
     eventually(
       `IPClaim ${NS}/${vm}.ovs1 Bound`,
@@ -95,7 +111,11 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
       120_000,
     );
   const runningLauncher = (vm: string, not?: string): Promise<Pod> =>
-    eventually(`a Running launcher pod of ${vm}${not ? ` other than ${not}` : ""}`, async () => launchers(vm).find(p => p.status?.phase === "Running" && p.metadata.name !== not), 180_000);
+    eventually(
+      `a Running launcher pod of ${vm}${not ? ` other than ${not}` : ""}`,
+      async () => launchers(vm).find(p => p.status?.phase === "Running" && p.metadata.name !== not),
+      180_000,
+    );
 
   /** Multus's network-status and `ip addr` in the pod both show the claim's address and MAC on the NIC. */
   function assertAddressOnInterface(pod: Pod, network: string, claim: Claim): void {
@@ -111,7 +131,11 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
     );
     const link = (JSON.parse(exec(pod.metadata.name, "ip", "-j", "addr", "show", "dev", IFACE)) as Link[])[0];
     const v4 = link.addr_info.filter(a => a.family === "inet").map(a => `${a.local}/${a.prefixlen}`);
-    assert.deepEqual({ mac: link.address, addresses: v4 }, { mac, addresses: [address] }, `${pod.metadata.name}: ip addr show dev ${IFACE}`);
+    assert.deepEqual(
+      { mac: link.address, addresses: v4 },
+      { mac, addresses: [address] },
+      `${pod.metadata.name}: ip addr show dev ${IFACE}`,
+    );
   }
 
   const routes = (pod: string): string => exec(pod, "ip", "-4", "route", "show");
@@ -122,12 +146,25 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
   it("runs Multus as its own least-privilege user", () => {
     const can = (...args: string[]): string => {
       const kc = path.join(ensureBinaries(), "kubectl");
-      return spawnSync(kc, ["--kubeconfig", c().kubeconfig, "auth", "can-i", ...args, `--as=${MULTUS_USER}`], { encoding: "utf8" }).stdout.trim();
+      return spawnSync(kc, ["--kubeconfig", c().kubeconfig, "auth", "can-i", ...args, `--as=${MULTUS_USER}`], {
+        encoding: "utf8",
+      }).stdout.trim();
     };
-    for (const allowed of [["get", "pods"], ["update", "pods", "--subresource=status"], ["get", "network-attachment-definitions.k8s.cni.cncf.io"], ["create", "events"]]) {
+    for (const allowed of [
+      ["get", "pods"],
+      ["update", "pods", "--subresource=status"],
+      ["get", "network-attachment-definitions.k8s.cni.cncf.io"],
+      ["create", "events"],
+    ]) {
       assert.equal(can(...allowed, "-n", "default"), "yes", allowed.join(" "));
     }
-    for (const denied of [["list", "pods"], ["update", "pods"], ["delete", "pods"], ["get", "secrets"], ["list", "network-attachment-definitions.k8s.cni.cncf.io"]]) {
+    for (const denied of [
+      ["list", "pods"],
+      ["update", "pods"],
+      ["delete", "pods"],
+      ["get", "secrets"],
+      ["list", "network-attachment-definitions.k8s.cni.cncf.io"],
+    ]) {
       assert.equal(can(...denied, "-n", "default"), "no", denied.join(" "));
     }
   });
@@ -135,8 +172,16 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
   it("admission warns about a pool whose gateway nothing routes through", () => {
     apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     const kc = path.join(ensureBinaries(), "kubectl");
-    const pool = { apiVersion: "vmnet.io/v1alpha1", kind: "IPPool", metadata: { name: "dp-unrouted" }, spec: { cidr: "10.101.7.0/24", gateway: "10.101.7.1", networks: [`${NS}/nowhere`] } };
-    const r = spawnSync(kc, ["--kubeconfig", c().kubeconfig, "apply", "--dry-run=server", "-f", "-"], { input: JSON.stringify(pool), encoding: "utf8" });
+    const pool = {
+      apiVersion: "vmnet.io/v1alpha1",
+      kind: "IPPool",
+      metadata: { name: "dp-unrouted" },
+      spec: { cidr: "10.101.7.0/24", gateway: "10.101.7.1", networks: [`${NS}/nowhere`] },
+    };
+    const r = spawnSync(kc, ["--kubeconfig", c().kubeconfig, "apply", "--dry-run=server", "-f", "-"], {
+      input: JSON.stringify(pool),
+      encoding: "utf8",
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /Warning: .*gateway "10\.101\.7\.1": nothing routes through it/, r.stderr);
   });
@@ -154,8 +199,15 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
     });
     apply(nad("vlan100", 100, { type: "static" }, { ips: true, mac: true }));
     apply(nad("vlan200", 200, { type: "static", routes: [{ dst: "10.250.0.0/16", gw: "10.100.7.254" }] }, { ips: true }));
-    const pool = (name: string, spec: Record<string, unknown>): unknown => ({ apiVersion: "vmnet.io/v1alpha1", kind: "IPPool", metadata: { name }, spec: { cidr: "10.100.7.0/24", ...spec } });
-    apply(pool("dp-vlan100", { ranges: ["10.100.7.10-10.100.7.49"], gateway: "10.100.7.1", defaultRoute: true, networks: [`${NS}/vlan100`] }));
+    const pool = (name: string, spec: Record<string, unknown>): unknown => ({
+      apiVersion: "vmnet.io/v1alpha1",
+      kind: "IPPool",
+      metadata: { name },
+      spec: { cidr: "10.100.7.0/24", ...spec },
+    });
+    apply(
+      pool("dp-vlan100", { ranges: ["10.100.7.10-10.100.7.49"], gateway: "10.100.7.1", defaultRoute: true, networks: [`${NS}/vlan100`] }),
+    );
     apply(pool("dp-vlan200", { ranges: ["10.100.7.50-10.100.7.89"], gateway: "10.100.7.254", networks: [`${NS}/vlan200`] }));
 
     const t0 = Date.now();
@@ -173,23 +225,33 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
     }
     record(`three VMs to launcher pods Running with their addresses ${seconds(t0)} s`);
     // Multus wrote network-status (its client's field manager), not the simulator.
-    const managed = json<{ metadata: { managedFields?: { manager: string; fieldsV1?: { "f:metadata"?: { "f:annotations"?: Record<string, unknown> } } }[] } }>(
-      "pod",
-      pods.a.metadata.name,
-      "-n",
-      NS,
-      "--show-managed-fields",
-    ).metadata.managedFields;
-    const writers = (managed ?? []).filter(m => `f:${NETWORK_STATUS}` in (m.fieldsV1?.["f:metadata"]?.["f:annotations"] ?? {})).map(m => m.manager);
+    const managed = json<{
+      metadata: { managedFields?: { manager: string; fieldsV1?: { "f:metadata"?: { "f:annotations"?: Record<string, unknown> } } }[] };
+    }>("pod", pods.a.metadata.name, "-n", NS, "--show-managed-fields").metadata.managedFields;
+    const writers = (managed ?? [])
+      .filter(m => `f:${NETWORK_STATUS}` in (m.fieldsV1?.["f:metadata"]?.["f:annotations"] ?? {}))
+      .map(m => m.manager);
     assert.deepEqual(writers, ["multus"], `the managers of ${NETWORK_STATUS}`);
     assert.ok(new Set(Object.values(claims).map(x => x.status?.mac)).size === 3, "three MACs");
 
     // defaultRoute: the default route goes through the pool's gateway on the NIC.
-    assert.match(routes(pods.a.metadata.name), new RegExp(`^default via 10\\.100\\.7\\.1 dev ${IFACE}`, "m"), "a's default route via its pool's gateway");
+    assert.match(
+      routes(pods.a.metadata.name),
+      new RegExp(`^default via 10\\.100\\.7\\.1 dev ${IFACE}`, "m"),
+      "a's default route via its pool's gateway",
+    );
     // The NAD's static IPAM route through the vlan200 pool's gateway, and no default route there.
     const cRoutes = routes(pods.c.metadata.name);
-    assert.match(cRoutes, new RegExp(`^10\\.250\\.0\\.0/16 via 10\\.100\\.7\\.254 dev ${IFACE}`, "m"), "c's NAD route via its pool's gateway");
-    assert.doesNotMatch(cRoutes, new RegExp(`^default .*dev ${IFACE}`, "m"), "c has no default route on the NIC: its pool does not ask for one");
+    assert.match(
+      cRoutes,
+      new RegExp(`^10\\.250\\.0\\.0/16 via 10\\.100\\.7\\.254 dev ${IFACE}`, "m"),
+      "c's NAD route via its pool's gateway",
+    );
+    assert.doesNotMatch(
+      cRoutes,
+      new RegExp(`^default .*dev ${IFACE}`, "m"),
+      "c has no default route on the NIC: its pool does not ask for one",
+    );
   });
 
   it("lets two VMs on one VLAN ping each other by their fixed addresses, and not a third on another VLAN", () => {
@@ -211,27 +273,59 @@ describe("e2e: fixed addresses on the real node through Multus, ovs-cni and stat
     const source = pods.a;
     const ipA = ipOnly(String(claims.a.status?.addresses?.[0]));
     const t0 = Date.now();
-    apply({ apiVersion: "kubevirt.io/v1", kind: "VirtualMachineInstanceMigration", metadata: { name: "mig-a", namespace: NS }, spec: { vmiName: "a" } });
+    apply({
+      apiVersion: "kubevirt.io/v1",
+      kind: "VirtualMachineInstanceMigration",
+      metadata: { name: "mig-a", namespace: NS },
+      spec: { vmiName: "a" },
+    });
     const target = await runningLauncher("a", source.metadata.name);
     const phase = json<{ status?: { phase?: string } }>("virtualmachineinstancemigration", "mig-a", "-n", NS).status?.phase;
     // Both pods at once, while the migration runs (the simulator waits SIM_STEP_MS between phases).
     const both = launchers("a");
-    assert.deepEqual(both.map(p => p.metadata.name).sort(), [source.metadata.name, target.metadata.name].sort(), `both pods of the migration (phase ${phase})`);
+    assert.deepEqual(
+      both.map(p => p.metadata.name).sort(),
+      [source.metadata.name, target.metadata.name].sort(),
+      `both pods of the migration (phase ${phase})`,
+    );
     for (const p of both) assertAddressOnInterface(p, `${NS}/vlan100`, claims.a);
     const after = json<{ status?: { phase?: string } }>("virtualmachineinstancemigration", "mig-a", "-n", NS).status?.phase;
     assert.notEqual(after, "Failed");
     record(`migration target Running with the address beside the source (phases ${phase} .. ${after}) ${seconds(t0)} s`);
 
-    await eventually("migration mig-a Succeeded", async () => json<{ status?: { phase?: string } }>("virtualmachineinstancemigration", "mig-a", "-n", NS).status?.phase === "Succeeded", 120_000);
+    await eventually(
+      "migration mig-a Succeeded",
+      async () => json<{ status?: { phase?: string } }>("virtualmachineinstancemigration", "mig-a", "-n", NS).status?.phase === "Succeeded",
+      120_000,
+    );
     // The source pod gone, and its port with it: only the target can answer on a's address now.
-    await eventually(`source pod ${source.metadata.name} gone`, async () => !launchers("a").some(p => p.metadata.name === source.metadata.name), 120_000);
-    await eventually("three ports on the bridge (a's target, b, c)", async () => c().ovs.vsctl("list-ports", c().ovs.bridge).trim().split("\n").filter(Boolean).length === 3, 60_000);
-    const sent = (): number => (JSON.parse(exec(target.metadata.name, "ip", "-s", "-j", "link", "show", "dev", IFACE)) as { stats64: { tx: { packets: number } } }[])[0].stats64.tx.packets;
+    await eventually(
+      `source pod ${source.metadata.name} gone`,
+      async () => !launchers("a").some(p => p.metadata.name === source.metadata.name),
+      120_000,
+    );
+    await eventually(
+      "three ports on the bridge (a's target, b, c)",
+      async () => c().ovs.vsctl("list-ports", c().ovs.bridge).trim().split("\n").filter(Boolean).length === 3,
+      60_000,
+    );
+    const sent = (): number =>
+      (
+        JSON.parse(exec(target.metadata.name, "ip", "-s", "-j", "link", "show", "dev", IFACE)) as { stats64: { tx: { packets: number } } }[]
+      )[0].stats64.tx.packets;
     const before = sent();
     assert.ok(ping(pods.b.metadata.name, ipA), "b pings a's address, now on the target pod");
     assert.ok(sent() >= before + 3, `the target pod's ${IFACE} sent the three replies (tx packets ${before} -> ${sent()})`);
-    assert.match(exec(pods.b.metadata.name, "ip", "neigh", "show", ipA), new RegExp(`lladdr ${claims.a.status?.mac}`), "a's address at a's MAC");
-    assert.match(routes(target.metadata.name), new RegExp(`^default via 10\\.100\\.7\\.1 dev ${IFACE}`, "m"), "the target pod has the pool's default route too");
+    assert.match(
+      exec(pods.b.metadata.name, "ip", "neigh", "show", ipA),
+      new RegExp(`lladdr ${claims.a.status?.mac}`),
+      "a's address at a's MAC",
+    );
+    assert.match(
+      routes(target.metadata.name),
+      new RegExp(`^default via 10\\.100\\.7\\.1 dev ${IFACE}`, "m"),
+      "the target pod has the pool's default route too",
+    );
     record(`migration to answering on the same address and MAC ${seconds(t0)} s`);
   });
 });

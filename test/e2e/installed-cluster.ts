@@ -20,7 +20,15 @@ export const NETWORKS = "k8s.v1.cni.cncf.io/networks";
 export const DEPLOYMENTS = ["vmnet-operator", "vmnet-operator-watcher"];
 
 export interface Obj {
-  metadata: { name: string; namespace?: string; uid?: string; finalizers?: string[]; annotations?: Record<string, string>; labels?: Record<string, string>; deletionTimestamp?: string };
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    finalizers?: string[];
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
   spec?: Record<string, unknown> & { containers?: { image: string }[]; replicas?: number };
   status?: Record<string, unknown> & {
     phase?: string;
@@ -74,7 +82,13 @@ const isNotFound = (err: unknown): boolean => /NotFound|not found/.test(String(e
 let helmBinary: string | undefined;
 /** hack/build-helm.sh's binary (built once, cached). */
 function helmBin(): string {
-  helmBinary ??= execFileSync("bash", [path.join(REPO, "hack", "build-helm.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop() as string;
+  helmBinary ??= execFileSync("bash", [path.join(REPO, "hack", "build-helm.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  })
+    .trim()
+    .split("\n")
+    .pop() as string;
   return helmBinary;
 }
 
@@ -119,7 +133,12 @@ export class Installed {
 
   helm(...args: string[]): string {
     try {
-      return execFileSync(helmBin(), args, { encoding: "utf8", env: { ...process.env, KUBECONFIG: this.cluster.kubeconfig }, stdio: ["ignore", "pipe", "pipe"], cwd: REPO });
+      return execFileSync(helmBin(), args, {
+        encoding: "utf8",
+        env: { ...process.env, KUBECONFIG: this.cluster.kubeconfig },
+        stdio: ["ignore", "pipe", "pipe"],
+        cwd: REPO,
+      });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       throw new Error(`helm ${args.join(" ")}: ${e.stderr?.trim() || e.message}`);
@@ -138,19 +157,34 @@ export class Installed {
         timeoutMs,
       );
     }
-    const pods = (await this.listAsync("pods", "-n", ns, "-l", "app.kubernetes.io/part-of=vmnet-operator")).filter(p => !p.metadata.deletionTimestamp);
+    const pods = (await this.listAsync("pods", "-n", ns, "-l", "app.kubernetes.io/part-of=vmnet-operator")).filter(
+      p => !p.metadata.deletionTimestamp,
+    );
     assert.ok(pods.length >= 4, `expected both Deployments' pods in ${ns}, saw ${pods.map(p => p.metadata.name).join(", ")}`);
     for (const p of pods) {
       assert.equal(p.spec?.containers?.[0].image, image, `${p.metadata.name} runs ${image}`);
-      assert.ok(p.status?.containerStatuses?.every(s => s.ready), `${p.metadata.name} Ready`);
+      assert.ok(
+        p.status?.containerStatuses?.every(s => s.ready),
+        `${p.metadata.name} Ready`,
+      );
     }
   }
 
   /** A namespace with an ovs NAD (static IPAM) and a pool for it, all by kubectl apply. */
   network(ns: string, pool: string, third: number): void {
     this.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
-    this.apply({ apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefinition", metadata: { name: "vlan100", namespace: ns }, spec: { config: OVS_STATIC_CONFIG("vlan100") } });
-    this.apply({ apiVersion: "vmnet.io/v1alpha1", kind: "IPPool", metadata: { name: pool }, spec: { cidr: `10.77.${third}.0/24`, gateway: `10.77.${third}.1`, networks: [`${ns}/vlan100`] } });
+    this.apply({
+      apiVersion: "k8s.cni.cncf.io/v1",
+      kind: "NetworkAttachmentDefinition",
+      metadata: { name: "vlan100", namespace: ns },
+      spec: { config: OVS_STATIC_CONFIG("vlan100") },
+    });
+    this.apply({
+      apiVersion: "vmnet.io/v1alpha1",
+      kind: "IPPool",
+      metadata: { name: pool },
+      spec: { cidr: `10.77.${third}.0/24`, gateway: `10.77.${third}.1`, networks: [`${ns}/vlan100`] },
+    });
   }
 
   async boundClaim(ns: string, name: string): Promise<Obj> {
@@ -165,7 +199,9 @@ export class Installed {
   }
 
   launchers(ns: string, name: string): Obj[] {
-    return this.list("pods", "-n", ns, "-l", `kubevirt.io=virt-launcher,vm.kubevirt.io/name=${name}`).filter(p => !p.metadata.deletionTimestamp);
+    return this.list("pods", "-n", ns, "-l", `kubevirt.io=virt-launcher,vm.kubevirt.io/name=${name}`).filter(
+      p => !p.metadata.deletionTimestamp,
+    );
   }
 
   /** The VM's launcher pod Running on the node, with the claim's address and MAC on its NIC. */
@@ -182,7 +218,11 @@ export class Installed {
 
   async released(ns: string, name: string, pool: string): Promise<void> {
     this.kubectl("delete", "vm", name, "-n", ns, "--timeout=120s");
-    await eventually(`IPClaim ${ns}/${name}.ovs1 gone after its VM was deleted`, async () => !this.getOr("ipclaim", `${name}.ovs1`, "-n", ns), 90_000);
+    await eventually(
+      `IPClaim ${ns}/${name}.ovs1 gone after its VM was deleted`,
+      async () => !this.getOr("ipclaim", `${name}.ovs1`, "-n", ns),
+      90_000,
+    );
     await eventually(`IPPool ${pool} back to 0 allocated`, async () => (this.get("ippool", pool).status?.allocated ?? 0) === 0, 90_000);
   }
 }
@@ -193,7 +233,9 @@ function rolledOut(dep: Obj, image: string): boolean {
   const s = (dep.status ?? {}) as { readyReplicas?: number; updatedReplicas?: number; replicas?: number; observedGeneration?: number };
   const generation = (dep.metadata as { generation?: number }).generation;
   const template = (dep.spec?.template as { spec?: { containers?: { image: string }[] } } | undefined)?.spec?.containers?.[0]?.image;
-  return template === image && s.observedGeneration === generation && [s.readyReplicas, s.updatedReplicas, s.replicas].every(n => n === want);
+  return (
+    template === image && s.observedGeneration === generation && [s.readyReplicas, s.updatedReplicas, s.replicas].every(n => n === want)
+  );
 }
 
 /**
@@ -207,14 +249,17 @@ export async function keepDiagnostics(op: Installed, namespaces: string[]): Prom
   for (const f of fs.readdirSync(runDir).filter(n => n.endsWith(".log"))) fs.copyFileSync(path.join(runDir, f), path.join(dest, f));
   const podLogs = path.join(runDir, "kubelet", "pod-logs");
   if (fs.existsSync(podLogs)) fs.cpSync(podLogs, path.join(dest, "pod-logs"), { recursive: true, dereference: true });
-  for (const f of fs.readdirSync(controlPlane.dir).filter(n => n.endsWith(".log"))) fs.copyFileSync(path.join(controlPlane.dir, f), path.join(dest, `control-plane-${f}`));
+  for (const f of fs.readdirSync(controlPlane.dir).filter(n => n.endsWith(".log")))
+    fs.copyFileSync(path.join(controlPlane.dir, f), path.join(dest, `control-plane-${f}`));
   const save = async (name: string, ...args: string[]): Promise<void> => {
     fs.writeFileSync(path.join(dest, name), await op.kubectlAsync(...args).catch((err: Error) => err.message));
   };
   for (const ns of namespaces) {
     await save(`${ns}-objects.txt`, "get", "vm,vmi,vmim,pods,ipclaims,deployments,replicasets,leases", "-n", ns, "-o", "wide");
     await save(`${ns}-events.txt`, "get", "events", "-n", ns, "--sort-by=.lastTimestamp");
-    for (const pod of (await op.listAsync("pods", "-n", ns).catch(() => [])).filter(p => p.metadata.labels?.["app.kubernetes.io/part-of"] === "vmnet-operator")) {
+    for (const pod of (await op.listAsync("pods", "-n", ns).catch(() => [])).filter(
+      p => p.metadata.labels?.["app.kubernetes.io/part-of"] === "vmnet-operator",
+    )) {
       await save(`${ns}-${pod.metadata.name}.log`, "logs", pod.metadata.name, "-n", ns, "--all-containers");
     }
   }
@@ -223,14 +268,20 @@ export async function keepDiagnostics(op: Installed, namespaces: string[]): Prom
 }
 
 /** A VM with the pod network and one bridge NIC on the namespace's pool-backed NAD. */
-export const poolVm = (ns: string, name: string): ReturnType<typeof vmManifest> => vmManifest(ns, name, [{ name: "default" }, { name: "ovs1", network: "vlan100" }]);
+export const poolVm = (ns: string, name: string): ReturnType<typeof vmManifest> =>
+  vmManifest(ns, name, [{ name: "default" }, { name: "ovs1", network: "vlan100" }]);
 
 /** The first element of a pod's networks annotation (the pool-backed NIC of poolVm). */
 export const elementOf = (pod: Obj): Element | undefined => (JSON.parse(pod.metadata.annotations?.[NETWORKS] ?? "[]") as Element[])[0];
 
 async function run(bin: string, args: string[], kubeconfig: string, name: string): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(bin, args, { encoding: "utf8", env: { ...process.env, KUBECONFIG: kubeconfig }, cwd: REPO, maxBuffer: 64 << 20 });
+    const { stdout } = await execFileAsync(bin, args, {
+      encoding: "utf8",
+      env: { ...process.env, KUBECONFIG: kubeconfig },
+      cwd: REPO,
+      maxBuffer: 64 << 20,
+    });
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };

@@ -33,7 +33,10 @@ describe("e2e: the operator as installed on a real node", function () {
   });
 
   it("installs with kubectl apply --server-side -k config/standalone: both Deployments Ready on the built image", async () => {
-    const v = JSON.parse(op.kubectl("version", "-o", "json")) as { clientVersion: { gitVersion: string }; serverVersion: { gitVersion: string } };
+    const v = JSON.parse(op.kubectl("version", "-o", "json")) as {
+      clientVersion: { gitVersion: string };
+      serverVersion: { gitVersion: string };
+    };
     assert.match(v.serverVersion.gitVersion, /^v1\.\d+\.\d+$/);
     assert.equal(v.clientVersion.gitVersion, v.serverVersion.gitVersion);
     const t0 = Date.now();
@@ -41,7 +44,9 @@ describe("e2e: the operator as installed on a real node", function () {
     await op.waitInstalled(KUSTOMIZE_NS, IMAGE);
     record(`kustomize install to Ready ${seconds(t0)} s`);
     // The webhooks go to the Service (not a URL), with the operator's own CA in caBundle.
-    const hooks = JSON.parse(op.kubectl("get", "mutatingwebhookconfigurations", "-o", "json")) as { items: { webhooks: { clientConfig: { service?: { namespace: string; name: string }; caBundle?: string } }[] }[] };
+    const hooks = JSON.parse(op.kubectl("get", "mutatingwebhookconfigurations", "-o", "json")) as {
+      items: { webhooks: { clientConfig: { service?: { namespace: string; name: string }; caBundle?: string } }[] }[];
+    };
     const ours = hooks.items.flatMap(h => h.webhooks).filter(w => w.clientConfig.service?.name === "vmnet-operator");
     assert.ok(ours.length > 0, "a mutating webhook served by Service vmnet-operator");
     for (const w of ours) assert.ok(w.clientConfig.caBundle, "the webhook has a caBundle");
@@ -59,7 +64,12 @@ describe("e2e: the operator as installed on a real node", function () {
     assert.equal(op.get("ippool", pool).status?.allocated, 1);
 
     const t1 = Date.now();
-    op.apply({ apiVersion: "kubevirt.io/v1", kind: "VirtualMachineInstanceMigration", metadata: { name: "mig1", namespace: ns }, spec: { vmiName: "vm1" } });
+    op.apply({
+      apiVersion: "kubevirt.io/v1",
+      kind: "VirtualMachineInstanceMigration",
+      metadata: { name: "mig1", namespace: ns },
+      spec: { vmiName: "vm1" },
+    });
     const phase = await eventually(
       "migration mig1 to finish",
       async () => {
@@ -70,7 +80,11 @@ describe("e2e: the operator as installed on a real node", function () {
     );
     assert.equal(phase, "Succeeded");
     await op.launcherWithAddress(ns, "vm1", claim, source.metadata.name);
-    await eventually("only the migration target's launcher pod left", async () => op.launchers(ns, "vm1").every(p => p.metadata.name !== source.metadata.name), 90_000);
+    await eventually(
+      "only the migration target's launcher pod left",
+      async () => op.launchers(ns, "vm1").every(p => p.metadata.name !== source.metadata.name),
+      90_000,
+    );
     record(`migration to target pod with the same address ${seconds(t1)} s`);
     assert.deepEqual(op.get("ipclaim", "vm1.ovs1", "-n", ns).status?.addresses, claim.status?.addresses);
 
@@ -93,7 +107,11 @@ describe("e2e: the operator as installed on a real node", function () {
     }
     record(`kustomize uninstall ${seconds(t0)} s`);
     const left = op.get("vm", "vm2", "-n", ns);
-    assert.deepEqual((left.metadata.finalizers ?? []).filter(f => f.includes("vmnet")), [], "no vmnet finalizer on the VM");
+    assert.deepEqual(
+      (left.metadata.finalizers ?? []).filter(f => f.includes("vmnet")),
+      [],
+      "no vmnet finalizer on the VM",
+    );
     op.kubectl("delete", "vm", "vm2", "-n", ns, "--timeout=60s");
     op.kubectl("delete", "namespace", ns, "--timeout=120s");
     op.kubectl("delete", "namespace", "e2e-life", "--timeout=120s");
@@ -118,18 +136,33 @@ describe("e2e: the operator as installed on a real node", function () {
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: "scrape", namespace: ns },
-      spec: { restartPolicy: "OnFailure", terminationGracePeriodSeconds: 1, containers: [{ name: "scrape", image: IMAGE, imagePullPolicy: "Never", command: ["node", "-e", script] }] },
+      spec: {
+        restartPolicy: "OnFailure",
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: "scrape", image: IMAGE, imagePullPolicy: "Never", command: ["node", "-e", script] }],
+      },
     });
     await eventually("the scrape pod Succeeded", async () => op.get("pod", "scrape", "-n", ns).status?.phase === "Succeeded", 120_000);
     const body = op.kubectl("logs", "scrape", "-n", ns);
-    const series = [...new Set(body.split("\n").filter(l => l.startsWith("vmnet_")).map(l => l.split(/[{ ]/)[0]))];
+    const series = [
+      ...new Set(
+        body
+          .split("\n")
+          .filter(l => l.startsWith("vmnet_"))
+          .map(l => l.split(/[{ ]/)[0]),
+      ),
+    ];
     assert.ok(series.length > 0, `vmnet_ series in the scrape of ${ip}:9464: ${body.slice(0, 400)}`);
     record(`metrics: ${series.length} vmnet_ series through Service vmnet-operator-metrics`);
 
     await op.released(ns, "vm3", "e2e-helm");
     const t1 = Date.now();
     op.helm("uninstall", "vmnet-operator", "-n", HELM_NS, "--wait", "--timeout", "3m");
-    await eventually(`the operator's pods in ${HELM_NS} gone`, async () => op.list("pods", "-n", HELM_NS, "-l", "app.kubernetes.io/part-of=vmnet-operator").length === 0, 120_000);
+    await eventually(
+      `the operator's pods in ${HELM_NS} gone`,
+      async () => op.list("pods", "-n", HELM_NS, "-l", "app.kubernetes.io/part-of=vmnet-operator").length === 0,
+      120_000,
+    );
     record(`helm uninstall ${seconds(t1)} s`);
     op.kubectl("delete", "namespace", ns, "--timeout=120s");
   });

@@ -33,7 +33,18 @@ import type { NodeCluster } from "../../hack/node-cluster";
 import { eventually } from "../helpers";
 import { settle } from "../reliability/invariants";
 import { classifyRefusal, EXPECTED_REFUSALS, LeaseSample, leaderGaps, RefusalKind } from "./churn-figures";
-import { DEPLOYMENTS, Figures, Installed, NETWORKS, REPO, elementOf, keepDiagnostics, nodeClusterOrSkip, poolVm, seconds } from "./installed-cluster";
+import {
+  DEPLOYMENTS,
+  Figures,
+  Installed,
+  NETWORKS,
+  REPO,
+  elementOf,
+  keepDiagnostics,
+  nodeClusterOrSkip,
+  poolVm,
+  seconds,
+} from "./installed-cluster";
 
 const execFileAsync = promisify(execFile);
 
@@ -218,7 +229,10 @@ class Churn {
 
   async #migrate(vm: string): Promise<void> {
     const name = `mig-${this.#seq++}`;
-    await this.client.create(Kinds.VirtualMachineInstanceMigration, { metadata: { name, namespace: NS }, spec: { vmiName: vm } } as KubeObject);
+    await this.client.create(Kinds.VirtualMachineInstanceMigration, {
+      metadata: { name, namespace: NS },
+      spec: { vmiName: vm },
+    } as KubeObject);
     this.#inflight.set(vm, name);
     this.migrations.push({ name, vm });
     this.counts.migrations++;
@@ -267,7 +281,8 @@ class LauncherScan {
       if (this.seen.has(uid)) continue;
       this.seen.add(uid);
       const el = elementOf(pod as Parameters<typeof elementOf>[0]);
-      if (!el?.ips?.length || !el.mac) this.bare.push(`${pod.metadata?.name}: ${pod.metadata?.annotations?.[NETWORKS] ?? "(no networks annotation)"}`);
+      if (!el?.ips?.length || !el.mac)
+        this.bare.push(`${pod.metadata?.name}: ${pod.metadata?.annotations?.[NETWORKS] ?? "(no networks annotation)"}`);
     }
   }
 }
@@ -281,7 +296,13 @@ class LeaseWatch {
     const ms = (t: string | undefined): number | undefined => (t ? Date.parse(t) : undefined);
     this.#loop = every(250, async () => {
       const lease = await client.getOrUndefined<Lease>(LEASE, LEASE_NAME, namespace);
-      if (lease) this.samples.push({ at: Date.now(), holder: lease.spec?.holderIdentity ?? "", renewTime: ms(lease.spec?.renewTime), acquireTime: ms(lease.spec?.acquireTime) });
+      if (lease)
+        this.samples.push({
+          at: Date.now(),
+          holder: lease.spec?.holderIdentity ?? "",
+          renewTime: ms(lease.spec?.renewTime),
+          acquireTime: ms(lease.spec?.acquireTime),
+        });
     });
   }
   async stop(): Promise<void> {
@@ -331,7 +352,9 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     assert.notEqual(upgrade.digest, base.digest, `${UPGRADE_IMAGE} has a digest of its own`);
     cluster.importImage(base.archive);
     cluster.importImage(upgrade.archive);
-    figures.record(`images from this tree: ${BASE_IMAGE} ${base.digest.slice(0, 19)}, ${UPGRADE_IMAGE} ${upgrade.digest.slice(0, 19)}, imported ${seconds(t)} s after the cluster was up`);
+    figures.record(
+      `images from this tree: ${BASE_IMAGE} ${base.digest.slice(0, 19)}, ${UPGRADE_IMAGE} ${upgrade.digest.slice(0, 19)}, imported ${seconds(t)} s after the cluster was up`,
+    );
   });
 
   let failed = false;
@@ -341,7 +364,8 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
 
   after(async () => {
     await churn?.stop().catch(() => undefined);
-    if (failed && cluster) console.log(`      [churn] kept logs and objects of the failed run in ${await keepDiagnostics(op, [NS, HELM_NS, KUSTOMIZE_NS])}`);
+    if (failed && cluster)
+      console.log(`      [churn] kept logs and objects of the failed run in ${await keepDiagnostics(op, [NS, HELM_NS, KUSTOMIZE_NS])}`);
     await scan?.stop().catch(() => undefined);
     await lease?.stop().catch(() => undefined);
     figures.record(`whole file ${seconds(started)} s`);
@@ -354,7 +378,19 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
 
   it("helm install, then the pool and NAD by kubectl", async () => {
     const t0 = Date.now();
-    await op.helmAsync("install", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--create-namespace", "--set", `image.tag=${BASE_TAG}`, "--wait", "--timeout", "10m");
+    await op.helmAsync(
+      "install",
+      "vmnet-operator",
+      "charts/vmnet-operator",
+      "-n",
+      HELM_NS,
+      "--create-namespace",
+      "--set",
+      `image.tag=${BASE_TAG}`,
+      "--wait",
+      "--timeout",
+      "10m",
+    );
     await op.waitInstalled(HELM_NS, BASE_IMAGE, ROLLOUT_MS);
     figures.record(`helm install to Ready ${seconds(t0)} s`);
     op.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
@@ -377,7 +413,19 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     figures.record(`rollout restart of both Deployments to Ready ${seconds(t1)} s`);
 
     const t2 = Date.now();
-    await op.helmAsync("upgrade", "vmnet-operator", "charts/vmnet-operator", "-n", HELM_NS, "--reuse-values", "--set", `image.tag=${UPGRADE_TAG}`, "--wait", "--timeout", "10m");
+    await op.helmAsync(
+      "upgrade",
+      "vmnet-operator",
+      "charts/vmnet-operator",
+      "-n",
+      HELM_NS,
+      "--reuse-values",
+      "--set",
+      `image.tag=${UPGRADE_TAG}`,
+      "--wait",
+      "--timeout",
+      "10m",
+    );
     await op.waitInstalled(HELM_NS, UPGRADE_IMAGE, ROLLOUT_MS);
     figures.record(`helm upgrade to ${UPGRADE_TAG} Ready ${seconds(t2)} s`);
     await sleep(WARMUP_MS / 2); // the new pods under churn for a while
@@ -396,10 +444,14 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     const t0 = Date.now();
     await op.helmAsync("uninstall", "vmnet-operator", "-n", HELM_NS, "--wait", "--timeout", "3m");
     // The chart made pepr-system for Pepr's store: a namespace still terminating refuses the install.
-    await eventually(`namespace ${KUSTOMIZE_NS} gone or not terminating after helm uninstall`, async () => {
-      const ns = op.getOr("namespace", KUSTOMIZE_NS);
-      return !ns?.metadata.deletionTimestamp;
-    }, 120_000);
+    await eventually(
+      `namespace ${KUSTOMIZE_NS} gone or not terminating after helm uninstall`,
+      async () => {
+        const ns = op.getOr("namespace", KUSTOMIZE_NS);
+        return !ns?.metadata.deletionTimestamp;
+      },
+      120_000,
+    );
     figures.record(`helm uninstall ${seconds(t0)} s`);
     const t1 = Date.now();
     overlays.push(imageOverlay(BASE_IMAGE));
@@ -461,7 +513,11 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     const vmOf = new Map(churn.migrations.map(m => [m.name, m.vm]));
     const failed = migrations.filter(m => m.status?.phase === "Failed");
     const unexplained = failed.filter(m => !churn.deleted.has(vmOf.get(String(m.metadata?.name)) ?? ""));
-    assert.deepEqual(unexplained.map(m => `${m.metadata?.name}: ${m.status?.migrationState?.failureReason}`), [], "migrations that failed although their VM lives");
+    assert.deepEqual(
+      unexplained.map(m => `${m.metadata?.name}: ${m.status?.migrationState?.failureReason}`),
+      [],
+      "migrations that failed although their VM lives",
+    );
 
     await step("live VMs on their pods", async () => {
       for (const vm of churn.live.keys()) await launcherWithClaim(vm);
@@ -472,7 +528,9 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
     const records = (await admin.list<IPAllocation>(Kinds.IPAllocation)).items.filter(a => a.spec?.pool === POOL);
     assert.equal(pool.status?.allocated, churn.live.size, `IPPool ${POOL} status.allocated`);
     assert.equal(records.length, churn.live.size, `IPAllocations of pool ${POOL}`);
-    figures.record(`${part}: settled in ${seconds(t0)} s (${steps.join(", ")}); invariants clean over ${report.claims} claims and ${report.allocations} records; pool allocated ${pool.status?.allocated} = ${churn.live.size} live VMs`);
+    figures.record(
+      `${part}: settled in ${seconds(t0)} s (${steps.join(", ")}); invariants clean over ${report.claims} claims and ${report.allocations} records; pool allocated ${pool.status?.allocated} = ${churn.live.size} live VMs`,
+    );
 
     if (last) await scan.stop();
     else await scan.scan();
@@ -486,7 +544,9 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
       e => e.involvedObject?.kind === "VirtualMachineInstance" && Date.parse(String(e.firstTimestamp)) >= since - 1000,
     );
     const admitted = events.filter(e => e.reason === "SuccessfulCreate").length;
-    const podRefusals = events.filter(e => e.reason === "FailedCreate").map(e => ({ op: "create launcher pod", kind: classifyRefusal(String(e.message)), message: String(e.message) }));
+    const podRefusals = events
+      .filter(e => e.reason === "FailedCreate")
+      .map(e => ({ op: "create launcher pod", kind: classifyRefusal(String(e.message)), message: String(e.message) }));
     const refusals = [...podRefusals, ...churn.refusals.filter(r => r.at >= since)];
     const byKind = (k: RefusalKind): number => refusals.filter(r => r.kind === k).length;
     const c = churn.counts;
@@ -495,7 +555,11 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
         `this part: ${admitted + podRefusals.length} launcher pod creates, ${admitted} admitted; refusals ${refusals.length}: ${byKind("not-bound-yet")} not-bound-yet and ${byKind("mutation-missed")} mutation-missed (both retried as designed), ${byKind("webhook-unreachable")} webhook unreachable, ${byKind("other")} other`,
     );
     const unexpected = refusals.filter(r => !EXPECTED_REFUSALS.has(r.kind));
-    assert.deepEqual(unexpected.map(r => `${r.op}: ${r.kind}: ${r.message.slice(0, 300)}`), [], "refusals of a request that should have passed");
+    assert.deepEqual(
+      unexpected.map(r => `${r.op}: ${r.kind}: ${r.message.slice(0, 300)}`),
+      [],
+      "refusals of a request that should have passed",
+    );
   }
 
   async function allMigrationsFinal(): Promise<MigrationLike[]> {
@@ -504,7 +568,8 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
       async () => {
         const all = (await admin.list<MigrationLike>(Kinds.VirtualMachineInstanceMigration, { namespace: NS })).items;
         const open = all.filter(m => !FINAL.has(String(m.status?.phase)));
-        if (open.length) throw new Error(`still open: ${open.map(m => `${m.metadata?.name} ${m.status?.phase ?? "(no phase)"}`).join(", ")}`);
+        if (open.length)
+          throw new Error(`still open: ${open.map(m => `${m.metadata?.name} ${m.status?.phase ?? "(no phase)"}`).join(", ")}`);
         return all;
       },
       120_000,
@@ -516,7 +581,9 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
       "the deleted VMs and their claims gone",
       async () => {
         const vms = new Set((await admin.list<KubeObject>(Kinds.VirtualMachine, { namespace: NS })).items.map(v => v.metadata?.name));
-        const claims = new Set((await admin.list<IPClaim>(Kinds.IPClaim, { namespace: NS })).items.map(c => String(c.metadata?.name).split(".")[0]));
+        const claims = new Set(
+          (await admin.list<IPClaim>(Kinds.IPClaim, { namespace: NS })).items.map(c => String(c.metadata?.name).split(".")[0]),
+        );
         const left = [...churn.deleted].filter(n => vms.has(n) || claims.has(n));
         if (left.length) throw new Error(`still there: ${left.map(n => `${n}${vms.has(n) ? " (VM)" : " (claim)"}`).join(", ")}`);
         return true;
@@ -549,10 +616,17 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
 
   async function podProblem(vm: string, claim: IPClaim): Promise<string | undefined> {
     const selector = `kubevirt.io=virt-launcher,vm.kubevirt.io/name=${vm}`;
-    const pods = (await admin.list<VmiLike>(Kinds.Pod, { namespace: NS, labelSelector: selector })).items.filter(p => !p.metadata?.deletionTimestamp);
-    if (pods.length !== 1 || phaseOf(pods[0]) !== "Running") return `launcher pods of ${vm}: ${pods.map(p => `${p.metadata?.name} ${phaseOf(p)}`).join(", ") || "none"}`;
+    const pods = (await admin.list<VmiLike>(Kinds.Pod, { namespace: NS, labelSelector: selector })).items.filter(
+      p => !p.metadata?.deletionTimestamp,
+    );
+    if (pods.length !== 1 || phaseOf(pods[0]) !== "Running")
+      return `launcher pods of ${vm}: ${pods.map(p => `${p.metadata?.name} ${phaseOf(p)}`).join(", ") || "none"}`;
     const el = elementOf(pods[0] as Parameters<typeof elementOf>[0]);
-    assert.deepEqual([el?.ips, el?.mac], [claim.status?.addresses, claim.status?.mac], `${pods[0].metadata?.name}'s ${NETWORKS} against IPClaim ${vm}.ovs1`);
+    assert.deepEqual(
+      [el?.ips, el?.mac],
+      [claim.status?.addresses, claim.status?.mac],
+      `${pods[0].metadata?.name}'s ${NETWORKS} against IPClaim ${vm}.ovs1`,
+    );
     return undefined;
   }
 });
@@ -561,7 +635,11 @@ describe("e2e: restart and upgrade of the installed operator under VM churn", fu
 async function buildImage(tag: string, label?: string): Promise<{ digest: string; archive: string }> {
   const tsx = path.join(REPO, "node_modules", ".bin", "tsx");
   const env = { ...process.env, VMNET_IMAGE_TAG: tag, VMNET_IMAGE_LABEL: label ?? "" };
-  const { stdout } = await execFileAsync(tsx, [path.join(REPO, "hack", "image", "build.ts"), "operator"], { env, cwd: REPO, encoding: "utf8" });
+  const { stdout } = await execFileAsync(tsx, [path.join(REPO, "hack", "image", "build.ts"), "operator"], {
+    env,
+    cwd: REPO,
+    encoding: "utf8",
+  });
   const image = operatorImage(tag);
   const line = stdout.split("\n").find(l => l.startsWith(`image: ${image} `));
   if (!line) throw new Error(`npm run image printed no line for ${image}: ${stdout}`);
@@ -574,7 +652,12 @@ function imageOverlay(image: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vmnet-upgrade-"));
   const [repository, tag] = splitReference(image);
   const base = path.relative(dir, path.join(REPO, "config", "standalone"));
-  const kustomization = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: [base], images: [{ name: repository, newTag: tag }] };
+  const kustomization = {
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    resources: [base],
+    images: [{ name: repository, newTag: tag }],
+  };
   fs.writeFileSync(path.join(dir, "kustomization.yaml"), JSON.stringify(kustomization, null, 2));
   return dir;
 }

@@ -59,7 +59,10 @@ describe("admission webhooks over TLS", () => {
 
   it("refuses an address held by another VM, naming the holder", async () => {
     const { ns, prefix } = await network();
-    await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "first", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": `{"ovs1": "${prefix}.40"}` }));
+    await cluster().client.create(
+      Kinds.VirtualMachine,
+      vmManifest(ns, "first", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": `{"ovs1": "${prefix}.40"}` }),
+    );
     await boundClaim(ns, "first.ovs1");
     const second = vmManifest(ns, "second", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": `{"ovs1": "${prefix}.40"}` });
     const { code, out } = await kubectl(["apply", "-f", "-"], yaml(second));
@@ -78,7 +81,12 @@ describe("admission webhooks over TLS", () => {
 
   it("refuses a NAD whose config is not JSON, with the position", async () => {
     const ns = await freshNamespace("adm");
-    const nad = { apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefinition", metadata: { name: "broken", namespace: ns }, spec: { config: '{"type": "ovs", "bridge": }' } };
+    const nad = {
+      apiVersion: "k8s.cni.cncf.io/v1",
+      kind: "NetworkAttachmentDefinition",
+      metadata: { name: "broken", namespace: ns },
+      spec: { config: '{"type": "ovs", "bridge": }' },
+    };
     const { code, out } = await kubectl(["apply", "-f", "-"], yaml(nad));
     assert.notEqual(code, 0);
     assert.match(out, /spec\.config/);
@@ -106,7 +114,14 @@ describe("admission webhooks over TLS", () => {
       ]),
     );
     const elements = JSON.parse((pod.metadata!.annotations as Record<string, string>)["k8s.v1.cni.cncf.io/networks"]);
-    assert.deepEqual(elements[0], { name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1"), ips: claim.status?.addresses, mac: claim.status?.mac, "cni-args": { mac: claim.status?.mac } });
+    assert.deepEqual(elements[0], {
+      name: "vlan100",
+      namespace: ns,
+      interface: launcherInterfaceName("ovs1"),
+      ips: claim.status?.addresses,
+      mac: claim.status?.mac,
+      "cni-args": { mac: claim.status?.mac },
+    });
     assert.deepEqual(elements[1], { name: "unrelated", namespace: ns, interface: "pod0000000000b" });
   });
 
@@ -116,8 +131,14 @@ describe("admission webhooks over TLS", () => {
     await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "burst", [{ name: "ovs1", network: "vlan100" }]));
     // Like virt-controller, retry a refused pod: on a loaded machine the bind may outlast the
     // webhook's budget once, and the pod must then be refused, never admitted bare.
-    const create = (): Promise<KubeObject> => launcherClient().create<KubeObject>(Kinds.Pod, launcherPod(ns, "burst", [{ name: "vlan100", interface: launcherInterfaceName("ovs1") }]));
-    const pod = await create().catch(async () => create()).catch(async () => create());
+    const create = (): Promise<KubeObject> =>
+      launcherClient().create<KubeObject>(
+        Kinds.Pod,
+        launcherPod(ns, "burst", [{ name: "vlan100", interface: launcherInterfaceName("ovs1") }]),
+      );
+    const pod = await create()
+      .catch(async () => create())
+      .catch(async () => create());
     const elements = JSON.parse((pod.metadata!.annotations as Record<string, string>)["k8s.v1.cni.cncf.io/networks"]);
     assert.ok(elements[0].ips?.[0]?.startsWith(`${prefix}.`), `got ${JSON.stringify(elements)}`);
     const claim = await cluster().client.get<IPClaim>(Kinds.IPClaim, "burst.ovs1", ns);
@@ -127,7 +148,9 @@ describe("admission webhooks over TLS", () => {
   it("never admits a pool-backed launcher pod without its address", async () => {
     const { ns, pool } = await network();
     // A pool with no free address (its whole CIDR excluded): the claim cannot be bound, so the pod must be refused.
-    await cluster().client.mergePatch(Kinds.IPPool, pool, undefined, { spec: { exclude: [(await cluster().client.get<KubeObject & { spec: { cidr: string } }>(Kinds.IPPool, pool)).spec.cidr] } });
+    await cluster().client.mergePatch(Kinds.IPPool, pool, undefined, {
+      spec: { exclude: [(await cluster().client.get<KubeObject & { spec: { cidr: string } }>(Kinds.IPPool, pool)).spec.cidr] },
+    });
     await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "nowhere", [{ name: "ovs1", network: "vlan100" }]));
     try {
       await launcherClient().create(Kinds.Pod, launcherPod(ns, "nowhere", [{ name: "vlan100", interface: launcherInterfaceName("ovs1") }]));
@@ -140,7 +163,12 @@ describe("admission webhooks over TLS", () => {
   });
 
   it("lets only the operator write IPAllocations (admission policy), even for a cluster admin", async () => {
-    const alloc = { apiVersion: "vmnet.io/v1alpha1", kind: "IPAllocation", metadata: { name: "forged.10-9-9-9" }, spec: { pool: "forged", address: "10.9.9.9", claimRef: { namespace: "x", name: "y" } } };
+    const alloc = {
+      apiVersion: "vmnet.io/v1alpha1",
+      kind: "IPAllocation",
+      metadata: { name: "forged.10-9-9-9" },
+      spec: { pool: "forged", address: "10.9.9.9", claimRef: { namespace: "x", name: "y" } },
+    };
     const { code, out } = await kubectl(["create", "--as=mallory", "--as-group=system:masters", "-f", "-"], yaml(alloc));
     assert.notEqual(code, 0);
     assert.match(out, /only vmnet-operator/);

@@ -25,7 +25,9 @@ async function events(namespace: string): Promise<{ reason: string; message: str
 }
 
 /** A namespace with an OVS NAD and a pool serving it. */
-async function network(opts: { reclaimPolicy?: string; ranges?: string[]; cidr?: string; gateway?: string } = {}): Promise<{ ns: string; pool: string; prefix: string }> {
+async function network(
+  opts: { reclaimPolicy?: string; ranges?: string[]; cidr?: string; gateway?: string } = {},
+): Promise<{ ns: string; pool: string; prefix: string }> {
   const ns = await freshNamespace("alloc");
   const subnet = uniqueSubnet();
   const pool = `pool-${ns}`;
@@ -51,7 +53,10 @@ describe("fixed addresses for bridge NICs", () => {
     assert.deepEqual(claim.spec, { vm: "web-1", interface: "ovs1", network: `${ns}/vlan100`, pool, pools: [pool] });
     assert.equal(await client().getOrUndefined(Kinds.IPClaim, "web-1.default", ns), undefined, "no claim for the masquerade NIC");
     const vm = await client().get<VirtualMachine>(Kinds.VirtualMachine, "web-1", ns);
-    assert.ok(!vm.metadata?.finalizers?.includes("vmnet.io/release"), "a finalizer would leave the VM stuck once the operator is uninstalled");
+    assert.ok(
+      !vm.metadata?.finalizers?.includes("vmnet.io/release"),
+      "a finalizer would leave the VM stuck once the operator is uninstalled",
+    );
     const alloc = await client().get<IPAllocation>(Kinds.IPAllocation, `${pool}.${prefix.replace(/\./g, "-")}-2`);
     assert.equal(alloc.spec?.claimRef.uid, claim.metadata?.uid);
     const status = await poolStatus(pool, 1);
@@ -62,11 +67,17 @@ describe("fixed addresses for bridge NICs", () => {
   it("honours vmnet.io/addresses and, when the webhook was down, reports a taken address with its holder", async function () {
     this.timeout(150_000); // includes an operator restart
     const { ns, prefix } = await network();
-    await client().create(Kinds.VirtualMachine, vmManifest(ns, "a", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.23` }) }));
+    await client().create(
+      Kinds.VirtualMachine,
+      vmManifest(ns, "a", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.23` }) }),
+    );
     const a = await boundClaim(ns, "a.ovs1");
     assert.equal(a.status?.addresses?.[0], `${prefix}.23/24`);
     await duringWebhookOutage(async () => {
-      await client().create(Kinds.VirtualMachine, vmManifest(ns, "b", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.23` }) }));
+      await client().create(
+        Kinds.VirtualMachine,
+        vmManifest(ns, "b", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.23` }) }),
+      );
     });
     const b = await claimCondition(ns, "b.ovs1", "Conflict");
     assert.match(String(b.status?.conditions?.[0].message), new RegExp(`${prefix}.23.*held by.*${ns}/a.ovs1`));
@@ -74,10 +85,16 @@ describe("fixed addresses for bridge NICs", () => {
 
   it("keeps addresses when the VM stops and is changed, and a spec macAddress wins", async () => {
     const { ns } = await network();
-    await client().create(Kinds.VirtualMachine, vmManifest(ns, "db", [{ name: "ovs1", network: "vlan100", macAddress: "02:aa:bb:cc:dd:ee" }]));
+    await client().create(
+      Kinds.VirtualMachine,
+      vmManifest(ns, "db", [{ name: "ovs1", network: "vlan100", macAddress: "02:aa:bb:cc:dd:ee" }]),
+    );
     const before = await boundClaim(ns, "db.ovs1");
     assert.equal(before.status?.mac, "02:aa:bb:cc:dd:ee");
-    await client().mergePatch(Kinds.VirtualMachine, "db", ns, { spec: { runStrategy: "Halted" }, metadata: { labels: { touched: "yes" } } });
+    await client().mergePatch(Kinds.VirtualMachine, "db", ns, {
+      spec: { runStrategy: "Halted" },
+      metadata: { labels: { touched: "yes" } },
+    });
     await new Promise(r => setTimeout(r, 1500));
     const after = await client().get<IPClaim>(Kinds.IPClaim, "db.ovs1", ns);
     assert.deepEqual(after.status?.addresses, before.status?.addresses);
@@ -87,7 +104,13 @@ describe("fixed addresses for bridge NICs", () => {
   for (const propagationPolicy of ["Background", "Foreground", "Orphan"]) {
     it(`releases addresses when the VM is deleted (${propagationPolicy} propagation) under reclaimPolicy Delete`, async () => {
       const { ns, pool } = await network();
-      await client().create(Kinds.VirtualMachine, vmManifest(ns, "gone", [{ name: "ovs1", network: "vlan100" }, { name: "ovs2", network: "vlan100" }]));
+      await client().create(
+        Kinds.VirtualMachine,
+        vmManifest(ns, "gone", [
+          { name: "ovs1", network: "vlan100" },
+          { name: "ovs2", network: "vlan100" },
+        ]),
+      );
       await boundClaim(ns, "gone.ovs1");
       await boundClaim(ns, "gone.ovs2");
       await poolStatus(pool, 2);
@@ -154,12 +177,19 @@ describe("fixed addresses for bridge NICs", () => {
     this.timeout(150_000); // includes an operator restart
     const ns = await freshNamespace("sel");
     await createNad(ns, "vlan100");
-    await createPool(`sel-${ns}`, { cidr: uniqueSubnet().cidr, networks: [`${ns}/vlan100`], namespaceSelector: { matchLabels: { tenant: "someone-else" } } });
+    await createPool(`sel-${ns}`, {
+      cidr: uniqueSubnet().cidr,
+      networks: [`${ns}/vlan100`],
+      namespaceSelector: { matchLabels: { tenant: "someone-else" } },
+    });
     await duringWebhookOutage(async () => {
       await client().create(Kinds.VirtualMachine, vmManifest(ns, "vm", [{ name: "ovs1", network: "vlan100" }]));
     });
     const claim = await claimCondition(ns, "vm.ovs1", "NetworkNotReady");
-    assert.match(String(claim.status?.conditions?.[0].message), /draws addresses from an IPPool that does not serve namespace "sel-[^"]+"; use a network whose pool serves this namespace, or ask the cluster admin/);
+    assert.match(
+      String(claim.status?.conditions?.[0].message),
+      /draws addresses from an IPPool that does not serve namespace "sel-[^"]+"; use a network whose pool serves this namespace, or ask the cluster admin/,
+    );
     assert.equal(claim.status?.addresses, undefined);
   });
 
@@ -167,8 +197,14 @@ describe("fixed addresses for bridge NICs", () => {
     this.timeout(150_000); // includes an operator restart
     const { ns, prefix } = await network();
     await duringWebhookOutage(async () => {
-      await client().create(Kinds.VirtualMachine, vmManifest(ns, "bad", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": "{not json" }));
-      await client().create(Kinds.VirtualMachine, vmManifest(ns, "far", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": '{"ovs1": "192.0.2.9"}' }));
+      await client().create(
+        Kinds.VirtualMachine,
+        vmManifest(ns, "bad", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": "{not json" }),
+      );
+      await client().create(
+        Kinds.VirtualMachine,
+        vmManifest(ns, "far", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": '{"ovs1": "192.0.2.9"}' }),
+      );
     });
     await client().create(Kinds.VirtualMachine, vmManifest(ns, "fine", [{ name: "ovs1", network: "vlan100" }]));
     await boundClaim(ns, "fine.ovs1");
@@ -204,8 +240,13 @@ describe("fixed addresses for bridge NICs", () => {
     await boundClaim(ns, "old.ovs1");
     await poolStatus(pool, 1);
     // A VM as an earlier version left it: with the finalizer. The operator removes it.
-    await client().mergePatch(Kinds.VirtualMachine, "old", ns, { metadata: { finalizers: ["vmnet.io/release"], annotations: { touched: "1" } } });
-    await eventually("the legacy finalizer is removed", async () => !(await client().get<VirtualMachine>(Kinds.VirtualMachine, "old", ns)).metadata?.finalizers?.includes("vmnet.io/release"));
+    await client().mergePatch(Kinds.VirtualMachine, "old", ns, {
+      metadata: { finalizers: ["vmnet.io/release"], annotations: { touched: "1" } },
+    });
+    await eventually(
+      "the legacy finalizer is removed",
+      async () => !(await client().get<VirtualMachine>(Kinds.VirtualMachine, "old", ns)).metadata?.finalizers?.includes("vmnet.io/release"),
+    );
     await client().delete(Kinds.VirtualMachine, "old", ns);
     await gone(Kinds.VirtualMachine, "old", ns);
     await gone(Kinds.IPClaim, "old.ovs1", ns);
@@ -232,5 +273,11 @@ describe("fixed addresses for bridge NICs", () => {
 });
 
 function macOf(ipv4: string): string {
-  return "02:00:" + ipv4.split(".").map(o => Number(o).toString(16).padStart(2, "0")).join(":");
+  return (
+    "02:00:" +
+    ipv4
+      .split(".")
+      .map(o => Number(o).toString(16).padStart(2, "0"))
+      .join(":")
+  );
 }

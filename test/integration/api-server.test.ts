@@ -7,7 +7,10 @@ import { ApiError } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { cluster } from "../setup/cluster";
 
-const pool = (name: string, spec: Record<string, unknown>): { metadata: { name: string }; spec: Record<string, unknown> } => ({ metadata: { name }, spec });
+const pool = (name: string, spec: Record<string, unknown>): { metadata: { name: string }; spec: Record<string, unknown> } => ({
+  metadata: { name },
+  spec,
+});
 
 async function rejection(p: Promise<unknown>): Promise<ApiError> {
   try {
@@ -29,7 +32,10 @@ describe("real API server", () => {
 
     it("refuses a gateway outside the CIDR and a malformed range", async () => {
       const err = await rejection(
-        cluster().client.create(Kinds.IPPool, pool("bad-gw", { cidr: "10.100.0.0/24", gateway: "10.101.0.1", ranges: ["10.100.0.10-banana"] })),
+        cluster().client.create(
+          Kinds.IPPool,
+          pool("bad-gw", { cidr: "10.100.0.0/24", gateway: "10.101.0.1", ranges: ["10.100.0.10-banana"] }),
+        ),
       );
       assert.match(err.message, /spec.gateway must lie inside spec.cidr/);
       assert.match(err.message, /each range must be an IP address or two IP addresses/);

@@ -41,7 +41,11 @@ describe("binder: a status write that lost a race (real API server)", function (
     assert.deepEqual(cached?.status?.addresses, status.addresses, "the live claim is in the view");
 
     const other: ClaimStatus = { ...status, mac: "02:00:00:00:00:01" };
-    await assert.rejects(binder.writeStatus(stale, other), (err: unknown) => isConflict(err), "a different status written meanwhile is still a conflict");
+    await assert.rejects(
+      binder.writeStatus(stale, other),
+      (err: unknown) => isConflict(err),
+      "a different status written meanwhile is still a conflict",
+    );
   });
 
   it("keeps the address a Bound claim shows over another record this process holds for it (the writer that lost the race)", async () => {
@@ -57,7 +61,11 @@ describe("binder: a status write that lost a race (real API server)", function (
     const binder = new Binder(cluster().client, view);
     // Its first bind read the claim unbound: it made a record of its own for it, and its status write lost.
     const unbound: IPClaim = { ...bound, status: undefined };
-    await assert.rejects(binder.bind({ claim: unbound, requested: [own] }), (err: unknown) => isConflict(err), "the loser's status write meets a 409");
+    await assert.rejects(
+      binder.bind({ claim: unbound, requested: [own] }),
+      (err: unknown) => isConflict(err),
+      "the loser's status write meets a 409",
+    );
     const extra = await cluster().client.get<IPAllocation>(Kinds.IPAllocation, allocationName(pool, own));
     assert.equal(extra.spec?.claimRef.name, "vm.ovs1", "the loser's record is the claim's too");
     // Then the claim's new status reached it (the claim watch), the winner's record not yet (the allocation watch lags).
@@ -69,7 +77,11 @@ describe("binder: a status write that lost a race (real API server)", function (
     assert.deepEqual(outcome.addresses, winner, "the bind keeps the address the claim shows");
     const after = await cluster().client.get<IPClaim>(Kinds.IPClaim, "vm.ovs1", ns);
     assert.deepEqual(after.status?.addresses, winner, "the claim in the API server still shows the winner's address");
-    assert.equal(view.allocator(pool)?.holderOf(winner[0].split("/")[0]), `${ns}/vm.ovs1`, "the loser's allocator now knows the winner's record");
+    assert.equal(
+      view.allocator(pool)?.holderOf(winner[0].split("/")[0]),
+      `${ns}/vm.ovs1`,
+      "the loser's allocator now knows the winner's record",
+    );
   });
 
   it("keeps a Bound claim Bound when this process's allocator still names another holder of its address", async () => {
@@ -85,6 +97,9 @@ describe("binder: a status write that lost a race (real API server)", function (
     assert.ok(outcome.bound, `the API server's record decides, not stale memory: ${JSON.stringify(outcome)}`);
     assert.deepEqual(outcome.addresses, shown);
     const after = await cluster().client.get<IPClaim>(Kinds.IPClaim, "vm.ovs1", ns);
-    assert.ok(after.status?.conditions?.some(c => c.type === "Bound" && c.status === "True"), "still Bound");
+    assert.ok(
+      after.status?.conditions?.some(c => c.type === "Bound" && c.status === "True"),
+      "still Bound",
+    );
   });
 });

@@ -38,14 +38,28 @@ const parse = (text: string): KubeObject[] => (yaml.loadAll(text) as KubeObject[
 
 /** Objects by kind/namespace/name, with the API path token (random per Helm render) normalised. */
 function normalise(objects: KubeObject[]): Map<string, KubeObject> {
-  const token = (objects.find(o => o.kind === "Secret" && o.metadata?.name === NAMES.apiPathSecret) as { stringData?: { value?: string } } | undefined)?.stringData?.value;
+  const token = (
+    objects.find(o => o.kind === "Secret" && o.metadata?.name === NAMES.apiPathSecret) as { stringData?: { value?: string } } | undefined
+  )?.stringData?.value;
   assert.ok(token, "no API path Secret");
   const text = JSON.stringify(objects).replaceAll(token, "TOKEN");
   return new Map((JSON.parse(text) as KubeObject[]).map(o => [keyOf(o), o]));
 }
 
 async function template(namespace: string, sets: string[] = []): Promise<KubeObject[]> {
-  return parse(await helm(["template", "vmnet-operator", CHART, "-n", namespace, "--include-crds", "--kube-version", KUBE_VERSION, ...sets.flatMap(s => ["--set", s])]));
+  return parse(
+    await helm([
+      "template",
+      "vmnet-operator",
+      CHART,
+      "-n",
+      namespace,
+      "--include-crds",
+      "--kube-version",
+      KUBE_VERSION,
+      ...sets.flatMap(s => ["--set", s]),
+    ]),
+  );
 }
 
 function assertSameObjects(fromHelm: KubeObject[], fromKustomize: KubeObject[], what: string): void {
@@ -65,27 +79,53 @@ describe("the Helm chart and config/, one source", function () {
 
   it("passes helm lint, with the default values and with cert-manager and monitoring on", async () => {
     await helm(["lint", CHART, "--strict"]);
-    await helm(["lint", CHART, "--strict", "--set", "tls.mode=cert-manager", "--set", "monitoring.serviceMonitor.enabled=true", "--set", "monitoring.prometheusRule.enabled=true", "--set", "monitoring.dashboard.enabled=true"]);
+    await helm([
+      "lint",
+      CHART,
+      "--strict",
+      "--set",
+      "tls.mode=cert-manager",
+      "--set",
+      "monitoring.serviceMonitor.enabled=true",
+      "--set",
+      "monitoring.prometheusRule.enabled=true",
+      "--set",
+      "monitoring.dashboard.enabled=true",
+    ]);
   });
 
   it("refuses values outside its schema", async () => {
-    await assert.rejects(helm(["template", "x", CHART, "--kube-version", KUBE_VERSION, "--set", "tls.mode=openssl"]), /tls\.mode|enum|value must be one of/);
+    await assert.rejects(
+      helm(["template", "x", CHART, "--kube-version", KUBE_VERSION, "--set", "tls.mode=openssl"]),
+      /tls\.mode|enum|value must be one of/,
+    );
   });
 
   it("Chart.yaml: appVersion is the package version, the CRDs are in crds/", async () => {
     const chart = yaml.load(fs.readFileSync(path.join(CHART, "Chart.yaml"), "utf8")) as { appVersion: string; version: string };
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
     assert.equal(chart.appVersion, pkg.version);
-    const crds = (await template("pepr-system")).filter(o => o.kind === "CustomResourceDefinition").map(o => o.metadata?.name).sort();
+    const crds = (await template("pepr-system"))
+      .filter(o => o.kind === "CustomResourceDefinition")
+      .map(o => o.metadata?.name)
+      .sort();
     assert.deepEqual(crds, ["ipallocations.vmnet.io", "ipclaims.vmnet.io", "ippools.vmnet.io", "peprstores.pepr.dev"]);
   });
 
   it("renders what config/standalone renders (default values: self-managed TLS)", async () => {
-    assertSameObjects(await template("pepr-system"), parse(await kubectl(["kustomize", "config/standalone"])), "helm template vs config/standalone");
+    assertSameObjects(
+      await template("pepr-system"),
+      parse(await kubectl(["kustomize", "config/standalone"])),
+      "helm template vs config/standalone",
+    );
   });
 
   it("renders what config/default renders with tls.mode=cert-manager", async () => {
-    assertSameObjects(await template("pepr-system", ["tls.mode=cert-manager"]), parse(await kubectl(["kustomize", "config/default"])), "helm template vs config/default");
+    assertSameObjects(
+      await template("pepr-system", ["tls.mode=cert-manager"]),
+      parse(await kubectl(["kustomize", "config/default"])),
+      "helm template vs config/default",
+    );
   });
 
   it("renders config/monitoring's objects with the monitoring values on", async () => {
@@ -108,25 +148,40 @@ describe("the Helm chart and config/, one source", function () {
 
     it("puts the operator's identity, Service and RBAC subjects in the release namespace; only Pepr's store stays in pepr-system", () => {
       const namespaced = objects.filter(o => o.metadata?.namespace);
-      const elsewhere = namespaced.filter(o => o.metadata?.namespace !== ns).map(keyOf).sort();
-      assert.deepEqual(elsewhere, [`Role/${PEPR_STORE_NAMESPACE}/${NAMES.storeRole}`, `RoleBinding/${PEPR_STORE_NAMESPACE}/${NAMES.storeRole}`]);
-      assert.ok(objects.some(o => o.kind === "Namespace" && o.metadata?.name === PEPR_STORE_NAMESPACE), "the chart creates pepr-system for Pepr's store");
+      const elsewhere = namespaced
+        .filter(o => o.metadata?.namespace !== ns)
+        .map(keyOf)
+        .sort();
+      assert.deepEqual(elsewhere, [
+        `Role/${PEPR_STORE_NAMESPACE}/${NAMES.storeRole}`,
+        `RoleBinding/${PEPR_STORE_NAMESPACE}/${NAMES.storeRole}`,
+      ]);
+      assert.ok(
+        objects.some(o => o.kind === "Namespace" && o.metadata?.name === PEPR_STORE_NAMESPACE),
+        "the chart creates pepr-system for Pepr's store",
+      );
       for (const o of objects.filter(x => x.kind?.endsWith("Binding") && x.kind !== "ValidatingAdmissionPolicyBinding")) {
         assert.deepEqual(o.subjects, [{ kind: "ServiceAccount", name: NAMES.serviceAccount, namespace: ns }], keyOf(o));
       }
       for (const c of objects.filter(o => o.kind?.endsWith("WebhookConfiguration"))) {
-        for (const w of c.webhooks as { clientConfig: { service: { namespace: string; name: string } } }[]) assert.deepEqual([w.clientConfig.service.namespace, w.clientConfig.service.name], [ns, NAMES.service]);
+        for (const w of c.webhooks as { clientConfig: { service: { namespace: string; name: string } } }[])
+          assert.deepEqual([w.clientConfig.service.namespace, w.clientConfig.service.name], [ns, NAMES.service]);
       }
       const vap = objects.find(o => o.kind === "ValidatingAdmissionPolicy") as { spec: { validations: { expression: string }[] } };
       assert.match(vap.spec.validations[0].expression, new RegExp(`^request.userInfo.username == '${operatorIdentity(ns)}'`));
-      assert.doesNotMatch(JSON.stringify(objects.filter(o => !o.metadata?.name?.includes("store") && o.kind !== "Namespace")), /pepr-system/);
+      assert.doesNotMatch(
+        JSON.stringify(objects.filter(o => !o.metadata?.name?.includes("store") && o.kind !== "Namespace")),
+        /pepr-system/,
+      );
     });
 
     it("is accepted by the API server in a server-side dry run of every object", async () => {
       // The shared cluster runs the operator locally with webhook configurations of the same names
       // (URL clientConfig): dry-run ours under other names. pepr-system exists (created for real by
       // the harness's operator store), so its Namespace object is dry-run too.
-      const renamed = objects.map(o => (o.kind?.endsWith("WebhookConfiguration") ? { ...o, metadata: { ...o.metadata, name: `${o.metadata?.name}-chart-test` } } : o));
+      const renamed = objects.map(o =>
+        o.kind?.endsWith("WebhookConfiguration") ? { ...o, metadata: { ...o.metadata, name: `${o.metadata?.name}-chart-test` } } : o,
+      );
       const out = await kubectl(
         ["apply", "--server-side", "--dry-run=server", "--force-conflicts", "--field-manager=vmnet-chart-test", "-f", "-"],
         JSON.stringify({ apiVersion: "v1", kind: "List", items: renamed }),
@@ -138,15 +193,30 @@ describe("the Helm chart and config/, one source", function () {
   it("alert and dashboard expressions name API server series that the real API server exports", async () => {
     // The API server exports a webhook series once it has called a webhook: a dry-run IPPool
     // goes through the (local) operator's ippools.vmnet.io validating webhook.
-    const pool = { apiVersion: "vmnet.io/v1alpha1", kind: "IPPool", metadata: { name: "chart-test-metrics" }, spec: { cidr: "10.250.0.0/24", gateway: "10.250.0.1", networks: ["default/none"] } };
+    const pool = {
+      apiVersion: "vmnet.io/v1alpha1",
+      kind: "IPPool",
+      metadata: { name: "chart-test-metrics" },
+      spec: { cidr: "10.250.0.0/24", gateway: "10.250.0.1", networks: ["default/none"] },
+    };
     await kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(pool)).catch(() => undefined);
     const text = await kubectl(["get", "--raw", "/metrics"]);
-    const exported = new Set(text.split("\n").map(l => /^# TYPE (\S+) (\S+)/.exec(l)).filter(Boolean).flatMap(m => {
-      const [, name, type] = m!;
-      return type === "histogram" ? [name, `${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
-    }));
+    const exported = new Set(
+      text
+        .split("\n")
+        .map(l => /^# TYPE (\S+) (\S+)/.exec(l))
+        .filter(Boolean)
+        .flatMap(m => {
+          const [, name, type] = m!;
+          return type === "histogram" ? [name, `${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
+        }),
+    );
     const used = [...new Set([...ALERTS, ...PANELS].flatMap(a => seriesIn(a.expr)).filter(s => s.startsWith("apiserver_")))];
     assert.ok(used.length >= 2, `expected API server series in the alerts, got ${used.join(", ")}`);
-    assert.deepEqual(used.filter(s => !exported.has(s)), [], "series the API server does not export");
+    assert.deepEqual(
+      used.filter(s => !exported.has(s)),
+      [],
+      "series the API server does not export",
+    );
   });
 });

@@ -14,11 +14,20 @@ const client = (): ReturnType<typeof cluster>["client"] => cluster().client;
 const network = (): Promise<{ ns: string; pool: string; prefix: string }> => poolNetwork("c11");
 
 function macOf(ipv4: string): string {
-  return "02:00:" + ipv4.split(".").map(o => Number(o).toString(16).padStart(2, "0")).join(":");
+  return (
+    "02:00:" +
+    ipv4
+      .split(".")
+      .map(o => Number(o).toString(16).padStart(2, "0"))
+      .join(":")
+  );
 }
 
 async function warnings(ns: string, vm: string): Promise<{ reason: string; message: string }[]> {
-  const list = await client().list<{ reason: string; message: string; type: string }>(Kinds.Event, { namespace: ns, fieldSelector: `involvedObject.kind=VirtualMachine,involvedObject.name=${vm}` });
+  const list = await client().list<{ reason: string; message: string; type: string }>(Kinds.Event, {
+    namespace: ns,
+    fieldSelector: `involvedObject.kind=VirtualMachine,involvedObject.name=${vm}`,
+  });
   return list.items.filter(e => e.type === "Warning");
 }
 
@@ -39,16 +48,26 @@ describe("issue 11 leftovers: claim names and MACs", function () {
     assert.equal(claim.spec?.vm, "c.d");
     assert.equal(claim.spec?.interface, "ovs1");
     const ofC = await client().list<IPClaim>(Kinds.IPClaim, { namespace: ns, labelSelector: "vmnet.io/vm=c" });
-    assert.deepEqual(ofC.items.map(c => c.metadata?.name), [], "VM c's dotted NIC has no claim");
+    assert.deepEqual(
+      ofC.items.map(c => c.metadata?.name),
+      [],
+      "VM c's dotted NIC has no claim",
+    );
     const warning = (await warnings(ns, "c")).find(invalidInterface);
     assert.match(String(warning?.message), /interface d\.ovs1 has no address and no IPClaim: .*a dot is not allowed/);
 
     // With the webhook back, the colliding form is refused at once, with the field and the fix.
     const refused = await client()
       .create(Kinds.VirtualMachine, vmManifest(ns, "e", [{ name: "x.ovs1", network: "vlan100" }]))
-      .then(() => undefined, (err: unknown) => err);
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     assert.ok(refused instanceof ApiError, "the VM webhook refuses it");
-    assert.match(refused.message, /interfaces\[0\]\.name: interface name "x\.ovs1" may hold only letters, digits, '-' and '_'; rename the interface and its network \(a dot is not allowed\)/);
+    assert.match(
+      refused.message,
+      /interfaces\[0\]\.name: interface name "x\.ovs1" may hold only letters, digits, '-' and '_'; rename the interface and its network \(a dot is not allowed\)/,
+    );
   });
 
   it("never derives a MAC that another NIC on the segment sets in its spec: the binder skips that address, and a request for it is a Conflict", async () => {
@@ -57,12 +76,23 @@ describe("issue 11 leftovers: claim names and MACs", function () {
     await createNad(ns, "vlan100-b", OVS_STATIC_CONFIG("vlan100-b", 100));
     await duringWebhookOutage(async () => {
       // A takes .50 and sets the MAC .2 would get; B (no pool, same segment) sets the MAC of .3.
-      await client().create(Kinds.VirtualMachine, vmManifest(ns, "a", [{ name: "ovs1", network: "vlan100", macAddress: macOf(`${prefix}.2`) }], { "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.50` }) }));
+      await client().create(
+        Kinds.VirtualMachine,
+        vmManifest(ns, "a", [{ name: "ovs1", network: "vlan100", macAddress: macOf(`${prefix}.2`) }], {
+          "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.50` }),
+        }),
+      );
       await boundClaim(ns, "a.ovs1");
-      await client().create(Kinds.VirtualMachine, vmManifest(ns, "b", [{ name: "ovs1", network: "vlan100-b", macAddress: macOf(`${prefix}.3`) }]));
+      await client().create(
+        Kinds.VirtualMachine,
+        vmManifest(ns, "b", [{ name: "ovs1", network: "vlan100-b", macAddress: macOf(`${prefix}.3`) }]),
+      );
       await new Promise(r => setTimeout(r, 1500)); // time for VM b to reach the operator's cache
       await client().create(Kinds.VirtualMachine, vmManifest(ns, "c", [{ name: "ovs1", network: "vlan100" }]));
-      await client().create(Kinds.VirtualMachine, vmManifest(ns, "d", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.3` }) }));
+      await client().create(
+        Kinds.VirtualMachine,
+        vmManifest(ns, "d", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": JSON.stringify({ ovs1: `${prefix}.3` }) }),
+      );
       await boundClaim(ns, "c.ovs1");
       await claimCondition(ns, "d.ovs1", "Conflict");
     });
@@ -73,7 +103,12 @@ describe("issue 11 leftovers: claim names and MACs", function () {
     assert.equal(c.status?.mac, macOf(`${prefix}.4`));
     const d = await client().get<IPClaim>(Kinds.IPClaim, "d.ovs1", ns);
     const bound = d.status?.conditions?.find(x => x.type === "Bound");
-    assert.match(String(bound?.message), new RegExp(`${prefix.replace(/\./g, "\\.")}\\.3 would get MAC ${macOf(`${prefix}.3`)}, which interface ovs1 of VM ${ns}/b already uses on this L2 segment`));
+    assert.match(
+      String(bound?.message),
+      new RegExp(
+        `${prefix.replace(/\./g, "\\.")}\\.3 would get MAC ${macOf(`${prefix}.3`)}, which interface ovs1 of VM ${ns}/b already uses on this L2 segment`,
+      ),
+    );
     assert.equal(d.status?.addresses, undefined);
   });
 });

@@ -17,7 +17,9 @@ const network = (): Promise<{ ns: string; pool: string }> => poolNetwork("ctl");
 
 /** A VM whose one bridge NIC sets a NIC model KubeVirt does not support. */
 function badModelVm(ns: string, name: string): KubeObject {
-  const vm = vmManifest(ns, name, [{ name: "ovs1", network: "vlan100" }]) as KubeObject & { spec: { template: { spec: { domain: { devices: { interfaces: Record<string, unknown>[] } } } } } };
+  const vm = vmManifest(ns, name, [{ name: "ovs1", network: "vlan100" }]) as KubeObject & {
+    spec: { template: { spec: { domain: { devices: { interfaces: Record<string, unknown>[] } } } } };
+  };
   vm.spec.template.spec.domain.devices.interfaces[0].model = "tulip";
   return vm;
 }
@@ -27,7 +29,12 @@ async function allocationsOfClaim(pool: string, ns: string, claim: string): Prom
   return list.items.filter(a => a.spec?.claimRef.namespace === ns && a.spec.claimRef.name === claim);
 }
 
-async function eventOf(namespace: string, kind: string, name: string, match: (e: EventObject) => boolean): Promise<EventObject | undefined> {
+async function eventOf(
+  namespace: string,
+  kind: string,
+  name: string,
+  match: (e: EventObject) => boolean,
+): Promise<EventObject | undefined> {
   return (await eventsOf(namespace, kind, name)).find(match);
 }
 
@@ -52,7 +59,9 @@ function assertRefused(claim: IPClaim, field: RegExp): void {
 /** Sets the model of every interface of the VM (a merge patch replaces the whole list). */
 async function setModel(vm: VirtualMachine, model: string): Promise<void> {
   const interfaces = (vm.spec?.template?.spec?.domain?.devices?.interfaces ?? []).map(i => ({ ...i, model }));
-  await client().mergePatch(Kinds.VirtualMachine, vm.metadata!.name!, vm.metadata!.namespace, { spec: { template: { spec: { domain: { devices: { interfaces } } } } } });
+  await client().mergePatch(Kinds.VirtualMachine, vm.metadata!.name!, vm.metadata!.namespace, {
+    spec: { template: { spec: { domain: { devices: { interfaces } } } } },
+  });
 }
 
 describe("the controller re-checks KubeVirt's network rules", () => {
@@ -70,7 +79,9 @@ describe("the controller re-checks KubeVirt's network rules", () => {
     assert.deepEqual(await allocationsOfClaim(pool, ns, "bad.ovs1"), [], "no IPAllocation holds an address for it");
 
     const vm = await client().get<VirtualMachine>(Kinds.VirtualMachine, "bad", ns);
-    const warning = await eventually("a Warning InvalidInterface Event on the VM", () => eventOf(ns, "VirtualMachine", "bad", e => e.type === "Warning" && e.reason === "InvalidInterface"));
+    const warning = await eventually("a Warning InvalidInterface Event on the VM", () =>
+      eventOf(ns, "VirtualMachine", "bad", e => e.type === "Warning" && e.reason === "InvalidInterface"),
+    );
     assert.equal(warning.involvedObject.uid, vm.metadata?.uid);
     assert.match(warning.message, /interfaces\[0\]\.model/);
 

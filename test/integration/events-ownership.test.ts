@@ -21,7 +21,9 @@ async function managers(kind: (typeof Kinds)[keyof typeof Kinds], name: string, 
   return [...new Set((obj.metadata.managedFields ?? []).map(f => f.manager))];
 }
 
-async function network(opts: { reclaimPolicy?: string; ranges?: (prefix: string) => string[] } = {}): Promise<{ ns: string; pool: string; prefix: string }> {
+async function network(
+  opts: { reclaimPolicy?: string; ranges?: (prefix: string) => string[] } = {},
+): Promise<{ ns: string; pool: string; prefix: string }> {
   const ns = await freshNamespace("evt");
   const subnet = uniqueSubnet();
   const pool = `evt-${ns}`;
@@ -63,7 +65,11 @@ describe("Events, field manager and ownership", function () {
     events = await eventsOf(ns, "ConfigMap", "target");
     assert.equal(events.length, 1);
     assert.equal(events[0].count, 7);
-    assert.deepEqual(await managers(Kinds.Event, events[0].metadata.name, ns), [FIELD_MANAGER], "create and merge patch both under our field manager");
+    assert.deepEqual(
+      await managers(Kinds.Event, events[0].metadata.name, ns),
+      [FIELD_MANAGER],
+      "create and merge patch both under our field manager",
+    );
     assert.deepEqual(errors, []);
   });
 
@@ -72,7 +78,9 @@ describe("Events, field manager and ownership", function () {
     await client().create(Kinds.VirtualMachine, vmManifest(ns, "first", [{ name: "ovs1", network: "vlan100" }]));
     await boundClaim(ns, "first.ovs1");
     const first = await client().get<VirtualMachine>(Kinds.VirtualMachine, "first", ns);
-    const bound = await eventually("a Normal Bound Event on the VM", async () => (await eventsOf(ns, "VirtualMachine", "first")).find(e => e.reason === "Bound"));
+    const bound = await eventually("a Normal Bound Event on the VM", async () =>
+      (await eventsOf(ns, "VirtualMachine", "first")).find(e => e.reason === "Bound"),
+    );
     assert.equal(bound.type, "Normal");
     assert.equal(bound.involvedObject.uid, first.metadata?.uid);
     assert.match(bound.message, /interface ovs1: .*\.10\/24 with MAC 02:00:/);
@@ -109,7 +117,11 @@ describe("Events, field manager and ownership", function () {
     const address = claim.status!.addresses![0].split("/")[0];
     assert.ok(address.startsWith(prefix));
     assert.deepEqual(await managers(Kinds.IPAllocation, `${pool}.${address.replace(/\./g, "-")}`), [FIELD_MANAGER]);
-    await eventually("pool status written", async () => ((await client().get<KubeObject & { status?: { allocated?: number } }>(Kinds.IPPool, pool)).status?.allocated === 1) || undefined);
+    await eventually(
+      "pool status written",
+      async () =>
+        (await client().get<KubeObject & { status?: { allocated?: number } }>(Kinds.IPPool, pool)).status?.allocated === 1 || undefined,
+    );
     assert.deepEqual(await managers(Kinds.IPPool, pool), [FIELD_MANAGER]);
     // The finalizer of earlier versions is taken off with a JSON patch: no manager but ours and the test's.
     const ssa = await client().request<KubeObject>({
@@ -121,10 +133,17 @@ describe("Events, field manager and ownership", function () {
       what: "add the legacy finalizer",
     });
     assert.ok(ssa.metadata?.finalizers?.includes("vmnet.io/release"));
-    await eventually("the legacy finalizer is removed", async () => !(await client().get<VirtualMachine>(Kinds.VirtualMachine, "web", ns)).metadata?.finalizers?.length || undefined);
+    await eventually(
+      "the legacy finalizer is removed",
+      async () => !(await client().get<VirtualMachine>(Kinds.VirtualMachine, "web", ns)).metadata?.finalizers?.length || undefined,
+    );
     const vmManagers = await managers(Kinds.VirtualMachine, "web", ns);
-    assert.ok(vmManagers.every(m => m === FIELD_MANAGER || m === "a-person"), `managers of the VM: ${vmManagers.join(", ")}`);
-    for (const e of await eventsOf(ns, "VirtualMachine", "web")) assert.deepEqual(await managers(Kinds.Event, e.metadata.name, ns), [FIELD_MANAGER]);
+    assert.ok(
+      vmManagers.every(m => m === FIELD_MANAGER || m === "a-person"),
+      `managers of the VM: ${vmManagers.join(", ")}`,
+    );
+    for (const e of await eventsOf(ns, "VirtualMachine", "web"))
+      assert.deepEqual(await managers(Kinds.Event, e.metadata.name, ns), [FIELD_MANAGER]);
   });
 
   it("owns a claim by its VM under reclaimPolicy Delete, so the garbage collector removes it with a VM deleted while the operator is down, and its address is freed", async () => {
@@ -132,7 +151,9 @@ describe("Events, field manager and ownership", function () {
     await client().create(Kinds.VirtualMachine, vmManifest(ns, "owned", [{ name: "ovs1", network: "vlan100" }]));
     const claim = await boundClaim(ns, "owned.ovs1");
     const vm = await client().get<VirtualMachine>(Kinds.VirtualMachine, "owned", ns);
-    assert.deepEqual(claim.metadata?.ownerReferences, [{ apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name: "owned", uid: vm.metadata?.uid }]);
+    assert.deepEqual(claim.metadata?.ownerReferences, [
+      { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name: "owned", uid: vm.metadata?.uid },
+    ]);
     await restartOperator("SIGKILL", async () => {
       await client().delete(Kinds.VirtualMachine, "owned", ns);
       await gone(Kinds.VirtualMachine, "owned", ns);

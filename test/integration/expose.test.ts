@@ -6,11 +6,22 @@ import { eventually, gone, vmManifest } from "../helpers";
 import { cluster, freshNamespace } from "../setup/cluster";
 
 interface Service extends KubeObject {
-  spec: { type: string; clusterIP: string; selector: Record<string, string>; ports: { name: string; port: number; targetPort: number; protocol: string }[] };
+  spec: {
+    type: string;
+    clusterIP: string;
+    selector: Record<string, string>;
+    ports: { name: string; port: number; targetPort: number; protocol: string }[];
+  };
 }
 
-const web = (ns: string, annotations: Record<string, string>, ports = [{ port: 80, name: "http" }, { port: 53, protocol: "UDP" }]): KubeObject =>
-  vmManifest(ns, "web", [{ name: "default", binding: "masquerade", ports }], annotations);
+const web = (
+  ns: string,
+  annotations: Record<string, string>,
+  ports = [
+    { port: 80, name: "http" },
+    { port: 53, protocol: "UDP" },
+  ],
+): KubeObject => vmManifest(ns, "web", [{ name: "default", binding: "masquerade", ports }], annotations);
 
 describe("stable endpoints for masquerade VMs", () => {
   it("keeps a Service named after the VM, selecting its launcher pod, with the interface's ports", async () => {
@@ -21,7 +32,10 @@ describe("stable endpoints for masquerade VMs", () => {
     assert.deepEqual(svc.spec.selector, { "vm.kubevirt.io/name": "web" });
     assert.deepEqual(
       svc.spec.ports.map(p => [p.name, p.port, p.targetPort, p.protocol]),
-      [["http", 80, 80, "TCP"], ["udp-53", 53, 53, "UDP"]],
+      [
+        ["http", 80, 80, "TCP"],
+        ["udp-53", 53, 53, "UDP"],
+      ],
     );
     assert.equal(svc.metadata?.ownerReferences?.[0].kind, "VirtualMachine");
     assert.equal(svc.metadata?.labels?.["argocd.argoproj.io/instance"], undefined);
@@ -29,7 +43,11 @@ describe("stable endpoints for masquerade VMs", () => {
     // Ports and type follow the VM.
     await client.mergePatch(Kinds.VirtualMachine, "web", ns, {
       metadata: { annotations: { "vmnet.io/expose": "NodePort" } },
-      spec: { template: { spec: { domain: { devices: { interfaces: [{ name: "default", masquerade: {}, ports: [{ port: 8443, name: "https" }] }] } } } } },
+      spec: {
+        template: {
+          spec: { domain: { devices: { interfaces: [{ name: "default", masquerade: {}, ports: [{ port: 8443, name: "https" }] }] } } },
+        },
+      },
     });
     await eventually("the Service updated", async () => {
       const s = await client.get<Service>(Kinds.Service, "web", ns);
@@ -38,10 +56,15 @@ describe("stable endpoints for masquerade VMs", () => {
 
     // A pinned ClusterIP is honoured (the Service is re-created: clusterIP is immutable).
     await client.mergePatch(Kinds.VirtualMachine, "web", ns, { metadata: { annotations: { "vmnet.io/service-ip": "10.96.123.45" } } });
-    await eventually("the pinned ClusterIP", async () => (await client.get<Service>(Kinds.Service, "web", ns)).spec.clusterIP === "10.96.123.45" || undefined);
+    await eventually(
+      "the pinned ClusterIP",
+      async () => (await client.get<Service>(Kinds.Service, "web", ns)).spec.clusterIP === "10.96.123.45" || undefined,
+    );
 
     // Removing the annotation removes the Service.
-    await client.mergePatch(Kinds.VirtualMachine, "web", ns, { metadata: { annotations: { "vmnet.io/expose": null, "vmnet.io/service-ip": null } } });
+    await client.mergePatch(Kinds.VirtualMachine, "web", ns, {
+      metadata: { annotations: { "vmnet.io/expose": null, "vmnet.io/service-ip": null } },
+    });
     await gone(Kinds.Service, "web", ns);
   });
 

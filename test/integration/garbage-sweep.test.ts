@@ -27,7 +27,10 @@ describe("garbage sweep (real API server)", function () {
     const sweep = new GarbageSweep(cluster().client, view, NO_VM_CONTROLLER, GRACE);
     assert.deepEqual(await sweep.sweep(1_000), [], "first sighting frees nothing");
     assert.deepEqual(await sweep.sweep(1_000 + GRACE), [], "the live read finds the claim");
-    assert.ok(await cluster().client.getOrUndefined(Kinds.IPAllocation, allocationName(pool, address)), "the live claim's record is still there");
+    assert.ok(
+      await cluster().client.getOrUndefined(Kinds.IPAllocation, allocationName(pool, address)),
+      "the live claim's record is still there",
+    );
   });
 
   it("frees a truly orphaned record only on a second sighting at least the grace period later", async () => {
@@ -35,7 +38,10 @@ describe("garbage sweep (real API server)", function () {
     const name = allocationName(pool, "10.9.9.9");
     // The shared operator would sweep the forged record itself: keep it stopped meanwhile.
     await restartOperator("SIGTERM", async () => {
-      const forged = await cluster().client.create<IPAllocation>(Kinds.IPAllocation, { metadata: { name }, spec: { pool, address: "10.9.9.9", claimRef: { namespace: "nowhere", name: "ghost.ovs1" } } });
+      const forged = await cluster().client.create<IPAllocation>(Kinds.IPAllocation, {
+        metadata: { name },
+        spec: { pool, address: "10.9.9.9", claimRef: { namespace: "nowhere", name: "ghost.ovs1" } },
+      });
       const view = new ClusterView();
       view.caches.allocations.upsert(forged);
       const sweep = new GarbageSweep(cluster().client, view, NO_VM_CONTROLLER, GRACE);
@@ -53,7 +59,10 @@ describe("garbage sweep (real API server)", function () {
     const pool = `gc-back-${Date.now().toString(36)}`;
     const name = allocationName(pool, "10.9.9.10");
     await restartOperator("SIGTERM", async () => {
-      const forged = await cluster().client.create<IPAllocation>(Kinds.IPAllocation, { metadata: { name }, spec: { pool, address: "10.9.9.10", claimRef: { namespace: "nowhere", name: "ghost.ovs1" } } });
+      const forged = await cluster().client.create<IPAllocation>(Kinds.IPAllocation, {
+        metadata: { name },
+        spec: { pool, address: "10.9.9.10", claimRef: { namespace: "nowhere", name: "ghost.ovs1" } },
+      });
       const view = new ClusterView();
       const sweep = new GarbageSweep(cluster().client, view, NO_VM_CONTROLLER, GRACE);
       view.caches.allocations.upsert(forged);

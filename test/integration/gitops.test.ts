@@ -28,7 +28,11 @@ const TRACKING_LABEL = "app.kubernetes.io/instance";
 async function kubectl(args: string[]): Promise<{ code: number; stdout: string; out: string }> {
   const bin = path.join(cluster().controlPlane.binDir, "kubectl");
   try {
-    const { stdout, stderr } = await run(bin, ["--kubeconfig", cluster().controlPlane.kubeconfig, ...args], { encoding: "utf8", cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(bin, ["--kubeconfig", cluster().controlPlane.kubeconfig, ...args], {
+      encoding: "utf8",
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { code: 0, stdout, out: stdout + stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -61,7 +65,10 @@ function uniqueCopy(built: string): Copy {
   let text = built;
   for (const [from, to] of replacements) text = text.replace(from, to);
   for (const m of text.matchAll(/\b10\.(\d+)\.\d+\.\d+/g)) {
-    assert.ok(Number(m[1]) >= 250, `a sample uses ${m[0]}, which this test does not move out of other tests' subnets: add it to uniqueCopy()`);
+    assert.ok(
+      Number(m[1]) >= 250,
+      `a sample uses ${m[0]}, which this test does not move out of other tests' subnets: add it to uniqueCopy()`,
+    );
   }
   assert.doesNotMatch(text, /fd00:(?!250:)/, "a sample uses an IPv6 prefix this test does not move: add it to uniqueCopy()");
   const objects = (yaml.loadAll(text) as KubeObject[]).filter(Boolean).map(o => {
@@ -82,18 +89,27 @@ interface Vm extends KubeObject {
 }
 
 /** The claims the operator must make: one per bridge NIC of each VM. */
-const claimsOf = (vm: Vm): string[] => vm.spec.template.spec.domain.devices.interfaces.filter(i => i.bridge).map(i => `${vm.metadata?.name}.${i.name}`);
+const claimsOf = (vm: Vm): string[] =>
+  vm.spec.template.spec.domain.devices.interfaces.filter(i => i.bridge).map(i => `${vm.metadata?.name}.${i.name}`);
 
 async function poolReady(name: string): Promise<void> {
-  await eventually(`IPPool ${name} Ready for its generation`, async () => {
-    const live = await cluster().client.get<IPPool>(Kinds.IPPool, name);
-    const ready = live.status?.conditions?.find(c => c.type === "Ready");
-    return live.status?.observedGeneration === live.metadata?.generation && ready?.status === "True";
-  }, 60_000);
+  await eventually(
+    `IPPool ${name} Ready for its generation`,
+    async () => {
+      const live = await cluster().client.get<IPPool>(Kinds.IPPool, name);
+      const ready = live.status?.conditions?.find(c => c.type === "Ready");
+      return live.status?.observedGeneration === live.metadata?.generation && ready?.status === "True";
+    },
+    60_000,
+  );
 }
 
 async function serviceOf(vm: KubeObject): Promise<void> {
-  await eventually(`the Service of exposed VM ${vm.metadata?.name}`, () => cluster().client.getOrUndefined(Kinds.Service, vm.metadata?.name as string, vm.metadata?.namespace), 60_000);
+  await eventually(
+    `the Service of exposed VM ${vm.metadata?.name}`,
+    () => cluster().client.getOrUndefined(Kinds.Service, vm.metadata?.name as string, vm.metadata?.namespace),
+    60_000,
+  );
 }
 
 const hasLua = ((): boolean => {
@@ -152,13 +168,24 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
     // The samples arrive in one apply, so the VM may be seen before its IPv6 pool: the claim is
     // then bound with IPv4 first and gets its IPv6 address when the pool's event re-renders it.
     const ns = copy.namespaces.find(n => n.startsWith("gb-"));
-    const dual = await eventually("the dual-stack claim db-1.ovs1 to show two addresses", async () => {
-      const claim = await client.get<IPClaim>(Kinds.IPClaim, "db-1.ovs1", ns);
-      return claim.status?.addresses?.length === 2 ? claim : undefined;
-    }, 60_000);
+    const dual = await eventually(
+      "the dual-stack claim db-1.ovs1 to show two addresses",
+      async () => {
+        const claim = await client.get<IPClaim>(Kinds.IPClaim, "db-1.ovs1", ns);
+        return claim.status?.addresses?.length === 2 ? claim : undefined;
+      },
+      60_000,
+    );
     assert.equal(dual.status?.addresses?.length, 2, JSON.stringify(dual.status));
-    assert.ok(dual.status?.addresses?.some(a => a.includes(":")), JSON.stringify(dual.status));
-    const fixed = await client.get<IPClaim>(Kinds.IPClaim, "web-1.ovs1", copy.namespaces.find(n => n.startsWith("ga-")));
+    assert.ok(
+      dual.status?.addresses?.some(a => a.includes(":")),
+      JSON.stringify(dual.status),
+    );
+    const fixed = await client.get<IPClaim>(
+      Kinds.IPClaim,
+      "web-1.ovs1",
+      copy.namespaces.find(n => n.startsWith("ga-")),
+    );
     assert.match(fixed.status?.addresses?.[0] ?? "", /^10\.250\.\d+\.23\/24$/);
   });
 
@@ -169,7 +196,9 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
   });
 
   it("would show drift, were there any (kubectl diff exits 1 on a changed copy)", async () => {
-    const changed = copy.objects.map(o => (o.kind === "IPPool" ? { ...o, metadata: { ...o.metadata, labels: { ...o.metadata?.labels, "vmnet.io/drift-probe": "yes" } } } : o));
+    const changed = copy.objects.map(o =>
+      o.kind === "IPPool" ? { ...o, metadata: { ...o.metadata, labels: { ...o.metadata?.labels, "vmnet.io/drift-probe": "yes" } } } : o,
+    );
     const other = path.join(dir, "changed.yaml");
     fs.writeFileSync(other, changed.map(o => yaml.dump(o, { noRefs: true })).join("---\n"));
     const { code, out } = await kubectl(["diff", "--server-side", `--field-manager=${FIELD_MANAGER}`, "-f", other]);
@@ -182,12 +211,23 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
     assert.ok(copy.namespaces.length > 0, "the samples define no namespace");
     let checked = 0;
     for (const ns of copy.namespaces) {
-      const owned = [...(await client.list<KubeObject>(Kinds.IPClaim, { namespace: ns })).items, ...(await client.list<KubeObject>(Kinds.Service, { namespace: ns })).items];
+      const owned = [
+        ...(await client.list<KubeObject>(Kinds.IPClaim, { namespace: ns })).items,
+        ...(await client.list<KubeObject>(Kinds.Service, { namespace: ns })).items,
+      ];
       assert.ok(owned.length > 0 || ns.startsWith("gb-"), `no claims or Services in ${ns}`);
       checked += owned.length;
       for (const o of owned) {
-        assert.equal(o.metadata?.annotations?.[TRACKING_ANNOTATION], undefined, `${o.kind} ${ns}/${o.metadata?.name} carries Argo CD's tracking annotation`);
-        assert.equal(o.metadata?.labels?.[TRACKING_LABEL], undefined, `${o.kind} ${ns}/${o.metadata?.name} carries Argo CD's tracking label`);
+        assert.equal(
+          o.metadata?.annotations?.[TRACKING_ANNOTATION],
+          undefined,
+          `${o.kind} ${ns}/${o.metadata?.name} carries Argo CD's tracking annotation`,
+        );
+        assert.equal(
+          o.metadata?.labels?.[TRACKING_LABEL],
+          undefined,
+          `${o.kind} ${ns}/${o.metadata?.name} carries Argo CD's tracking label`,
+        );
       }
     }
     const expected = (copy.objects.filter(o => o.kind === "VirtualMachine") as Vm[]).flatMap(claimsOf).length;
@@ -206,7 +246,11 @@ describe("GitOps: the samples under Argo CD's server-side apply", function () {
     let claims = 0;
     for (const pool of pools) {
       const live = await client.get<IPPool>(Kinds.IPPool, pool.metadata?.name as string);
-      assert.equal(runHealthCheck("IPPool", live).status, "Healthy", `IPPool ${pool.metadata?.name}: ${JSON.stringify(runHealthCheck("IPPool", live))}`);
+      assert.equal(
+        runHealthCheck("IPPool", live).status,
+        "Healthy",
+        `IPPool ${pool.metadata?.name}: ${JSON.stringify(runHealthCheck("IPPool", live))}`,
+      );
     }
     for (const ns of copy.namespaces) {
       for (const claim of (await client.list<IPClaim>(Kinds.IPClaim, { namespace: ns })).items) {

@@ -22,11 +22,21 @@ const sha256 = (file: string): string => crypto.createHash("sha256").update(fs.r
 
 function get(port: number, pathname: string, body?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: "127.0.0.1", port, path: pathname, method: body ? "POST" : "GET", rejectUnauthorized: false, headers: { "content-type": "application/json" } }, res => {
-      let text = "";
-      res.on("data", (d: Buffer) => (text += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = https.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: pathname,
+        method: body ? "POST" : "GET",
+        rejectUnauthorized: false,
+        headers: { "content-type": "application/json" },
+      },
+      res => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -40,7 +50,17 @@ function badPoolReview(): string {
   return JSON.stringify({
     apiVersion: "admission.k8s.io/v1",
     kind: "AdmissionReview",
-    request: { uid: crypto.randomUUID(), kind, resource, requestKind: kind, requestResource: resource, operation: "CREATE", userInfo: { username: "image-test" }, object, dryRun: false },
+    request: {
+      uid: crypto.randomUUID(),
+      kind,
+      resource,
+      requestKind: kind,
+      requestResource: resource,
+      operation: "CREATE",
+      userInfo: { username: "image-test" },
+      object,
+      dryRun: false,
+    },
   });
 }
 
@@ -103,7 +123,11 @@ describe("the operator image", function () {
     assert.equal(imageReference("operator", { VMNET_IMAGE_TAG: "0.1.0-r2" }), operatorImage("0.1.0-r2"));
     // Same content, another label: another digest (shown on the small pause image).
     const plain = await buildImage("pause", { archive: path.join(work, "p.oci.tar"), log: () => {} });
-    const labelled = await buildImage("pause", { env: { ...process.env, VMNET_IMAGE_LABEL: "r2" }, archive: path.join(work, "p-r2.oci.tar"), log: () => {} });
+    const labelled = await buildImage("pause", {
+      env: { ...process.env, VMNET_IMAGE_LABEL: "r2" },
+      archive: path.join(work, "p-r2.oci.tar"),
+      log: () => {},
+    });
     assert.notEqual(labelled.digest, plain.digest);
     assert.equal(readArchive(labelled.archive, fs.mkdtempSync(path.join(work, "l-"))).config.config.Labels?.["io.vmnet.build"], "r2");
   });
@@ -115,10 +139,14 @@ describe("the operator image", function () {
     assert.equal(image.config.created, "1970-01-01T00:00:00Z");
     const paths = layerPaths(image);
     assert.ok(paths.includes("usr/local/bin/node") && paths.includes("app/module.js"), paths.join(" "));
-    assert.deepEqual(paths.filter(p => /node_modules|tsx|\.ts$|^bin\/|sh$/.test(p)), []);
+    assert.deepEqual(
+      paths.filter(p => /node_modules|tsx|\.ts$|^bin\/|sh$/.test(p)),
+      [],
+    );
     const bundle = fs.readFileSync(path.join(rootfs, "app/module.js"), "utf8");
     assert.ok(!bundle.includes("node_modules/tsx/"), "tsx is bundled");
-    for (const hostPath of [path.join(__dirname, "..", ".."), os.homedir() + "/"]) assert.ok(!bundle.includes(hostPath), `the bundle names ${hostPath}`);
+    for (const hostPath of [path.join(__dirname, "..", ".."), os.homedir() + "/"])
+      assert.ok(!bundle.includes(hostPath), `the bundle names ${hostPath}`);
   });
 
   it("its own node, libraries and bundle (plain node, no tsx) serve admission against the API server", async () => {
@@ -129,7 +157,16 @@ describe("the operator image", function () {
     const [cmd, ...args] = rootfsCommand(rootfs, "usr/local/bin/node", [path.join(rootfs, "app/module.js")]);
     // An admission replica as config/manager runs it; the shared test operator keeps the watches.
     const child = spawn(cmd, args, {
-      env: { KUBECONFIG: path.join(cfg.dir, "kubeconfig"), SSL_KEY_PATH: path.join(cfg.dir, "tls.key"), SSL_CERT_PATH: path.join(cfg.dir, "tls.crt"), PEPR_API_PATH: cfg.token, PEPR_WATCH_MODE: "false", VMNET_WEBHOOK_PORT: String(port), VMNET_METRICS_PORT: String(metricsPort), LOG_LEVEL: "warn" },
+      env: {
+        KUBECONFIG: path.join(cfg.dir, "kubeconfig"),
+        SSL_KEY_PATH: path.join(cfg.dir, "tls.key"),
+        SSL_CERT_PATH: path.join(cfg.dir, "tls.crt"),
+        PEPR_API_PATH: cfg.token,
+        PEPR_WATCH_MODE: "false",
+        VMNET_WEBHOOK_PORT: String(port),
+        VMNET_METRICS_PORT: String(metricsPort),
+        LOG_LEVEL: "warn",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -166,16 +203,39 @@ describe("the operator image", function () {
       for (const archive of [operator.archive, pause.archive]) ctr!.run(["images", "import", archive]);
       const listed = ctr!.run(["images", "ls", "-q"]);
       assert.ok(listed.includes(operator.reference) && listed.includes(pause.reference), listed);
-      const probe = "const fs=require('fs');let w='writable';try{fs.writeFileSync('/probe','x')}catch(e){w=e.code}console.log(process.getuid(),process.getgid(),w)";
-      assert.equal(ctr!.run(["run", "--rm", "--read-only", operator.reference, id("probe"), "node", "-e", probe]).trim(), `${IMAGE_UID} ${IMAGE_UID} EROFS`);
+      const probe =
+        "const fs=require('fs');let w='writable';try{fs.writeFileSync('/probe','x')}catch(e){w=e.code}console.log(process.getuid(),process.getgid(),w)";
+      assert.equal(
+        ctr!.run(["run", "--rm", "--read-only", operator.reference, id("probe"), "node", "-e", probe]).trim(),
+        `${IMAGE_UID} ${IMAGE_UID} EROFS`,
+      );
       assert.equal(ctr!.run(["run", "--rm", "--read-only", pause.reference, id("pause"), "/pause", "-v"]).trim(), "vmnet-pause 1.0");
 
       const cfg = podConfig(path.join(work, "pod"));
       const [port, metricsPort] = [await freePort(), await freePort()];
       const container = id("operator");
-      const env = { KUBECONFIG: "/config/kubeconfig", SSL_KEY_PATH: "/config/tls.key", SSL_CERT_PATH: "/config/tls.crt", PEPR_API_PATH: cfg.token, PEPR_WATCH_MODE: "false", VMNET_WEBHOOK_PORT: String(port), VMNET_METRICS_PORT: String(metricsPort), LOG_LEVEL: "warn" };
+      const env = {
+        KUBECONFIG: "/config/kubeconfig",
+        SSL_KEY_PATH: "/config/tls.key",
+        SSL_CERT_PATH: "/config/tls.crt",
+        PEPR_API_PATH: cfg.token,
+        PEPR_WATCH_MODE: "false",
+        VMNET_WEBHOOK_PORT: String(port),
+        VMNET_METRICS_PORT: String(metricsPort),
+        LOG_LEVEL: "warn",
+      };
       // The image's own entrypoint; host network, so the API server on loopback is reachable.
-      const child = ctr!.spawn(["run", "--rm", "--read-only", "--net-host", "--mount", `type=bind,src=${cfg.dir},dst=/config,options=rbind:ro`, ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]), operator.reference, container]);
+      const child = ctr!.spawn([
+        "run",
+        "--rm",
+        "--read-only",
+        "--net-host",
+        "--mount",
+        `type=bind,src=${cfg.dir},dst=/config,options=rbind:ro`,
+        ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+        operator.reference,
+        container,
+      ]);
       let out = "";
       child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
       child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
@@ -234,7 +294,9 @@ function startContainerd(dir: string): Containerd {
       return execFileSync("ctr", ctrArgs(args), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     } catch (err) {
       if (ignoreErrors) return "";
-      throw new Error(`ctr ${args.join(" ")}: ${(err as { stderr?: string }).stderr ?? String(err)}\n${fs.readFileSync(path.join(dir, "containerd.log"), "utf8").slice(-2000)}`);
+      throw new Error(
+        `ctr ${args.join(" ")}: ${(err as { stderr?: string }).stderr ?? String(err)}\n${fs.readFileSync(path.join(dir, "containerd.log"), "utf8").slice(-2000)}`,
+      );
     }
   };
   for (let i = 0; i < 100 && !fs.existsSync(sock); i++) execFileSync("sleep", ["0.1"]);

@@ -22,7 +22,10 @@ describe("informer (List + watch into a projecting cache)", () => {
   // ConfigMaps: a kind the operator running beside the tests leaves alone. The projection keeps
   // `data.keep` and drops the rest, so the test sees that only projections are held.
   type Cm = HasMeta & { metadata?: HasMeta["metadata"] & { managedFields?: unknown }; data?: Record<string, string> };
-  const claim = (name: string): Cm => ({ metadata: { name: `${name}.ovs1`, namespace: ns, labels: { [label]: "yes" } } as Cm["metadata"], data: { keep: name, drop: "x".repeat(1000) } });
+  const claim = (name: string): Cm => ({
+    metadata: { name: `${name}.ovs1`, namespace: ns, labels: { [label]: "yes" } } as Cm["metadata"],
+    data: { keep: name, drop: "x".repeat(1000) },
+  });
   const project = (o: Cm): Cm => ({ ...slim(o), data: o.data?.keep === undefined ? undefined : { keep: o.data.keep } });
   const cache = new ObjectCache<Cm>(project);
   const events: string[] = [];
@@ -77,7 +80,10 @@ describe("informer (List + watch into a projecting cache)", () => {
     await client.create(Kinds.ConfigMap, claim("vm-6"));
     const gone = cache.get(`${ns}/vm-0.ovs1`)!;
     await client.delete(Kinds.ConfigMap, "vm-0.ovs1", ns, { uid: gone.metadata?.uid as string });
-    await until("the create and the delete", () => cache.get(`${ns}/vm-6.ovs1`) !== undefined && cache.get(`${ns}/vm-0.ovs1`) === undefined);
+    await until(
+      "the create and the delete",
+      () => cache.get(`${ns}/vm-6.ovs1`) !== undefined && cache.get(`${ns}/vm-0.ovs1`) === undefined,
+    );
   });
 
   it("relists to the same content the watch keeps", async () => {

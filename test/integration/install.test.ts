@@ -19,7 +19,11 @@ const run = promisify(execFile);
 
 async function kubectl(args: string[], stdin?: string): Promise<{ code: number; out: string; stdout: string }> {
   const bin = path.join(cluster().controlPlane.binDir, "kubectl");
-  const child = run(bin, ["--kubeconfig", cluster().controlPlane.kubeconfig, ...args], { encoding: "utf8", cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+  const child = run(bin, ["--kubeconfig", cluster().controlPlane.kubeconfig, ...args], {
+    encoding: "utf8",
+    cwd: ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (stdin !== undefined) child.child.stdin?.end(stdin);
   try {
     const { stdout, stderr } = await child;
@@ -57,7 +61,10 @@ function certManagerCrd(kind: string, plural: string): KubeObject {
           schema: {
             openAPIV3Schema: {
               type: "object",
-              properties: { spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true }, status: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+              properties: {
+                spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+                status: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+              },
             },
           },
         },
@@ -71,7 +78,10 @@ async function installCertManagerCrds(): Promise<void> {
   for (const crd of [certManagerCrd("Certificate", "certificates"), certManagerCrd("Issuer", "issuers")]) {
     await client.apply(Kinds.CustomResourceDefinition, crd);
     await eventually(`CRD ${crd.metadata?.name} Established`, async () => {
-      const live = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(Kinds.CustomResourceDefinition, crd.metadata?.name as string);
+      const live = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+        Kinds.CustomResourceDefinition,
+        crd.metadata?.name as string,
+      );
       return live.status?.conditions?.some(c => c.type === "Established" && c.status === "True");
     });
   }
@@ -106,7 +116,10 @@ describe("installing config/ with kustomize", function () {
     it("points at kustomizations that exist and ignores what the operator and cert-manager own", () => {
       const apps = yaml.loadAll(fs.readFileSync(path.join(ROOT, "config", "argocd", "application.yaml"), "utf8")).filter(Boolean) as {
         kind: string;
-        spec: { source: { path: string }; ignoreDifferences?: { kind: string; managedFieldsManagers?: string[]; jqPathExpressions?: string[] }[] };
+        spec: {
+          source: { path: string };
+          ignoreDifferences?: { kind: string; managedFieldsManagers?: string[]; jqPathExpressions?: string[] }[];
+        };
       }[];
       assert.deepEqual(apps.map(a => a.spec.source.path).sort(), ["config/default", "config/samples"]);
       for (const a of apps) {
@@ -183,12 +196,28 @@ describe("installing config/ with kustomize", function () {
       });
 
       it("runs the image's bundled module as admission and watcher: 2 replicas each, rolling, read-only root, distinct probes", () => {
-        const deploy = (name: string): KubeObject => built.objects.find(o => o.kind === "Deployment" && o.metadata?.name === name) as KubeObject;
-        type Container = { image: string; env: { name: string; value?: string }[]; volumeMounts: { mountPath: string }[]; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } }; securityContext: { readOnlyRootFilesystem: boolean }; ports: { name: string; containerPort: number }[] };
-        type Spec = { replicas: number; strategy: { type: string }; template: { spec: { serviceAccountName: string; containers: Container[] } } };
+        const deploy = (name: string): KubeObject =>
+          built.objects.find(o => o.kind === "Deployment" && o.metadata?.name === name) as KubeObject;
+        type Container = {
+          image: string;
+          env: { name: string; value?: string }[];
+          volumeMounts: { mountPath: string }[];
+          readinessProbe: { httpGet: { path: string } };
+          livenessProbe: { httpGet: { path: string } };
+          securityContext: { readOnlyRootFilesystem: boolean };
+          ports: { name: string; containerPort: number }[];
+        };
+        type Spec = {
+          replicas: number;
+          strategy: { type: string };
+          template: { spec: { serviceAccountName: string; containers: Container[] } };
+        };
         const spec = (d: KubeObject): Spec => d.spec as Spec;
         const envOf = (c: Container, name: string): string | undefined => c.env.find(e => e.name === name)?.value;
-        for (const [name, watch] of [["vmnet-operator", false], ["vmnet-operator-watcher", true]] as const) {
+        for (const [name, watch] of [
+          ["vmnet-operator", false],
+          ["vmnet-operator-watcher", true],
+        ] as const) {
           const s = spec(deploy(name));
           const c = s.template.spec.containers[0];
           assert.equal(s.replicas, 2, name);
@@ -200,7 +229,13 @@ describe("installing config/ with kustomize", function () {
           assert.equal(envOf(c, "VMNET_TLS_MODE"), tls);
           assert.equal(envOf(c, "VMNET_LEADER_ELECTION"), watch ? "true" : undefined);
           assert.equal(c.securityContext.readOnlyRootFilesystem, true);
-          assert.deepEqual(c.ports.map(p => [p.name, p.containerPort]), [["https", 3000], ["metrics", 9464]]);
+          assert.deepEqual(
+            c.ports.map(p => [p.name, p.containerPort]),
+            [
+              ["https", 3000],
+              ["metrics", 9464],
+            ],
+          );
           assert.equal(c.readinessProbe.httpGet.path, "/readyz");
           assert.equal(c.livenessProbe.httpGet.path, "/livez");
           assert.deepEqual(c.volumeMounts.map(m => m.mountPath).sort(), watch ? ["/tmp"] : ["/app/api-path", "/tmp"]);
@@ -221,11 +256,16 @@ describe("installing config/ with kustomize", function () {
         const env = Object.fromEntries(spec.template.spec.containers[0].env.map(e => [e.name, Number(e.value)]));
         assert.ok(env.VMNET_SHUTDOWN_DELAY_SECONDS > 0, "serves on after SIGTERM while the endpoint removal spreads");
         assert.ok(env.VMNET_DRAIN_SECONDS > 10, "drains longer than the webhooks' 10 s timeout");
-        assert.ok(spec.template.spec.terminationGracePeriodSeconds > env.VMNET_SHUTDOWN_DELAY_SECONDS + env.VMNET_DRAIN_SECONDS, "the grace period covers delay and drain");
+        assert.ok(
+          spec.template.spec.terminationGracePeriodSeconds > env.VMNET_SHUTDOWN_DELAY_SECONDS + env.VMNET_DRAIN_SECONDS,
+          "the grace period covers delay and drain",
+        );
       });
 
       it("points every webhook at the admission Service with the Secret's API path token", () => {
-        const secret = built.objects.find(o => o.kind === "Secret" && o.metadata?.name === "vmnet-operator-api-path") as KubeObject & { stringData: { value: string } };
+        const secret = built.objects.find(o => o.kind === "Secret" && o.metadata?.name === "vmnet-operator-api-path") as KubeObject & {
+          stringData: { value: string };
+        };
         const token = secret.stringData.value;
         assert.equal(token, INSTALL.apiPathToken);
         const configs = built.objects.filter(o => o.kind?.endsWith("WebhookConfiguration"));
@@ -235,13 +275,19 @@ describe("installing config/ with kustomize", function () {
           assert.equal(inject, tls === "cert-manager" ? `${INSTALL.namespace}/${INSTALL.certificate}` : undefined);
           for (const w of c.webhooks as { name: string; clientConfig: { service: Record<string, unknown>; url?: string } }[]) {
             const kind = c.kind === "MutatingWebhookConfiguration" ? "mutate" : "validate";
-            assert.deepEqual(w.clientConfig, { service: { name: INSTALL.service, namespace: INSTALL.namespace, path: `/${kind}/${token}`, port: 443 } }, w.name);
+            assert.deepEqual(
+              w.clientConfig,
+              { service: { name: INSTALL.service, namespace: INSTALL.namespace, path: `/${kind}/${token}`, port: 443 } },
+              w.name,
+            );
           }
         }
       });
 
       it("gives the admission policy the operator's service account identity", () => {
-        const policy = built.objects.find(o => o.kind === "ValidatingAdmissionPolicy" && o.metadata?.name === "vmnet-operator-owned-kinds") as KubeObject & { spec: { validations: { expression: string }[] } };
+        const policy = built.objects.find(
+          o => o.kind === "ValidatingAdmissionPolicy" && o.metadata?.name === "vmnet-operator-owned-kinds",
+        ) as KubeObject & { spec: { validations: { expression: string }[] } };
         assert.match(policy.spec.validations[0].expression, new RegExp(`request.userInfo.username == '${OPERATOR_IDENTITY}'`));
       });
 
@@ -252,7 +298,10 @@ describe("installing config/ with kustomize", function () {
           for (const rule of role.rules as Rule[]) {
             const fields = [rule.apiGroups, rule.resources, rule.verbs, rule.resourceNames, rule.nonResourceURLs].flatMap(v => v ?? []);
             assert.ok(!fields.some(v => v.includes("*")), `${role.kind} ${role.metadata?.name} has a wildcard in ${JSON.stringify(rule)}`);
-            assert.ok(rule.verbs && rule.verbs.length > 0 && rule.resources && rule.resources.length > 0, `${JSON.stringify(rule)} names no verbs or resources`);
+            assert.ok(
+              rule.verbs && rule.verbs.length > 0 && rule.resources && rule.resources.length > 0,
+              `${JSON.stringify(rule)} names no verbs or resources`,
+            );
           }
         }
       });
@@ -264,12 +313,18 @@ describe("installing config/ with kustomize", function () {
     let rbacObjects: KubeObject[] = [];
     before(async () => {
       rbacObjects = (await build("config/standalone")).objects.filter(o => RBAC_KINDS.includes(o.kind as string));
-      const { code, out } = await kubectl(["apply", "--server-side", "--field-manager=vmnet-install", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: rbacObjects }));
+      const { code, out } = await kubectl(
+        ["apply", "--server-side", "--field-manager=vmnet-install", "-f", "-"],
+        JSON.stringify({ apiVersion: "v1", kind: "List", items: rbacObjects }),
+      );
       assert.equal(code, 0, out);
     });
 
     after(async () => {
-      await kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: rbacObjects }));
+      await kubectl(
+        ["delete", "--ignore-not-found", "--wait=false", "-f", "-"],
+        JSON.stringify({ apiVersion: "v1", kind: "List", items: rbacObjects }),
+      );
     });
 
     // [verb, resource, namespace?, subresource? / resource name?]
@@ -343,22 +398,39 @@ describe("installing config/ with kustomize", function () {
     ];
 
     async function canI(verb: string, resource: string, ns?: string, sub?: string): Promise<boolean> {
-      const args = ["auth", "can-i", verb, resource, `--as=${OPERATOR_IDENTITY}`, ...(ns ? ["-n", ns] : ["--all-namespaces"]), ...(sub ? [`--subresource=${sub}`] : [])];
+      const args = [
+        "auth",
+        "can-i",
+        verb,
+        resource,
+        `--as=${OPERATOR_IDENTITY}`,
+        ...(ns ? ["-n", ns] : ["--all-namespaces"]),
+        ...(sub ? [`--subresource=${sub}`] : []),
+      ];
       const { code, out } = await kubectl(args);
       assert.ok(code === 0 || /^no/m.test(out), `kubectl ${args.join(" ")}: ${out}`);
       return code === 0;
     }
 
-    const show = ([verb, resource, ns, sub]: [string, string, string?, string?]): string => `${verb} ${resource}${sub ? `/${sub}` : ""}${ns ? ` in ${ns}` : ""}`;
+    const show = ([verb, resource, ns, sub]: [string, string, string?, string?]): string =>
+      `${verb} ${resource}${sub ? `/${sub}` : ""}${ns ? ` in ${ns}` : ""}`;
 
     it("grants each access the operator and Pepr's store make", async () => {
       const results = await Promise.all(granted.map(async g => [show(g), await canI(...g)] as const));
-      assert.deepEqual(results.filter(([, ok]) => !ok).map(([what]) => what), [], "the ClusterRole or Role lacks these");
+      assert.deepEqual(
+        results.filter(([, ok]) => !ok).map(([what]) => what),
+        [],
+        "the ClusterRole or Role lacks these",
+      );
     });
 
     it("refuses what the operator never does", async () => {
       const results = await Promise.all(denied.map(async d => [show(d), await canI(...d)] as const));
-      assert.deepEqual(results.filter(([, ok]) => ok).map(([what]) => what), [], "RBAC grants more than the operator needs");
+      assert.deepEqual(
+        results.filter(([, ok]) => ok).map(([what]) => what),
+        [],
+        "RBAC grants more than the operator needs",
+      );
     });
   });
 
@@ -370,24 +442,42 @@ describe("installing config/ with kustomize", function () {
       // objects can be dry-run; create them for real (the gitops test uses its own copies).
       const { objects } = await build("config/samples");
       sampleNamespaces = objects.filter(o => o.kind === "Namespace");
-      const { code, out } = await kubectl(["apply", "--server-side", "--field-manager=vmnet-install", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: sampleNamespaces }));
+      const { code, out } = await kubectl(
+        ["apply", "--server-side", "--field-manager=vmnet-install", "-f", "-"],
+        JSON.stringify({ apiVersion: "v1", kind: "List", items: sampleNamespaces }),
+      );
       assert.equal(code, 0, out);
     });
 
     after(async () => {
-      for (const ns of sampleNamespaces) await kubectl(["delete", "namespace", ns.metadata?.name as string, "--ignore-not-found", "--wait=false"]);
+      for (const ns of sampleNamespaces)
+        await kubectl(["delete", "namespace", ns.metadata?.name as string, "--ignore-not-found", "--wait=false"]);
     });
 
     it("has pools, NADs and VMs for masquerade, a fixed OVS address, dual-stack and several NICs", async () => {
       const { objects } = await build("config/samples");
       const kinds = kindsOf(objects);
-      for (const want of ["VirtualMachine/web-1", "VirtualMachine/api-1", "VirtualMachine/app-1", "VirtualMachine/db-1", "IPPool/tenant-b-vlan300-v4", "IPPool/tenant-b-vlan300-v6"]) {
+      for (const want of [
+        "VirtualMachine/web-1",
+        "VirtualMachine/api-1",
+        "VirtualMachine/app-1",
+        "VirtualMachine/db-1",
+        "IPPool/tenant-b-vlan300-v4",
+        "IPPool/tenant-b-vlan300-v6",
+      ]) {
         assert.ok(kinds.includes(want), `config/samples lacks ${want}`);
       }
     });
 
     it("is accepted by the API server (and our webhooks) in a server-side dry run", async () => {
-      const { code, out } = await kubectl(["apply", "--server-side", "--dry-run=server", "--field-manager=vmnet-install", "-k", "config/samples"]);
+      const { code, out } = await kubectl([
+        "apply",
+        "--server-side",
+        "--dry-run=server",
+        "--field-manager=vmnet-install",
+        "-k",
+        "config/samples",
+      ]);
       assert.equal(code, 0, out);
       // Warnings are expected: a dry run persists nothing, so the webhook sees no NAD or pool yet.
       assert.doesNotMatch(out, /denied|error/i);

@@ -80,12 +80,23 @@ describe("kubectl vmnet plugin", () => {
     tiny = { pool: `tiny-${ns}`, prefix: uniqueSubnet().prefix };
     legacyPool = `legacy-${ns}`;
     const legacySubnet = uniqueSubnet();
-    const hostLocal = JSON.stringify({ cniVersion: "0.4.0", type: "ovs", bridge: "br-vmnet", ipam: { type: "host-local", subnet: legacySubnet.cidr } });
+    const hostLocal = JSON.stringify({
+      cniVersion: "0.4.0",
+      type: "ovs",
+      bridge: "br-vmnet",
+      ipam: { type: "host-local", subnet: legacySubnet.cidr },
+    });
     await Promise.all([createNad(ns, "vlan100"), createNad(ns, "tiny"), createNad(ns, "nopool"), createNad(ns, "legacy", hostLocal)]);
     await createPool(main.pool, { cidr: `${main.prefix}.0/24`, gateway: `${main.prefix}.1`, networks: [`${ns}/vlan100`] });
-    await createPool(tiny.pool, { cidr: `${tiny.prefix}.0/24`, ranges: [`${tiny.prefix}.10`], networks: [`${ns}/tiny`], reclaimPolicy: "Retain" });
+    await createPool(tiny.pool, {
+      cidr: `${tiny.prefix}.0/24`,
+      ranges: [`${tiny.prefix}.10`],
+      networks: [`${ns}/tiny`],
+      reclaimPolicy: "Retain",
+    });
     await createPool(legacyPool, { cidr: legacySubnet.cidr, networks: [`${ns}/legacy`] });
-    const create = (name: string, nics: Parameters<typeof vmManifest>[2]): Promise<unknown> => cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, name, nics));
+    const create = (name: string, nics: Parameters<typeof vmManifest>[2]): Promise<unknown> =>
+      cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, name, nics));
     await create("web", [{ name: "default" }, { name: "ovs1", network: "vlan100" }]);
     await create("full-1", [{ name: "ovs1", network: "tiny" }]);
     await create("orphan", [{ name: "ovs1", network: "nopool" }]);
@@ -94,7 +105,10 @@ describe("kubectl vmnet plugin", () => {
     await create("full-2", [{ name: "ovs1", network: "tiny" }]);
     await claimCondition(ns, "full-2.ovs1", "Exhausted");
     await eventually("pool statuses", async () => {
-      const [m, t] = await Promise.all([cluster().client.get<IPPool>(Kinds.IPPool, main.pool), cluster().client.get<IPPool>(Kinds.IPPool, tiny.pool)]);
+      const [m, t] = await Promise.all([
+        cluster().client.get<IPPool>(Kinds.IPPool, main.pool),
+        cluster().client.get<IPPool>(Kinds.IPPool, tiny.pool),
+      ]);
       return m.status?.allocated === 1 && t.status?.available === 0;
     });
   });
@@ -118,12 +132,18 @@ describe("kubectl vmnet plugin", () => {
     });
     const full = rowOf(rows, { NAME: tiny.pool });
     assert.deepEqual([full.CAPACITY, full.ALLOCATED, full.AVAILABLE, full.RECLAIM], ["1", "1", "0", "Retain"]);
-    assert.match(rowOf(rows, { NAME: legacyPool }).READY, new RegExp(`^False: NetworkAttachmentDefinition ${ns}/legacy: the IPAM of CNI plugin "ovs" is "host-local"`));
+    assert.match(
+      rowOf(rows, { NAME: legacyPool }).READY,
+      new RegExp(`^False: NetworkAttachmentDefinition ${ns}/legacy: the IPAM of CNI plugin "ovs" is "host-local"`),
+    );
   });
 
   it("ips -n and -A: every NIC with network, pool, address, MAC and state; a VM name narrows it", async () => {
     const rows = table(await ok(["ips", "-n", ns]));
-    assert.deepEqual(rows.map(r => `${r.VM}/${r.INTERFACE}`), ["full-1/ovs1", "full-2/ovs1", "legacy/ovs1", "orphan/ovs1", "web/default", "web/ovs1"]);
+    assert.deepEqual(
+      rows.map(r => `${r.VM}/${r.INTERFACE}`),
+      ["full-1/ovs1", "full-2/ovs1", "legacy/ovs1", "orphan/ovs1", "web/default", "web/ovs1"],
+    );
     const web = rowOf(rows, { VM: "web", INTERFACE: "ovs1" });
     assert.deepEqual(
       [web.NAMESPACE, web.NETWORK, web.POOL, web.ADDRESSES, web.STATE],
@@ -132,9 +152,21 @@ describe("kubectl vmnet plugin", () => {
     assert.match(web.MAC, /^02:00(:[0-9a-f]{2}){4}$/);
     assert.deepEqual(rowOf(rows, { VM: "full-1" }).ADDRESSES, `${tiny.prefix}.10/24`);
     assert.equal(rowOf(rows, { VM: "full-2" }).STATE, "Exhausted");
-    assert.deepEqual(rowOf(rows, { VM: "orphan" }), { NAMESPACE: ns, VM: "orphan", INTERFACE: "ovs1", NETWORK: `${ns}/nopool`, POOL: "<none>", ADDRESSES: "<none>", MAC: "<none>", STATE: "NoPool" });
+    assert.deepEqual(rowOf(rows, { VM: "orphan" }), {
+      NAMESPACE: ns,
+      VM: "orphan",
+      INTERFACE: "ovs1",
+      NETWORK: `${ns}/nopool`,
+      POOL: "<none>",
+      ADDRESSES: "<none>",
+      MAC: "<none>",
+      STATE: "NoPool",
+    });
     assert.equal(rowOf(rows, { VM: "web", INTERFACE: "default" }).STATE, "PodNetwork");
-    assert.deepEqual(table(await ok(["ips", "-n", ns, "web"])).map(r => r.INTERFACE), ["default", "ovs1"]);
+    assert.deepEqual(
+      table(await ok(["ips", "-n", ns, "web"])).map(r => r.INTERFACE),
+      ["default", "ovs1"],
+    );
     assert.equal(table(await ok(["ips", "-A"])).filter(r => r.NAMESPACE === ns).length, rows.length, "-A lists every namespace");
   });
 
@@ -184,10 +216,31 @@ describe("kubectl vmnet plugin", () => {
   it("-o json and yaml; --context picks a context and an unknown one exits 1; kubectl-style usage errors; --help per verb", async function () {
     this.timeout(600_000); // a dozen plugin runs, each several seconds under tsx on a loaded machine
     const pools = JSON.parse(await ok(["pools", "-o", "json"])) as { items: Record<string, unknown>[] };
-    assert.deepEqual(pools.items.find(p => p.name === main.pool), { name: main.pool, cidr: `${main.prefix}.0/24`, networks: `${ns}/vlan100`, capacity: 253, allocated: 1, available: 252, ready: "True", reclaim: "Delete" });
+    assert.deepEqual(
+      pools.items.find(p => p.name === main.pool),
+      {
+        name: main.pool,
+        cidr: `${main.prefix}.0/24`,
+        networks: `${ns}/vlan100`,
+        capacity: 253,
+        allocated: 1,
+        available: 252,
+        ready: "True",
+        reclaim: "Delete",
+      },
+    );
     assert.match(await ok(["ips", "-n", ns, "web", "-o", "yaml"]), new RegExp(`addresses: ${main.prefix.replace(/\./g, "\\.")}\\.2/24`));
-    const why = JSON.parse(await ok(["why", "web", "-n", ns, "-o", "json"])) as { found: boolean; interfaces: { interface: string; verdict: string }[] };
-    assert.deepEqual(why.interfaces.map(i => [i.interface, i.verdict]), [["default", "none"], ["ovs1", "bound"]]);
+    const why = JSON.parse(await ok(["why", "web", "-n", ns, "-o", "json"])) as {
+      found: boolean;
+      interfaces: { interface: string; verdict: string }[];
+    };
+    assert.deepEqual(
+      why.interfaces.map(i => [i.interface, i.verdict]),
+      [
+        ["default", "none"],
+        ["ovs1", "bound"],
+      ],
+    );
     const kubeconfig = fs.readFileSync(cluster().controlPlane.kubeconfig, "utf8");
     const context = /current-context:\s*"?([^"\n]+)"?/.exec(kubeconfig)?.[1];
     assert.ok(context, "the test kubeconfig names its current context");
@@ -223,23 +276,37 @@ describe("kubectl vmnet plugin", () => {
     });
 
     it("is clean on a healthy namespace (exit 0), finds a leak planted through the API (exit 2, one line with what to do), --fix removes it", async function () {
-    this.timeout(600_000);
+      this.timeout(600_000);
       assert.match(await ok(["check", "-n", audit]), /^No problems found/);
       // With the operator down: its garbage sweep would otherwise free the planted record on its
       // own (and race the audit), which is its job but not what this test is about.
       await restartOperator("SIGTERM", async () => {
         const address = `${prefix}.200`;
         const name = allocationName(pool, address);
-        await cluster().client.create(Kinds.IPAllocation, { apiVersion: "vmnet.io/v1alpha1", kind: "IPAllocation", metadata: { name }, spec: { pool, address, claimRef: { namespace: audit, name: "gone.ovs1" } } });
+        await cluster().client.create(Kinds.IPAllocation, {
+          apiVersion: "vmnet.io/v1alpha1",
+          kind: "IPAllocation",
+          metadata: { name },
+          spec: { pool, address, claimRef: { namespace: audit, name: "gone.ovs1" } },
+        });
         const out = await problems(["check", "-n", audit]);
         const leak = out.split("\n").find(l => l.startsWith("leak: "));
         assert.ok(leak, out);
-        assert.ok(leak.includes(`${pool}/${address} recorded for missing (or not Bound) claim ${audit}/gone.ovs1`) && leak.includes("--fix"), leak);
+        assert.ok(
+          leak.includes(`${pool}/${address} recorded for missing (or not Bound) claim ${audit}/gone.ovs1`) && leak.includes("--fix"),
+          leak,
+        );
         const json = JSON.parse(await problems(["check", "-n", audit, "-o", "json"])) as { findings: { kind: string }[] };
-        assert.ok(json.findings.some(f => f.kind === "leak"), JSON.stringify(json));
+        assert.ok(
+          json.findings.some(f => f.kind === "leak"),
+          JSON.stringify(json),
+        );
         const fixed = await plugin(["check", "-n", audit, "--fix"]);
         assert.ok([0, 2].includes(fixed.code), fixed.stderr); // 2 while the pool's count catches up
-        assert.match(fixed.stdout, new RegExp(`^fixed: deleted IPAllocation ${name.replace(/\./g, "\\.")}, whose claim no longer exists$`, "m"));
+        assert.match(
+          fixed.stdout,
+          new RegExp(`^fixed: deleted IPAllocation ${name.replace(/\./g, "\\.")}, whose claim no longer exists$`, "m"),
+        );
         assert.equal(await cluster().client.getOrUndefined(Kinds.IPAllocation, name), undefined);
       });
       await eventually("clean again", async () => (await plugin(["check", "-n", audit])).code === 0);
@@ -252,30 +319,59 @@ describe("kubectl vmnet plugin", () => {
       const podName = "virt-launcher-db-plant";
       // A launcher pod as virt-controller creates it: the webhook puts the claim's ips and mac on it.
       await launcherClient().create(Kinds.Pod, {
-        metadata: { name: podName, namespace: audit, labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": "db" }, annotations: { [NETWORKS]: JSON.stringify([{ name: "vlan100", namespace: audit, interface: iface }]) } },
+        metadata: {
+          name: podName,
+          namespace: audit,
+          labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": "db" },
+          annotations: { [NETWORKS]: JSON.stringify([{ name: "vlan100", namespace: audit, interface: iface }]) },
+        },
         spec: { containers: [{ name: "compute", image: "virt-launcher:sim" }] },
       });
-      const mutated = JSON.parse((await cluster().client.get<KubeObject>(Kinds.Pod, podName, audit)).metadata?.annotations?.[NETWORKS] ?? "[]") as { ips?: string[]; mac?: string }[];
+      const mutated = JSON.parse(
+        (await cluster().client.get<KubeObject>(Kinds.Pod, podName, audit)).metadata?.annotations?.[NETWORKS] ?? "[]",
+      ) as { ips?: string[]; mac?: string }[];
       assert.deepEqual([mutated[0].ips, mutated[0].mac], [claim.status?.addresses, claim.status?.mac]);
       assert.match(await ok(["check", "-n", audit]), /^No problems found \(.*, 1 launcher pods\)/);
       // Multus reporting another address and MAC than the claim's (as after a drift on the node):
       const status = [{ name: `${audit}/vlan100`, interface: iface, ips: [`${prefix}.77`], mac: "02:00:0a:00:00:77", dns: {} }];
-      await cluster().client.mergePatch(Kinds.Pod, podName, audit, { metadata: { annotations: { [NETWORK_STATUS]: JSON.stringify(status) } } });
+      await cluster().client.mergePatch(Kinds.Pod, podName, audit, {
+        metadata: { annotations: { [NETWORK_STATUS]: JSON.stringify(status) } },
+      });
       const drift = await problems(["check", "-n", audit]);
       const lines = drift.split("\n").filter(l => l.startsWith("pod-"));
       assert.equal(lines.length, 2, drift);
-      assert.ok(lines[0].startsWith(`pod-address: launcher pod ${audit}/${podName} of VM db carries ${prefix}.77 on network ${audit}/vlan100 interface ${iface} (Multus's ${NETWORK_STATUS}), which IPClaim ${audit}/db.ovs1 does not hold`) && lines[0].includes("restart the VM"), lines[0]);
-      assert.ok(lines[1].startsWith(`pod-mac: launcher pod ${audit}/${podName} of VM db has MAC 02:00:0a:00:00:77`) && lines[1].includes(`holds MAC ${claim.status?.mac}`), lines[1]);
+      assert.ok(
+        lines[0].startsWith(
+          `pod-address: launcher pod ${audit}/${podName} of VM db carries ${prefix}.77 on network ${audit}/vlan100 interface ${iface} (Multus's ${NETWORK_STATUS}), which IPClaim ${audit}/db.ovs1 does not hold`,
+        ) && lines[0].includes("restart the VM"),
+        lines[0],
+      );
+      assert.ok(
+        lines[1].startsWith(`pod-mac: launcher pod ${audit}/${podName} of VM db has MAC 02:00:0a:00:00:77`) &&
+          lines[1].includes(`holds MAC ${claim.status?.mac}`),
+        lines[1],
+      );
       await cluster().client.mergePatch(Kinds.Pod, podName, audit, { metadata: { annotations: { [NETWORK_STATUS]: null } } });
       // An address in the networks annotation itself: the webhooks refuse that, so plant it while they are away.
       await duringWebhookOutage(async () => {
         const forged = [{ name: "vlan100", namespace: audit, interface: iface, ips: [`${prefix}.201/24`], mac: claim.status?.mac }];
         await cluster().client.mergePatch(Kinds.Pod, podName, audit, { metadata: { annotations: { [NETWORKS]: JSON.stringify(forged) } } });
       });
-      const json = JSON.parse(await problems(["check", "-n", audit, "-o", "json"])) as { findings: { kind: string; message: string; advice: string }[] };
+      const json = JSON.parse(await problems(["check", "-n", audit, "-o", "json"])) as {
+        findings: { kind: string; message: string; advice: string }[];
+      };
       const planted = json.findings.filter(f => f.kind.startsWith("pod-"));
-      assert.deepEqual(planted.map(f => f.kind), ["pod-address"], JSON.stringify(json));
-      assert.ok(planted[0].message.includes(`carries ${prefix}.201/24 on network ${audit}/vlan100 interface ${iface} (its ${NETWORKS} annotation), which IPClaim ${audit}/db.ovs1 does not hold (it holds ${claim.status?.addresses?.join(", ")})`), planted[0].message);
+      assert.deepEqual(
+        planted.map(f => f.kind),
+        ["pod-address"],
+        JSON.stringify(json),
+      );
+      assert.ok(
+        planted[0].message.includes(
+          `carries ${prefix}.201/24 on network ${audit}/vlan100 interface ${iface} (its ${NETWORKS} annotation), which IPClaim ${audit}/db.ovs1 does not hold (it holds ${claim.status?.addresses?.join(", ")})`,
+        ),
+        planted[0].message,
+      );
       await cluster().client.delete(Kinds.Pod, podName, audit);
       await eventually("clean once the pod is gone", async () => (await plugin(["check", "-n", audit])).code === 0);
     });
@@ -286,7 +382,11 @@ describe("kubectl vmnet plugin", () => {
       const file = await bundlePlugin(path.join(dir, "kubectl-vmnet"));
       const env = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, KUBECONFIG: cluster().controlPlane.kubeconfig, HOME: dir };
       const run = (args: string[]): Promise<Run> =>
-        new Promise(resolve => execFile(file, args, { env, cwd: dir, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr })));
+        new Promise(resolve =>
+          execFile(file, args, { env, cwd: dir, timeout: 60_000 }, (err, stdout, stderr) =>
+            resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
+          ),
+        );
       const started = Date.now();
       const help = await run(["--help"]);
       const helpMs = Date.now() - started;
@@ -295,7 +395,9 @@ describe("kubectl vmnet plugin", () => {
       const check = await run(["check", "-n", audit]);
       const checkMs = Date.now() - t0;
       assert.equal(check.code, 0, check.stderr + check.stdout);
-      console.log(`      bundled plugin: ${(fs.statSync(file).size / 1024).toFixed(0)} KiB; --help ${helpMs} ms, check ${checkMs} ms (bare node: measure with \`time node -e ""\`)`);
+      console.log(
+        `      bundled plugin: ${(fs.statSync(file).size / 1024).toFixed(0)} KiB; --help ${helpMs} ms, check ${checkMs} ms (bare node: measure with \`time node -e ""\`)`,
+      );
       fs.rmSync(dir, { recursive: true, force: true });
     });
   });

@@ -16,7 +16,10 @@ const NETWORKS = "k8s.v1.cni.cncf.io/networks";
 
 describe("KubeVirt simulator: renderers", () => {
   const vmi = (networks: unknown[], interfaces: unknown[]): SimVmi =>
-    ({ metadata: { name: "testvmi", namespace: "default", uid: "vmi-uid" }, spec: { networks, domain: { devices: { interfaces } } } }) as SimVmi;
+    ({
+      metadata: { name: "testvmi", namespace: "default", uid: "vmi-uid" },
+      spec: { networks, domain: { devices: { interfaces } } },
+    }) as SimVmi;
 
   it("names pod interfaces and renders the networks annotation byte for byte as KubeVirt does", () => {
     // Expectations copied from KubeVirt's pkg/network/multus and namescheme tests.
@@ -30,7 +33,11 @@ describe("KubeVirt simulator: renderers", () => {
           { name: "blue", multus: { networkName: "test1" } },
           { name: "red", multus: { networkName: "other-namespace/test1" } },
         ],
-        [{ name: "default", masquerade: {} }, { name: "blue", bridge: {} }, { name: "red", bridge: {} }],
+        [
+          { name: "default", masquerade: {} },
+          { name: "blue", bridge: {} },
+          { name: "red", bridge: {} },
+        ],
       ),
     );
     assert.equal(
@@ -46,19 +53,45 @@ describe("KubeVirt simulator: renderers", () => {
           { name: "primary", multus: { networkName: "ns1/flat", default: true } },
           { name: "ovs1", multus: { networkName: "vlan100" } },
         ],
-        [{ name: "primary", bridge: {} }, { name: "ovs1", bridge: {}, macAddress: "02:aa:bb:cc:dd:ee" }],
+        [
+          { name: "primary", bridge: {} },
+          { name: "ovs1", bridge: {}, macAddress: "02:aa:bb:cc:dd:ee" },
+        ],
       ),
     );
-    assert.deepEqual(rendered, [{ name: "vlan100", namespace: "default", mac: "02:aa:bb:cc:dd:ee", interface: hashedInterfaceName("ovs1") }]);
+    assert.deepEqual(rendered, [
+      { name: "vlan100", namespace: "default", mac: "02:aa:bb:cc:dd:ee", interface: hashedInterfaceName("ovs1") },
+    ]);
   });
 
   it("reports a Multus NIC's ips (without prefix length) and mac from the pod's annotation, the pod IP for the pod network", () => {
-    const v = vmi([{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: "vlan100" } }], [{ name: "default", masquerade: {} }, { name: "ovs1", bridge: {} }]);
-    const element = { name: "vlan100", namespace: "default", interface: hashedInterfaceName("ovs1"), ips: ["10.1.2.3/24", "fd00::3/64"], mac: "02:0a:01:02:03:00" };
-    const pod: SimPod = { metadata: { uid: "pod-uid", annotations: { [NETWORKS]: JSON.stringify([element]) } }, status: { podIP: "10.244.7.8" } };
+    const v = vmi(
+      [
+        { name: "default", pod: {} },
+        { name: "ovs1", multus: { networkName: "vlan100" } },
+      ],
+      [
+        { name: "default", masquerade: {} },
+        { name: "ovs1", bridge: {} },
+      ],
+    );
+    const element = {
+      name: "vlan100",
+      namespace: "default",
+      interface: hashedInterfaceName("ovs1"),
+      ips: ["10.1.2.3/24", "fd00::3/64"],
+      mac: "02:0a:01:02:03:00",
+    };
+    const pod: SimPod = {
+      metadata: { uid: "pod-uid", annotations: { [NETWORKS]: JSON.stringify([element]) } },
+      status: { podIP: "10.244.7.8" },
+    };
     const [primary, ovs1] = vmiInterfaces(v, pod);
     assert.equal(primary.ipAddress, "10.244.7.8");
-    assert.deepEqual({ ip: ovs1.ipAddress, ips: ovs1.ipAddresses, mac: ovs1.mac }, { ip: "10.1.2.3", ips: ["10.1.2.3", "fd00::3"], mac: "02:0a:01:02:03:00" });
+    assert.deepEqual(
+      { ip: ovs1.ipAddress, ips: ovs1.ipAddresses, mac: ovs1.mac },
+      { ip: "10.1.2.3", ips: ["10.1.2.3", "fd00::3"], mac: "02:0a:01:02:03:00" },
+    );
   });
 });
 
@@ -75,7 +108,11 @@ describe("KubeVirt simulator against the API server", function () {
 
   it("starts a VM with runStrategy Always: VMI and launcher pod with KubeVirt's labels, owners, hashed interfaces, and Running status", async () => {
     const ns = await network();
-    const nics: NicSpec[] = [{ name: "default" }, { name: "ovs1", network: "vlan100", macAddress: "02:aa:00:00:00:01" }, { name: "ovs2", network: `${ns}/vlan200` }];
+    const nics: NicSpec[] = [
+      { name: "default" },
+      { name: "ovs1", network: "vlan100", macAddress: "02:aa:00:00:00:01" },
+      { name: "ovs2", network: `${ns}/vlan200` },
+    ];
     const manifest = vmManifest(ns, "web", nics) as SimVm;
     manifest.spec!.template!.metadata = { labels: { app: "web" }, annotations: { note: "kept" } };
     const vm = await client().create<SimVm>(Kinds.VirtualMachine, manifest);
@@ -85,10 +122,13 @@ describe("KubeVirt simulator against the API server", function () {
 
     // The elements the simulator rendered (the operator's webhook may add ips and mac to pool-backed ones).
     const elements = annotationOf(pod);
-    assert.deepEqual(elements.map(e => pick(e, ["name", "namespace", "interface"])), [
-      { name: "vlan100", namespace: ns, interface: "pod1c7714507bd" }, // sha256("ovs1")
-      { name: "vlan200", namespace: ns, interface: hashedInterfaceName("ovs2") },
-    ]);
+    assert.deepEqual(
+      elements.map(e => pick(e, ["name", "namespace", "interface"])),
+      [
+        { name: "vlan100", namespace: ns, interface: "pod1c7714507bd" }, // sha256("ovs1")
+        { name: "vlan200", namespace: ns, interface: hashedInterfaceName("ovs2") },
+      ],
+    );
     assert.equal(elements[0].mac, "02:aa:00:00:00:01", "the interface's spec macAddress");
 
     const vmStatus = await vmStatusWith(ns, "web", "Running");
@@ -139,12 +179,18 @@ describe("KubeVirt simulator against the API server", function () {
 
   it("walks a migration through every phase to Succeeded: target pod with migrationJobUID/Name, source pod deleted, VMI moved", async () => {
     const ns = await network();
-    await client().create(Kinds.VirtualMachine, vmManifest(ns, "mover", [{ name: "default" }, { name: "ovs1", network: "vlan100", macAddress: "02:aa:00:00:00:02" }]));
+    await client().create(
+      Kinds.VirtualMachine,
+      vmManifest(ns, "mover", [{ name: "default" }, { name: "ovs1", network: "vlan100", macAddress: "02:aa:00:00:00:02" }]),
+    );
     const source = await running(ns, "mover");
     const { vmim, phases } = await migrate(ns, "mig-1", "mover");
 
     assert.deepEqual(phases, [...MIGRATION_PHASES], "phases seen by a watch, in order");
-    assert.deepEqual(vmim.status?.phaseTransitionTimestamps?.map(t => t.phase), [...MIGRATION_PHASES]);
+    assert.deepEqual(
+      vmim.status?.phaseTransitionTimestamps?.map(t => t.phase),
+      [...MIGRATION_PHASES],
+    );
     const vmi = await client().get<SimVmi>(Kinds.VirtualMachineInstance, "mover", ns);
     const target = await client().get<SimPod>(Kinds.Pod, String(vmi.status?.migrationState?.targetPod), ns);
     assertMovedVmi(vmi, vmim, source.pod, target);
@@ -165,11 +211,18 @@ describe("KubeVirt simulator against the API server", function () {
     const { vmim, phases } = await migrate(ns, "doomed", "stay", { "vmnet.io/sim-fail": "true" });
 
     assert.deepEqual(phases, ["Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Failed"]);
-    await eventually("the target pod to be deleted", async () => (await podsOf(ns, `kubevirt.io/migrationJobUID=${vmim.metadata?.uid}`)).length === 0);
+    await eventually(
+      "the target pod to be deleted",
+      async () => (await podsOf(ns, `kubevirt.io/migrationJobUID=${vmim.metadata?.uid}`)).length === 0,
+    );
     const vmi = await client().get<SimVmi>(Kinds.VirtualMachineInstance, "stay", ns);
     assert.equal(vmi.status?.nodeName, "sim-node-1");
     assert.deepEqual(vmi.status?.activePods, { [String(source.pod.metadata?.uid)]: "sim-node-1" });
-    assert.deepEqual(pick(vmi.status?.migrationState, ["completed", "failed", "migrationUid"]), { completed: true, failed: true, migrationUid: vmim.metadata?.uid });
+    assert.deepEqual(pick(vmi.status?.migrationState, ["completed", "failed", "migrationUid"]), {
+      completed: true,
+      failed: true,
+      migrationUid: vmim.metadata?.uid,
+    });
     assert.ok(await client().getOrUndefined(Kinds.Pod, String(source.pod.metadata?.name), ns), "the source pod is kept");
     await event(ns, "doomed", "FailedMigration", /sim-fail/);
   });
@@ -190,7 +243,12 @@ describe("KubeVirt simulator against the API server", function () {
     before(async () => {
       ns = await network();
       const subnet = uniqueSubnet();
-      await createPool(`pool-${ns}`, { cidr: subnet.cidr, gateway: `${subnet.prefix}.1`, networks: [`${ns}/vlan100`], reclaimPolicy: "Delete" });
+      await createPool(`pool-${ns}`, {
+        cidr: subnet.cidr,
+        gateway: `${subnet.prefix}.1`,
+        networks: [`${ns}/vlan100`],
+        reclaimPolicy: "Delete",
+      });
       await client().create(Kinds.VirtualMachine, vmManifest(ns, "addr", [{ name: "default" }, { name: "ovs1", network: "vlan100" }]));
       ({ pod, vmi } = await running(ns, "addr"));
     });
@@ -201,7 +259,10 @@ describe("KubeVirt simulator against the API server", function () {
       const ovs1 = vmi.status?.interfaces?.find(i => i.name === "ovs1");
       const primary = vmi.status?.interfaces?.find(i => i.name === "default");
       assert.equal(primary?.ipAddress, pod.status?.podIP);
-      assert.deepEqual(ovs1?.ipAddresses, element.ips?.map(ip => ip.split("/")[0]));
+      assert.deepEqual(
+        ovs1?.ipAddresses,
+        element.ips?.map(ip => ip.split("/")[0]),
+      );
       if (element.mac) assert.equal(ovs1?.mac, element.mac);
       else assert.match(String(ovs1?.mac), /^02(:[0-9a-f]{2}){5}$/);
     });
@@ -214,7 +275,10 @@ describe("KubeVirt simulator against the API server", function () {
       assert.deepEqual(element.ips, addresses, "ips of the Bound claim on the pod's networks element");
       assert.equal(element.mac, mac, "mac of the Bound claim on the pod's networks element");
       const ovs1 = (vmi.status?.interfaces ?? []).find(i => i.name === "ovs1");
-      assert.deepEqual(ovs1?.ipAddresses, (addresses ?? []).map(a => a.split("/")[0]));
+      assert.deepEqual(
+        ovs1?.ipAddresses,
+        (addresses ?? []).map(a => a.split("/")[0]),
+      );
       assert.equal(ovs1?.mac, mac);
     });
   });
@@ -243,7 +307,14 @@ function annotationOf(pod: SimPod): NetworkSelectionElement[] {
 function assertVmiOf(vm: SimVm, vmi: SimVmi): void {
   const meta = vmi.metadata ?? {};
   assert.deepEqual(meta.ownerReferences, [
-    { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name: vm.metadata?.name, uid: vm.metadata?.uid, controller: true, blockOwnerDeletion: true },
+    {
+      apiVersion: "kubevirt.io/v1",
+      kind: "VirtualMachine",
+      name: vm.metadata?.name,
+      uid: vm.metadata?.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    },
   ]);
   assert.equal(meta.labels?.app, "web");
   assert.equal(meta.annotations?.note, "kept");
@@ -262,10 +333,20 @@ function assertLauncherPodOf(vmi: SimVmi, pod: SimPod): void {
     app: "web",
   });
   assert.deepEqual(meta.ownerReferences, [
-    { apiVersion: "kubevirt.io/v1", kind: "VirtualMachineInstance", name: "web", uid: vmi.metadata?.uid, controller: true, blockOwnerDeletion: true },
+    {
+      apiVersion: "kubevirt.io/v1",
+      kind: "VirtualMachineInstance",
+      name: "web",
+      uid: vmi.metadata?.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    },
   ]);
   const containers = (pod.spec as { containers: { name: string; image: string }[] }).containers;
-  assert.deepEqual(containers.map(c => [c.name, c.image]), [["compute", "quay.io/kubevirt/virt-launcher:sim"]]);
+  assert.deepEqual(
+    containers.map(c => [c.name, c.image]),
+    [["compute", "quay.io/kubevirt/virt-launcher:sim"]],
+  );
   const status = pod.status ?? {};
   assert.equal(status.phase, "Running");
   assert.match(String(status.podIP), /^10\.244\.\d+\.\d+$/);
@@ -299,7 +380,8 @@ function assertTargetPod(target: SimPod, vmim: SimVmim, vmi: SimVmi, source: Sim
   assert.equal(target.metadata?.annotations?.["kubevirt.io/migrationJobName"], vmim.metadata?.name);
   assert.equal(labels["kubevirt.io/created-by"], vmi.metadata?.uid);
   assert.equal(labels["vm.kubevirt.io/name"], vmi.metadata?.name);
-  const rendered = (pod: SimPod): Record<string, unknown>[] => annotationOf(pod).map(e => pick(e, ["name", "namespace", "interface", "mac"]));
+  const rendered = (pod: SimPod): Record<string, unknown>[] =>
+    annotationOf(pod).map(e => pick(e, ["name", "namespace", "interface", "mac"]));
   assert.deepEqual(rendered(target), rendered(source));
 }
 
@@ -333,7 +415,12 @@ async function vmStatusWith(ns: string, name: string, printableStatus: string): 
 }
 
 /** Creates a migration and waits for its end, recording each phase a watch sees. */
-async function migrate(ns: string, name: string, vmiName: string, annotations: Record<string, string> = {}): Promise<{ vmim: SimVmim; phases: string[] }> {
+async function migrate(
+  ns: string,
+  name: string,
+  vmiName: string,
+  annotations: Record<string, string> = {},
+): Promise<{ vmim: SimVmim; phases: string[] }> {
   const phases: string[] = [];
   const watcher = K8s(VirtualMachineInstanceMigration)
     .InNamespace(ns)
@@ -357,7 +444,11 @@ async function migrate(ns: string, name: string, vmiName: string, annotations: R
 
 async function event(ns: string, involved: string, reason: string, message: RegExp): Promise<void> {
   await eventually(`a ${reason} Event on ${involved} matching ${message}`, async () => {
-    const events = (await client().list<KubeObject & { reason?: string; message?: string; involvedObject?: { name?: string } }>(Kinds.Event, { namespace: ns })).items;
+    const events = (
+      await client().list<KubeObject & { reason?: string; message?: string; involvedObject?: { name?: string } }>(Kinds.Event, {
+        namespace: ns,
+      })
+    ).items;
     return events.some(e => e.reason === reason && e.involvedObject?.name === involved && message.test(String(e.message)));
   });
 }

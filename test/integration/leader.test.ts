@@ -50,7 +50,8 @@ describe("leader election through a coordination.k8s.io Lease, two processes", f
   this.timeout(300_000);
   let ns = "";
   const all: Candidate[] = [];
-  const holder = async (name: string): Promise<string | undefined> => (await cluster().client.getOrUndefined<Lease>(LEASE, name, ns))?.spec?.holderIdentity;
+  const holder = async (name: string): Promise<string | undefined> =>
+    (await cluster().client.getOrUndefined<Lease>(LEASE, name, ns))?.spec?.holderIdentity;
 
   before(async () => {
     ns = await freshNamespace("lease");
@@ -68,12 +69,19 @@ describe("leader election through a coordination.k8s.io Lease, two processes", f
     const first = await eventually("one candidate leads", async () => [a, b].find(leads), 120_000);
     const other = first === a ? b : a;
     assert.equal(await holder("watcher"), first.id);
-    await eventually(`${other.id} follows ${first.id}`, async () => other.events.some(e => e.event === "following" && e.holder === first.id), 120_000).catch(err => {
+    await eventually(
+      `${other.id} follows ${first.id}`,
+      async () => other.events.some(e => e.event === "following" && e.holder === first.id),
+      120_000,
+    ).catch(err => {
       throw new Error(`${err}; events: ${JSON.stringify([a.events, b.events])}`);
     });
     // Both keep running for a while: still exactly one leader.
     await new Promise(r => setTimeout(r, 2000));
-    assert.deepEqual([a, b].filter(leads).map(c => c.id), [first.id]);
+    assert.deepEqual(
+      [a, b].filter(leads).map(c => c.id),
+      [first.id],
+    );
 
     const t0 = Date.now();
     await stop(first, "SIGTERM");

@@ -19,7 +19,10 @@ interface Element {
 }
 
 async function launcherPods(ns: string, vm: string): Promise<KubeObject[]> {
-  const pods = await client().list<KubeObject>(Kinds.Pod, { namespace: ns, labelSelector: `kubevirt.io=virt-launcher,vm.kubevirt.io/name=${vm}` });
+  const pods = await client().list<KubeObject>(Kinds.Pod, {
+    namespace: ns,
+    labelSelector: `kubevirt.io=virt-launcher,vm.kubevirt.io/name=${vm}`,
+  });
   return pods.items.filter(p => !p.metadata?.deletionTimestamp);
 }
 
@@ -27,21 +30,30 @@ const elementsOf = (pod: KubeObject): Element[] => JSON.parse(pod.metadata?.anno
 
 async function migrate(ns: string, vm: string, name: string, annotations: Record<string, string> = {}): Promise<string> {
   await client().create(Kinds.VirtualMachineInstanceMigration, { metadata: { name, namespace: ns, annotations }, spec: { vmiName: vm } });
-  const done = await eventually(`migration ${name} to finish`, async () => {
-    const m = await client().get<KubeObject & { status?: { phase?: string } }>(Kinds.VirtualMachineInstanceMigration, name, ns);
-    return m.status?.phase === "Succeeded" || m.status?.phase === "Failed" ? m : undefined;
-  }, 60_000);
+  const done = await eventually(
+    `migration ${name} to finish`,
+    async () => {
+      const m = await client().get<KubeObject & { status?: { phase?: string } }>(Kinds.VirtualMachineInstanceMigration, name, ns);
+      return m.status?.phase === "Succeeded" || m.status?.phase === "Failed" ? m : undefined;
+    },
+    60_000,
+  );
   return done.status!.phase!;
 }
 
 /** Each VM's bound [addresses, MAC] (JSON) and its one launcher pod's name, before any migration. */
-async function startingState(ns: string, vmCount: number): Promise<{ before: Map<string, string>; current: Map<string, string | undefined> }> {
+async function startingState(
+  ns: string,
+  vmCount: number,
+): Promise<{ before: Map<string, string>; current: Map<string, string | undefined> }> {
   const before = new Map<string, string>();
   const current = new Map<string, string | undefined>();
   for (let i = 0; i < vmCount; i++) {
     const c = await boundClaim(ns, `vm-${i}.ovs1`);
     before.set(`vm-${i}`, JSON.stringify([c.status?.addresses, c.status?.mac]));
-    const [pod] = await eventually(`vm-${i} launcher pod`, async () => ((await launcherPods(ns, `vm-${i}`)).length === 1 ? launcherPods(ns, `vm-${i}`) : undefined));
+    const [pod] = await eventually(`vm-${i} launcher pod`, async () =>
+      (await launcherPods(ns, `vm-${i}`)).length === 1 ? launcherPods(ns, `vm-${i}`) : undefined,
+    );
     current.set(`vm-${i}`, pod.metadata?.name);
   }
   return { before, current };
@@ -63,7 +75,11 @@ async function targetElement(ns: string, vm: string, run: string, current: Map<s
 }
 
 /** The claims after the runs: how many changed address or MAC, and how many addresses or MACs repeat. */
-async function claimsAfter(ns: string, vmCount: number, before: Map<string, string>): Promise<{ changes: number; duplicates: number; seen: Map<string, string> }> {
+async function claimsAfter(
+  ns: string,
+  vmCount: number,
+  before: Map<string, string>,
+): Promise<{ changes: number; duplicates: number; seen: Map<string, string> }> {
   const seen = new Map<string, string>();
   let duplicates = 0;
   let changes = 0;
@@ -84,7 +100,8 @@ async function setup(vms: number): Promise<{ ns: string; pool: string }> {
   const pool = `mig-${ns}`;
   await createNad(ns, "vlan100");
   await createPool(pool, { cidr: subnet.cidr, gateway: `${subnet.prefix}.1`, networks: [`${ns}/vlan100`] });
-  for (let i = 0; i < vms; i++) await client().create(Kinds.VirtualMachine, vmManifest(ns, `vm-${i}`, [{ name: "default" }, { name: "ovs1", network: "vlan100" }]));
+  for (let i = 0; i < vms; i++)
+    await client().create(Kinds.VirtualMachine, vmManifest(ns, `vm-${i}`, [{ name: "default" }, { name: "ovs1", network: "vlan100" }]));
   return { ns, pool };
 }
 
@@ -100,7 +117,9 @@ describe("live migration keeps IP and MAC", function () {
   it("gives source and target launcher pods the claim's address and MAC, and records it on the claim", async () => {
     const { ns } = await setup(1);
     const claim = await boundClaim(ns, "vm-0.ovs1");
-    const [source] = await eventually("the launcher pod", async () => ((await launcherPods(ns, "vm-0")).length ? launcherPods(ns, "vm-0") : undefined));
+    const [source] = await eventually("the launcher pod", async () =>
+      (await launcherPods(ns, "vm-0")).length ? launcherPods(ns, "vm-0") : undefined,
+    );
     const el = elementsOf(source)[0];
     assert.deepEqual([el.ips, el.mac], [claim.status?.addresses, claim.status?.mac]);
 
@@ -124,7 +143,9 @@ describe("live migration keeps IP and MAC", function () {
     const vm = await client().get<KubeObject>(Kinds.VirtualMachine, "vm-0", ns);
     const selector = `involvedObject.kind=VirtualMachine,involvedObject.name=vm-0,involvedObject.uid=${vm.metadata?.uid}`;
     await eventually("the AddressKept Event on the VM, found by its uid", async () =>
-      (await client().list<{ reason: string }>(Kinds.Event, { namespace: ns, fieldSelector: selector })).items.some(e => e.reason === "AddressKept"),
+      (await client().list<{ reason: string }>(Kinds.Event, { namespace: ns, fieldSelector: selector })).items.some(
+        e => e.reason === "AddressKept",
+      ),
     );
   });
 
@@ -159,7 +180,9 @@ describe("live migration keeps IP and MAC", function () {
     const end = await claimsAfter(ns, vmCount, before);
     changes += end.changes;
     const { seen, duplicates } = end;
-    console.log(`      migration invariant: ${runs} migrations of ${vmCount} VMs, ${targets} target pods checked, ${changes} address/MAC changes, ${duplicates} duplicates`);
+    console.log(
+      `      migration invariant: ${runs} migrations of ${vmCount} VMs, ${targets} target pods checked, ${changes} address/MAC changes, ${duplicates} duplicates`,
+    );
     assert.equal(targets, runs);
     assert.equal(duplicates, 0, `duplicate addresses or MACs: ${JSON.stringify([...seen])}`);
     assert.equal(changes, 0);

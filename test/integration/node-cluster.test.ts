@@ -38,7 +38,9 @@ describe("node cluster (npm run cluster)", function () {
   after(async () => cluster?.stop());
 
   it("registers the node Ready, with an InternalIP the API server reaches", () => {
-    const node = json<{ status: { addresses: { type: string; address: string }[]; nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string } } }>("get", "node", NODE_NAME);
+    const node = json<{
+      status: { addresses: { type: string; address: string }[]; nodeInfo: { kubeletVersion: string; containerRuntimeVersion: string } };
+    }>("get", "node", NODE_NAME);
     assert.deepEqual(
       node.status.addresses.find(a => a.type === "InternalIP"),
       { type: "InternalIP", address: cluster?.addresses.nodeIp },
@@ -49,7 +51,10 @@ describe("node cluster (npm run cluster)", function () {
   });
 
   it("has kubectl version print client and server at the pinned release, and every binary report it", () => {
-    const v = JSON.parse(kubectl("version", "-o", "json")) as { clientVersion: { gitVersion: string }; serverVersion: { gitVersion: string } };
+    const v = JSON.parse(kubectl("version", "-o", "json")) as {
+      clientVersion: { gitVersion: string };
+      serverVersion: { gitVersion: string };
+    };
     assert.equal(v.clientVersion.gitVersion, RELEASE);
     assert.equal(v.serverVersion.gitVersion, RELEASE);
     const binDir = cluster?.controlPlane.binDir as string;
@@ -60,7 +65,9 @@ describe("node cluster (npm run cluster)", function () {
 
   it("publishes kube-root-ca.crt in a new namespace", async () => {
     const ns = namespace("root-ca-check");
-    await eventually("kube-root-ca.crt", async () => kubectl("get", "configmap", "kube-root-ca.crt", "-n", ns, "-o", "jsonpath={.data.ca\\.crt}").includes("BEGIN CERTIFICATE"));
+    await eventually("kube-root-ca.crt", async () =>
+      kubectl("get", "configmap", "kube-root-ca.crt", "-n", ns, "-o", "jsonpath={.data.ca\\.crt}").includes("BEGIN CERTIFICATE"),
+    );
   });
 
   it("runs a pod from the pause image (never pulled) and serves its logs through the kubelet", async () => {
@@ -93,11 +100,18 @@ describe("node cluster (npm run cluster)", function () {
       kind: "Pod",
       metadata: { name: "web", namespace: ns, labels: { app: "web" } },
       spec: {
-        containers: [{ name: "web", image: SERVER_IMAGE, imagePullPolicy: "Never", command: ["node", "-e", server], ports: [{ containerPort: 8080 }] }],
+        containers: [
+          { name: "web", image: SERVER_IMAGE, imagePullPolicy: "Never", command: ["node", "-e", server], ports: [{ containerPort: 8080 }] },
+        ],
         terminationGracePeriodSeconds: 1,
       },
     });
-    apply({ apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: ns }, spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080 }] } });
+    apply({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "web", namespace: ns },
+      spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
     const ip = kubectl("get", "service", "web", "-n", ns, "-o", "jsonpath={.spec.clusterIP}");
     const body = await eventually("an answer through the ClusterIP", () => httpGet(ip, 80), 120_000);
     assert.equal(body, "hello from web");
@@ -109,14 +123,13 @@ describe("node cluster (npm run cluster)", function () {
     const pod = await eventually(
       "a Running launcher pod",
       async () => {
-        const pods = json<{ items: { metadata: { name: string; managedFields?: { manager: string }[] }; spec: { nodeName?: string; containers: { image: string }[] }; status: { phase?: string } }[] }>(
-          "get",
-          "pods",
-          "-n",
-          ns,
-          "-l",
-          "kubevirt.io=virt-launcher",
-        );
+        const pods = json<{
+          items: {
+            metadata: { name: string; managedFields?: { manager: string }[] };
+            spec: { nodeName?: string; containers: { image: string }[] };
+            status: { phase?: string };
+          }[];
+        }>("get", "pods", "-n", ns, "-l", "kubevirt.io=virt-launcher");
         return pods.items.find(p => p.status.phase === "Running");
       },
       90_000,
@@ -129,7 +142,10 @@ describe("node cluster (npm run cluster)", function () {
     });
     assert.equal(vmi.status?.nodeName, NODE_NAME);
     // Created under KubeVirt's identity: the ServiceAccount's RBAC allows it, the admin's is not used.
-    assert.equal(kubectl("auth", "can-i", "create", "pods", "--as=system:serviceaccount:kubevirt:kubevirt-controller", "-n", ns).trim(), "yes");
+    assert.equal(
+      kubectl("auth", "can-i", "create", "pods", "--as=system:serviceaccount:kubevirt:kubevirt-controller", "-n", ns).trim(),
+      "yes",
+    );
   });
 });
 

@@ -21,7 +21,10 @@ describe("pepr build", function () {
     // Pepr writes the chart and manifests beside its default output only (dist/, ignored by git).
     out = path.join(ROOT, "dist");
     fs.rmSync(out, { recursive: true, force: true });
-    await run(process.execPath, [path.join(ROOT, "node_modules", "pepr", "dist", "cli.js"), "build", "-i", "vmnet-operator:0.1.0"], { cwd: ROOT, maxBuffer: 64 * 2 ** 20 });
+    await run(process.execPath, [path.join(ROOT, "node_modules", "pepr", "dist", "cli.js"), "build", "-i", "vmnet-operator:0.1.0"], {
+      cwd: ROOT,
+      maxBuffer: 64 * 2 ** 20,
+    });
   });
 
   it("writes a Helm chart whose values validate against its values schema", () => {
@@ -38,9 +41,19 @@ describe("pepr build", function () {
     const file = fs.readdirSync(out).find(f => f.endsWith(".yaml") && f.startsWith("pepr-module-"));
     assert.ok(file, `no module manifest in ${fs.readdirSync(out).join(", ")}`);
     const kinds = (yaml.loadAll(fs.readFileSync(path.join(out, file), "utf8")) as { kind?: string }[]).map(o => o?.kind);
-    assert.ok(kinds.includes("MutatingWebhookConfiguration") && kinds.includes("ValidatingWebhookConfiguration") && kinds.includes("Deployment"));
+    assert.ok(
+      kinds.includes("MutatingWebhookConfiguration") && kinds.includes("ValidatingWebhookConfiguration") && kinds.includes("Deployment"),
+    );
     const { controlPlane } = cluster();
-    const { stdout } = await run(path.join(controlPlane.binDir, "kubectl"), ["--kubeconfig", controlPlane.kubeconfig, "apply", "--server-side", "--dry-run=server", "-f", path.join(out, file)]);
+    const { stdout } = await run(path.join(controlPlane.binDir, "kubectl"), [
+      "--kubeconfig",
+      controlPlane.kubeconfig,
+      "apply",
+      "--server-side",
+      "--dry-run=server",
+      "-f",
+      path.join(out, file),
+    ]);
     assert.match(stdout, /serverside-applied \(server dry run\)/);
   });
 });

@@ -98,10 +98,13 @@ describe("the watcher as installed: self-managed TLS, Lease, probes (two process
     const m = fromSecretData(secret.data)!;
     for (const w of watchers) {
       const serial = await new Promise<string>((resolve, reject) => {
-        const s = tls.connect({ host: "127.0.0.1", port: w.webhookPort, ca: m.caCert, servername: serviceDnsNames(["vmnet-operator"], ns)[2] }, () => {
-          resolve(s.getPeerX509Certificate()!.serialNumber);
-          s.destroy();
-        });
+        const s = tls.connect(
+          { host: "127.0.0.1", port: w.webhookPort, ca: m.caCert, servername: serviceDnsNames(["vmnet-operator"], ns)[2] },
+          () => {
+            resolve(s.getPeerX509Certificate()!.serialNumber);
+            s.destroy();
+          },
+        );
         s.on("error", reject);
       });
       assert.equal(serial, new crypto.X509Certificate(m.cert).serialNumber, `${w.name} serves another certificate`);
@@ -109,10 +112,14 @@ describe("the watcher as installed: self-managed TLS, Lease, probes (two process
   });
 
   it("exactly one leads; after it stops (SIGTERM) the other takes over", async () => {
-    const leader = await eventually("a leader", async () => {
-      const states = await Promise.all(watchers.map(leading));
-      return states.filter(Boolean).length === 1 ? watchers[states.indexOf(true)] : undefined;
-    }, 60_000);
+    const leader = await eventually(
+      "a leader",
+      async () => {
+        const states = await Promise.all(watchers.map(leading));
+        return states.filter(Boolean).length === 1 ? watchers[states.indexOf(true)] : undefined;
+      },
+      60_000,
+    );
     const other = watchers.find(w => w !== leader)!;
     // The follower says so once it has read the Lease another holds (its next retry period).
     await eventually(`${other.name} to log that it follows`, async () => /following \(caches warm, no writes\)/.test(other.out()), 30_000);

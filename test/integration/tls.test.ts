@@ -44,7 +44,9 @@ function webhookConfigs(name: string): [typeof Kinds.MutatingWebhookConfiguratio
 /** The serial number of the certificate a TLS server presents, verified against `ca` for `servername`. */
 function servedSerial(port: number, ca: string, servername: string): Promise<{ serial: string; socket: tls.TLSSocket }> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: "127.0.0.1", port, ca, servername }, () => resolve({ serial: socket.getPeerX509Certificate()!.serialNumber, socket }));
+    const socket = tls.connect({ host: "127.0.0.1", port, ca, servername }, () =>
+      resolve({ serial: socket.getPeerX509Certificate()!.serialNumber, socket }),
+    );
     socket.on("error", reject);
   });
 }
@@ -110,7 +112,9 @@ describe("self-managed TLS: Secret, caBundle and reload against the real API ser
 
   it("puts the CA back into a caBundle that was overwritten (re-applied manifests)", async () => {
     const [kind] = webhookConfigs(configName)[1];
-    await cluster().client.jsonPatch(kind, configName, undefined, [{ op: "add", path: "/webhooks/1/clientConfig/caBundle", value: Buffer.from("not a CA").toString("base64") }]);
+    await cluster().client.jsonPatch(kind, configName, undefined, [
+      { op: "add", path: "/webhooks/1/clientConfig/caBundle", value: Buffer.from("not a CA").toString("base64") },
+    ]);
     const m = await manager().current();
     const bundle = Buffer.from(m.ca).toString("base64");
     assert.deepEqual(await caBundles(), [bundle, bundle, bundle]);
@@ -123,7 +127,10 @@ describe("self-managed TLS: Secret, caBundle and reload against the real API ser
     const pair = await m.current();
     m.writeFiles(pair);
     // What Pepr does (lib/controller/index.ts): read the files, https.createServer, listen.
-    const server = https.createServer({ key: fs.readFileSync(path.join(dir, "tls.key")), cert: fs.readFileSync(path.join(dir, "tls.crt")) }, (_req, res) => res.end("ok"));
+    const server = https.createServer(
+      { key: fs.readFileSync(path.join(dir, "tls.key")), cert: fs.readFileSync(path.join(dir, "tls.crt")) },
+      (_req, res) => res.end("ok"),
+    );
     await new Promise<void>(r => server.listen(0, "127.0.0.1", () => r()));
     assert.ok(capturedServers().includes(server), "the seam did not capture the server");
     const port = (server.address() as { port: number }).port;
@@ -156,7 +163,11 @@ describe("self-managed TLS: Secret, caBundle and reload against the real API ser
     const ca = createCa(now, 30);
     const issued = createServingCert(ca, serviceDnsNames(["vmnet-operator"], ns), now, 30);
     const b64 = (s: string): string => Buffer.from(s).toString("base64");
-    await cluster().client.create(SECRET, { metadata: { name: "cm-issued", namespace: ns }, type: "kubernetes.io/tls", data: { "tls.crt": b64(issued.cert), "tls.key": b64(issued.key), "ca.crt": b64(ca.cert) } });
+    await cluster().client.create(SECRET, {
+      metadata: { name: "cm-issued", namespace: ns },
+      type: "kubernetes.io/tls",
+      data: { "tls.crt": b64(issued.cert), "tls.key": b64(issued.key), "ca.crt": b64(ca.cert) },
+    });
     const bundlesBefore = await caBundles();
     const got = await manager({ mode: "cert-manager", secret: "cm-issued" }).current();
     assert.equal(got.cert, issued.cert);

@@ -48,9 +48,17 @@ export class SimApi {
    * stale read: the VM and migration reconcilers both write VMI status, and neither may undo
    * the other.
    */
-  patch<T>(kind: KindRef, name: string, namespace: string | undefined, body: Record<string, unknown>, opts: { status?: boolean; resourceVersion?: string } = {}): Promise<T> {
+  patch<T>(
+    kind: KindRef,
+    name: string,
+    namespace: string | undefined,
+    body: Record<string, unknown>,
+    opts: { status?: boolean; resourceVersion?: string } = {},
+  ): Promise<T> {
     this.writes++;
-    const patch = opts.resourceVersion ? { ...body, metadata: { ...((body.metadata as object) ?? {}), resourceVersion: opts.resourceVersion } } : body;
+    const patch = opts.resourceVersion
+      ? { ...body, metadata: { ...((body.metadata as object) ?? {}), resourceVersion: opts.resourceVersion } }
+      : body;
     return this.client.request<T>({
       method: "PATCH",
       path: resourcePath(kind, namespace, name, opts.status ? "status" : undefined),

@@ -14,9 +14,21 @@ const NAME = "kubevirt-sim-controller";
 
 /** What the simulator does: the part of virt-controller's RBAC it needs. */
 const RULES = [
-  { apiGroups: ["kubevirt.io"], resources: ["virtualmachines", "virtualmachines/status"], verbs: ["get", "list", "watch", "patch", "update"] },
-  { apiGroups: ["kubevirt.io"], resources: ["virtualmachineinstances", "virtualmachineinstances/status"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] },
-  { apiGroups: ["kubevirt.io"], resources: ["virtualmachineinstancemigrations", "virtualmachineinstancemigrations/status"], verbs: ["get", "list", "watch", "patch", "update"] },
+  {
+    apiGroups: ["kubevirt.io"],
+    resources: ["virtualmachines", "virtualmachines/status"],
+    verbs: ["get", "list", "watch", "patch", "update"],
+  },
+  {
+    apiGroups: ["kubevirt.io"],
+    resources: ["virtualmachineinstances", "virtualmachineinstances/status"],
+    verbs: ["get", "list", "watch", "create", "patch", "update", "delete"],
+  },
+  {
+    apiGroups: ["kubevirt.io"],
+    resources: ["virtualmachineinstancemigrations", "virtualmachineinstancemigrations/status"],
+    verbs: ["get", "list", "watch", "patch", "update"],
+  },
   { apiGroups: [""], resources: ["pods", "pods/status"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] },
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
 ];

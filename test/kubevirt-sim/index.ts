@@ -95,7 +95,11 @@ async function launch(opts: KubevirtSimOptions): Promise<KubevirtSim> {
   const queueOpts = { baseDelayMs: 50, maxDelayMs: opts.maxRetryDelayMs ?? 2000 };
   const instances = new WorkQueue(key => reconcileInstance(api, key), { ...queueOpts, concurrency: 16, onError: onError("reconcile") });
   // The controller schedules its next steps into the queue that runs it.
-  const migrationQueue: WorkQueue = new WorkQueue(key => migrations.reconcile(key), { ...queueOpts, concurrency: 8, onError: onError("migration") });
+  const migrationQueue: WorkQueue = new WorkQueue(key => migrations.reconcile(key), {
+    ...queueOpts,
+    concurrency: 8,
+    onError: onError("migration"),
+  });
   const migrations = new MigrationController(api, { stepDelayMs, failMigration: opts.failMigration }, key => migrationQueue.add(key));
   const informer = new Informer(api, {
     instance: key => instances.add(key),

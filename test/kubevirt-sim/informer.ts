@@ -76,7 +76,8 @@ export class Informer {
         this.#api.list<SimVmim>(Kinds.VirtualMachineInstanceMigration),
       ]);
       for (const obj of [...vms, ...vmis]) if (this.#inScope(obj)) this.#sinks.instance(keyOf(obj));
-      for (const m of vmims) if (this.#inScope(m) && !["Succeeded", "Failed"].includes(String(m.status?.phase))) this.#sinks.migration(keyOf(m));
+      for (const m of vmims)
+        if (this.#inScope(m) && !["Succeeded", "Failed"].includes(String(m.status?.phase))) this.#sinks.migration(keyOf(m));
     } catch (err) {
       this.#sinks.onError("resync", err);
     }
@@ -87,7 +88,11 @@ export class Informer {
   }
 
   /** Starts one watch whose callback only enqueues, so it can never fail and lose an event. */
-  async #watch<T extends GenericClass>(model: T, label: [string, string] | undefined, onEvent: (obj: KubeObject, phase: WatchPhase) => void): Promise<void> {
+  async #watch<T extends GenericClass>(
+    model: T,
+    label: [string, string] | undefined,
+    onEvent: (obj: KubeObject, phase: WatchPhase) => void,
+  ): Promise<void> {
     const base = K8s(model);
     const query = label ? base.WithLabel(label[0], label[1]) : base;
     const watcher = query.Watch((obj, phase) => {

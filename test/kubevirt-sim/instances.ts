@@ -91,7 +91,9 @@ async function deleteVmi(api: SimApi, vmi: SimVmi): Promise<void> {
 /** The launcher pods of a VMI (source and migration targets), oldest first. */
 export async function launcherPods(api: SimApi, vmi: SimVmi): Promise<SimPod[]> {
   const pods = await api.list<SimPod>(Kinds.Pod, vmi.metadata?.namespace, `${Label.createdBy}=${vmi.metadata?.uid}`);
-  return pods.filter(p => !p.metadata?.deletionTimestamp).sort((a, b) => String(a.metadata?.creationTimestamp).localeCompare(String(b.metadata?.creationTimestamp)));
+  return pods
+    .filter(p => !p.metadata?.deletionTimestamp)
+    .sort((a, b) => String(a.metadata?.creationTimestamp).localeCompare(String(b.metadata?.creationTimestamp)));
 }
 
 async function deletePods(api: SimApi, vmi: SimVmi): Promise<void> {
@@ -156,11 +158,18 @@ export async function ensurePodRunning(api: SimApi, pod: SimPod): Promise<SimPod
     const annotations = { [Annotation.networkStatus]: JSON.stringify(networkStatus(pod, String(status.podIP)), null, 2) };
     current = await api.patch<SimPod>(Kinds.Pod, String(name), namespace, { metadata: { annotations } });
   }
-  return api.patch<SimPod>(Kinds.Pod, String(name), namespace, { status }, { status: true, resourceVersion: current.metadata?.resourceVersion });
+  return api.patch<SimPod>(
+    Kinds.Pod,
+    String(name),
+    namespace,
+    { status },
+    { status: true, resourceVersion: current.metadata?.resourceVersion },
+  );
 }
 
 /** Where the VMI runs: as recorded, else where the scheduler put its pod (a real node), else the first simulated node. */
-const vmiNode = (vmi: SimVmi, pod: SimPod): string => vmi.status?.activePods?.[String(pod.metadata?.uid)] ?? vmi.status?.nodeName ?? podNode(pod) ?? NODES[0];
+const vmiNode = (vmi: SimVmi, pod: SimPod): string =>
+  vmi.status?.activePods?.[String(pod.metadata?.uid)] ?? vmi.status?.nodeName ?? podNode(pod) ?? NODES[0];
 
 async function ensureVmiRunning(api: SimApi, vmi: SimVmi, pod: SimPod): Promise<SimVmi> {
   const node = vmiNode(vmi, pod);

@@ -4,7 +4,8 @@
 import { startKubevirtSim } from "./index";
 
 async function main(): Promise<void> {
-  if (!process.env.KUBECONFIG) throw new Error("KUBECONFIG is not set: point it at a cluster with the KubeVirt CRDs (npm run control-plane prints one)");
+  if (!process.env.KUBECONFIG)
+    throw new Error("KUBECONFIG is not set: point it at a cluster with the KubeVirt CRDs (npm run control-plane prints one)");
   const sim = await startKubevirtSim();
   console.error("[kubevirt-sim] running: VMs get VMIs and virt-launcher pods, migrations walk their phases; Ctrl-C stops it");
   const signal = await new Promise<NodeJS.Signals>(resolve => {

@@ -115,16 +115,19 @@ export class MigrationController {
     const vmiName = vmim.spec?.vmiName;
     const ref = `${vmim.metadata?.namespace}/${vmiName}`;
     if (!vmiName) throw new MigrationFailure("spec.vmiName is empty: name the VirtualMachineInstance to migrate");
-    if (!vmi || vmi.metadata?.deletionTimestamp) throw new MigrationFailure(`VirtualMachineInstance ${ref} does not exist (or is being deleted): nothing to migrate`);
+    if (!vmi || vmi.metadata?.deletionTimestamp)
+      throw new MigrationFailure(`VirtualMachineInstance ${ref} does not exist (or is being deleted): nothing to migrate`);
     const status = vmi.status ?? {};
-    if (status.phase !== "Running") throw new MigrationFailure(`VirtualMachineInstance ${ref} is not running (phase ${status.phase}): only a running VMI can migrate`);
+    if (status.phase !== "Running")
+      throw new MigrationFailure(`VirtualMachineInstance ${ref} is not running (phase ${status.phase}): only a running VMI can migrate`);
     return this.#checkOwner(vmim, vmi, ref);
   }
 
   /** Once started, the VMI's migrationState must still be this migration's. */
   #checkOwner(vmim: SimVmim, vmi: SimVmi, ref: string): SimVmi {
     const owner = vmi.status?.migrationState?.migrationUid;
-    if (vmim.status?.phase !== undefined && owner !== uidOf(vmim)) throw new MigrationFailure(`the migration state of VirtualMachineInstance ${ref} was taken over by migration ${owner}`);
+    if (vmim.status?.phase !== undefined && owner !== uidOf(vmim))
+      throw new MigrationFailure(`the migration state of VirtualMachineInstance ${ref} was taken over by migration ${owner}`);
     return vmi;
   }
 
@@ -132,7 +135,12 @@ export class MigrationController {
     await this.#mayStart(vmim, vmi);
     const status = vmi.status ?? {};
     const source = (await launcherPods(this.#api, vmi)).find(p => uidOf(p) in (status.activePods ?? {}));
-    const state: MigrationState = { migrationUid: uidOf(vmim), sourceNode: status.nodeName ?? NODES[0], sourcePod: source?.metadata?.name, mode: "PreCopy" };
+    const state: MigrationState = {
+      migrationUid: uidOf(vmim),
+      sourceNode: status.nodeName ?? NODES[0],
+      sourcePod: source?.metadata?.name,
+      mode: "PreCopy",
+    };
     // Taking the VMI's migrationState is guarded by resourceVersion: of two migrations started at
     // once, the second gets a conflict, retries, and then sees the first one in flight.
     const migrationState = replaceMap(status.migrationState as Record<string, unknown> | undefined, { ...state });
@@ -148,7 +156,9 @@ export class MigrationController {
     const other = vmi.status?.migrationState;
     if (!other || other.completed || !other.migrationUid || other.migrationUid === uidOf(vmim)) return;
     if (await this.#migrationExists(vmi, other.migrationUid)) {
-      throw new MigrationFailure(`VirtualMachineInstance ${ref} is already migrating (migration uid ${other.migrationUid}); wait for it to finish`);
+      throw new MigrationFailure(
+        `VirtualMachineInstance ${ref} is already migrating (migration uid ${other.migrationUid}); wait for it to finish`,
+      );
     }
     await this.#deleteTargets(vmi, other.migrationUid);
   }
@@ -162,7 +172,10 @@ export class MigrationController {
     const uid = String(vmim.metadata?.uid);
     const [existing] = await this.#targets(vmi, uid);
     const pod = existing ?? (await createLauncherPod(this.#api, vmi, { uid, name: String(vmim.metadata?.name) }));
-    const state = await this.#updateState(vmi, { targetNode: otherNode(vmi.status?.migrationState?.sourceNode), targetPod: pod.metadata?.name });
+    const state = await this.#updateState(vmi, {
+      targetNode: otherNode(vmi.status?.migrationState?.sourceNode),
+      targetPod: pod.metadata?.name,
+    });
     await this.#setPhase(vmim, "Scheduling", state);
   }
 
@@ -172,7 +185,11 @@ export class MigrationController {
     if (!target) return; // the kubelet has not started it yet: this step runs again after stepDelayMs
     const node = podNode(target);
     const state = vmi.status?.migrationState;
-    await this.#setPhase(vmim, "Scheduled", node && node !== state?.targetNode ? await this.#updateState(vmi, { targetNode: node }) : state);
+    await this.#setPhase(
+      vmim,
+      "Scheduled",
+      node && node !== state?.targetNode ? await this.#updateState(vmi, { targetNode: node }) : state,
+    );
   }
 
   async #complete(vmim: SimVmim, vmi: SimVmi): Promise<void> {
@@ -214,7 +231,12 @@ export class MigrationController {
     const vmi = await this.#api.get<SimVmi>(Kinds.VirtualMachineInstance, vmim.spec.vmiName, vmim.metadata?.namespace);
     const uid = String(vmim.metadata?.uid);
     if (!vmi || vmi.status?.migrationState?.migrationUid !== uid || vmi.status.migrationState.completed) return;
-    await this.#updateState(vmi, { completed: true, failed: true, failureReason: "the migration was deleted before it finished", endTimestamp: now() });
+    await this.#updateState(vmi, {
+      completed: true,
+      failed: true,
+      failureReason: "the migration was deleted before it finished",
+      endTimestamp: now(),
+    });
     await this.#deleteTargets(vmi, uid);
   }
 
@@ -229,7 +251,8 @@ export class MigrationController {
   async #targetPod(vmim: SimVmim): Promise<SimPod> {
     const pods = await this.#api.list<SimPod>(Kinds.Pod, vmim.metadata?.namespace, `${Label.migrationJobUID}=${vmim.metadata?.uid}`);
     const pod = pods.find(p => !p.metadata?.deletionTimestamp);
-    if (!pod) throw new MigrationFailure(`the target virt-launcher pod of migration ${vmim.metadata?.namespace}/${vmim.metadata?.name} is gone`);
+    if (!pod)
+      throw new MigrationFailure(`the target virt-launcher pod of migration ${vmim.metadata?.namespace}/${vmim.metadata?.name} is gone`);
     return pod;
   }
 
@@ -248,9 +271,15 @@ export class MigrationController {
     const transitions = [...(vmim.status?.phaseTransitionTimestamps ?? []), { phase, phaseTransitionTimestamp: now() }];
     const status: Record<string, unknown> = { phase, phaseTransitionTimestamps: transitions };
     if (migrationState) status.migrationState = migrationState;
-    await this.#api.patch(Kinds.VirtualMachineInstanceMigration, String(vmim.metadata?.name), vmim.metadata?.namespace, { status }, {
-      status: true,
-      resourceVersion: vmim.metadata?.resourceVersion,
-    });
+    await this.#api.patch(
+      Kinds.VirtualMachineInstanceMigration,
+      String(vmim.metadata?.name),
+      vmim.metadata?.namespace,
+      { status },
+      {
+        status: true,
+        resourceVersion: vmim.metadata?.resourceVersion,
+      },
+    );
   }
 }

@@ -36,7 +36,9 @@ export const isSecondaryMultus = (n: Network): boolean => n.multus !== undefined
 /** "ns/name" or "name" as written in a VMI, split against the VMI's namespace. */
 export function nadRef(networkName: string, vmiNamespace: string): { namespace: string; name: string } {
   const slash = networkName.indexOf("/");
-  return slash < 0 ? { namespace: vmiNamespace, name: networkName } : { namespace: networkName.slice(0, slash), name: networkName.slice(slash + 1) };
+  return slash < 0
+    ? { namespace: vmiNamespace, name: networkName }
+    : { namespace: networkName.slice(0, slash), name: networkName.slice(slash + 1) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -96,7 +98,14 @@ export function renderVmi(vm: SimVm): SimVmi {
         "kubevirt.io/storage-observed-api-version": "v1",
       },
       ownerReferences: [
-        { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name: String(meta.name), uid: String(meta.uid), controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: "kubevirt.io/v1",
+          kind: "VirtualMachine",
+          name: String(meta.name),
+          uid: String(meta.uid),
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ],
     },
     spec: structuredClone(template.spec ?? {}),
@@ -143,11 +152,24 @@ export function renderLauncherPod(vmi: SimVmi, migration?: MigrationTarget, real
       namespace: meta.namespace,
       labels: launcherLabels(vmi, migration),
       annotations: launcherAnnotations(vmi, migration),
-      ownerReferences: [{ apiVersion: "kubevirt.io/v1", kind: "VirtualMachineInstance", name, uid: String(meta.uid), controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: "kubevirt.io/v1",
+          kind: "VirtualMachineInstance",
+          name,
+          uid: String(meta.uid),
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec: {
       // On a real node the container runs `realImage` (imported, never pulled) as it is.
-      containers: [realImage ? { name: "compute", image: realImage, imagePullPolicy: "Never" } : { name: "compute", image: LAUNCHER_IMAGE, command: ["/usr/bin/virt-launcher-monitor"] }],
+      containers: [
+        realImage
+          ? { name: "compute", image: realImage, imagePullPolicy: "Never" }
+          : { name: "compute", image: LAUNCHER_IMAGE, command: ["/usr/bin/virt-launcher-monitor"] },
+      ],
       restartPolicy: "Never",
       automountServiceAccountToken: false,
       hostname: launcherHostname(vmi),
@@ -204,7 +226,9 @@ export function podNetworkElements(pod: SimPod): NetworkSelectionElement[] {
   if (!raw) return [];
   try {
     const parsed: unknown = JSON.parse(raw);
-    return Array.isArray(parsed) ? parsed.filter((e): e is NetworkSelectionElement => typeof e === "object" && e !== null && typeof e.name === "string") : [];
+    return Array.isArray(parsed)
+      ? parsed.filter((e): e is NetworkSelectionElement => typeof e === "object" && e !== null && typeof e.name === "string")
+      : [];
   } catch {
     return [];
   }
@@ -238,7 +262,15 @@ export function runningPodStatus(pod: SimPod, now: string): PodStatus {
     startTime: now,
     conditions: ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"].map(ready),
     containerStatuses: [
-      { name: "compute", image: LAUNCHER_IMAGE, imageID: "", ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } },
+      {
+        name: "compute",
+        image: LAUNCHER_IMAGE,
+        imageID: "",
+        ready: true,
+        started: true,
+        restartCount: 0,
+        state: { running: { startedAt: now } },
+      },
     ],
   };
 }
@@ -268,19 +300,40 @@ export function vmiInterfaces(vmi: SimVmi, pod: SimPod): VmiInterfaceStatus[] {
   return out;
 }
 
-function interfaceStatus(vmi: SimVmi, pod: SimPod, iface: Interface, net: Network, elements: NetworkSelectionElement[]): VmiInterfaceStatus {
+function interfaceStatus(
+  vmi: SimVmi,
+  pod: SimPod,
+  iface: Interface,
+  net: Network,
+  elements: NetworkSelectionElement[],
+): VmiInterfaceStatus {
   const fallbackMac = iface.macAddress ?? fakeMac(`${vmi.metadata?.uid}/${iface.name}`);
   if (!isSecondaryMultus(net)) {
     const ip = pod.status?.podIP;
-    return { name: iface.name, mac: fallbackMac, ...addresses(ip ? [ip] : []), podInterfaceName: "eth0", infoSource: "domain", queueCount: 1 };
+    return {
+      name: iface.name,
+      mac: fallbackMac,
+      ...addresses(ip ? [ip] : []),
+      podInterfaceName: "eth0",
+      infoSource: "domain",
+      queueCount: 1,
+    };
   }
   const podInterfaceName = hashedInterfaceName(net.name);
   const el = elements.find(e => e.interface === podInterfaceName);
   const ips = Array.isArray(el?.ips) ? el.ips.map(stripPrefix) : [];
-  return { name: iface.name, mac: el?.mac ?? fallbackMac, ...addresses(ips), podInterfaceName, infoSource: "domain, multus-status", queueCount: 1 };
+  return {
+    name: iface.name,
+    mac: el?.mac ?? fallbackMac,
+    ...addresses(ips),
+    podInterfaceName,
+    infoSource: "domain, multus-status",
+    queueCount: 1,
+  };
 }
 
-const addresses = (ips: string[]): Pick<VmiInterfaceStatus, "ipAddress" | "ipAddresses"> => (ips.length ? { ipAddress: ips[0], ipAddresses: ips } : {});
+const addresses = (ips: string[]): Pick<VmiInterfaceStatus, "ipAddress" | "ipAddresses"> =>
+  ips.length ? { ipAddress: ips[0], ipAddresses: ips } : {};
 
 /**
  * KubeVirt's LiveMigratable condition, for the one reason a VM without disks can have:
@@ -290,11 +343,23 @@ export function liveMigratable(vmi: SimVmi): { ok: boolean; message?: string } {
   if (vmi.metadata?.annotations?.[Annotation.allowPodBridgeMigration] !== undefined) return { ok: true };
   const podNets = new Set((vmi.spec?.networks ?? []).filter(n => n.pod !== undefined || n.multus?.default === true).map(n => n.name));
   const bad = (vmi.spec?.domain?.devices?.interfaces ?? []).find(i => i.bridge !== undefined && podNets.has(i.name));
-  return bad ? { ok: false, message: `cannot migrate VMI which does not use masquerade, bridge with ${Annotation.allowPodBridgeMigration} VM annotation or a migratable plugin to connect to the pod network` } : { ok: true };
+  return bad
+    ? {
+        ok: false,
+        message: `cannot migrate VMI which does not use masquerade, bridge with ${Annotation.allowPodBridgeMigration} VM annotation or a migratable plugin to connect to the pod network`,
+      }
+    : { ok: true };
 }
 
 /** Keeps a condition's lastTransitionTime while its status stays the same. */
-export function condition(existing: Condition[] | undefined, type: string, ok: boolean, now: string, reason?: string, message?: string): Condition {
+export function condition(
+  existing: Condition[] | undefined,
+  type: string,
+  ok: boolean,
+  now: string,
+  reason?: string,
+  message?: string,
+): Condition {
   const status = ok ? "True" : "False";
   const prev = existing?.find(c => c.type === type);
   return {
@@ -309,7 +374,12 @@ export function condition(existing: Condition[] | undefined, type: string, ok: b
 }
 
 /** The status of a VMI whose active launcher pod is `pod`, on `node`. */
-export function runningVmiStatus(vmi: SimVmi, pod: SimPod, node: string, now: string): Required<Pick<VmiStatus, "phase" | "nodeName" | "activePods" | "interfaces" | "conditions">> {
+export function runningVmiStatus(
+  vmi: SimVmi,
+  pod: SimPod,
+  node: string,
+  now: string,
+): Required<Pick<VmiStatus, "phase" | "nodeName" | "activePods" | "interfaces" | "conditions">> {
   const migratable = liveMigratable(vmi);
   const existing = vmi.status?.conditions;
   return {
@@ -319,7 +389,14 @@ export function runningVmiStatus(vmi: SimVmi, pod: SimPod, node: string, now: st
     interfaces: vmiInterfaces(vmi, pod),
     conditions: [
       condition(existing, "Ready", true, now),
-      condition(existing, "LiveMigratable", migratable.ok, now, migratable.ok ? undefined : "InterfaceNotLiveMigratable", migratable.message),
+      condition(
+        existing,
+        "LiveMigratable",
+        migratable.ok,
+        now,
+        migratable.ok ? undefined : "InterfaceNotLiveMigratable",
+        migratable.message,
+      ),
     ],
   };
 }
@@ -365,7 +442,9 @@ function printableStatus(vm: SimVm, vmi: SimVmi | undefined): string {
 /** JSON with sorted keys, so two renderings compare equal whatever their key order. */
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
   );
 }
 

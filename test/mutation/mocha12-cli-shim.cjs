@@ -9,7 +9,8 @@ Module._resolveFilename = function (request, ...rest) {
   try {
     return resolve.call(this, request, ...rest);
   } catch (err) {
-    if (err && err.code === "MODULE_NOT_FOUND" && /[\\/]mocha[\\/]lib[\\/]cli[\\/][a-z-]+$/.test(request)) return resolve.call(this, `${request}.cjs`, ...rest);
+    if (err && err.code === "MODULE_NOT_FOUND" && /[\\/]mocha[\\/]lib[\\/]cli[\\/][a-z-]+$/.test(request))
+      return resolve.call(this, `${request}.cjs`, ...rest);
     throw err;
   }
 };

@@ -88,7 +88,8 @@ function main(): void {
   const fresh = next.every((e, i) => e === config.mutate[i]);
   if (fresh) console.log("every ranged entry matches its functions");
   if (process.argv.includes("--check") && !fresh) process.exitCode = 1;
-  for (const file of configured(config.mutate).keys()) if (!RANGED[file]) console.log(`${file}: not in RANGED (test/mutation/ranges.ts): name its functions there`);
+  for (const file of configured(config.mutate).keys())
+    if (!RANGED[file]) console.log(`${file}: not in RANGED (test/mutation/ranges.ts): name its functions there`);
   if (process.argv.includes("--write")) {
     const text = fs.readFileSync(CONFIG, "utf8");
     // Only the entries are replaced, so the file keeps its layout (and passes the format check).

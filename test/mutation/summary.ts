@@ -20,14 +20,21 @@ const args = process.argv.slice(2);
 const onlyAt = args.indexOf("--only");
 const files = onlyAt < 0 ? args : args.slice(0, onlyAt);
 // "path:from-to" keeps mutants of those lines only (the line ranges of stryker.config.json).
-const only = onlyAt < 0 ? [] : args.slice(onlyAt + 1).map(s => /^(.*?)(?::(\d+)-(\d+))?$/.exec(s)!).map(m => ({ file: m[1], from: Number(m[2] ?? 0), to: Number(m[3] ?? Infinity) }));
+const only =
+  onlyAt < 0
+    ? []
+    : args
+        .slice(onlyAt + 1)
+        .map(s => /^(.*?)(?::(\d+)-(\d+))?$/.exec(s)!)
+        .map(m => ({ file: m[1], from: Number(m[2] ?? 0), to: Number(m[3] ?? Infinity) }));
 
 const byFile = new Map<string, Mutant[]>();
 const sources = new Map<string, string[]>();
 for (const f of files) {
   const report = JSON.parse(readFileSync(f, "utf8")) as Report;
   for (const [name, file] of Object.entries(report.files)) {
-    const keep = (m: Mutant): boolean => only.length === 0 || only.some(o => name.endsWith(o.file) && m.location.start.line >= o.from && m.location.start.line <= o.to);
+    const keep = (m: Mutant): boolean =>
+      only.length === 0 || only.some(o => name.endsWith(o.file) && m.location.start.line >= o.from && m.location.start.line <= o.to);
     byFile.set(name, [...(byFile.get(name) ?? []), ...file.mutants.filter(keep)]);
     sources.set(name, file.source.split("\n"));
   }
@@ -48,13 +55,19 @@ for (const [name, mutants] of [...byFile].sort(([a], [b]) => a.localeCompare(b))
   total.other += other;
   const valid = k + s + t + n;
   rows.push(`| ${name} | ${k} | ${t} | ${s} | ${n} | ${other} | ${valid ? ((100 * (k + t)) / valid).toFixed(1) : "-"}% |`);
-  for (const m of mutants.filter(x => x.status === "Survived" || x.status === "NoCoverage").sort((a, b) => a.location.start.line - b.location.start.line)) {
+  for (const m of mutants
+    .filter(x => x.status === "Survived" || x.status === "NoCoverage")
+    .sort((a, b) => a.location.start.line - b.location.start.line)) {
     const line = sources.get(name)![m.location.start.line - 1].trim().slice(0, 90);
-    survivors.push(`- ${name}:${m.location.start.line} ${m.mutatorName} (${m.status}) -> \`${(m.replacement ?? "").replace(/\s+/g, " ").slice(0, 60)}\` in \`${line}\``);
+    survivors.push(
+      `- ${name}:${m.location.start.line} ${m.mutatorName} (${m.status}) -> \`${(m.replacement ?? "").replace(/\s+/g, " ").slice(0, 60)}\` in \`${line}\``,
+    );
   }
 }
 const valid = total.Killed + total.Survived + total.Timeout + total.NoCoverage;
 console.log("| file | killed | timeout | survived | no coverage | ignored/errors | score |\n|---|---|---|---|---|---|---|");
 console.log(rows.join("\n"));
-console.log(`| **total** | ${total.Killed} | ${total.Timeout} | ${total.Survived} | ${total.NoCoverage} | ${total.other} | **${((100 * (total.Killed + total.Timeout)) / valid).toFixed(1)}%** |`);
+console.log(
+  `| **total** | ${total.Killed} | ${total.Timeout} | ${total.Survived} | ${total.NoCoverage} | ${total.other} | **${((100 * (total.Killed + total.Timeout)) / valid).toFixed(1)}%** |`,
+);
 console.log(`\nSurvivors (${survivors.length}):\n${survivors.join("\n")}`);

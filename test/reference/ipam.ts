@@ -156,11 +156,7 @@ export function refRefusal(pool: RefPool, address: string): "OutOfRange" | "Excl
 }
 
 function hexMac(value: bigint): string {
-  return value
-    .toString(16)
-    .padStart(12, "0")
-    .match(/../g)!
-    .join(":");
+  return value.toString(16).padStart(12, "0").match(/../g)!.join(":");
 }
 
 /** The MAC a NIC with these addresses gets (any order, "/prefix" allowed). */

@@ -35,7 +35,8 @@ async function stopOperator(): Promise<{ resume: () => Promise<void> }> {
 }
 
 /** An admin write, retried while the API server's admission-policy cache still has the binding we deleted. */
-const plant = <T>(what: string, write: () => Promise<T>): Promise<T> => eventually(`planting ${what}`, async () => (await write()) ?? (true as T), 20_000);
+const plant = <T>(what: string, write: () => Promise<T>): Promise<T> =>
+  eventually(`planting ${what}`, async () => (await write()) ?? (true as T), 20_000);
 
 /** Merge-patches a claim's status (null removes a field), computed from its current status. */
 async function setStatus(ns: string, name: string, change: (s: NonNullable<IPClaim["status"]>) => Record<string, unknown>): Promise<void> {
@@ -64,13 +65,20 @@ describe("invariant checker: planted problems are reported", function () {
   const v4b = `10.231.${third}`;
   const claims = new Map<string, IPClaim>();
   const problems = async (o: InvariantOptions = opts): Promise<string[]> => (await checkInvariants(client(), o)).problems;
-  const reported = (list: string[], kind: string, ...about: string[]): boolean => list.some(p => p.startsWith(`${kind}:`) && about.every(a => p.includes(a)));
+  const reported = (list: string[], kind: string, ...about: string[]): boolean =>
+    list.some(p => p.startsWith(`${kind}:`) && about.every(a => p.includes(a)));
 
   before(async () => {
     ns = await freshNamespace("inv");
     await createNad(ns, "vlan100");
     await createNad(ns, "vlan200");
-    await createPool(p4, { cidr: `${v4}.0/24`, gateway: `${v4}.1`, ranges: [`${v4}.10-${v4}.200`], exclude: [`${v4}.50`], networks: [`${ns}/vlan100`] });
+    await createPool(p4, {
+      cidr: `${v4}.0/24`,
+      gateway: `${v4}.1`,
+      ranges: [`${v4}.10-${v4}.200`],
+      exclude: [`${v4}.50`],
+      networks: [`${ns}/vlan100`],
+    });
     await createPool(p4b, { cidr: `${v4b}.0/24`, networks: [`${ns}/vlan200`] });
     await createPool(p6, { cidr: `fd00:230:${third.toString(16)}::/64`, networks: [`${ns}/vlan200`] });
     opts = { namespace: ns, pools: [p4, p4b, p6] };
@@ -97,7 +105,11 @@ describe("invariant checker: planted problems are reported", function () {
   it("a dual-stack claim listing its IPv6 address first is no problem (pools matched by CIDR, not position)", async () => {
     await setStatus(ns, "dual.ovs1", s => ({ addresses: [...(s.addresses ?? [])].reverse() }));
     const list = await problems();
-    assert.deepEqual(list.filter(p => p.includes("dual")), [], list.join("\n"));
+    assert.deepEqual(
+      list.filter(p => p.includes("dual")),
+      [],
+      list.join("\n"),
+    );
   });
 
   it("reports a Bound claim with no address", async () => {
@@ -133,7 +145,10 @@ describe("invariant checker: planted problems are reported", function () {
   it("reports two claims of a pool with one MAC", async () => {
     await setStatus(ns, "mac-b.ovs1", () => ({ mac: claims.get("mac-a")!.status!.mac }));
     const list = await problems();
-    assert.ok(reported(list, "duplicate", `MAC ${claims.get("mac-a")!.status!.mac}`, `${ns}/mac-a.ovs1`, `${ns}/mac-b.ovs1`), list.join("\n"));
+    assert.ok(
+      reported(list, "duplicate", `MAC ${claims.get("mac-a")!.status!.mac}`, `${ns}/mac-a.ovs1`, `${ns}/mac-b.ovs1`),
+      list.join("\n"),
+    );
   });
 
   it("reports the gateway handed out", async () => {
@@ -157,8 +172,18 @@ describe("invariant checker: planted problems are reported", function () {
   });
 
   it("reports a record for a missing claim, and one for a claim showing another address", async () => {
-    await plant("a record for a ghost", () => client().create(Kinds.IPAllocation, { metadata: { name: allocationName(p4, `${v4}.180`) }, spec: { pool: p4, address: `${v4}.180`, claimRef: { namespace: ns, name: "ghost.ovs1" } } }));
-    await plant("a second record for leak.ovs1", () => client().create(Kinds.IPAllocation, { metadata: { name: allocationName(p4, `${v4}.181`) }, spec: { pool: p4, address: `${v4}.181`, claimRef: { namespace: ns, name: "leak.ovs1" } } }));
+    await plant("a record for a ghost", () =>
+      client().create(Kinds.IPAllocation, {
+        metadata: { name: allocationName(p4, `${v4}.180`) },
+        spec: { pool: p4, address: `${v4}.180`, claimRef: { namespace: ns, name: "ghost.ovs1" } },
+      }),
+    );
+    await plant("a second record for leak.ovs1", () =>
+      client().create(Kinds.IPAllocation, {
+        metadata: { name: allocationName(p4, `${v4}.181`) },
+        spec: { pool: p4, address: `${v4}.181`, claimRef: { namespace: ns, name: "leak.ovs1" } },
+      }),
+    );
     const list = await problems();
     assert.ok(reported(list, "leak", `${p4}/${v4}.180`, `${ns}/ghost.ovs1`), list.join("\n"));
     assert.ok(reported(list, "leak", `${p4}/${v4}.181`, `${ns}/leak.ovs1`), list.join("\n"));

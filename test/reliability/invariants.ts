@@ -48,7 +48,9 @@ export class InvariantsUnsettled extends Error {
     readonly waitedMs: number,
     what: string,
   ) {
-    super(`invariants did not hold after ${waitedMs} ms waiting for ${what}: ${report.problems.length} problem(s):\n${report.problems.slice(0, 10).join("\n")}`);
+    super(
+      `invariants did not hold after ${waitedMs} ms waiting for ${what}: ${report.problems.length} problem(s):\n${report.problems.slice(0, 10).join("\n")}`,
+    );
     this.name = "InvariantsUnsettled";
   }
 }

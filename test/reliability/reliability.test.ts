@@ -15,17 +15,29 @@ import type { IPClaim } from "../../capabilities/api/ipclaim-v1alpha1";
 import { InvariantReport, InvariantsUnsettled, settle } from "./invariants";
 
 const FULL = process.env.RELIABILITY_FULL === "1";
-const CLUSTER_ROLE_BINDING = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings", namespaced: false };
+const CLUSTER_ROLE_BINDING = {
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "ClusterRoleBinding",
+  plural: "clusterrolebindings",
+  namespaced: false,
+};
 const client = (): KubeClient => cluster().client;
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
-async function network(opts: { size?: number; reclaimPolicy?: string; cidr?: string } = {}): Promise<{ ns: string; pool: string; prefix: string }> {
+async function network(
+  opts: { size?: number; reclaimPolicy?: string; cidr?: string } = {},
+): Promise<{ ns: string; pool: string; prefix: string }> {
   const ns = await freshNamespace("rel");
   const subnet = opts.cidr ? { cidr: opts.cidr, prefix: opts.cidr.split(".").slice(0, 3).join(".") } : uniqueSubnet();
   const pool = `rel-${ns}`;
   await createNad(ns, "vlan100");
   const ranges = opts.size ? [`${subnet.prefix}.10-${subnet.prefix}.${9 + opts.size}`] : undefined;
-  await createPool(pool, { cidr: subnet.cidr, networks: [`${ns}/vlan100`], ...(ranges ? { ranges } : {}), reclaimPolicy: opts.reclaimPolicy ?? "Delete" });
+  await createPool(pool, {
+    cidr: subnet.cidr,
+    networks: [`${ns}/vlan100`],
+    ...(ranges ? { ranges } : {}),
+    reclaimPolicy: opts.reclaimPolicy ?? "Delete",
+  });
   return { ns, pool, prefix: subnet.prefix };
 }
 
@@ -37,33 +49,57 @@ function launcherPod(ns: string, vm: string): KubeObject {
       name: `virt-launcher-${vm}-r${Math.random().toString(36).slice(2, 7)}`,
       namespace: ns,
       labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": vm },
-      annotations: { "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") }]) },
+      annotations: {
+        "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") }]),
+      },
     },
     spec: { containers: [{ name: "compute", image: "virt-launcher" }] },
   };
 }
 
 /** settle(), failing with the problems and the operator's own account of what went wrong. */
-async function settled(c: KubeClient, opts: Parameters<typeof settle>[1], what: string, timeoutMs?: number, operator: OperatorProcess = operatorProcess()): Promise<InvariantReport> {
+async function settled(
+  c: KubeClient,
+  opts: Parameters<typeof settle>[1],
+  what: string,
+  timeoutMs?: number,
+  operator: OperatorProcess = operatorProcess(),
+): Promise<InvariantReport> {
   try {
     return await settle(c, opts, timeoutMs);
   } catch (err) {
     if (!(err instanceof InvariantsUnsettled)) throw err;
-    const log = operator.output().split("\n").filter(l => /"level":(40|50|60)|\[operator\]/.test(l)).slice(-15).join("\n");
+    const log = operator
+      .output()
+      .split("\n")
+      .filter(l => /"level":(40|50|60)|\[operator\]/.test(l))
+      .slice(-15)
+      .join("\n");
     assert.fail(`${what}: ${err.message}\noperator log (warnings and errors, last 15):\n${log}`);
   }
 }
 
 /** Creates a launcher pod as virt-controller does: a refused pod is created again (the bind may outlast the webhook's budget on a loaded machine). */
 async function admitLauncherPod(ns: string, vm: string): Promise<KubeObject> {
-  return eventually(`the launcher pod of ${ns}/${vm} to be admitted`, () => launcherClient().create<KubeObject>(Kinds.Pod, launcherPod(ns, vm)), 120_000);
+  return eventually(
+    `the launcher pod of ${ns}/${vm} to be admitted`,
+    () => launcherClient().create<KubeObject>(Kinds.Pod, launcherPod(ns, vm)),
+    120_000,
+  );
 }
 
 const podIps = (pod: KubeObject): unknown => JSON.parse(pod.metadata?.annotations?.["k8s.v1.cni.cncf.io/networks"] ?? "[]")[0]?.ips;
 
 /** Creates a VM, trying again (for up to 2 min) while the API server is down. */
 async function createThroughRestarts(ns: string, name: string): Promise<void> {
-  await eventually(`create ${name}`, () => client().create(Kinds.VirtualMachine, ovsVm(ns, name)).then(() => true), 120_000);
+  await eventually(
+    `create ${name}`,
+    () =>
+      client()
+        .create(Kinds.VirtualMachine, ovsVm(ns, name))
+        .then(() => true),
+    120_000,
+  );
 }
 
 describe("reliability", function () {
@@ -84,7 +120,9 @@ describe("reliability", function () {
         });
         await settled(client(), { namespace: ns, pools: [pool], expectBound: n }, `run ${run}`);
         // Every pod was admitted with exactly its claim's address (bound on the spot or by a controller).
-        const claims = new Map((await client().list<IPClaim>(Kinds.IPClaim, { namespace: ns })).items.map(c => [c.spec!.vm, c.status?.addresses]));
+        const claims = new Map(
+          (await client().list<IPClaim>(Kinds.IPClaim, { namespace: ns })).items.map(c => [c.spec!.vm, c.status?.addresses]),
+        );
         assert.equal(pods.size, n);
         for (const [name, pod] of pods) assert.deepEqual(podIps(pod), claims.get(name), `launcher pod of ${name}`);
       }
@@ -150,14 +188,27 @@ describe("reliability", function () {
     const op = await startOperator({ KUBECONFIG: cp.userKubeconfig(operatorUser), VMNET_OPERATOR_IDENTITY: operatorUser });
     try {
       await c.apply(Kinds.Namespace, { metadata: { name: "overload" } });
-      await c.apply(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: "overload" }, spec: { config: JSON.stringify({ cniVersion: "0.4.0", type: "ovs", bridge: "br", ipam: { type: "static" }, capabilities: { ips: true } }) } });
+      await c.apply(Kinds.NetworkAttachmentDefinition, {
+        metadata: { name: "vlan100", namespace: "overload" },
+        spec: {
+          config: JSON.stringify({ cniVersion: "0.4.0", type: "ovs", bridge: "br", ipam: { type: "static" }, capabilities: { ips: true } }),
+        },
+      });
       await c.apply(Kinds.IPPool, { metadata: { name: "overload" }, spec: { cidr: "10.77.0.0/24", networks: ["overload/vlan100"] } });
       const n = FULL ? 200 : 60;
-      await inParallel(Array.from({ length: n }, (_, i) => `vm-${i}`), 16, name => c.create(Kinds.VirtualMachine, ovsVm("overload", name)));
+      await inParallel(
+        Array.from({ length: n }, (_, i) => `vm-${i}`),
+        16,
+        name => c.create(Kinds.VirtualMachine, ovsVm("overload", name)),
+      );
       await settled(c, { namespace: "overload", pools: ["overload"], expectBound: n }, "under overload", 180_000, op);
       const metrics = await (await fetch(`http://127.0.0.1:${op.metricsPort}/metrics`)).text();
       const retried = metricValues(metrics, "vmnet_api_retries_total").reduce((n, m) => n + m.value, 0);
-      console.log(`      answers retried with backoff by the operator: ${retried} (${metricValues(metrics, "vmnet_api_retries_total").map(m => `${m.labels.status}: ${m.value}`).join(", ")})`);
+      console.log(
+        `      answers retried with backoff by the operator: ${retried} (${metricValues(metrics, "vmnet_api_retries_total")
+          .map(m => `${m.labels.status}: ${m.value}`)
+          .join(", ")})`,
+      );
       assert.ok(retried > 0, "the overloaded API server refused nothing: the test did not test retries");
     } finally {
       await op.stop();
@@ -194,11 +245,20 @@ describe("reliability", function () {
 
   it("a stopped VM keeps its address: another VM asking for it is told who holds it", async () => {
     const { ns, prefix } = await network();
-    await client().create(Kinds.VirtualMachine, vmManifest(ns, "sleeper", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": `{"ovs1": "${prefix}.77"}` }, "Halted"));
+    await client().create(
+      Kinds.VirtualMachine,
+      vmManifest(ns, "sleeper", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": `{"ovs1": "${prefix}.77"}` }, "Halted"),
+    );
     await settled(client(), { namespace: ns, pools: [`rel-${ns}`], expectBound: 1 }, "the stopped VM bound");
     const err = await client()
-      .create(Kinds.VirtualMachine, vmManifest(ns, "thief", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": `{"ovs1": "${prefix}.77"}` }))
-      .then(() => undefined, (e: Error) => e);
+      .create(
+        Kinds.VirtualMachine,
+        vmManifest(ns, "thief", [{ name: "ovs1", network: "vlan100" }], { "vmnet.io/addresses": `{"ovs1": "${prefix}.77"}` }),
+      )
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
     assert.match(String(err?.message), /sleeper/);
   });
 
@@ -207,14 +267,29 @@ describe("reliability", function () {
     await client().create(Kinds.VirtualMachine, ovsVm(ns, "vm"));
     // A dry-run pod create passes the mutating webhook (which must not bind on dry run) and is never stored.
     const dry = await launcherClient()
-      .request({ method: "POST", path: `/api/v1/namespaces/${ns}/pods`, query: { dryRun: "All" }, body: launcherPod(ns, "vm"), what: "dry-run pod" })
-      .then(() => undefined, (e: unknown) => e);
+      .request({
+        method: "POST",
+        path: `/api/v1/namespaces/${ns}/pods`,
+        query: { dryRun: "All" },
+        body: launcherPod(ns, "vm"),
+        what: "dry-run pod",
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     // Admitted when the controller bound the claim first, else refused for want of an address: nothing else.
     if (dry !== undefined) assert.match(String((dry as Error).message), /no bound address/);
     const invalid = await launcherClient()
       .create(Kinds.Pod, { ...launcherPod(ns, "vm"), spec: { containers: [] } })
-      .then(() => undefined, (e: unknown) => e);
-    assert.ok(invalid instanceof ApiError && invalid.status === 422, `the API server's validation should refuse a pod without containers, got ${String(invalid)}`);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(
+      invalid instanceof ApiError && invalid.status === 422,
+      `the API server's validation should refuse a pod without containers, got ${String(invalid)}`,
+    );
     await settled(client(), { namespace: ns, pools: [pool], expectBound: 1 }, "the VM bound");
     await client().delete(Kinds.VirtualMachine, "vm", ns);
     await gone(Kinds.VirtualMachine, "vm", ns);

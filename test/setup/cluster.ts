@@ -35,7 +35,8 @@ export async function mochaGlobalTeardown(): Promise<void> {
 }
 
 export function cluster(): { controlPlane: ControlPlane; client: KubeClient } {
-  if (!controlPlane || !client) throw new Error("the control plane is not running: run integration tests through mocha's root hooks (npm test)");
+  if (!controlPlane || !client)
+    throw new Error("the control plane is not running: run integration tests through mocha's root hooks (npm test)");
   return { controlPlane, client };
 }
 
@@ -82,13 +83,30 @@ export async function duringWebhookOutage(fn: () => Promise<void>): Promise<void
   // until a VM the webhook would refuse passes a dry run.
   const refused = {
     metadata: { name: "outage-probe", namespace: "default" },
-    spec: { template: { spec: { domain: { devices: { interfaces: [{ name: "x", masquerade: {} }] } }, networks: [{ name: "x", multus: { networkName: "probe" } }] } } },
+    spec: {
+      template: {
+        spec: {
+          domain: { devices: { interfaces: [{ name: "x", masquerade: {} }] } },
+          networks: [{ name: "x", multus: { networkName: "probe" } }],
+        },
+      },
+    },
   };
   for (let i = 0; ; i++) {
-    if (i === 100) throw new Error("the API server still calls the deleted validating webhook after 100 dry-run probes: the outage did not start");
+    if (i === 100)
+      throw new Error("the API server still calls the deleted validating webhook after 100 dry-run probes: the outage did not start");
     const ok = await c
-      .request({ method: "POST", path: "/apis/kubevirt.io/v1/namespaces/default/virtualmachines", query: { dryRun: "All" }, body: { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", ...refused }, what: "outage probe" })
-      .then(() => true, () => false);
+      .request({
+        method: "POST",
+        path: "/apis/kubevirt.io/v1/namespaces/default/virtualmachines",
+        query: { dryRun: "All" },
+        body: { apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", ...refused },
+        what: "outage probe",
+      })
+      .then(
+        () => true,
+        () => false,
+      );
     if (ok) break;
     await new Promise(r => setTimeout(r, 100));
   }

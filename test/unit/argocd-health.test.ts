@@ -50,7 +50,9 @@ describe("Argo CD health checks (Lua)", function () {
   before(function () {
     if (luaAvailable) return;
     if (isRoot) assert.fail("lua5.4 is not installed: run `apt-get install lua5.4` (.ci/run installs it)");
-    console.warn("\n[argocd-health] SKIPPED: lua5.4 is not installed and this user cannot install it; the Argo CD health checks are NOT tested\n");
+    console.warn(
+      "\n[argocd-health] SKIPPED: lua5.4 is not installed and this user cannot install it; the Argo CD health checks are NOT tested\n",
+    );
     this.skip();
   });
 
@@ -64,32 +66,52 @@ describe("Argo CD health checks (Lua)", function () {
     });
 
     it("is Progressing while the operator has not observed the latest generation", () => {
-      const hs = health(pool({ observedGeneration: 2, capacity: 190, allocated: 1, conditions: [cond("Ready", "True", "Ready", "ok", 2)] }));
+      const hs = health(
+        pool({ observedGeneration: 2, capacity: 190, allocated: 1, conditions: [cond("Ready", "True", "Ready", "ok", 2)] }),
+      );
       assert.deepEqual(hs, { status: "Progressing", message: "Waiting for vmnet-operator to observe generation 3" });
     });
 
     it("is Progressing while its Ready condition is from an older generation, absent or Unknown", () => {
       assert.equal(health(pool({ observedGeneration: 3, conditions: [cond("Ready", "True", "Ready", "ok", 2)] })).status, "Progressing");
       assert.equal(health(pool({ observedGeneration: 3 })).status, "Progressing");
-      assert.equal(health(pool({ observedGeneration: 3, conditions: [cond("Ready", "Unknown", "Pending", "checking the NAD", 3)] })).status, "Progressing");
+      assert.equal(
+        health(pool({ observedGeneration: 3, conditions: [cond("Ready", "Unknown", "Pending", "checking the NAD", 3)] })).status,
+        "Progressing",
+      );
     });
 
     it("is Healthy when Ready, counting its addresses", () => {
       const hs = health(
-        pool({ observedGeneration: 3, capacity: 190, allocated: 12, available: 178, conditions: [cond("Ready", "True", "Ready", "ok", 3), cond("Exhausted", "False", "FreeAddresses", "178 addresses free", 3)] }),
+        pool({
+          observedGeneration: 3,
+          capacity: 190,
+          allocated: 12,
+          available: 178,
+          conditions: [cond("Ready", "True", "Ready", "ok", 3), cond("Exhausted", "False", "FreeAddresses", "178 addresses free", 3)],
+        }),
       );
       assert.deepEqual(hs, { status: "Healthy", message: "12 of 190 addresses allocated" });
     });
 
     it("stays Healthy but says so when exhausted", () => {
       const hs = health(
-        pool({ observedGeneration: 3, capacity: 2, allocated: 2, conditions: [cond("Ready", "True", "Ready", "ok", 3), cond("Exhausted", "True", "NoFreeAddress", "all 2 addresses are allocated", 3)] }),
+        pool({
+          observedGeneration: 3,
+          capacity: 2,
+          allocated: 2,
+          conditions: [
+            cond("Ready", "True", "Ready", "ok", 3),
+            cond("Exhausted", "True", "NoFreeAddress", "all 2 addresses are allocated", 3),
+          ],
+        }),
       );
       assert.deepEqual(hs, { status: "Healthy", message: "Exhausted: all 2 addresses are allocated" });
     });
 
     it("is Degraded when not Ready, with the operator's message", () => {
-      const message = 'the IPAM of CNI plugin "ovs" is "host-local"; set "ipam": {"type": "static"} so the plugin applies the pool\'s address';
+      const message =
+        'the IPAM of CNI plugin "ovs" is "host-local"; set "ipam": {"type": "static"} so the plugin applies the pool\'s address';
       const hs = health(pool({ observedGeneration: 3, conditions: [cond("Ready", "False", "NetworkNotReady", message, 3)] }));
       assert.deepEqual(hs, { status: "Degraded", message });
     });
@@ -100,7 +122,11 @@ describe("Argo CD health checks (Lua)", function () {
     });
 
     it("copes with an object without metadata.generation", () => {
-      const obj = { kind: "IPPool", metadata: { name: "p" }, status: { conditions: [cond("Ready", "True", "Ready", "the pool and its networks can serve addresses")] } };
+      const obj = {
+        kind: "IPPool",
+        metadata: { name: "p" },
+        status: { conditions: [cond("Ready", "True", "Ready", "the pool and its networks can serve addresses")] },
+      };
       assert.deepEqual(health(obj), { status: "Healthy", message: "the pool and its networks can serve addresses" });
     });
   });
@@ -115,7 +141,12 @@ describe("Argo CD health checks (Lua)", function () {
 
     it("is Healthy when Bound, listing addresses and MAC", () => {
       const hs = health(
-        claim({ addresses: ["10.100.0.23/24", "fd00:100::23/64"], mac: "02:00:0a:64:00:17", gateway: "10.100.0.1", conditions: [cond("Bound", "True", "Allocated", "bound", 1)] }),
+        claim({
+          addresses: ["10.100.0.23/24", "fd00:100::23/64"],
+          mac: "02:00:0a:64:00:17",
+          gateway: "10.100.0.1",
+          conditions: [cond("Bound", "True", "Allocated", "bound", 1)],
+        }),
       );
       assert.deepEqual(hs, { status: "Healthy", message: "Bound: 10.100.0.23/24, fd00:100::23/64, MAC 02:00:0a:64:00:17" });
     });
@@ -130,12 +161,17 @@ describe("Argo CD health checks (Lua)", function () {
 
     it("is Suspended when released by a Retain pool", () => {
       const message = "the VM is gone; addresses retained by reclaimPolicy Retain: delete this IPClaim to free them";
-      const hs = health(claim({ released: true, addresses: ["10.100.0.23/24"], conditions: [cond("Bound", "False", "Released", message)] }));
+      const hs = health(
+        claim({ released: true, addresses: ["10.100.0.23/24"], conditions: [cond("Bound", "False", "Released", message)] }),
+      );
       assert.deepEqual(hs, { status: "Suspended", message });
     });
 
     it("is Progressing for any other reason or status", () => {
-      assert.deepEqual(health(claim({ conditions: [cond("Bound", "False", "Pending", "waiting for the pool", 1)] })), { status: "Progressing", message: "waiting for the pool" });
+      assert.deepEqual(health(claim({ conditions: [cond("Bound", "False", "Pending", "waiting for the pool", 1)] })), {
+        status: "Progressing",
+        message: "waiting for the pool",
+      });
       assert.equal(health(claim({ conditions: [cond("Bound", "Unknown", "Binding", "binding", 1)] })).status, "Progressing");
       assert.equal(health(claim({ conditions: [cond("Migrated", "True", "AddressKept", "kept", 1)] })).status, "Progressing");
     });
@@ -143,7 +179,10 @@ describe("Argo CD health checks (Lua)", function () {
 
   describe("the scripts as Argo CD loads them", () => {
     it("are embedded unchanged in the argocd-cm patch under resource.customizations.health.<group>_<kind>", () => {
-      const cm = yaml.load(fs.readFileSync(path.join(ROOT, "config", "argocd", "argocd-cm-patch.yaml"), "utf8")) as { metadata: { name: string }; data: Record<string, string> };
+      const cm = yaml.load(fs.readFileSync(path.join(ROOT, "config", "argocd", "argocd-cm-patch.yaml"), "utf8")) as {
+        metadata: { name: string };
+        data: Record<string, string>;
+      };
       assert.equal(cm.metadata.name, "argocd-cm");
       assert.deepEqual(Object.keys(cm.data).sort(), HEALTH_CHECKS.map(c => c.key).sort());
       for (const c of HEALTH_CHECKS) assert.equal(cm.data[c.key], fs.readFileSync(path.join(ROOT, c.file), "utf8"), c.key);
@@ -156,7 +195,11 @@ describe("Argo CD health checks (Lua)", function () {
           .split("\n")
           .map(l => l.replace(/--.*$/, ""))
           .join("\n");
-        assert.doesNotMatch(code, /\bgoto\b|\/\/|\bos\.|\bio\.|\brequire\b|\butf8\.|<const>|<close>|\bsetfenv\b|\bloadstring\b|\bdofile\b/, c.file);
+        assert.doesNotMatch(
+          code,
+          /\bgoto\b|\/\/|\bos\.|\bio\.|\brequire\b|\butf8\.|<const>|<close>|\bsetfenv\b|\bloadstring\b|\bdofile\b/,
+          c.file,
+        );
       }
     });
   });

@@ -13,7 +13,13 @@ import { explainVm, InterfaceExplanation, Mark, renderExplanation, VmExplanation
 
 const NS = "tenant-a";
 const NET = `${NS}/vlan100`;
-const OVS = JSON.stringify({ cniVersion: "0.4.0", type: "ovs", bridge: "br1", ipam: { type: "static" }, capabilities: { ips: true, mac: true } });
+const OVS = JSON.stringify({
+  cniVersion: "0.4.0",
+  type: "ovs",
+  bridge: "br1",
+  ipam: { type: "static" },
+  capabilities: { ips: true, mac: true },
+});
 
 interface NicDef {
   name: string;
@@ -35,7 +41,16 @@ function vm(name: string, nics: NicDef[], annotations: Record<string, string> = 
   } as VirtualMachine;
 }
 
-function pool(name: string, opts: { networks?: string[]; selector?: Record<string, unknown>; capacity?: number; allocated?: number; ready?: [string, string, string] } = {}): IPPool {
+function pool(
+  name: string,
+  opts: {
+    networks?: string[];
+    selector?: Record<string, unknown>;
+    capacity?: number;
+    allocated?: number;
+    ready?: [string, string, string];
+  } = {},
+): IPPool {
   const capacity = opts.capacity ?? 253;
   const allocated = opts.allocated ?? 1;
   const [status, reason, message] = opts.ready ?? ["True", "Ready", "the pool and its networks can serve addresses"];
@@ -50,7 +65,12 @@ function pool(name: string, opts: { networks?: string[]; selector?: Record<strin
       conditions: [
         { type: "Ready", status, reason, message },
         full
-          ? { type: "Exhausted", status: "True", reason: "NoFreeAddress", message: `all ${capacity} addresses are allocated: widen spec.ranges or free addresses` }
+          ? {
+              type: "Exhausted",
+              status: "True",
+              reason: "NoFreeAddress",
+              message: `all ${capacity} addresses are allocated: widen spec.ranges or free addresses`,
+            }
           : { type: "Exhausted", status: "False", reason: "FreeAddresses", message: "free" },
       ],
     },
@@ -61,7 +81,12 @@ function nad(name: string, config = OVS): NetworkAttachmentDefinition {
   return { metadata: { name, namespace: NS }, spec: { config } } as NetworkAttachmentDefinition;
 }
 
-function claim(vmName: string, iface: string, bound: { status: "True" | "False"; reason: string; message: string }, extra: Record<string, unknown> = {}): IPClaim {
+function claim(
+  vmName: string,
+  iface: string,
+  bound: { status: "True" | "False"; reason: string; message: string },
+  extra: Record<string, unknown> = {},
+): IPClaim {
   return {
     metadata: { name: `${vmName}.${iface}`, namespace: NS },
     spec: { vm: vmName, interface: iface, network: NET, pool: "pool-a", pools: ["pool-a"] },
@@ -69,18 +94,34 @@ function claim(vmName: string, iface: string, bound: { status: "True" | "False";
   } as unknown as IPClaim;
 }
 
-const BOUND = claim("web", "ovs1", { status: "True", reason: "Allocated", message: "10.100.0.2/24 with MAC 02:00:0a:64:00:02" }, {
-  addresses: ["10.100.0.2/24"],
-  mac: "02:00:0a:64:00:02",
-  gateway: "10.100.0.1",
-});
+const BOUND = claim(
+  "web",
+  "ovs1",
+  { status: "True", reason: "Allocated", message: "10.100.0.2/24 with MAC 02:00:0a:64:00:02" },
+  {
+    addresses: ["10.100.0.2/24"],
+    mac: "02:00:0a:64:00:02",
+    gateway: "10.100.0.1",
+  },
+);
 
 function record(name: string, claimName: string): IPAllocation {
-  return { metadata: { name }, spec: { pool: "pool-a", address: "10.100.0.2", claimRef: { namespace: NS, name: claimName } } } as IPAllocation;
+  return {
+    metadata: { name },
+    spec: { pool: "pool-a", address: "10.100.0.2", claimRef: { namespace: NS, name: claimName } },
+  } as IPAllocation;
 }
 
 function why(overrides: Partial<WhyInput>): VmExplanation {
-  return explainVm({ namespace: NS, name: "web", vm: vm("web", [{ name: "ovs1", network: "vlan100" }]), pools: [pool("pool-a")], nads: [nad("vlan100")], claims: [], ...overrides });
+  return explainVm({
+    namespace: NS,
+    name: "web",
+    vm: vm("web", [{ name: "ovs1", network: "vlan100" }]),
+    pools: [pool("pool-a")],
+    nads: [nad("vlan100")],
+    claims: [],
+    ...overrides,
+  });
 }
 
 function iface(e: VmExplanation, name = "ovs1"): InterfaceExplanation {
@@ -170,7 +211,14 @@ describe("kubectl vmnet why: explanations", () => {
     const selector = { matchLabels: { tenant: "b" } };
     const i = iface(why({ pools: [pool("pool-a", { selector })], namespaceLabels: { tenant: "a" } }));
     assert.equal(i.verdict, "unbound");
-    hasLine(i, "problem", "IPPool pool-a serves network tenant-a/vlan100", '{"matchLabels":{"tenant":"b"}}', "does not select namespace tenant-a", '"tenant":"a"');
+    hasLine(
+      i,
+      "problem",
+      "IPPool pool-a serves network tenant-a/vlan100",
+      '{"matchLabels":{"tenant":"b"}}',
+      "does not select namespace tenant-a",
+      '"tenant":"a"',
+    );
     assert.match(i.summary, /no IPPool of its network selects this namespace/);
     const selected = iface(why({ pools: [pool("pool-a", { selector })], namespaceLabels: { tenant: "b" }, claims: [BOUND] }));
     hasLine(selected, "ok", 'namespaceSelector {"matchLabels":{"tenant":"b"}} selects namespace tenant-a');
@@ -183,9 +231,17 @@ describe("kubectl vmnet why: explanations", () => {
 
   it("NAD without static IPAM: explains the IPAM fix", () => {
     const hostLocal = JSON.stringify({ type: "ovs", bridge: "br1", ipam: { type: "host-local", subnet: "10.1.0.0/24" } });
-    const notReady = pool("pool-a", { ready: ["False", "NetworkNotReady", `NetworkAttachmentDefinition ${NET}: the IPAM is "host-local"`] });
+    const notReady = pool("pool-a", {
+      ready: ["False", "NetworkNotReady", `NetworkAttachmentDefinition ${NET}: the IPAM is "host-local"`],
+    });
     const i = iface(why({ nads: [nad("vlan100", hostLocal)], pools: [notReady], claims: [BOUND] }));
-    hasLine(i, "problem", "NetworkAttachmentDefinition tenant-a/vlan100 cannot apply the pool's address", '"host-local"', '"ipam": {"type": "static"}');
+    hasLine(
+      i,
+      "problem",
+      "NetworkAttachmentDefinition tenant-a/vlan100 cannot apply the pool's address",
+      '"host-local"',
+      '"ipam": {"type": "static"}',
+    );
     assert.ok(!i.lines.some(l => l.text.includes("Ready=False")), "a pool's Ready=False about this NAD is not repeated");
     const noCapability = JSON.stringify({ type: "ovs", bridge: "br1", ipam: { type: "static" } });
     hasLine(iface(why({ nads: [nad("vlan100", noCapability)] })), "problem", '"capabilities": {"ips": true}');
@@ -208,7 +264,11 @@ describe("kubectl vmnet why: explanations", () => {
   });
 
   it("conflict: the claim's message names the holder, with the fix", () => {
-    const conflict = claim("web", "ovs1", { status: "False", reason: "Conflict", message: "10.100.0.23 in pool pool-a is held by IPClaim tenant-a/db.ovs1" });
+    const conflict = claim("web", "ovs1", {
+      status: "False",
+      reason: "Conflict",
+      message: "10.100.0.23 in pool pool-a is held by IPClaim tenant-a/db.ovs1",
+    });
     const i = iface(why({ claims: [conflict] }));
     assert.equal(i.verdict, "unbound");
     hasLine(i, "problem", "is not bound: Conflict", "held by IPClaim tenant-a/db.ovs1", "vmnet.io/addresses");
@@ -227,8 +287,14 @@ describe("kubectl vmnet why: explanations", () => {
   it("pool not ready for an invalid spec is a problem; no status yet is reported", () => {
     const invalid = pool("pool-a", { ready: ["False", "InvalidSpec", "spec.cidr is not a CIDR"] });
     hasLine(iface(why({ pools: [invalid] })), "problem", "Ready=False (InvalidSpec): spec.cidr is not a CIDR");
-    const otherNetwork = pool("pool-a", { ready: ["False", "NetworkNotReady", "NetworkAttachmentDefinition tenant-a/other does not exist"] });
-    hasLine(iface(why({ pools: [otherNetwork] })), "info", "Ready=False (NetworkNotReady): NetworkAttachmentDefinition tenant-a/other does not exist");
+    const otherNetwork = pool("pool-a", {
+      ready: ["False", "NetworkNotReady", "NetworkAttachmentDefinition tenant-a/other does not exist"],
+    });
+    hasLine(
+      iface(why({ pools: [otherNetwork] })),
+      "info",
+      "Ready=False (NetworkNotReady): NetworkAttachmentDefinition tenant-a/other does not exist",
+    );
     const fresh = { ...pool("pool-a"), status: undefined } as IPPool;
     hasLine(iface(why({ pools: [fresh] })), "info", "has no status yet");
   });
@@ -250,7 +316,10 @@ describe("kubectl vmnet why: explanations", () => {
   it("several pools on the network: names the chosen pool or the default, and a choice that cannot be served", () => {
     const a = { ...pool("pool-a"), spec: { ...pool("pool-a").spec, default: true } } as IPPool;
     const b = { ...pool("pool-b"), spec: { ...pool("pool-b").spec, cidr: "10.101.0.0/24" } } as IPPool;
-    const nics = [{ name: "ovs1", network: "vlan100" }, { name: "ovs2", network: "vlan100" }];
+    const nics = [
+      { name: "ovs1", network: "vlan100" },
+      { name: "ovs2", network: "vlan100" },
+    ];
     const e = why({ vm: vm("web", nics, { "vmnet.io/pools": '{"ovs2": "pool-b"}' }), pools: [a, b] });
     hasLine(iface(e, "ovs1"), "ok", "IPPool pool-a is the network's default IPv4 pool for namespace tenant-a");
     hasLine(iface(e, "ovs2"), "ok", "annotation vmnet.io/pools chooses IPPool pool-b for interface ovs2");
@@ -270,11 +339,23 @@ describe("kubectl vmnet why: explanations", () => {
 
 describe("kubectl vmnet pools and ips: tables", () => {
   it("formats aligned columns with <none> for empty cells", () => {
-    assert.equal(formatTable(["NAME", "X"], [["a", 1], ["longer", undefined]]), "NAME     X\na        1\nlonger   <none>");
+    assert.equal(
+      formatTable(
+        ["NAME", "X"],
+        [
+          ["a", 1],
+          ["longer", undefined],
+        ],
+      ),
+      "NAME     X\na        1\nlonger   <none>",
+    );
   });
 
   it("pool rows: networks joined, Ready with its message when False, reclaim defaulting to Delete", () => {
-    const notReady = pool("b", { ready: ["False", "NetworkNotReady", "NetworkAttachmentDefinition tenant-a/vlan100 does not exist"], networks: [NET, "tenant-a/x"] });
+    const notReady = pool("b", {
+      ready: ["False", "NetworkNotReady", "NetworkAttachmentDefinition tenant-a/vlan100 does not exist"],
+      networks: [NET, "tenant-a/x"],
+    });
     const rows = poolRows([notReady, pool("a")]);
     assert.equal(POOL_HEADERS.length, rows[0].length);
     assert.deepEqual(rows[0], ["a", "10.100.0.0/24", NET, 253, 1, 252, "True", "Delete"]);
@@ -286,9 +367,14 @@ describe("kubectl vmnet pools and ips: tables", () => {
   it("ip rows: claims for pool-backed NICs, a state for the others, orphaned claims last", () => {
     const vms = [
       vm("web", [{ name: "default" }, { name: "ovs1", network: "vlan100" }]),
-      vm("lone", [{ name: "ovs1", network: "nopool" }, { name: "ovs2", network: "vlan100" }]),
+      vm("lone", [
+        { name: "ovs1", network: "nopool" },
+        { name: "ovs2", network: "vlan100" },
+      ]),
     ];
-    const retained = { ...claim("gone", "ovs1", { status: "False", reason: "Released", message: "" }, { released: true, addresses: ["10.100.0.9/24"] }) } as IPClaim;
+    const retained = {
+      ...claim("gone", "ovs1", { status: "False", reason: "Released", message: "" }, { released: true, addresses: ["10.100.0.9/24"] }),
+    } as IPClaim;
     const rows = nicRows({ vms, claims: [BOUND, retained], pools: [pool("pool-a")] });
     assert.equal(IPS_HEADERS.length, rows[0].length);
     assert.deepEqual(rows, [

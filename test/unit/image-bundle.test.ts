@@ -20,12 +20,17 @@ describe("the operator bundle (hack/image/bundle.ts)", function () {
   });
 
   it("carries neither whatwg-url nor its tr46 tables, but the stand-in", () => {
-    assert.deepEqual(inputs.filter(i => /node_modules\/(whatwg-url|tr46)\//.test(i)), []);
+    assert.deepEqual(
+      inputs.filter(i => /node_modules\/(whatwg-url|tr46)\//.test(i)),
+      [],
+    );
     assert.ok(inputs.includes("builtin-instead:whatwg-url"), `inputs: ${inputs.filter(i => i.includes("builtin")).join(", ")}`);
   });
 
   it("node-fetch, the only importer, prefers Node's URL, so the stand-in is never its only URL", () => {
-    const importers = inputs.filter(i => i.startsWith("node_modules/") && /require\(["']whatwg-url["']\)/.test(fs.readFileSync(path.join(ROOT, i), "utf8")));
+    const importers = inputs.filter(
+      i => i.startsWith("node_modules/") && /require\(["']whatwg-url["']\)/.test(fs.readFileSync(path.join(ROOT, i), "utf8")),
+    );
     assert.deepEqual(importers, ["node_modules/node-fetch/lib/index.js"]);
     assert.match(fs.readFileSync(path.join(ROOT, importers[0]), "utf8"), /const URL = Url\.URL \|\| whatwgUrl\.URL;/);
   });

@@ -12,14 +12,23 @@ describe("stryker.config.json line ranges", () => {
       const groups = RANGED[file];
       assert.ok(groups, `${file} has line ranges in stryker.config.json but no functions in test/mutation/ranges.ts RANGED`);
       assert.equal(ranges.length, groups.length, `${file}: as many ranges as RANGED groups`);
-      ranges.forEach((r, i) => assert.deepEqual(r, computed(file, groups[i]), `${file}:${r.from}-${r.to} no longer covers ${groups[i].join(", ")}: run npx tsx test/mutation/ranges.ts --write`));
+      ranges.forEach((r, i) =>
+        assert.deepEqual(
+          r,
+          computed(file, groups[i]),
+          `${file}:${r.from}-${r.to} no longer covers ${groups[i].join(", ")}: run npx tsx test/mutation/ranges.ts --write`,
+        ),
+      );
     }
   });
 
   it("computes a range from the doc comment to the closing brace, whatever lines the config had", () => {
     const file = "capabilities/controllers/migration-controller.ts";
     const [entry] = rewritten([`${file}:1-2`]);
-    const [from, to] = entry.slice(file.length + 1).split("-").map(Number);
+    const [from, to] = entry
+      .slice(file.length + 1)
+      .split("-")
+      .map(Number);
     const lines = fs.readFileSync(path.join(ROOT, file), "utf8").split("\n");
     assert.match(lines[from - 1], /^\/\*\*/, "starts at the doc comment");
     assert.match(lines[from], /^export function targetKept\(/);

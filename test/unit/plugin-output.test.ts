@@ -12,7 +12,11 @@ const ROWS: (string | number | undefined)[][] = [
   ["db", "fd00:100::/64", "", undefined],
 ];
 
-const FINDING = { kind: "leak", message: "p4/10.1.0.9 recorded for missing (or not Bound) claim t/gone.ovs1", advice: "`kubectl vmnet check --fix` deletes it when the claim is gone" };
+const FINDING = {
+  kind: "leak",
+  message: "p4/10.1.0.9 recorded for missing (or not Bound) claim t/gone.ovs1",
+  advice: "`kubectl vmnet check --fix` deletes it when the claim is gone",
+};
 const COUNTED = { claims: 3, allocations: 4, pools: 2, pods: 1 };
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -26,14 +30,21 @@ describe("kubectl vmnet output", () => {
   it("table: upper-case headers, columns as wide as their widest cell, three spaces apart, <none> for empty cells, no trailing blanks", () => {
     assert.equal(
       formatTable(HEADERS, ROWS),
-      ["NAME               CIDR            RECLAIM POLICY   AVAILABLE", "tenant-a-vlan100   10.100.0.0/24   Delete           190", "db                 fd00:100::/64   <none>           <none>"].join("\n"),
+      [
+        "NAME               CIDR            RECLAIM POLICY   AVAILABLE",
+        "tenant-a-vlan100   10.100.0.0/24   Delete           190",
+        "db                 fd00:100::/64   <none>           <none>",
+      ].join("\n"),
     );
     assert.equal(formatTable(["A"], []), "A");
   });
 
   it("json and yaml: the same rows as objects keyed by camelCase headers, numbers kept, empty cells left out", () => {
     const records = rowsToRecords(HEADERS, ROWS);
-    assert.deepEqual(records, [{ name: "tenant-a-vlan100", cidr: "10.100.0.0/24", reclaimPolicy: "Delete", available: 190 }, { name: "db", cidr: "fd00:100::/64" }]);
+    assert.deepEqual(records, [
+      { name: "tenant-a-vlan100", cidr: "10.100.0.0/24", reclaimPolicy: "Delete", available: 190 },
+      { name: "db", cidr: "fd00:100::/64" },
+    ]);
     const json = serialize("json", { items: records });
     assert.equal(json, JSON.stringify({ items: records }, null, 2));
     const text = serialize("yaml", { items: records });
@@ -46,7 +57,10 @@ describe("kubectl vmnet output", () => {
     assert.deepEqual(FORMATS, ["table", "json", "yaml"]);
     assert.equal(parseFormat(undefined), "table");
     for (const f of FORMATS) assert.equal(parseFormat(f), f);
-    assert.throws(() => parseFormat("wide"), (e: unknown) => e instanceof UnknownFormatError && e.message === 'unknown output format "wide": use -o table|json|yaml');
+    assert.throws(
+      () => parseFormat("wide"),
+      (e: unknown) => e instanceof UnknownFormatError && e.message === 'unknown output format "wide": use -o table|json|yaml',
+    );
   });
 
   it("check, table: a line per repair and per finding with what to do, or one clean line with the counts", () => {
@@ -54,7 +68,10 @@ describe("kubectl vmnet output", () => {
       renderCheck("table", { findings: [FINDING], fixed: ["p4.10-1-0-8"], counted: COUNTED }),
       `fixed: deleted IPAllocation p4.10-1-0-8, whose claim no longer exists\nleak: ${FINDING.message}; ${FINDING.advice}`,
     );
-    assert.equal(renderCheck("table", { findings: [], fixed: [], counted: COUNTED }), "No problems found (3 claims, 4 IPAllocations, 2 pools, 1 launcher pods).");
+    assert.equal(
+      renderCheck("table", { findings: [], fixed: [], counted: COUNTED }),
+      "No problems found (3 claims, 4 IPAllocations, 2 pools, 1 launcher pods).",
+    );
   });
 
   it("check, json and yaml: findings and fixes as data, the same in both", () => {
@@ -71,7 +88,10 @@ describe("kubectl vmnet output", () => {
       assert.deepEqual([help.code, help.err], [EXIT.ok, ""]);
       for (const verb of ["pools", "ips", "why", "check"]) assert.match(help.out, new RegExp(`kubectl vmnet ${verb}`));
       assert.match(help.out, /Exit codes: 0 .* 1 .*\n2 ran and found problems/s);
-      for (const argv of [["check", "--help"], ["help", "check"]]) {
+      for (const argv of [
+        ["check", "--help"],
+        ["help", "check"],
+      ]) {
         const r = await run(argv);
         assert.equal(r.code, EXIT.ok);
         assert.match(r.out, /^kubectl vmnet check \[-n NAMESPACE \| -A\] \[--fix\]/);

@@ -7,7 +7,12 @@ const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 describe("onNeverPassing (Pepr start watchdog)", () => {
   it("gives up once the deadline passes without the check passing", async () => {
     let gaveUp = 0;
-    onNeverPassing(() => false, 30, () => gaveUp++, 10);
+    onNeverPassing(
+      () => false,
+      30,
+      () => gaveUp++,
+      10,
+    );
     await sleep(120);
     assert.equal(gaveUp, 1);
   });
@@ -15,7 +20,12 @@ describe("onNeverPassing (Pepr start watchdog)", () => {
   it("never gives up once the check has passed", async () => {
     let gaveUp = 0;
     let calls = 0;
-    onNeverPassing(async () => ++calls >= 2, 60, () => gaveUp++, 10);
+    onNeverPassing(
+      async () => ++calls >= 2,
+      60,
+      () => gaveUp++,
+      10,
+    );
     await sleep(150);
     assert.equal(gaveUp, 0);
     assert.equal(calls, 2);

@@ -7,15 +7,28 @@ describe("vmNics", () => {
       spec: {
         template: {
           spec: {
-            domain: { devices: { interfaces: [{ name: "default", masquerade: {} }, { name: "ovs1", bridge: {} }] } },
-            networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: "tenant-a/vlan100" } }],
+            domain: {
+              devices: {
+                interfaces: [
+                  { name: "default", masquerade: {} },
+                  { name: "ovs1", bridge: {} },
+                ],
+              },
+            },
+            networks: [
+              { name: "default", pod: {} },
+              { name: "ovs1", multus: { networkName: "tenant-a/vlan100" } },
+            ],
           },
         },
       },
     });
-    assert.deepEqual(nics.map(n => [n.name, n.bindings, n.network?.kind, n.network?.networkName]), [
-      ["default", ["masquerade"], "pod", undefined],
-      ["ovs1", ["bridge"], "multus", "tenant-a/vlan100"],
-    ]);
+    assert.deepEqual(
+      nics.map(n => [n.name, n.bindings, n.network?.kind, n.network?.networkName]),
+      [
+        ["default", ["masquerade"], "pod", undefined],
+        ["ovs1", ["bridge"], "multus", "tenant-a/vlan100"],
+      ],
+    );
   });
 });

@@ -13,7 +13,15 @@ interface Run {
 }
 
 function runMocha(spec: string, extra: string[] = []): Promise<Run> {
-  const args = [path.join(ROOT, "node_modules/mocha/bin/mocha.js"), "--no-config", "--reporter", "test/summary-reporter.cjs", "--exit", ...extra, `${FIXTURES}/${spec}`];
+  const args = [
+    path.join(ROOT, "node_modules/mocha/bin/mocha.js"),
+    "--no-config",
+    "--reporter",
+    "test/summary-reporter.cjs",
+    "--exit",
+    ...extra,
+    `${FIXTURES}/${spec}`,
+  ];
   return new Promise(resolve => {
     execFile(process.execPath, args, { cwd: ROOT, timeout: 20_000, env: { ...process.env, NO_COLOR: "1" } }, (err, stdout) => {
       const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { gate, jsonDepth, KUBEVIRT_MAX_NICS, MAX_DEPTH, peekUid, route } from "../../capabilities/webhook-server/gate";
 
-const review = (request: Record<string, unknown>): string => JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request });
+const review = (request: Record<string, unknown>): string =>
+  JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request });
 
 describe("admission front gate", () => {
   it("checks the path token before anything else, in constant time", () => {
@@ -32,8 +33,17 @@ describe("admission front gate", () => {
   it("refuses a VM with more NICs than KubeVirt allows, naming the field", () => {
     const nics = (n: number): unknown[] => Array.from({ length: n }, (_, i) => ({ name: `n${i}`, bridge: {} }));
     const vm = (n: number): string =>
-      review({ uid: "u", kind: { group: "kubevirt.io", version: "v1", kind: "VirtualMachine" }, namespace: "t", name: "huge", object: { spec: { template: { spec: { domain: { devices: { interfaces: nics(n) } } } } } } });
-    assert.match(String(gate(vm(KUBEVIRT_MAX_NICS + 1)).deny), /spec\.template\.spec\.domain\.devices\.interfaces has 257 entries; KubeVirt allows at most 256/);
+      review({
+        uid: "u",
+        kind: { group: "kubevirt.io", version: "v1", kind: "VirtualMachine" },
+        namespace: "t",
+        name: "huge",
+        object: { spec: { template: { spec: { domain: { devices: { interfaces: nics(n) } } } } } },
+      });
+    assert.match(
+      String(gate(vm(KUBEVIRT_MAX_NICS + 1)).deny),
+      /spec\.template\.spec\.domain\.devices\.interfaces has 257 entries; KubeVirt allows at most 256/,
+    );
     assert.equal(gate(vm(KUBEVIRT_MAX_NICS)).deny, undefined);
     const t0 = performance.now();
     gate(vm(8000));

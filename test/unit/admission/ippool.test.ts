@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
 import { validatePool, validatePoolDelete } from "../../../capabilities/admission/rules";
-import { OVS_READY, VLAN100_POOL, VLAN100_POOL6, assertDenied, assertNoDenials, assertWarned, nad, pool, snapshot, tenantWorld } from "./fixtures";
+import {
+  OVS_READY,
+  VLAN100_POOL,
+  VLAN100_POOL6,
+  assertDenied,
+  assertNoDenials,
+  assertWarned,
+  nad,
+  pool,
+  snapshot,
+  tenantWorld,
+} from "./fixtures";
 
 const snap = snapshot(tenantWorld());
 const spec = (extra: Record<string, unknown>): Record<string, unknown> => ({
@@ -30,7 +41,13 @@ describe("validatePool", () => {
   it("refuses a missing spec and a bad or non-canonical CIDR", () => {
     assertDenied(validatePool({ metadata: { name: "p" } }, snap), "spec", "cidr");
     assertDenied(validatePool(pool("p", { cidr: "10.100.0.0/33" }), snap), "spec.cidr", '"10.100.0.0/33"', "invalid prefix length");
-    assertDenied(validatePool(pool("p", { cidr: "10.100.0.7/24" }), snap), "spec.cidr", '"10.100.0.7/24"', "host bits set", "write 10.100.0.0/24");
+    assertDenied(
+      validatePool(pool("p", { cidr: "10.100.0.7/24" }), snap),
+      "spec.cidr",
+      '"10.100.0.7/24"',
+      "host bits set",
+      "write 10.100.0.0/24",
+    );
     assertDenied(validatePool(pool("p", { cidr: "FD00:100::/64" }), snap), "spec.cidr", "fd00:100::/64");
   });
 
@@ -55,10 +72,20 @@ describe("validatePool", () => {
 
   it("warns when nothing routes through the gateway: no defaultRoute and no NAD static IPAM route naming it", () => {
     const bare = pool("p", { cidr: "10.9.0.0/24", gateway: "10.9.0.1", networks: ["tenant-a/vlan100"] });
-    assertWarned(validatePool(bare, snap), "spec.gateway", '"10.9.0.1"', "nothing routes through it", "spec.defaultRoute: true", "tenant-a/vlan100");
+    assertWarned(
+      validatePool(bare, snap),
+      "spec.gateway",
+      '"10.9.0.1"',
+      "nothing routes through it",
+      "spec.defaultRoute: true",
+      "tenant-a/vlan100",
+    );
     assert.deepEqual(gatewayWarnings(validatePool(pool("p", { ...bare.spec, defaultRoute: true }), snap)), []);
     const routes = { type: "static", routes: [{ dst: "10.250.0.0/16", gw: "10.9.0.1" }] };
-    const routed = snapshot({ ...tenantWorld(), nads: [nad("tenant-a", "vlan100", JSON.stringify({ ...(JSON.parse(OVS_READY) as object), ipam: routes }))] });
+    const routed = snapshot({
+      ...tenantWorld(),
+      nads: [nad("tenant-a", "vlan100", JSON.stringify({ ...(JSON.parse(OVS_READY) as object), ipam: routes }))],
+    });
     assert.deepEqual(gatewayWarnings(validatePool(bare, routed)), []);
     // No gateway: nothing to route through, nothing to warn about.
     assert.deepEqual(gatewayWarnings(validatePool(pool("p", { cidr: "10.9.0.0/24", networks: ["tenant-a/vlan100"] }), snap)), []);
@@ -89,7 +116,14 @@ describe("validatePool", () => {
 
   it("refuses a second pool of the same family on a shared network that overlaps the first, naming it", () => {
     const r = validatePool(pool("other", spec({ cidr: "10.100.0.128/25" })), snap);
-    assertDenied(r, "spec.networks[0]", '"tenant-a/vlan100"', 'IPv4 IPPool "tenant-a-vlan100"', "overlapping this pool's 10.100.0.128/25", "must not overlap");
+    assertDenied(
+      r,
+      "spec.networks[0]",
+      '"tenant-a/vlan100"',
+      'IPv4 IPPool "tenant-a-vlan100"',
+      "overlapping this pool's 10.100.0.128/25",
+      "must not overlap",
+    );
   });
 
   it("accepts a disjoint second pool on a shared network, warning while neither is its default", () => {
@@ -103,7 +137,12 @@ describe("validatePool", () => {
   it("refuses a second default pool of one family for a network, not one of the other family", () => {
     const first = pool("first", spec({ cidr: "10.111.0.0/24", default: true }));
     const r = validatePool(pool("second", spec({ cidr: "10.112.0.0/24", default: true })), snapshot({ pools: [first] }));
-    assertDenied(r, "spec.default", 'network "tenant-a/vlan100" already has a default IPv4 pool, IPPool "first"', "remove spec.default from one of them");
+    assertDenied(
+      r,
+      "spec.default",
+      'network "tenant-a/vlan100" already has a default IPv4 pool, IPPool "first"',
+      "remove spec.default from one of them",
+    );
     assertNoDenials(validatePool(pool("v6", spec({ cidr: "fd00:200::/64", default: true })), snapshot({ pools: [first] })));
   });
 

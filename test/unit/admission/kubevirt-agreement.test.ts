@@ -49,7 +49,8 @@ function describeCases(title: string, cases: KubeVirtCase[]): void {
           `KubeVirt ${c.kubevirt === "accept" ? "accepts" : `refuses at ${c.at}`}; we said ${JSON.stringify(r.denials, null, 1)}`,
         );
         agreed++;
-        for (const d of r.denials) assert.ok(d.field.length > 0 && d.message.includes(";"), `a denial names a field and a fix: ${d.message}`);
+        for (const d of r.denials)
+          assert.ok(d.field.length > 0 && d.message.includes(";"), `a denial names a field and a fix: ${d.message}`);
       });
     }
   });
@@ -113,7 +114,8 @@ describe("KubeVirt's rules beyond its tests", () => {
   });
 
   it("reads an NTP server as Go's net.ParseIP(s).To4() does: an IPv4-mapped address is IPv4 there (not to our address core)", () => {
-    const ntp = (server: string): ReturnType<typeof validateVM> => validateVM(pod({ name: "default", masquerade: {}, dhcpOptions: { ntpServers: [server] } }), snap);
+    const ntp = (server: string): ReturnType<typeof validateVM> =>
+      validateVM(pod({ name: "default", masquerade: {}, dhcpOptions: { ntpServers: [server] } }), snap);
     assertNoDenials(ntp("::ffff:127.0.0.1"));
     assertNoDenials(ntp("::ffff:7f00:1"));
     assertDenied(ntp("fd00::1"), `${IFACES}[0].dhcpOptions.ntpServers[0]`, "not an IPv4 address");
@@ -127,7 +129,10 @@ describe("KubeVirt's rules beyond its tests", () => {
 
   it("ignores ports on a Multus network, with a warning", () => {
     const r = validateVM(
-      vm({ interfaces: [{ name: "ovs1", bridge: {}, ports: [{ port: 0, protocol: "SCTP" }] }], networks: [{ name: "ovs1", multus: { networkName: "vlan100" } }] }),
+      vm({
+        interfaces: [{ name: "ovs1", bridge: {}, ports: [{ port: 0, protocol: "SCTP" }] }],
+        networks: [{ name: "ovs1", multus: { networkName: "vlan100" } }],
+      }),
       snap,
     );
     assertNoDenials(r);
@@ -135,7 +140,12 @@ describe("KubeVirt's rules beyond its tests", () => {
   });
 
   it("says what to use instead of each discontinued binding, and tells a plugin binding apart from no binding", () => {
-    assertDenied(validateVM(pod({ name: "default", macvtap: {} }), snap), `${IFACES}[0].macvtap`, "discontinued", 'binding: {name: "macvtap"}');
+    assertDenied(
+      validateVM(pod({ name: "default", macvtap: {} }), snap),
+      `${IFACES}[0].macvtap`,
+      "discontinued",
+      'binding: {name: "macvtap"}',
+    );
     assertDenied(validateVM(pod({ name: "default", slirp: {} }), snap), `${IFACES}[0].slirp`, "passtBinding");
     const none = assertDenied(validateVM(pod({ name: "default" }), snap), `${IFACES}[0]`, "sets no binding");
     assert.ok(none.message.includes("passtBinding") && none.message.includes("binding: {name"), none.message);
@@ -175,7 +185,16 @@ describe("KubeVirt's rules on malformed fields", () => {
               devices: {
                 disks: "x",
                 interfaces: [
-                  { name: "a", masquerade: {}, state: 5, dhcpOptions: { privateOptions: "x", ntpServers: [5] }, bootOrder: "1", model: 3, pciAddress: 7, ports: [null, { port: 1.5, name: 5 }] },
+                  {
+                    name: "a",
+                    masquerade: {},
+                    state: 5,
+                    dhcpOptions: { privateOptions: "x", ntpServers: [5] },
+                    bootOrder: "1",
+                    model: 3,
+                    pciAddress: 7,
+                    ports: [null, { port: 1.5, name: 5 }],
+                  },
                   { name: "b", binding: { name: "" }, portRanges: [] },
                 ],
               },
@@ -189,7 +208,17 @@ describe("KubeVirt's rules on malformed fields", () => {
       },
     };
     const r = validateVM(weird, empty);
-    for (const field of ["state", "model", "pciAddress", "bootOrder", "ports[0]", "ports[1].port", "ports[1].name", "dhcpOptions.privateOptions", "dhcpOptions.ntpServers[0]"])
+    for (const field of [
+      "state",
+      "model",
+      "pciAddress",
+      "bootOrder",
+      "ports[0]",
+      "ports[1].port",
+      "ports[1].name",
+      "dhcpOptions.privateOptions",
+      "dhcpOptions.ntpServers[0]",
+    ])
       assertDenied(r, `${IFACES}[0].${field}`);
     assertDenied(r, `${IFACES}[1].binding.name`, OURS);
     assertDenied(r, `${IFACES}[1].portRanges`, "PortRangesSpec");

@@ -656,7 +656,11 @@ export const USER_GUIDE_VMS: KubeVirtCase[] = [
     networks: [pod()],
     kubevirt: "accept",
   },
-  { from: `${UG}/interfaces_and_networks.md:325 (autoattachPodInterface: false)`, devices: { autoattachPodInterface: false }, kubevirt: "accept" },
+  {
+    from: `${UG}/interfaces_and_networks.md:325 (autoattachPodInterface: false)`,
+    devices: { autoattachPodInterface: false },
+    kubevirt: "accept",
+  },
   {
     from: `${UG}/interfaces_and_networks.md:349`,
     interfaces: [iface("red", "bridge")],
@@ -764,21 +768,45 @@ export const DOC_NADS: NadCase[] = [
   { from: `${UG}/net_binding_plugins/macvtap.md:101`, config: { cniVersion: "0.3.1", name: "macvtapnetwork", type: "macvtap", mtu: 1500 } },
   {
     from: `${UG}/interfaces_and_networks.md:78`,
-    config: { cniVersion: "0.3.1", name: "mynet", plugins: [{ type: "bridge", bridge: "br10", disableContainerInterface: true, macspoofchk: true }] },
+    config: {
+      cniVersion: "0.3.1",
+      name: "mynet",
+      plugins: [{ type: "bridge", bridge: "br10", disableContainerInterface: true, macspoofchk: true }],
+    },
   },
   {
     from: `${UG}/interfaces_and_networks.md:169`,
-    config: { cniVersion: "0.3.1", name: "bridge-test", type: "bridge", bridge: "br1", ipam: { type: "host-local", subnet: "10.250.250.0/24" } },
+    config: {
+      cniVersion: "0.3.1",
+      name: "bridge-test",
+      type: "bridge",
+      bridge: "br1",
+      ipam: { type: "host-local", subnet: "10.250.250.0/24" },
+    },
   },
   {
     from: `${UG}/interfaces_and_networks.md:271`,
-    config: { cniVersion: "0.3.1", name: "ptp-mac", plugins: [{ type: "ptp", ipam: { type: "host-local", subnet: "10.1.1.0/24" } }, { type: "tuning" }] },
+    config: {
+      cniVersion: "0.3.1",
+      name: "ptp-mac",
+      plugins: [{ type: "ptp", ipam: { type: "host-local", subnet: "10.1.1.0/24" } }, { type: "tuning" }],
+    },
   },
   {
     from: `${UG}/interfaces_and_networks.md:745`,
-    config: { cniVersion: "0.3.1", name: "br-spoof-check", type: "bridge", bridge: "br10", disableContainerInterface: true, macspoofchk: true },
+    config: {
+      cniVersion: "0.3.1",
+      name: "br-spoof-check",
+      type: "bridge",
+      bridge: "br10",
+      disableContainerInterface: true,
+      macspoofchk: true,
+    },
   },
-  { from: `${UG}/hotplug/nad_reference.md:24`, config: { cniVersion: "0.3.1", name: "nad-with-vlan10", type: "bridge", bridge: "br1", vlan: 10 } },
+  {
+    from: `${UG}/hotplug/nad_reference.md:24`,
+    config: { cniVersion: "0.3.1", name: "nad-with-vlan10", type: "bridge", bridge: "br1", vlan: 10 },
+  },
   { from: `${UG}/hotplug/interfaces.md:72`, config: { cniVersion: "0.3.1", type: "bridge", mtu: 1300, name: "new-fancy-net" } },
   { from: `${OVS} README.md:14`, config: { cniVersion: "0.4.0", type: "ovs", bridge: "br1", vlan: 100 } },
   { from: `${OVS} docs/cni-plugin.md:18`, config: { name: "mynet", type: "ovs", bridge: "mynet0", vlan: 100 } },
@@ -812,10 +840,23 @@ export const DOC_NADS: NadCase[] = [
   },
   {
     from: `${OVS} docs/traffic-mirroring.md:115`,
-    config: { cniVersion: "0.4.0", plugins: [{ type: "ovs", bridge: "br1" }, { type: "ovs-mirror-consumer", bridge: "br1", mirrors: [{ name: "mirror-1" }] }] },
+    config: {
+      cniVersion: "0.4.0",
+      plugins: [
+        { type: "ovs", bridge: "br1" },
+        { type: "ovs-mirror-consumer", bridge: "br1", mirrors: [{ name: "mirror-1" }] },
+      ],
+    },
   },
   {
     from: `${OVS} docs/vdpa.md:107`,
-    config: { cniVersion: "4.0.0", name: "ovs-vdpa-net", type: "ovs", capabilities: { CNIDeviceInfoFile: true }, bridge: "br-vdpa", ipam: {} },
+    config: {
+      cniVersion: "4.0.0",
+      name: "ovs-vdpa-net",
+      type: "ovs",
+      capabilities: { CNIDeviceInfoFile: true },
+      bridge: "br-vdpa",
+      ipam: {},
+    },
   },
 ];

@@ -55,19 +55,54 @@ describe("renderLauncherNetworks", () => {
   it("passes the MAC also as cni-args (exactly {mac}), where newer ovs-cni reads it", () => {
     const value = JSON.stringify([{ name: "vlan100", "cni-args": { mac: "02:00:00:00:00:01", ips: ["10.100.0.99/24"] } }]);
     const r = renderLauncherNetworks(value, "tenant-a", [bound("ovs1", "tenant-a/vlan100", ["10.100.0.23/24"], "02:00:0a:64:00:17")]);
-    assert.deepEqual(JSON.parse(r.value), [{ name: "vlan100", ips: ["10.100.0.23/24"], mac: "02:00:0a:64:00:17", "cni-args": { mac: "02:00:0a:64:00:17" } }]);
+    assert.deepEqual(JSON.parse(r.value), [
+      { name: "vlan100", ips: ["10.100.0.23/24"], mac: "02:00:0a:64:00:17", "cni-args": { mac: "02:00:0a:64:00:17" } },
+    ]);
   });
 
   it("sets default-route to the gateways of the claim's pools that ask for it, and only those", () => {
-    const claim = { ...bound("ovs1", "tenant-a/vlan100", ["10.100.0.23/24", "fd00:100::23/64"]), spec: { vm: "web-1", interface: "ovs1", network: "tenant-a/vlan100", pool: "v4", pools: ["v4", "v6"] } };
-    const one = renderLauncherNetworks('[{"name":"vlan100"}]', "tenant-a", [claim], new Set(), new Map([["v4", "10.100.0.1"], ["other", "10.9.0.1"]]));
+    const claim = {
+      ...bound("ovs1", "tenant-a/vlan100", ["10.100.0.23/24", "fd00:100::23/64"]),
+      spec: { vm: "web-1", interface: "ovs1", network: "tenant-a/vlan100", pool: "v4", pools: ["v4", "v6"] },
+    };
+    const one = renderLauncherNetworks(
+      '[{"name":"vlan100"}]',
+      "tenant-a",
+      [claim],
+      new Set(),
+      new Map([
+        ["v4", "10.100.0.1"],
+        ["other", "10.9.0.1"],
+      ]),
+    );
     assert.deepEqual((JSON.parse(one.value) as Record<string, unknown>[])[0]["default-route"], ["10.100.0.1"]);
-    const both = renderLauncherNetworks('[{"name":"vlan100"}]', "tenant-a", [claim], new Set(), new Map([["v4", "10.100.0.1"], ["v6", "fd00:100::1"]]));
+    const both = renderLauncherNetworks(
+      '[{"name":"vlan100"}]',
+      "tenant-a",
+      [claim],
+      new Set(),
+      new Map([
+        ["v4", "10.100.0.1"],
+        ["v6", "fd00:100::1"],
+      ]),
+    );
     assert.deepEqual((JSON.parse(both.value) as Record<string, unknown>[])[0]["default-route"], ["10.100.0.1", "fd00:100::1"]);
     const none = renderLauncherNetworks('[{"name":"vlan100"}]', "tenant-a", [claim], new Set(), new Map([["other", "10.9.0.1"]]));
     assert.equal((JSON.parse(none.value) as Record<string, unknown>[])[0]["default-route"], undefined);
     // Rendered once, the same again: the validating check sees no change.
-    assert.equal(renderLauncherNetworks(both.value, "tenant-a", [claim], new Set(), new Map([["v4", "10.100.0.1"], ["v6", "fd00:100::1"]])).changed, false);
+    assert.equal(
+      renderLauncherNetworks(
+        both.value,
+        "tenant-a",
+        [claim],
+        new Set(),
+        new Map([
+          ["v4", "10.100.0.1"],
+          ["v6", "fd00:100::1"],
+        ]),
+      ).changed,
+      false,
+    );
   });
 
   it("defaults the element's namespace to the pod's", () => {
@@ -82,7 +117,14 @@ describe("renderLauncherNetworks", () => {
       bound("ovs1", "tenant-a/vlan100", ["10.100.0.23/24"], "02:00:0a:64:00:17"),
     ]);
     assert.deepEqual(JSON.parse(r.value), [
-      { name: "vlan100", namespace: "tenant-a", interface: "eth1", ips: ["10.100.0.23/24"], mac: "02:00:0a:64:00:17", "cni-args": { mac: "02:00:0a:64:00:17" } },
+      {
+        name: "vlan100",
+        namespace: "tenant-a",
+        interface: "eth1",
+        ips: ["10.100.0.23/24"],
+        mac: "02:00:0a:64:00:17",
+        "cni-args": { mac: "02:00:0a:64:00:17" },
+      },
       { name: "other" },
     ]);
   });

@@ -113,7 +113,11 @@ describe("nadPoolReadiness", () => {
     ["invalid JSON", "{", "not a JSON object"],
     ["host-local IPAM", { type: "ovs", bridge: "br1", ipam: { type: "host-local" }, capabilities: { ips: true } }, '"host-local"'],
     ["no IPAM", { type: "ovs", bridge: "br1", capabilities: { ips: true } }, '"not set"'],
-    ["no ips capability", { type: "ovs", bridge: "br1", ipam: { type: "static" } }, 'passes it the pool\'s address only as CNI_ARGS IP=, a path Multus marks deprecated'],
+    [
+      "no ips capability",
+      { type: "ovs", bridge: "br1", ipam: { type: "static" } },
+      "passes it the pool's address only as CNI_ARGS IP=, a path Multus marks deprecated",
+    ],
     ["bridge without tuning", { type: "bridge", bridge: "br0", ipam: { type: "static" }, capabilities: { ips: true } }, '"tuning"'],
     [
       "bridge with tuning lacking the mac capability",

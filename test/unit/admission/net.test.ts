@@ -17,7 +17,10 @@ describe("domain/net (ipam's parser, as values)", () => {
   it("refuses an IPv4-mapped IPv6 address as the binder does, and says what to write", () => {
     // Admission once read ::ffff:10.100.0.23 as ::ffff:a64:17 and admitted what the binder refuses.
     assert.equal(parseIP("::ffff:10.100.0.23"), undefined);
-    assert.deepEqual(readIP("::ffff:10.100.0.23"), { error: "is an IPv4-mapped IPv6 address", fix: "write the IPv4 address itself (10.100.0.23)" });
+    assert.deepEqual(readIP("::ffff:10.100.0.23"), {
+      error: "is an IPv4-mapped IPv6 address",
+      fix: "write the IPv4 address itself (10.100.0.23)",
+    });
     assert.throws(() => ipamParseIP("::ffff:10.100.0.23"), InvalidAddressError);
   });
 
@@ -42,7 +45,8 @@ describe("domain/net (ipam's parser, as values)", () => {
     assert.deepEqual(c && [c.first, c.last, c.prefix, c.text], [0x0a640000n, 0x0a6400ffn, 24, "10.100.0.0/24"]);
     assert.equal(parseCIDR("fd00:100::/64")?.last, 0xfd00010000000000ffffffffffffffffn);
     assert.deepEqual(readCIDR("10.100.0.7/24"), { error: "has host bits set", fix: "write 10.100.0.0/24" });
-    for (const bad of ["10.0.0.0", "10.0.0.0/33", "fd00::/129", "x/8", "10.0.0.0/", "10.100.0.7/24"]) assert.equal(parseCIDR(bad), undefined, bad);
+    for (const bad of ["10.0.0.0", "10.0.0.0/33", "fd00::/129", "x/8", "10.0.0.0/", "10.100.0.7/24"])
+      assert.equal(parseCIDR(bad), undefined, bad);
   });
 
   it("reads ranges as spans", () => {

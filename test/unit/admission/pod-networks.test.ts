@@ -9,7 +9,11 @@ import { nad, pool, snapshot } from "./fixtures";
 const LAUNCHER = "system:serviceaccount:kubevirt:kubevirt-controller";
 const world = snapshot({
   pools: [pool("a-vlan100", { cidr: "10.100.0.0/24", networks: ["tenant-a/vlan100"] })],
-  nads: [nad("tenant-a", "vlan100"), nad("tenant-b", "own-static"), nad("tenant-b", "elsewhere", JSON.stringify({ type: "ovs", bridge: "br2", ipam: { type: "static" } }))],
+  nads: [
+    nad("tenant-a", "vlan100"),
+    nad("tenant-b", "own-static"),
+    nad("tenant-b", "elsewhere", JSON.stringify({ type: "ovs", bridge: "br2", ipam: { type: "static" } })),
+  ],
 });
 const guarded = new GuardedNetworks(world);
 
@@ -29,10 +33,22 @@ describe("decodeNetworkSelection (Multus's reading)", () => {
   it("reads plain JSON and the short form, defaulting the namespace to the pod's", () => {
     const json = decodeNetworkSelection('[{"name":"vlan100","namespace":"tenant-a","interface":"net1"},{"name":"x"}]', "tenant-b");
     assert.ok(json.ok);
-    assert.deepEqual(json.elements.map(e => [e.network, e.interface]), [["tenant-a/vlan100", "net1"], ["tenant-b/x", undefined]]);
+    assert.deepEqual(
+      json.elements.map(e => [e.network, e.interface]),
+      [
+        ["tenant-a/vlan100", "net1"],
+        ["tenant-b/x", undefined],
+      ],
+    );
     const short = decodeNetworkSelection(" tenant-a/vlan100@net1 , other", "tenant-b");
     assert.ok(short.ok);
-    assert.deepEqual(short.elements.map(e => [e.network, e.interface]), [["tenant-a/vlan100", "net1"], ["tenant-b/other", undefined]]);
+    assert.deepEqual(
+      short.elements.map(e => [e.network, e.interface]),
+      [
+        ["tenant-a/vlan100", "net1"],
+        ["tenant-b/other", undefined],
+      ],
+    );
   });
 
   it("refuses keys Go folds onto a field: other case, non-ASCII look-alikes, duplicates", () => {
@@ -50,7 +66,10 @@ describe("decodeNetworkSelection (Multus's reading)", () => {
   });
 
   it("decodes escapes in keys and values as Go does", () => {
-    const r = decodeNetworkSelection('[{"n\\u0061me":"vlan\\u0031\\u00300","namespace":"tenant-a","\\u0069ps":["10.100.0.23"]}]', "tenant-b");
+    const r = decodeNetworkSelection(
+      '[{"n\\u0061me":"vlan\\u0031\\u00300","namespace":"tenant-a","\\u0069ps":["10.100.0.23"]}]',
+      "tenant-b",
+    );
     assert.ok(r.ok);
     assert.equal(r.elements[0].network, "tenant-a/vlan100");
     assert.deepEqual(r.elements[0].addressKeys, ["ips"]);
@@ -92,11 +111,18 @@ describe("checkPodNetworks (who may carry an address)", () => {
     };
     const v = checkPodNetworks(podReq("", { object: obj }), LAUNCHER, guarded);
     assert.equal(v.kind, "deny");
-    assert.match((v as { message: string }).message, /only virt-launcher pods created by system:serviceaccount:kubevirt:kubevirt-controller/);
+    assert.match(
+      (v as { message: string }).message,
+      /only virt-launcher pods created by system:serviceaccount:kubevirt:kubevirt-controller/,
+    );
   });
 
   it("refuses an address in v1.multus-cni.io/default-network even from the launcher identity", () => {
-    const v = checkPodNetworks(podReq(steal({ name: "vlan100", namespace: "tenant-a" }), { username: LAUNCHER }, "v1.multus-cni.io/default-network"), LAUNCHER, guarded);
+    const v = checkPodNetworks(
+      podReq(steal({ name: "vlan100", namespace: "tenant-a" }), { username: LAUNCHER }, "v1.multus-cni.io/default-network"),
+      LAUNCHER,
+      guarded,
+    );
     assert.equal(v.kind, "deny");
   });
 
@@ -108,8 +134,18 @@ describe("checkPodNetworks (who may carry an address)", () => {
   });
 
   it("hands the launcher identity's pod on a pool-backed network to the claim comparison", () => {
-    const obj = { metadata: { name: "virt-launcher-web-1-x", namespace: "tenant-b", labels: { "vm.kubevirt.io/name": "web-1" }, annotations: { "k8s.v1.cni.cncf.io/networks": steal({ name: "vlan100", namespace: "tenant-a" }) } } };
-    assert.deepEqual(checkPodNetworks(podReq("", { object: obj, username: LAUNCHER }), LAUNCHER, guarded), { kind: "launcher", vm: "web-1" });
+    const obj = {
+      metadata: {
+        name: "virt-launcher-web-1-x",
+        namespace: "tenant-b",
+        labels: { "vm.kubevirt.io/name": "web-1" },
+        annotations: { "k8s.v1.cni.cncf.io/networks": steal({ name: "vlan100", namespace: "tenant-a" }) },
+      },
+    };
+    assert.deepEqual(checkPodNetworks(podReq("", { object: obj, username: LAUNCHER }), LAUNCHER, guarded), {
+      kind: "launcher",
+      vm: "web-1",
+    });
   });
 
   it("on UPDATE looks only at a changed selection, and checks the new one", () => {
@@ -134,11 +170,20 @@ describe("L2 segments and pool conflicts", () => {
   });
 
   it("finds overlapping pools on one segment and lets the older one win", () => {
-    const older = { metadata: { name: "b-pool", creationTimestamp: "2026-01-01T00:00:00Z" }, spec: { cidr: "10.100.0.0/24", networks: ["tenant-a/vlan100"] } };
-    const younger = { metadata: { name: "a-pool", creationTimestamp: "2026-01-01T00:00:01Z" }, spec: { cidr: "10.100.0.128/25", networks: ["tenant-b/own-static"] } };
+    const older = {
+      metadata: { name: "b-pool", creationTimestamp: "2026-01-01T00:00:00Z" },
+      spec: { cidr: "10.100.0.0/24", networks: ["tenant-a/vlan100"] },
+    };
+    const younger = {
+      metadata: { name: "a-pool", creationTimestamp: "2026-01-01T00:00:01Z" },
+      spec: { cidr: "10.100.0.128/25", networks: ["tenant-b/own-static"] },
+    };
     const w = snapshot({ pools: [older, younger], nads: [nad("tenant-a", "vlan100"), nad("tenant-b", "own-static")] });
     assert.equal(poolConflicts(younger, w).length, 1);
-    assert.match(conflictLoss(younger, w) ?? "", /overlaps 10.100.0.128\/25 on the same L2 segment \(Open vSwitch bridge "br1", VLAN 100\)/);
+    assert.match(
+      conflictLoss(younger, w) ?? "",
+      /overlaps 10.100.0.128\/25 on the same L2 segment \(Open vSwitch bridge "br1", VLAN 100\)/,
+    );
     assert.equal(conflictLoss(older, w), undefined);
   });
 
@@ -152,13 +197,22 @@ describe("L2 segments and pool conflicts", () => {
   });
 
   it("lets disjoint pools share a network; two marked default for it conflict, the younger loses", () => {
-    const older = { metadata: { name: "b", creationTimestamp: "2026-01-01T00:00:00Z" }, spec: { cidr: "10.1.0.0/24", networks: ["ns/net"], default: true } };
-    const younger = { metadata: { name: "a", creationTimestamp: "2026-01-01T00:00:01Z" }, spec: { cidr: "10.2.0.0/24", networks: ["ns/net"] } };
+    const older = {
+      metadata: { name: "b", creationTimestamp: "2026-01-01T00:00:00Z" },
+      spec: { cidr: "10.1.0.0/24", networks: ["ns/net"], default: true },
+    };
+    const younger = {
+      metadata: { name: "a", creationTimestamp: "2026-01-01T00:00:01Z" },
+      spec: { cidr: "10.2.0.0/24", networks: ["ns/net"] },
+    };
     assert.deepEqual(poolConflicts(younger, snapshot({ pools: [older, younger] })), []);
     const twice = { ...younger, spec: { ...younger.spec, default: true } };
     const w = snapshot({ pools: [older, twice] });
     assert.equal(conflictLoss(older, w), undefined);
-    assert.match(conflictLoss(twice, w) ?? "", /IPPool "b" \(10.1.0.0\/24\) is also marked default for network "ns\/net".*a NIC without a pool choice would not know its pool/);
+    assert.match(
+      conflictLoss(twice, w) ?? "",
+      /IPPool "b" \(10.1.0.0\/24\) is also marked default for network "ns\/net".*a NIC without a pool choice would not know its pool/,
+    );
     const v6 = { metadata: { name: "c" }, spec: { cidr: "fd00::/64", networks: ["ns/net"], default: true } };
     assert.deepEqual(poolConflicts(v6, snapshot({ pools: [older, v6] })), [], "one default per family");
   });

@@ -290,5 +290,4 @@ describe("admission properties", () => {
       RUNS,
     );
   });
-
 });

@@ -22,19 +22,30 @@ interface Extra {
 }
 
 function world(pools = [WEB, DB, V6, B_ONLY, ELSEWHERE], extra: Extra = {}): AdmissionSnapshot {
-  const base = snapshot({ pools, nads: [nad("tenant-a", "vlan100"), nad("tenant-a", "other")], namespaces: { "tenant-a": { tenant: "a" }, "tenant-b": { tenant: "b" } } });
+  const base = snapshot({
+    pools,
+    nads: [nad("tenant-a", "vlan100"), nad("tenant-a", "other")],
+    namespaces: { "tenant-a": { tenant: "a" }, "tenant-b": { tenant: "b" } },
+  });
   return { ...base, claimHolding: (ns, claim) => extra.holdings?.[`${ns}/${claim}`], freeCount: p => extra.free?.[p] ?? 100n };
 }
 
 const names = (r: ReturnType<typeof nicPools>): string[] => r.pools.map(p => String(p.metadata?.name));
-const withPools = (value: unknown, annotations: Record<string, unknown> = {}): Record<string, unknown> => vm({ annotations: { "vmnet.io/pools": value, ...annotations } });
+const withPools = (value: unknown, annotations: Record<string, unknown> = {}): Record<string, unknown> =>
+  vm({ annotations: { "vmnet.io/pools": value, ...annotations } });
 
 describe("vmnet.io/pools", () => {
   describe("decoding", () => {
     it("reads a pool name, or a list of one or two, per interface", () => {
       const r = parsePoolsAnnotation('{"ovs1": "db", "ovs2": ["db", "v6"]}');
       assert.ok(r.ok);
-      assert.deepEqual([...r.choices], [["ovs1", ["db"]], ["ovs2", ["db", "v6"]]]);
+      assert.deepEqual(
+        [...r.choices],
+        [
+          ["ovs1", ["db"]],
+          ["ovs2", ["db", "v6"]],
+        ],
+      );
     });
 
     it("refuses what Go and JSON.parse could read differently: a key twice, or twice but for case, or not plain ASCII", () => {
@@ -82,7 +93,11 @@ describe("vmnet.io/pools", () => {
 
     it("is chosen among the pools that select the namespace", () => {
       assert.deepEqual(names(nicPools({ network: NET, namespace: "tenant-a" }, world())), ["web", "v6"]);
-      assert.deepEqual(names(nicPools({ network: NET, namespace: "tenant-b" }, world())), ["web", "v6"], "the marked default selects every namespace");
+      assert.deepEqual(
+        names(nicPools({ network: NET, namespace: "tenant-b" }, world())),
+        ["web", "v6"],
+        "the marked default selects every namespace",
+      );
       // Each tenant's only IPv4 pool of the network is its default without a marker.
       const aOnly = pool("a-only", { cidr: "10.104.0.0/24", networks: [NET], namespaceSelector: { matchLabels: { tenant: "a" } } });
       assert.deepEqual(names(nicPools({ network: NET, namespace: "tenant-a" }, world([aOnly, B_ONLY]))), ["a-only"]);
@@ -119,12 +134,18 @@ describe("vmnet.io/pools", () => {
       const absent = nicPools({ network: NET, namespace: "tenant-a", chosen: ["nope"] }, world());
       const foreign = nicPools({ network: NET, namespace: "tenant-a", chosen: ["b-only"] }, world());
       assert.equal(absent.problems[0].message.replace('"nope"', "X"), foreign.problems[0].message.replace('"b-only"', "X"));
-      assert.match(foreign.problems[0].message, /no IPPool named "b-only" serves namespace "tenant-a"; choose one of the pools of network "tenant-a\/vlan100" that serve it: "db", "web", "v6"/);
+      assert.match(
+        foreign.problems[0].message,
+        /no IPPool named "b-only" serves namespace "tenant-a"; choose one of the pools of network "tenant-a\/vlan100" that serve it: "db", "web", "v6"/,
+      );
       assert.ok(!foreign.problems[0].message.includes("10.102"), "nothing of the foreign pool's ranges");
     });
 
     it("refuses a pool that does not serve the NIC's network, and two pools of one family", () => {
-      assert.match(nicPools({ network: NET, namespace: "tenant-a", chosen: ["elsewhere"] }, world()).problems[0].message, /IPPool "elsewhere" does not serve network "tenant-a\/vlan100"/);
+      assert.match(
+        nicPools({ network: NET, namespace: "tenant-a", chosen: ["elsewhere"] }, world()).problems[0].message,
+        /IPPool "elsewhere" does not serve network "tenant-a\/vlan100"/,
+      );
       const twice = nicPools({ network: NET, namespace: "tenant-a", chosen: ["web", "db"] }, world());
       assert.equal(twice.problems[0].kind, "family-twice");
       assert.deepEqual(twice.pools, []);
@@ -133,13 +154,20 @@ describe("vmnet.io/pools", () => {
     it("keeps the pools a NIC holds addresses of, and says so when the choice differs", () => {
       const r = nicPools({ network: NET, namespace: "tenant-a", chosen: ["db"], held: ["web", "v6"] }, world());
       assert.deepEqual([r.pools, r.kept?.map(p => p.metadata?.name)], [[], ["web", "v6"]]);
-      assert.deepEqual(r.problems.map(p => p.kind), ["held"]);
+      assert.deepEqual(
+        r.problems.map(p => p.kind),
+        ["held"],
+      );
       assert.deepEqual(nicPools({ network: NET, namespace: "tenant-a", chosen: ["db"], held: ["db", "v6"] }, world()).problems, []);
       // Bound before the network had an IPv6 pool: it keeps its IPv4 pool and gains the IPv6 default, no problem.
       const gains = nicPools({ network: NET, namespace: "tenant-a", held: ["web"] }, world());
       assert.deepEqual([names(gains), gains.kept, gains.problems], [["web", "v6"], undefined, []]);
       const gainsDb = nicPools({ network: NET, namespace: "tenant-a", held: ["db"] }, world());
-      assert.deepEqual([gainsDb.kept?.map(p => p.metadata?.name), gainsDb.problems.map(p => p.kind)], [["db", "v6"], ["held"]], "a held non-default IPv4 pool is kept (the default is another: a held problem) and gains the IPv6 default");
+      assert.deepEqual(
+        [gainsDb.kept?.map(p => p.metadata?.name), gainsDb.problems.map(p => p.kind)],
+        [["db", "v6"], ["held"]],
+        "a held non-default IPv4 pool is kept (the default is another: a held problem) and gains the IPv6 default",
+      );
       // A held pool that no longer serves the network: the choice wins (the binder re-addresses).
       assert.deepEqual(names(nicPools({ network: NET, namespace: "tenant-a", held: ["elsewhere"] }, world())), ["web", "v6"]);
     });
@@ -155,26 +183,50 @@ describe("vmnet.io/pools", () => {
     });
 
     it("refuses a pool of another network, a namespace not selected, a full pool", () => {
-      assertDenied(validateVM(withPools('{"ovs1": "elsewhere"}'), world()), field, '"elsewhere"', 'does not serve network "tenant-a/vlan100"');
+      assertDenied(
+        validateVM(withPools('{"ovs1": "elsewhere"}'), world()),
+        field,
+        '"elsewhere"',
+        'does not serve network "tenant-a/vlan100"',
+      );
       const foreign = validateVM(withPools('{"ovs1": "b-only"}'), world());
       assertDenied(foreign, field, 'no IPPool named "b-only" serves namespace "tenant-a"');
       assert.ok(!JSON.stringify(foreign).includes("10.102") && !JSON.stringify(foreign).includes("matchLabels"), JSON.stringify(foreign));
-      assertDenied(validateVM(withPools('{"ovs1": "db"}'), world(undefined, { free: { db: 0n } })), field, 'IPPool "db" has no free address', "choose another pool");
-      assertNoDenials(validateVM(withPools('{"ovs1": "db"}'), world(undefined, { free: { db: 0n }, holdings: { "tenant-a/web-1.ovs1": { pools: ["db", "v6"], released: false } } })));
+      assertDenied(
+        validateVM(withPools('{"ovs1": "db"}'), world(undefined, { free: { db: 0n } })),
+        field,
+        'IPPool "db" has no free address',
+        "choose another pool",
+      );
+      assertNoDenials(
+        validateVM(
+          withPools('{"ovs1": "db"}'),
+          world(undefined, { free: { db: 0n }, holdings: { "tenant-a/web-1.ovs1": { pools: ["db", "v6"], released: false } } }),
+        ),
+      );
     });
 
     it("refuses a choice for an interface the VM lacks (naming a case-only near miss), or one that takes no pool address", () => {
-      assertDenied(validateVM(withPools('{"OVS1": "db"}'), world()), `${POOLS}.OVS1`, "interface names are matched exactly, write \"ovs1\"");
+      assertDenied(validateVM(withPools('{"OVS1": "db"}'), world()), `${POOLS}.OVS1`, 'interface names are matched exactly, write "ovs1"');
       assertDenied(validateVM(withPools('{"default": "db"}'), world()), `${POOLS}.default`, "not a bridge interface");
     });
 
     it("refuses a change of pool on a bound NIC with how to re-address it; allows the update that keeps it", () => {
       const holdings = { "tenant-a/web-1.ovs1": { pools: ["web", "v6"], released: false } };
       const r = validateVM(withPools('{"ovs1": "db"}'), world(undefined, { holdings }), vm());
-      const d = assertDenied(r, field, 'interface "ovs1" holds its addresses in IPPool "web", "v6", not in "db", "v6"', "stop the VM, remove interface \"ovs1\"", "IPClaim tenant-a/web-1.ovs1");
+      const d = assertDenied(
+        r,
+        field,
+        'interface "ovs1" holds its addresses in IPPool "web", "v6", not in "db", "v6"',
+        'stop the VM, remove interface "ovs1"',
+        "IPClaim tenant-a/web-1.ovs1",
+      );
       assert.deepEqual(d.value, ["db"]);
       assertNoDenials(validateVM(withPools('{"ovs1": "web"}'), world(undefined, { holdings }), vm()));
-      const retained = validateVM(withPools('{"ovs1": "db"}'), world(undefined, { holdings: { "tenant-a/web-1.ovs1": { pools: ["web", "v6"], released: true } } }));
+      const retained = validateVM(
+        withPools('{"ovs1": "db"}'),
+        world(undefined, { holdings: { "tenant-a/web-1.ovs1": { pools: ["web", "v6"], released: true } } }),
+      );
       assertDenied(retained, field, "retained (reclaimPolicy Retain)", "delete IPClaim tenant-a/web-1.ovs1 first");
     });
 
@@ -184,7 +236,10 @@ describe("vmnet.io/pools", () => {
       const updated = vm({ annotations: { note: "x" } });
       const r = validateVM(updated, world(undefined, { holdings }), old);
       assertNoDenials(r);
-      assert.ok(r.warnings.some(w => w.message.includes("holds its addresses in IPPool")), JSON.stringify(r));
+      assert.ok(
+        r.warnings.some(w => w.message.includes("holds its addresses in IPPool")),
+        JSON.stringify(r),
+      );
     });
 
     it("refuses a NIC without a choice on a network with several pools and no default, at the network", () => {

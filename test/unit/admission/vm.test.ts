@@ -312,7 +312,11 @@ describe("validateVM", () => {
       ["10.100.0.23/24", "an address with prefix", ["without a prefix length"]],
       ["not-an-ip", "not an address", ["is not an IPv4 or IPv6 address"]],
       // Admission once read this as ::ffff:a64:17 and admitted it; the binder refuses it as IPv4-mapped.
-      ["::ffff:10.100.0.23", "an IPv4-mapped IPv6 address, as the binder does", ["is an IPv4-mapped IPv6 address", "write the IPv4 address itself (10.100.0.23)"]],
+      [
+        "::ffff:10.100.0.23",
+        "an IPv4-mapped IPv6 address, as the binder does",
+        ["is an IPv4-mapped IPv6 address", "write the IPv4 address itself (10.100.0.23)"],
+      ],
     ];
     for (const [address, what, fragments] of bad) {
       it(`refuses ${what}`, () => {
@@ -382,7 +386,12 @@ describe("validateVM", () => {
       const world = tenantWorld({
         allocations: [{ pool: "tenant-a-vlan100-v6", address: "fd00:100::17", namespace: "tenant-b", claim: "db-1.ovs1", vm: "db-1" }],
       });
-      const d = assertDenied(validateVM(withAddresses('{"ovs1": "fd00:100:0:0:1::17"}'), snapshot(world)), `${ADDR}.ovs1`, "would get MAC 0a:00:00:00:00:17", "tenant-a-vlan100-v6");
+      const d = assertDenied(
+        validateVM(withAddresses('{"ovs1": "fd00:100:0:0:1::17"}'), snapshot(world)),
+        `${ADDR}.ovs1`,
+        "would get MAC 0a:00:00:00:00:17",
+        "tenant-a-vlan100-v6",
+      );
       assert.ok(!d.message.includes("db-1") && !d.message.includes("fd00:100::17"), d.message);
       assertNoDenials(validateVM(withAddresses('{"ovs1": "fd00:100::18"}'), snapshot(world)));
     });

@@ -8,7 +8,8 @@ import { ADVICE, checkSnapshot, safeFixes, toFinding } from "../../../capabiliti
 import type { Snapshot } from "../../../capabilities/audit/invariants";
 import type { KubeObject } from "../../../capabilities/k8s/client";
 
-const pool = (name: string, cidr: string, networks: string[], allocated: number): IPPool => ({ metadata: { name }, spec: { cidr, networks }, status: { allocated } }) as unknown as IPPool;
+const pool = (name: string, cidr: string, networks: string[], allocated: number): IPPool =>
+  ({ metadata: { name }, spec: { cidr, networks }, status: { allocated } }) as unknown as IPPool;
 
 function claim(ns: string, vm: string, pool: string, address: string, mac: string): IPClaim {
   return {
@@ -23,7 +24,14 @@ const record = (name: string, pool: string, address: string, ns: string, claimNa
 
 const vm = (ns: string, name: string): KubeObject => ({
   metadata: { name, namespace: ns },
-  spec: { template: { spec: { domain: { devices: { interfaces: [{ name: "ovs1", bridge: {} }] } }, networks: [{ name: "ovs1", multus: { networkName: "vlan" } }] } } },
+  spec: {
+    template: {
+      spec: {
+        domain: { devices: { interfaces: [{ name: "ovs1", bridge: {} }] } },
+        networks: [{ name: "ovs1", multus: { networkName: "vlan" } }],
+      },
+    },
+  },
 });
 
 /** Namespaces a and b, each with a pool of its own and one healthy VM. */
@@ -38,11 +46,34 @@ function listing(): Snapshot {
 
 describe("kubectl vmnet check findings and advice (audit/check)", () => {
   it("splits a problem into kind and message and adds the kind's advice", () => {
-    assert.deepEqual(toFinding("leak: pa/10.1.0.9 recorded for missing claim a/x"), { kind: "leak", message: "pa/10.1.0.9 recorded for missing claim a/x", advice: ADVICE.leak });
+    assert.deepEqual(toFinding("leak: pa/10.1.0.9 recorded for missing claim a/x"), {
+      kind: "leak",
+      message: "pa/10.1.0.9 recorded for missing claim a/x",
+      advice: ADVICE.leak,
+    });
     assert.deepEqual(toFinding("novel: something"), { kind: "novel", message: "something", advice: "inspect the objects named" });
     assert.deepEqual(toFinding("no kind here"), { kind: "problem", message: "no kind here", advice: "inspect the objects named" });
-    assert.deepEqual(toFinding(": starts with a colon"), { kind: "problem", message: ": starts with a colon", advice: "inspect the objects named" });
-    for (const kind of ["missing", "empty", "orphan", "outside", "reserved", "duplicate", "mac", "gateway", "unrecorded", "mismatch", "stale", "leak", "count", "expected"]) {
+    assert.deepEqual(toFinding(": starts with a colon"), {
+      kind: "problem",
+      message: ": starts with a colon",
+      advice: "inspect the objects named",
+    });
+    for (const kind of [
+      "missing",
+      "empty",
+      "orphan",
+      "outside",
+      "reserved",
+      "duplicate",
+      "mac",
+      "gateway",
+      "unrecorded",
+      "mismatch",
+      "stale",
+      "leak",
+      "count",
+      "expected",
+    ]) {
       assert.ok(ADVICE[kind] && ADVICE[kind].length > 10, kind);
     }
   });
@@ -63,16 +94,25 @@ describe("kubectl vmnet check findings and advice (audit/check)", () => {
     assert.equal(all.filter(f => f.kind === "leak").length, 1, "a record problem is not repeated per namespace");
     const inA = checkSnapshot(s, { namespace: "a" });
     assert.deepEqual(inA.map(f => f.kind).sort(), ["count", "leak"]);
-    assert.ok(inA.every(f => !f.message.includes("b/db")), JSON.stringify(inA));
+    assert.ok(
+      inA.every(f => !f.message.includes("b/db")),
+      JSON.stringify(inA),
+    );
     const inB = checkSnapshot(s, { namespace: "b" });
-    assert.deepEqual(inB.map(f => `${f.kind}: ${f.message}`), ["orphan: b/db.ovs1 is Bound but its VM db is gone"]);
+    assert.deepEqual(
+      inB.map(f => `${f.kind}: ${f.message}`),
+      ["orphan: b/db.ovs1 is Bound but its VM db is gone"],
+    );
   });
 
   it("a scoped check covers the pools its claims name even when no network of the namespace is served by them", () => {
     const s = listing();
     s.pools[1] = pool("pb", "10.2.0.0/24", ["elsewhere/vlan"], 2); // count drift on a pool b's claim names
     const inB = checkSnapshot(s, { namespace: "b" });
-    assert.deepEqual(inB.map(f => f.kind), ["count"]);
+    assert.deepEqual(
+      inB.map(f => f.kind),
+      ["count"],
+    );
     assert.match(inB[0].message, /pool pb says allocated=2, records say 1/);
     assert.deepEqual(checkSnapshot(s, { namespace: "a" }), []);
   });
@@ -83,8 +123,14 @@ describe("kubectl vmnet check findings and advice (audit/check)", () => {
     s.allocations.push(record("pb.10-2-0-9", "pb", "10.2.0.9", "b", "ghost.ovs1"));
     s.allocations.push(record("pa.10-1-0-10", "pa", "10.1.0.10", "a", "web.ovs1")); // claim exists (mid-rebind?): left alone
     s.allocations.push({ metadata: { name: "no-ref" }, spec: { pool: "pa", address: "10.1.0.11" } } as unknown as IPAllocation);
-    assert.deepEqual(safeFixes(s, {}).map(r => r.metadata?.name), ["pa.10-1-0-9", "pb.10-2-0-9"]);
-    assert.deepEqual(safeFixes(s, { namespace: "a" }).map(r => r.metadata?.name), ["pa.10-1-0-9"]);
+    assert.deepEqual(
+      safeFixes(s, {}).map(r => r.metadata?.name),
+      ["pa.10-1-0-9", "pb.10-2-0-9"],
+    );
+    assert.deepEqual(
+      safeFixes(s, { namespace: "a" }).map(r => r.metadata?.name),
+      ["pa.10-1-0-9"],
+    );
     assert.deepEqual(safeFixes(s, { namespace: "c" }), []);
   });
 });

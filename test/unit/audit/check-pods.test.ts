@@ -19,11 +19,23 @@ const listing = (): Snapshot =>
         status: { addresses: ["10.1.0.5/24"], mac: MAC, conditions: [{ type: "Bound", status: "True", reason: "Allocated", message: "" }] },
       },
     ],
-    allocations: [{ metadata: { name: "pa.10-1-0-5", uid: "r1" }, spec: { pool: "pa", address: "10.1.0.5", claimRef: { namespace: "a", name: "web.ovs1" } } }],
+    allocations: [
+      {
+        metadata: { name: "pa.10-1-0-5", uid: "r1" },
+        spec: { pool: "pa", address: "10.1.0.5", claimRef: { namespace: "a", name: "web.ovs1" } },
+      },
+    ],
     vms: [
       {
         metadata: { name: "web", namespace: "a" },
-        spec: { template: { spec: { domain: { devices: { interfaces: [{ name: "ovs1", bridge: {} }] } }, networks: [{ name: "ovs1", multus: { networkName: "vlan" } }] } } },
+        spec: {
+          template: {
+            spec: {
+              domain: { devices: { interfaces: [{ name: "ovs1", bridge: {} }] } },
+              networks: [{ name: "ovs1", multus: { networkName: "vlan" } }],
+            },
+          },
+        },
       },
     ],
     pods: [
@@ -33,7 +45,11 @@ const listing = (): Snapshot =>
           namespace: "a",
           labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": "web" },
           ownerReferences: [{ apiVersion: "kubevirt.io/v1", kind: "VirtualMachineInstance", name: "web", uid: "vmi", controller: true }],
-          annotations: { "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan", namespace: "a", interface: launcherInterfaceName("ovs1"), ips: ["10.1.0.99/24"], mac: MAC }]) },
+          annotations: {
+            "k8s.v1.cni.cncf.io/networks": JSON.stringify([
+              { name: "vlan", namespace: "a", interface: launcherInterfaceName("ovs1"), ips: ["10.1.0.99/24"], mac: MAC },
+            ]),
+          },
         },
         status: { phase: "Running" },
       } as PodLike,
@@ -43,9 +59,15 @@ const listing = (): Snapshot =>
 describe("kubectl vmnet check: launcher pods in scope", () => {
   it("a pod carrying another address than its claim is found in every namespace's check and in its own", () => {
     const everywhere = checkSnapshot(listing(), {});
-    assert.ok(everywhere.some(f => f.message.includes("10.1.0.99")), JSON.stringify(everywhere));
+    assert.ok(
+      everywhere.some(f => f.message.includes("10.1.0.99")),
+      JSON.stringify(everywhere),
+    );
     const own = checkSnapshot(listing(), { namespace: "a" });
-    assert.ok(own.some(f => f.message.includes("10.1.0.99")), JSON.stringify(own));
+    assert.ok(
+      own.some(f => f.message.includes("10.1.0.99")),
+      JSON.stringify(own),
+    );
     const other = checkSnapshot(listing(), { namespace: "b" });
     assert.ok(!other.some(f => f.message.includes("10.1.0.99")), JSON.stringify(other));
   });

@@ -13,14 +13,27 @@ const NS = "t";
 const BOUND = [{ type: "Bound", status: "True", reason: "Allocated", message: "" }];
 const vm: KubeObject = {
   metadata: { name: "a", namespace: NS },
-  spec: { template: { spec: { domain: { devices: { interfaces: [{ name: "ovs1", bridge: {} }] } }, networks: [{ name: "ovs1", multus: { networkName: "vlan100" } }] } } },
+  spec: {
+    template: {
+      spec: {
+        domain: { devices: { interfaces: [{ name: "ovs1", bridge: {} }] } },
+        networks: [{ name: "ovs1", multus: { networkName: "vlan100" } }],
+      },
+    },
+  },
 };
 
 describe("invariant checker: absent optional fields", () => {
   it("a Bound claim without status.addresses: exactly 'no address'", () => {
     const s = {
       pools: [{ metadata: { name: "p4" }, spec: { cidr: "10.1.0.0/24", networks: [`${NS}/vlan100`] }, status: { allocated: 0 } }],
-      claims: [{ metadata: { name: "a.ovs1", namespace: NS, uid: "u" }, spec: { vm: "a", interface: "ovs1", network: `${NS}/vlan100`, pools: ["p4"] }, status: { conditions: BOUND, mac: "02:00:0a:01:00:17" } }],
+      claims: [
+        {
+          metadata: { name: "a.ovs1", namespace: NS, uid: "u" },
+          spec: { vm: "a", interface: "ovs1", network: `${NS}/vlan100`, pools: ["p4"] },
+          status: { conditions: BOUND, mac: "02:00:0a:01:00:17" },
+        },
+      ],
       allocations: [],
       vms: [vm],
     } as unknown as Snapshot;

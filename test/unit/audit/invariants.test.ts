@@ -17,14 +17,35 @@ const pool = (name: string, cidr: string, allocated: number, extra: Record<strin
   ({ metadata: { name }, spec: { cidr, networks: [`${NS}/vlan100`], ...extra }, status: { allocated } }) as unknown as IPPool;
 
 function claim(vm: string, spec: Record<string, unknown>, status: Record<string, unknown>, ns = NS): IPClaim {
-  return { metadata: { name: `${vm}.ovs1`, namespace: ns, uid: `uid-${vm}` }, spec: { vm, interface: "ovs1", network: `${NS}/vlan100`, ...spec }, status: { conditions: BOUND, ...status } } as unknown as IPClaim;
+  return {
+    metadata: { name: `${vm}.ovs1`, namespace: ns, uid: `uid-${vm}` },
+    spec: { vm, interface: "ovs1", network: `${NS}/vlan100`, ...spec },
+    status: { conditions: BOUND, ...status },
+  } as unknown as IPClaim;
 }
 
-const record = (pool: string, address: string, claimName: string, name = `${pool}.${address.replace(/\./g, "-")}`, ns = NS, uid?: string): IPAllocation =>
+const record = (
+  pool: string,
+  address: string,
+  claimName: string,
+  name = `${pool}.${address.replace(/\./g, "-")}`,
+  ns = NS,
+  uid?: string,
+): IPAllocation =>
   ({ metadata: { name }, spec: { pool, address, claimRef: { namespace: ns, name: claimName, ...(uid ? { uid } : {}) } } }) as IPAllocation;
 
 function vm(name: string, network = "vlan100", ns = NS): KubeObject {
-  return { metadata: { name, namespace: ns }, spec: { template: { spec: { domain: { devices: { interfaces: [{ name: "ovs1", bridge: {} }] } }, networks: [{ name: "ovs1", multus: { networkName: network } }] } } } };
+  return {
+    metadata: { name, namespace: ns },
+    spec: {
+      template: {
+        spec: {
+          domain: { devices: { interfaces: [{ name: "ovs1", bridge: {} }] } },
+          networks: [{ name: "ovs1", multus: { networkName: network } }],
+        },
+      },
+    },
+  };
 }
 
 /** VM a in t on p4 (10.1.0.0/24, no gateway), with its claim and record. */
@@ -58,7 +79,10 @@ describe("invariant checker: scope and wording (audit/findProblems)", () => {
   it("names an unlisted pool in the outside problem", () => {
     const s = clean();
     s.claims[0] = claim("a", { pools: ["p4", "gone"] }, { addresses: ["10.1.0.23/24", "10.9.0.1/24"], mac: "02:00:0a:01:00:17" });
-    assert.ok(problems(s).includes("outside: t/a.ovs1 shows 10.9.0.1/24, inside none of its pools' CIDRs (p4=10.1.0.0/24, gone=not listed)"), problems(s).join("\n"));
+    assert.ok(
+      problems(s).includes("outside: t/a.ovs1 shows 10.9.0.1/24, inside none of its pools' CIDRs (p4=10.1.0.0/24, gone=not listed)"),
+      problems(s).join("\n"),
+    );
   });
 
   it("claims of pools out of scope, and Bound claims of other namespaces, are not checked as the namespace's own", () => {
@@ -94,7 +118,10 @@ describe("invariant checker: scope and wording (audit/findProblems)", () => {
     t.claims[0] = claim("a", { pools: ["p4"] }, { addresses: ["10.1.0.23/24"], mac: "02:00:0a:01:00:18" });
     assert.deepEqual(problems(t), ["mac: t/a.ovs1 shows MAC 02:00:0a:01:00:18 for 10.1.0.23/24, expected 02:00:0a:01:00:17"]);
     t.vms = [];
-    assert.deepEqual(problems(t), ["mac: t/a.ovs1 shows MAC 02:00:0a:01:00:18 for 10.1.0.23/24, expected 02:00:0a:01:00:17", "orphan: t/a.ovs1 is Bound but its VM a is gone"]);
+    assert.deepEqual(problems(t), [
+      "mac: t/a.ovs1 shows MAC 02:00:0a:01:00:18 for 10.1.0.23/24, expected 02:00:0a:01:00:17",
+      "orphan: t/a.ovs1 is Bound but its VM a is gone",
+    ]);
   });
 
   it("gateway: the pool's must be shown; a wrong or invented one is reported", () => {
@@ -113,9 +140,15 @@ describe("invariant checker: scope and wording (audit/findProblems)", () => {
 
   it("records: pool mismatch, a record of a pool not listed, leak wording with no address shown", () => {
     const s = clean();
-    s.allocations[0] = { ...record("p4", "10.1.0.23", "a.ovs1"), spec: { pool: "q4", address: "10.1.0.23", claimRef: { namespace: NS, name: "a.ovs1" } } } as IPAllocation;
+    s.allocations[0] = {
+      ...record("p4", "10.1.0.23", "a.ovs1"),
+      spec: { pool: "q4", address: "10.1.0.23", claimRef: { namespace: NS, name: "a.ovs1" } },
+    } as IPAllocation;
     const out = problems({ ...s, pools: [...s.pools] }, { namespace: NS, pools: ["p4", "q4"] });
-    assert.ok(out.includes("mismatch: IPAllocation p4.10-1-0-23 of p4/10.1.0.23 (t/a.ovs1) says pool q4 address 10.1.0.23"), out.join("\n"));
+    assert.ok(
+      out.includes("mismatch: IPAllocation p4.10-1-0-23 of p4/10.1.0.23 (t/a.ovs1) says pool q4 address 10.1.0.23"),
+      out.join("\n"),
+    );
     assert.ok(out.includes("mismatch: IPAllocation p4.10-1-0-23 says q4/10.1.0.23, which names q4.10-1-0-23"), out.join("\n"));
     assert.ok(out.includes("count: pool q4 is not listed"), out.join("\n"));
     assert.ok(!out.some(p => p.startsWith("reserved:")), "no reserved check against a pool that is not listed");
@@ -134,7 +167,10 @@ describe("invariant checker: scope and wording (audit/findProblems)", () => {
       "leak: p4/10.1.0.255 recorded for missing (or not Bound) claim t/ghost.ovs1",
     ]);
     const t = clean();
-    t.allocations[0] = { ...t.allocations[0], spec: { pool: "p4", address: "not-an-ip", claimRef: { namespace: NS, name: "a.ovs1" } } } as IPAllocation;
+    t.allocations[0] = {
+      ...t.allocations[0],
+      spec: { pool: "p4", address: "not-an-ip", claimRef: { namespace: NS, name: "a.ovs1" } },
+    } as IPAllocation;
     assert.ok(problems(t).includes("mismatch: IPAllocation p4.10-1-0-23 says p4/not-an-ip, which names no record"), problems(t).join("\n"));
   });
 
@@ -173,7 +209,14 @@ describe("invariant checker: scope and wording (audit/findProblems)", () => {
       spec: {
         template: {
           spec: {
-            domain: { devices: { interfaces: [{ name: "ovs0", bridge: {}, macAddress: pinned }, { name: "ovs1", bridge: {} }] } },
+            domain: {
+              devices: {
+                interfaces: [
+                  { name: "ovs0", bridge: {}, macAddress: pinned },
+                  { name: "ovs1", bridge: {} },
+                ],
+              },
+            },
             networks: [
               { name: "ovs0", multus: { networkName: "vlan200" } },
               { name: "ovs1", multus: { networkName: "vlan100" } },
@@ -188,7 +231,12 @@ describe("invariant checker: scope and wording (audit/findProblems)", () => {
     assert.deepEqual(problems(s), ["mac: t/a.ovs1 shows MAC 02:00:00:00:00:aa for 10.1.0.23/24, expected 02:00:0a:01:00:17"]);
     // The VM no longer has the claim's NIC: its MAC is the one derived from the address.
     s.vms = [twoNics("02:00:00:00:00:aa")];
-    (s.vms[0].spec as { template: { spec: { domain: { devices: { interfaces: unknown[] } } } } }).template.spec.domain.devices.interfaces.pop();
-    assert.ok(problems(s).includes("mac: t/a.ovs1 shows MAC 02:00:00:00:00:aa for 10.1.0.23/24, expected 02:00:0a:01:00:17"), problems(s).join("\n"));
+    (
+      s.vms[0].spec as { template: { spec: { domain: { devices: { interfaces: unknown[] } } } } }
+    ).template.spec.domain.devices.interfaces.pop();
+    assert.ok(
+      problems(s).includes("mac: t/a.ovs1 shows MAC 02:00:00:00:00:aa for 10.1.0.23/24, expected 02:00:0a:01:00:17"),
+      problems(s).join("\n"),
+    );
   });
 });

@@ -21,7 +21,10 @@ const poolArb = fc
     const pool: RefPool = {
       cidr: family === 4 ? "10.9.0.0/27" : "fd00:9::/123",
       ranges: ranges?.map(([x, y]) => `${a(Math.min(x, y))}-${a(Math.max(x, y))}`),
-      exclude: [...exclude.map(a), ...(block === undefined ? [] : [family === 4 ? `10.9.0.${block * 4}/30` : `fd00:9::${(block * 4).toString(16)}/126`])],
+      exclude: [
+        ...exclude.map(a),
+        ...(block === undefined ? [] : [family === 4 ? `10.9.0.${block * 4}/30` : `fd00:9::${(block * 4).toString(16)}/126`]),
+      ],
       gateway: gateway === undefined ? undefined : a(gateway),
     };
     return { family, pool, a };
@@ -32,7 +35,16 @@ describe("audit address rules (ipamRules) against the reference model", () => {
     fc.assert(
       fc.property(poolArb, fc.integer({ min: -1, max: 33 }), ({ family, pool, a }, off) => {
         // -1 and 32, 33 fall outside the CIDR (the neighbouring addresses).
-        const address = off < 0 ? (family === 4 ? "10.8.255.255" : "fd00:8:ffff:ffff:ffff:ffff:ffff:ffff") : off > 31 ? (family === 4 ? `10.9.0.${off}` : `fd00:9::${off.toString(16)}`) : a(off);
+        const address =
+          off < 0
+            ? family === 4
+              ? "10.8.255.255"
+              : "fd00:8:ffff:ffff:ffff:ffff:ffff:ffff"
+            : off > 31
+              ? family === 4
+                ? `10.9.0.${off}`
+                : `fd00:9::${off.toString(16)}`
+              : a(off);
         const ref = refWhyNot(pool, address);
         const got = ipamRules.whyNot(pool, address);
         assert.equal(got === undefined, ref === undefined, `${address} in ${JSON.stringify(pool)}: ipam says ${got}, reference ${ref}`);

@@ -12,7 +12,8 @@ import { boundCondition, oneNicVm, vmManifest, World } from "../support/world";
 /** oneNicVm, and another replica took the 64 lowest addresses: this process's cache has seen none of their records. */
 async function contendedVm(): Promise<World> {
   const w = await oneNicVm();
-  for (let i = 2; i < 66; i++) w.client.seed(Kinds.IPAllocation, renderAllocation("pa", `10.1.0.${i}`, { namespace: "other", name: `db-${i}.ovs1`, uid: "x" }));
+  for (let i = 2; i < 66; i++)
+    w.client.seed(Kinds.IPAllocation, renderAllocation("pa", `10.1.0.${i}`, { namespace: "other", name: `db-${i}.ovs1`, uid: "x" }));
   return w;
 }
 
@@ -33,7 +34,9 @@ describe("Binder (in-memory client)", () => {
 
   it("retries a Conflict on the claim's status with backoff, then binds", async () => {
     const w = await oneNicVm();
-    w.client.failNext({ verb: "patch", kind: "IPClaim", subresource: "status" }, () => apiError(409, "Conflict", "patch IPClaim t/web.ovs1/status: 409 Conflict: the object has been modified"));
+    w.client.failNext({ verb: "patch", kind: "IPClaim", subresource: "status" }, () =>
+      apiError(409, "Conflict", "patch IPClaim t/web.ovs1/status: 409 Conflict: the object has been modified"),
+    );
     const q = w.queue();
     q.add(vmKey("t", "web"));
     await q.idle();
@@ -49,7 +52,8 @@ describe("Binder (in-memory client)", () => {
 
   it("reports a terminal refusal (422 on the allocation) once, as a Warning on the VM and a log line, and does not retry it", async () => {
     const w = await oneNicVm();
-    const refusal = (): ApiError => apiError(422, "Invalid", 'create IPAllocation pa.10-1-0-2: 422 Invalid: IPAllocation.vmnet.io "pa.10-1-0-2" is invalid');
+    const refusal = (): ApiError =>
+      apiError(422, "Invalid", 'create IPAllocation pa.10-1-0-2: 422 Invalid: IPAllocation.vmnet.io "pa.10-1-0-2" is invalid');
     w.client.failNext({ verb: "create", kind: "IPAllocation" }, refusal, 10);
     const q = w.queue();
     q.add(vmKey("t", "web"));
@@ -78,7 +82,10 @@ describe("Binder (in-memory client)", () => {
     const w = await contendedVm();
     const result = await w.vms.reconcile(vmKey("t", "web"));
     assert.equal(result.kind, "requeue", "the reconcile asks to run again");
-    assert.ok(result.kind === "requeue" && result.afterMs >= 500 && result.afterMs <= 1000, `a short jittered wait: ${JSON.stringify(result)}`);
+    assert.ok(
+      result.kind === "requeue" && result.afterMs >= 500 && result.afterMs <= 1000,
+      `a short jittered wait: ${JSON.stringify(result)}`,
+    );
     assert.equal(w.client.writes("create", "IPAllocation").length, 64, "64 tries, each refused");
     const bound = boundCondition(w.claim("t", "web.ovs1"));
     assert.equal(bound?.status, "False");

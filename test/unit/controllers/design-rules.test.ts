@@ -14,9 +14,18 @@ import { formatIP, macFor } from "../../../capabilities/ipam";
 import { refMac } from "../../reference/ipam";
 
 const claim = (status: ClaimStatus = {}): IPClaim =>
-  ({ metadata: { name: "web.ovs1", namespace: "t", generation: 1 }, spec: { vm: "web", interface: "ovs1", network: "t/vlan100", pools: ["p"] }, status }) as unknown as IPClaim;
+  ({
+    metadata: { name: "web.ovs1", namespace: "t", generation: 1 },
+    spec: { vm: "web", interface: "ovs1", network: "t/vlan100", pools: ["p"] },
+    status,
+  }) as unknown as IPClaim;
 
-const bound = (gateway?: string): BindOutcome => ({ bound: true, addresses: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17", ...(gateway ? { gateway } : {}) });
+const bound = (gateway?: string): BindOutcome => ({
+  bound: true,
+  addresses: ["10.1.0.23/24"],
+  mac: "02:00:0a:01:00:17",
+  ...(gateway ? { gateway } : {}),
+});
 
 describe("DESIGN rules the mutants slipped past", () => {
   describe("claim status (binder)", () => {
@@ -59,8 +68,14 @@ describe("DESIGN rules the mutants slipped past", () => {
   describe("MAC derivation against the reference model", () => {
     it("macFor agrees with the reference model for every IPv4 and IPv6 address", () => {
       const v4 = fc.integer({ min: 0, max: 2 ** 32 - 1 }).map(n => formatIP(4, BigInt(n)));
-      const v6 = fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }).filter(v => v >> 32n !== 0xffffn).map(v => formatIP(6, v));
-      fc.assert(fc.property(fc.oneof(v4, v6), a => assert.equal(macFor(a), refMac([a]), a)), { numRuns: 2000 });
+      const v6 = fc
+        .bigInt({ min: 0n, max: (1n << 128n) - 1n })
+        .filter(v => v >> 32n !== 0xffffn)
+        .map(v => formatIP(6, v));
+      fc.assert(
+        fc.property(fc.oneof(v4, v6), a => assert.equal(macFor(a), refMac([a]), a)),
+        { numRuns: 2000 },
+      );
     });
 
     it("neighbouring addresses have neighbouring MACs (no off-by-one at either end)", () => {
@@ -84,7 +99,10 @@ describe("DESIGN rules the mutants slipped past", () => {
         },
       };
       assert.equal(vmNameOfPod(pod), "web.1");
-      assert.equal(vmNameOfPod({ metadata: { labels: { "vm.kubevirt.io/name": "web" }, ownerReferences: [{ kind: "ReplicaSet", name: "other" }] } }), "web");
+      assert.equal(
+        vmNameOfPod({ metadata: { labels: { "vm.kubevirt.io/name": "web" }, ownerReferences: [{ kind: "ReplicaSet", name: "other" }] } }),
+        "web",
+      );
       assert.equal(vmNameOfPod({ metadata: { labels: { "vm.kubevirt.io/name": "" } } }), undefined);
     });
 
@@ -129,16 +147,24 @@ describe("DESIGN rules the mutants slipped past", () => {
     const iface = "pod1c7714507bd";
 
     it("keeps a target carrying the claim's address and MAC", () => {
-      assert.equal(targetKept(claim(status), "t", [{ name: "vlan100", interface: iface, ips: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17" }]).kept, true);
+      assert.equal(
+        targetKept(claim(status), "t", [{ name: "vlan100", interface: iface, ips: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17" }]).kept,
+        true,
+      );
       assert.equal(targetKept(claim(status), "t", [{ name: "vlan100", ips: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17" }]).kept, true);
     });
 
     it("reports a changed IP, a changed MAC, a missing element", () => {
-      const changedIp = targetKept(claim(status), "t", [{ name: "vlan100", interface: iface, ips: ["10.1.0.24/24"], mac: "02:00:0a:01:00:17" }]);
+      const changedIp = targetKept(claim(status), "t", [
+        { name: "vlan100", interface: iface, ips: ["10.1.0.24/24"], mac: "02:00:0a:01:00:17" },
+      ]);
       assert.equal(changedIp.kept, false);
       assert.match(changedIp.detail, /10\.1\.0\.24/);
       assert.equal(targetKept(claim(status), "t", [{ name: "vlan100", interface: iface, mac: "02:00:0a:01:00:17" }]).kept, false);
-      assert.equal(targetKept(claim(status), "t", [{ name: "vlan100", interface: iface, ips: ["10.1.0.23/24"], mac: "02:00:0a:01:00:18" }]).kept, false);
+      assert.equal(
+        targetKept(claim(status), "t", [{ name: "vlan100", interface: iface, ips: ["10.1.0.23/24"], mac: "02:00:0a:01:00:18" }]).kept,
+        false,
+      );
       assert.equal(targetKept(claim(status), "t", [{ name: "vlan999", ips: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17" }]).kept, false);
     });
   });

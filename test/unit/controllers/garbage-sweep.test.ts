@@ -50,7 +50,10 @@ describe("GarbageSweep (in-memory client)", () => {
     const sweep = w.sweeper(GRACE);
     assert.deepEqual(await sweep.sweep(1_000), []);
     const freed = await sweep.sweep(1_000 + GRACE);
-    assert.deepEqual(freed.map(f => f.split("/").slice(0, 3).join("/")), ["claim/t/web.ovs1"]);
+    assert.deepEqual(
+      freed.map(f => f.split("/").slice(0, 3).join("/")),
+      ["claim/t/web.ovs1"],
+    );
     assert.deepEqual(w.client.all(Kinds.IPClaim), []);
     assert.deepEqual(w.client.all(Kinds.IPAllocation), []);
   });

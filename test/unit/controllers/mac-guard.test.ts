@@ -23,7 +23,11 @@ describe("one MAC per L2 segment, binder side", () => {
   });
 
   it("lists only derived-form spec MACs of Multus NICs, with the network made absolute", () => {
-    const v = vm("a", [{ name: "pod", mac: "02:00:0a:00:00:05" }, { name: "ovs1", network: "vlan100", mac: "02:00:0A:00:00:05" }, { name: "ovs2", network: "x/vlan2", mac: "02:aa:00:00:00:01" }]);
+    const v = vm("a", [
+      { name: "pod", mac: "02:00:0a:00:00:05" },
+      { name: "ovs1", network: "vlan100", mac: "02:00:0A:00:00:05" },
+      { name: "ovs2", network: "x/vlan2", mac: "02:aa:00:00:00:01" },
+    ]);
     assert.deepEqual(specMacUses(v), [{ namespace: "t", vm: "a", iface: "ovs1", network: "t/vlan100", mac: "02:00:0a:00:00:05" }]);
     assert.equal(hasDerivedFormMac(v), true);
     assert.equal(hasDerivedFormMac(vm("b", [{ name: "ovs1", network: "vlan100" }])), false);
@@ -35,6 +39,10 @@ describe("one MAC per L2 segment, binder side", () => {
     const self = { namespace: "t", vm: "b", iface: "ovs1" };
     assert.equal(macClash("02:00:0A:00:00:05", "t/vlan100", self, uses, segment), uses[0], "another NAD on the same bridge and VLAN");
     assert.equal(macClash("02:00:0a:00:00:05", "t/other", self, uses, segment), undefined, "another segment");
-    assert.equal(macClash("02:00:0a:00:00:05", "t/vlan100", { namespace: "t", vm: "a", iface: "ovs1" }, uses, segment), undefined, "itself");
+    assert.equal(
+      macClash("02:00:0a:00:00:05", "t/vlan100", { namespace: "t", vm: "a", iface: "ovs1" }, uses, segment),
+      undefined,
+      "itself",
+    );
   });
 });

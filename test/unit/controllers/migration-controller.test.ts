@@ -18,18 +18,28 @@ async function migrated(phase: "Succeeded" | "Failed" | "Running"): Promise<{ w:
   w.client.seed(Kinds.VirtualMachine, vmManifest("t", "web", [{ name: "ovs1", network: "vlan100" }]));
   await w.sync();
   await w.vms.reconcile(vmKey("t", "web"));
-  const [vmim] = w.client.seed(Kinds.VirtualMachineInstanceMigration, { metadata: { name: "mig1", namespace: "t" }, spec: { vmiName: "web" }, status: { phase } });
+  const [vmim] = w.client.seed(Kinds.VirtualMachineInstanceMigration, {
+    metadata: { name: "mig1", namespace: "t" },
+    spec: { vmiName: "web" },
+    status: { phase },
+  });
   return { w, claim: w.claim("t", "web.ovs1") as IPClaim, vmim };
 }
 
 function targetPod(w: World, vmim: KubeObject, ips: string[], mac: string): void {
   const element = { name: "vlan100", namespace: "t", interface: launcherInterfaceName("ovs1"), ips, mac };
   w.client.seed(Kinds.Pod, {
-    metadata: { name: "virt-launcher-web-target", namespace: "t", labels: { [MIGRATION_JOB_LABEL]: String(vmim.metadata?.uid) }, annotations: { [NETWORKS_ANNOTATION]: JSON.stringify([element]) } },
+    metadata: {
+      name: "virt-launcher-web-target",
+      namespace: "t",
+      labels: { [MIGRATION_JOB_LABEL]: String(vmim.metadata?.uid) },
+      annotations: { [NETWORKS_ANNOTATION]: JSON.stringify([element]) },
+    },
   });
 }
 
-const migratedCondition = (w: World): { status: string; reason: string; message: string } | undefined => w.claim("t", "web.ovs1")?.status?.conditions?.find(c => c.type === "Migrated");
+const migratedCondition = (w: World): { status: string; reason: string; message: string } | undefined =>
+  w.claim("t", "web.ovs1")?.status?.conditions?.find(c => c.type === "Migrated");
 
 describe("MigrationController (in-memory client)", () => {
   it("records AddressKept (condition and Normal Event on the VM) when the target pod carries the claim's addresses and MAC, once", async () => {
@@ -86,6 +96,9 @@ describe("MigrationController (in-memory client)", () => {
     await w.sync();
     await w.migrations.reconcile(migrationKey("t", "mig1"));
     assert.equal(migratedCondition(w), undefined);
-    assert.deepEqual(w.client.calls.filter(c => c.verb !== "get"), []);
+    assert.deepEqual(
+      w.client.calls.filter(c => c.verb !== "get"),
+      [],
+    );
   });
 });

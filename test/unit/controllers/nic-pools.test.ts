@@ -9,7 +9,11 @@ import { bridgeNics } from "../../../capabilities/controllers/render";
 import { nad, pool, snapshot } from "../admission/fixtures";
 
 const NET = "t/vlan100";
-const POOLS = [pool("web", { cidr: "10.1.0.0/24", networks: [NET], default: true }), pool("db", { cidr: "10.2.0.0/24", networks: [NET] }), pool("v6", { cidr: "fd00:1::/64", networks: [NET] })];
+const POOLS = [
+  pool("web", { cidr: "10.1.0.0/24", networks: [NET], default: true }),
+  pool("db", { cidr: "10.2.0.0/24", networks: [NET] }),
+  pool("v6", { cidr: "fd00:1::/64", networks: [NET] }),
+];
 
 function source(holdings: Record<string, ClaimHolding> = {}): PoolsSource {
   return { ...snapshot({ pools: POOLS, nads: [nad("t", "vlan100")] }), claimHolding: (ns, claim) => holdings[`${ns}/${claim}`] };
@@ -18,11 +22,19 @@ function source(holdings: Record<string, ClaimHolding> = {}): PoolsSource {
 function vm(annotations: Record<string, string> = {}, network = "vlan100"): VirtualMachine {
   return {
     metadata: { name: "app", namespace: "t", annotations },
-    spec: { template: { spec: { domain: { devices: { interfaces: [{ name: "ovs1", bridge: {} }] } }, networks: [{ name: "ovs1", multus: { networkName: network } }] } } },
+    spec: {
+      template: {
+        spec: {
+          domain: { devices: { interfaces: [{ name: "ovs1", bridge: {} }] } },
+          networks: [{ name: "ovs1", multus: { networkName: network } }],
+        },
+      },
+    },
   } as VirtualMachine;
 }
 
-const plan = (v: VirtualMachine, holdings?: Record<string, ClaimHolding>): ReturnType<typeof planNic> => planNic(v, bridgeNics(v)[0], poolChoices(v), source(holdings));
+const plan = (v: VirtualMachine, holdings?: Record<string, ClaimHolding>): ReturnType<typeof planNic> =>
+  planNic(v, bridgeNics(v)[0], poolChoices(v), source(holdings));
 
 describe("VM controller: the pools of a NIC's claim", () => {
   it("takes the network's default of each family, or the pool the VM chose", () => {
@@ -31,8 +43,12 @@ describe("VM controller: the pools of a NIC's claim", () => {
   });
 
   it("keeps the pools a bound NIC holds when the annotation now names others (the webhook was down)", () => {
-    assert.deepEqual(plan(vm({ "vmnet.io/pools": '{"ovs1": "db"}' }), { "t/app.ovs1": { pools: ["web", "v6"], released: false } }), { pools: ["web", "v6"] });
-    assert.deepEqual(plan(vm({ "vmnet.io/pools": "{broken" }), { "t/app.ovs1": { pools: ["web", "v6"], released: false } }), { pools: ["web", "v6"] });
+    assert.deepEqual(plan(vm({ "vmnet.io/pools": '{"ovs1": "db"}' }), { "t/app.ovs1": { pools: ["web", "v6"], released: false } }), {
+      pools: ["web", "v6"],
+    });
+    assert.deepEqual(plan(vm({ "vmnet.io/pools": "{broken" }), { "t/app.ovs1": { pools: ["web", "v6"], released: false } }), {
+      pools: ["web", "v6"],
+    });
   });
 
   it("leaves the claim unbound with the reason for a choice it cannot serve or an annotation that does not parse", () => {

@@ -60,7 +60,10 @@ describe("PoolController (in-memory client)", () => {
     assert.equal(ready?.reason, "NetworkNotReady");
     assert.match(String(ready?.message), /NetworkAttachmentDefinition t\/vlan100 does not exist/);
 
-    w.client.seed(Kinds.NetworkAttachmentDefinition, { metadata: { name: "vlan100", namespace: "t" }, spec: { config: OVS_CONFIG("vlan100").replace('"ips":true', '"ips":false') } });
+    w.client.seed(Kinds.NetworkAttachmentDefinition, {
+      metadata: { name: "vlan100", namespace: "t" },
+      spec: { config: OVS_CONFIG("vlan100").replace('"ips":true', '"ips":false') },
+    });
     ready = condition(await reconciled(w, "pa"), "Ready");
     assert.equal(ready?.status, "False");
     assert.match(String(ready?.message), /^NetworkAttachmentDefinition t\/vlan100: /);

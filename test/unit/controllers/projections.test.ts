@@ -26,7 +26,10 @@ function fullVm(): VirtualMachine {
       generation: 3,
       creationTimestamp: "2026-12-02T08:00:00Z",
       labels: { app: "web" },
-      annotations: { "vmnet.io/addresses": '{"ovs1":"10.0.0.5"}', "kubectl.kubernetes.io/last-applied-configuration": "{...a whole copy...}" },
+      annotations: {
+        "vmnet.io/addresses": '{"ovs1":"10.0.0.5"}',
+        "kubectl.kubernetes.io/last-applied-configuration": "{...a whole copy...}",
+      },
       finalizers: ["vmnet.io/release"],
       managedFields,
     },
@@ -107,17 +110,34 @@ describe("projections of cached objects", () => {
 
   it("keeps a claim's spec and status and an allocation's spec, trimming their metadata", () => {
     const claim = {
-      metadata: { name: "web.ovs1", namespace: "tenant", uid: "c", resourceVersion: "7", managedFields, ownerReferences: [{ apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name: "web", uid: "u-1" }] },
+      metadata: {
+        name: "web.ovs1",
+        namespace: "tenant",
+        uid: "c",
+        resourceVersion: "7",
+        managedFields,
+        ownerReferences: [{ apiVersion: "kubevirt.io/v1", kind: "VirtualMachine", name: "web", uid: "u-1" }],
+      },
       spec: { vm: "web", interface: "ovs1", network: "tenant/vlan100", pool: "p", pools: ["p"] },
-      status: { addresses: ["10.0.0.5/24"], mac: "02:00:0a:00:00:05", conditions: [{ type: "Bound", status: "True", reason: "Allocated", message: "m", lastTransitionTime: "t" }] },
+      status: {
+        addresses: ["10.0.0.5/24"],
+        mac: "02:00:0a:00:00:05",
+        conditions: [{ type: "Bound", status: "True", reason: "Allocated", message: "m", lastTransitionTime: "t" }],
+      },
     } as unknown as IPClaim;
     const pc = projectClaim(claim);
     assert.equal(pc.metadata?.managedFields, undefined);
     assert.deepEqual(pc.metadata?.ownerReferences, claim.metadata?.ownerReferences);
     assert.deepEqual([pc.spec, pc.status], [claim.spec, claim.status]);
-    const alloc = { metadata: { name: "p.10-0-0-5", uid: "a", resourceVersion: "8", labels: { "vmnet.io/pool": "p" }, managedFields }, spec: { pool: "p", address: "10.0.0.5", claimRef: { namespace: "tenant", name: "web.ovs1", uid: "c" } } } as unknown as IPAllocation;
+    const alloc = {
+      metadata: { name: "p.10-0-0-5", uid: "a", resourceVersion: "8", labels: { "vmnet.io/pool": "p" }, managedFields },
+      spec: { pool: "p", address: "10.0.0.5", claimRef: { namespace: "tenant", name: "web.ovs1", uid: "c" } },
+    } as unknown as IPAllocation;
     const pa = projectAllocation(alloc);
-    assert.deepEqual(pa, { metadata: { name: "p.10-0-0-5", uid: "a", resourceVersion: "8", labels: { "vmnet.io/pool": "p" } }, spec: alloc.spec });
+    assert.deepEqual(pa, {
+      metadata: { name: "p.10-0-0-5", uid: "a", resourceVersion: "8", labels: { "vmnet.io/pool": "p" } },
+      spec: alloc.spec,
+    });
   });
 
   it("is what the view's caches hold, whatever path an object comes in by", () => {
@@ -135,7 +155,11 @@ describe("projections of cached objects", () => {
 // reads shows up here as a different verdict.
 describe("projection of a VM: the controllers' verdicts are those on the full object", () => {
   const NET = "tenant/vlan100";
-  const POOLS = [pool("web", { cidr: "10.1.0.0/24", networks: [NET], default: true }), pool("db", { cidr: "10.2.0.0/24", networks: [NET] }), pool("v6", { cidr: "fd00:1::/64", networks: [NET] })];
+  const POOLS = [
+    pool("web", { cidr: "10.1.0.0/24", networks: [NET], default: true }),
+    pool("db", { cidr: "10.2.0.0/24", networks: [NET] }),
+    pool("v6", { cidr: "fd00:1::/64", networks: [NET] }),
+  ];
   const source: PoolsSource = { ...snapshot({ pools: POOLS, nads: [nad("tenant", "vlan100")] }), claimHolding: () => undefined };
 
   type Obj = Record<string, unknown>;
@@ -158,31 +182,63 @@ describe("projection of a VM: the controllers' verdicts are those on the full ob
 
   const cases: [string, VirtualMachine][] = [
     ["a valid VM", fullVm()],
-    ["a NIC whose boot position a disk already has", variant(p => { p.devices.disks = [{ name: "root", disk: {}, bootOrder: 1 }, { name: "data", disk: {} }, { name: "cd", cdrom: {}, bootOrder: 2 }]; p.ifaces[1].bootOrder = 2; })],
-    ["a network probe without a pod network", variant(p => {
-      p.tspec.networks = [{ name: "ovs1", multus: { networkName: "vlan100" } }];
-      p.devices.interfaces = [{ name: "ovs1", bridge: {} }];
-      p.tspec.readinessProbe = { httpGet: { port: 80 }, initialDelaySeconds: 5 };
-      p.tspec.livenessProbe = { tcpSocket: { port: 22 }, periodSeconds: 3 };
-    })],
-    ["an exec probe without a pod network (allowed)", variant(p => {
-      p.tspec.networks = [{ name: "ovs1", multus: { networkName: "vlan100" } }];
-      p.devices.interfaces = [{ name: "ovs1", bridge: {} }];
-      p.tspec.readinessProbe = { exec: { command: ["true"] } };
-    })],
-    ["interface fields KubeVirt refuses", variant(p => {
-      Object.assign(p.ifaces[1], { model: "rtl9999", pciAddress: "0000:81:11.9", state: "down", portRanges: [{ start: 1 }], dhcpOptions: { ntpServers: ["fd00::1"], privateOptions: [{ option: 12 }] }, ports: [{ port: 22 }] });
-    })],
-    ["two bindings, a plugin and a reserved masquerade MAC", variant(p => {
-      p.ifaces[0].macAddress = "02:00:00:00:00:00";
-      p.ifaces[1].masquerade = {};
-      p.ifaces.push({ name: "plug", binding: { name: "macvtap" } });
-      p.nets.push({ name: "plug", multus: { networkName: "vlan100" } });
-    })],
-    ["a network without an interface, autoattach left on", variant(p => {
-      delete p.devices.autoattachPodInterface;
-      p.nets.push({ name: "lonely", multus: { networkName: "vlan100" } });
-    })],
+    [
+      "a NIC whose boot position a disk already has",
+      variant(p => {
+        p.devices.disks = [
+          { name: "root", disk: {}, bootOrder: 1 },
+          { name: "data", disk: {} },
+          { name: "cd", cdrom: {}, bootOrder: 2 },
+        ];
+        p.ifaces[1].bootOrder = 2;
+      }),
+    ],
+    [
+      "a network probe without a pod network",
+      variant(p => {
+        p.tspec.networks = [{ name: "ovs1", multus: { networkName: "vlan100" } }];
+        p.devices.interfaces = [{ name: "ovs1", bridge: {} }];
+        p.tspec.readinessProbe = { httpGet: { port: 80 }, initialDelaySeconds: 5 };
+        p.tspec.livenessProbe = { tcpSocket: { port: 22 }, periodSeconds: 3 };
+      }),
+    ],
+    [
+      "an exec probe without a pod network (allowed)",
+      variant(p => {
+        p.tspec.networks = [{ name: "ovs1", multus: { networkName: "vlan100" } }];
+        p.devices.interfaces = [{ name: "ovs1", bridge: {} }];
+        p.tspec.readinessProbe = { exec: { command: ["true"] } };
+      }),
+    ],
+    [
+      "interface fields KubeVirt refuses",
+      variant(p => {
+        Object.assign(p.ifaces[1], {
+          model: "rtl9999",
+          pciAddress: "0000:81:11.9",
+          state: "down",
+          portRanges: [{ start: 1 }],
+          dhcpOptions: { ntpServers: ["fd00::1"], privateOptions: [{ option: 12 }] },
+          ports: [{ port: 22 }],
+        });
+      }),
+    ],
+    [
+      "two bindings, a plugin and a reserved masquerade MAC",
+      variant(p => {
+        p.ifaces[0].macAddress = "02:00:00:00:00:00";
+        p.ifaces[1].masquerade = {};
+        p.ifaces.push({ name: "plug", binding: { name: "macvtap" } });
+        p.nets.push({ name: "plug", multus: { networkName: "vlan100" } });
+      }),
+    ],
+    [
+      "a network without an interface, autoattach left on",
+      variant(p => {
+        delete p.devices.autoattachPodInterface;
+        p.nets.push({ name: "lonely", multus: { networkName: "vlan100" } });
+      }),
+    ],
     ["a pool chosen per NIC", variant(p => void (p.annotations["vmnet.io/pools"] = '{"ovs1": "db"}'))],
     ["a pool choice that does not parse", variant(p => void (p.annotations["vmnet.io/pools"] = "{broken"))],
     ["an exposed masquerade NIC", variant(p => void (p.annotations["vmnet.io/expose"] = "ClusterIP"))],
@@ -210,8 +266,22 @@ describe("projection of a VM: the controllers' verdicts are those on the full ob
 
   it("the cases above exercise the rules the projection must keep fields for (so a dropped field would fail)", () => {
     const fields = cases.flatMap(([, vm]) => kubevirtNetworkVerdict(vm).denials.map(d => d.field));
-    for (const want of [/disks|bootOrder/, /readinessProbe\.httpGet/, /livenessProbe\.tcpSocket/, /\.model$/, /\.pciAddress$/, /\.dhcpOptions/, /\.portRanges$/, /\.macAddress$/, /\.masquerade$/, /networks\[\d+\]\.name$/])
-      assert.ok(fields.some(f => want.test(f)), `no case is denied on a field matching ${want}: ${fields.join(", ")}`);
+    for (const want of [
+      /disks|bootOrder/,
+      /readinessProbe\.httpGet/,
+      /livenessProbe\.tcpSocket/,
+      /\.model$/,
+      /\.pciAddress$/,
+      /\.dhcpOptions/,
+      /\.portRanges$/,
+      /\.macAddress$/,
+      /\.masquerade$/,
+      /networks\[\d+\]\.name$/,
+    ])
+      assert.ok(
+        fields.some(f => want.test(f)),
+        `no case is denied on a field matching ${want}: ${fields.join(", ")}`,
+      );
     assert.deepEqual((decisions(cases[7][1]) as { plans: unknown }).plans, [{ pools: ["db", "v6"] }]);
     assert.equal((decisions(cases[8][1]) as { plans: { unbound?: { reason: string } }[] }).plans[0].unbound?.reason, "InvalidRequest");
     assert.ok("service" in (renderService(cases[9][1], ["ClusterIP"]) ?? {}));

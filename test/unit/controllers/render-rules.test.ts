@@ -39,7 +39,14 @@ describe("controller renderers, field by field", () => {
           { name: "no-net", bridge: {} },
           { name: "empty-name", bridge: {} },
         ],
-        [multus("br", "vlan100"), multus("masq", "vlan100"), { name: "pod-br", pod: {} }, multus("both", "vlan100"), multus("sriov", "vlan100"), multus("empty-name", "")],
+        [
+          multus("br", "vlan100"),
+          multus("masq", "vlan100"),
+          { name: "pod-br", pod: {} },
+          multus("both", "vlan100"),
+          multus("sriov", "vlan100"),
+          multus("empty-name", ""),
+        ],
       );
       assert.deepEqual(bridgeNics(vm), [{ interface: "br", network: "t/vlan100", macAddress: "02:aa:00:00:00:01" }]);
     });
@@ -100,14 +107,21 @@ describe("controller renderers, field by field", () => {
 
   describe("requestedAddresses (vmnet.io/addresses)", () => {
     const vm = (value?: string): VirtualMachine =>
-      ({ metadata: { name: "web", namespace: "t", annotations: value === undefined ? {} : { "vmnet.io/addresses": value } } }) as unknown as VirtualMachine;
+      ({
+        metadata: { name: "web", namespace: "t", annotations: value === undefined ? {} : { "vmnet.io/addresses": value } },
+      }) as unknown as VirtualMachine;
     const read = (value?: string): { byInterface: [string, string[]][]; error?: string } => {
       const r = requestedAddresses(vm(value));
       return { byInterface: [...r.byInterface], ...(r.error === undefined ? {} : { error: r.error }) };
     };
 
     it("reads a list or a single string per interface; no annotation or an empty one means none", () => {
-      assert.deepEqual(read('{"ovs1": "10.0.0.5", "ovs2": ["10.0.1.5", "fd00::5"]}'), { byInterface: [["ovs1", ["10.0.0.5"]], ["ovs2", ["10.0.1.5", "fd00::5"]]] });
+      assert.deepEqual(read('{"ovs1": "10.0.0.5", "ovs2": ["10.0.1.5", "fd00::5"]}'), {
+        byInterface: [
+          ["ovs1", ["10.0.0.5"]],
+          ["ovs2", ["10.0.1.5", "fd00::5"]],
+        ],
+      });
       assert.deepEqual(read(), { byInterface: [] });
       assert.deepEqual(read(""), { byInterface: [] });
       assert.deepEqual(requestedAddresses({ metadata: {} } as unknown as VirtualMachine).byInterface.size, 0);
@@ -117,9 +131,18 @@ describe("controller renderers, field by field", () => {
       // One parser (domain/vm-addresses.ts) for the webhook and the controller: the same words in both.
       const fix = '; write it as {"ovs1": "10.100.0.23"} or {"ovs1": ["10.100.0.23", "fd00:100::23"]}';
       const prefix = "metadata.annotations['vmnet.io/addresses']";
-      assert.deepEqual(read("[1]"), { byInterface: [], error: `${prefix} = "[1]" is not valid: Invalid input: expected record, received array${fix}` });
-      assert.deepEqual(read("null"), { byInterface: [], error: `${prefix} = "null" is not valid: Invalid input: expected record, received null${fix}` });
-      assert.deepEqual(read('"x"'), { byInterface: [], error: `${prefix} = "\\"x\\"" is not valid: Invalid input: expected record, received string${fix}` });
+      assert.deepEqual(read("[1]"), {
+        byInterface: [],
+        error: `${prefix} = "[1]" is not valid: Invalid input: expected record, received array${fix}`,
+      });
+      assert.deepEqual(read("null"), {
+        byInterface: [],
+        error: `${prefix} = "null" is not valid: Invalid input: expected record, received null${fix}`,
+      });
+      assert.deepEqual(read('"x"'), {
+        byInterface: [],
+        error: `${prefix} = "\\"x\\"" is not valid: Invalid input: expected record, received string${fix}`,
+      });
       assert.deepEqual(read('{"ovs1": [5]}'), {
         byInterface: [],
         error: `${prefix}.ovs1 = "{\\"ovs1\\": [5]}" is not valid: must be an address or a list of one or two addresses (one per IP family)${fix}`,
@@ -143,8 +166,15 @@ describe("controller renderers, field by field", () => {
         { type: "Bound", status: "True", reason: "Allocated", message: "ok", lastTransitionTime: "t1" },
         { type: "Ready", status: "True", reason: "R", message: "", lastTransitionTime: "t0" },
       ]);
-      const added = setCondition([{ type: "Ready", status: "True", reason: "R", message: "", lastTransitionTime: "t0" }], { type: "Bound", status: "True", reason: "A", message: "" }, "t2");
-      assert.deepEqual(added.map(c => `${c.type}@${c.lastTransitionTime}`), ["Bound@t2", "Ready@t0"]);
+      const added = setCondition(
+        [{ type: "Ready", status: "True", reason: "R", message: "", lastTransitionTime: "t0" }],
+        { type: "Bound", status: "True", reason: "A", message: "" },
+        "t2",
+      );
+      assert.deepEqual(
+        added.map(c => `${c.type}@${c.lastTransitionTime}`),
+        ["Bound@t2", "Ready@t0"],
+      );
     });
   });
 
@@ -165,18 +195,39 @@ describe("controller renderers, field by field", () => {
         gateway: "10.1.0.1",
         released: false,
         observedGeneration: 3,
-        conditions: [{ type: "Bound", status: "True", reason: "Allocated", message: "10.1.0.23/24 with MAC 02:00:0a:01:00:17", observedGeneration: 3, lastTransitionTime: "t1" }],
+        conditions: [
+          {
+            type: "Bound",
+            status: "True",
+            reason: "Allocated",
+            message: "10.1.0.23/24 with MAC 02:00:0a:01:00:17",
+            observedGeneration: 3,
+            lastTransitionTime: "t1",
+          },
+        ],
       });
       assert.equal("gateway" in statusFor(claim, { bound: true, addresses: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17" }, "t1"), false);
     });
 
     it("a failed bind keeps what the claim shows and sets Bound False with the reason", () => {
-      const claim = { metadata: { generation: 2 }, status: { addresses: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17" } } as unknown as IPClaim;
+      const claim = {
+        metadata: { generation: 2 },
+        status: { addresses: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17" },
+      } as unknown as IPClaim;
       assert.deepEqual(statusFor(claim, { bound: false, reason: "Exhausted", message: "pool p4: full" }, "t1"), {
         addresses: ["10.1.0.23/24"],
         mac: "02:00:0a:01:00:17",
         observedGeneration: 2,
-        conditions: [{ type: "Bound", status: "False", reason: "Exhausted", message: "pool p4: full", observedGeneration: 2, lastTransitionTime: "t1" }],
+        conditions: [
+          {
+            type: "Bound",
+            status: "False",
+            reason: "Exhausted",
+            message: "pool p4: full",
+            observedGeneration: 2,
+            lastTransitionTime: "t1",
+          },
+        ],
       });
     });
 
@@ -211,21 +262,37 @@ describe("controller renderers, field by field", () => {
   describe("migration target check (targetKept)", () => {
     // KubeVirt's pod interface names: "pod" + sha256(NIC name)[0:11], written out.
     const OVS1 = "pod1c7714507bd";
-    const claim = { spec: { vm: "web", interface: "ovs1", network: "t/vlan100" }, status: { addresses: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17" } } as unknown as IPClaim;
-    const el = (over: Record<string, unknown>): { name: string } => ({ name: "vlan100", ips: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17", ...over }) as { name: string };
+    const claim = {
+      spec: { vm: "web", interface: "ovs1", network: "t/vlan100" },
+      status: { addresses: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17" },
+    } as unknown as IPClaim;
+    const el = (over: Record<string, unknown>): { name: string } =>
+      ({ name: "vlan100", ips: ["10.1.0.23/24"], mac: "02:00:0a:01:00:17", ...over }) as { name: string };
 
     it("finds the element by hashed interface name first, else by network (the pod's namespace when none)", () => {
       const wrongFirst = [el({ mac: "02:00:0a:01:00:99" }), el({ interface: OVS1, name: "renamed" })];
       assert.deepEqual(targetKept(claim, "t", wrongFirst), { kept: true, detail: "10.1.0.23/24 MAC 02:00:0a:01:00:17" });
       assert.equal(targetKept(claim, "t", [el({ namespace: "t" })]).kept, true);
       assert.equal(targetKept(claim, "t", [el({ namespace: "" })]).kept, true);
-      assert.deepEqual(targetKept(claim, "other", [el({})]), { kept: false, detail: "the target pod has no element for network t/vlan100" });
-      assert.deepEqual(targetKept(claim, "t", [el({ namespace: "x" })]), { kept: false, detail: "the target pod has no element for network t/vlan100" });
+      assert.deepEqual(targetKept(claim, "other", [el({})]), {
+        kept: false,
+        detail: "the target pod has no element for network t/vlan100",
+      });
+      assert.deepEqual(targetKept(claim, "t", [el({ namespace: "x" })]), {
+        kept: false,
+        detail: "the target pod has no element for network t/vlan100",
+      });
     });
 
     it("says what the target carries against what the claim holds", () => {
-      assert.deepEqual(targetKept(claim, "t", [el({ ips: ["10.1.0.24/24"] })]), { kept: false, detail: 'the target pod carries ["10.1.0.24/24"] MAC 02:00:0a:01:00:17, the claim ["10.1.0.23/24"] MAC 02:00:0a:01:00:17' });
-      assert.deepEqual(targetKept(claim, "t", [el({ ips: undefined, mac: undefined })]), { kept: false, detail: 'the target pod carries [] MAC undefined, the claim ["10.1.0.23/24"] MAC 02:00:0a:01:00:17' });
+      assert.deepEqual(targetKept(claim, "t", [el({ ips: ["10.1.0.24/24"] })]), {
+        kept: false,
+        detail: 'the target pod carries ["10.1.0.24/24"] MAC 02:00:0a:01:00:17, the claim ["10.1.0.23/24"] MAC 02:00:0a:01:00:17',
+      });
+      assert.deepEqual(targetKept(claim, "t", [el({ ips: undefined, mac: undefined })]), {
+        kept: false,
+        detail: 'the target pod carries [] MAC undefined, the claim ["10.1.0.23/24"] MAC 02:00:0a:01:00:17',
+      });
       const bare = { spec: { vm: "web", interface: "ovs1", network: "t/vlan100" } } as unknown as IPClaim;
       assert.deepEqual(targetKept(bare, "t", [el({ ips: undefined, mac: undefined })]), { kept: true, detail: " MAC undefined" });
     });

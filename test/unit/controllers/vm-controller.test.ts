@@ -25,12 +25,16 @@ function boundClaim(w: World, name: string, address: RegExp): IPClaim {
 
 const ownerUids = (claim: IPClaim): string[] | undefined => claim.metadata?.ownerReferences?.map((o: { uid: string }) => o.uid);
 
-const allocationsOf = (w: World, claim: string): IPAllocation[] => w.client.all<IPAllocation>(Kinds.IPAllocation).filter(a => a.spec?.claimRef.name === claim);
+const allocationsOf = (w: World, claim: string): IPAllocation[] =>
+  w.client.all<IPAllocation>(Kinds.IPAllocation).filter(a => a.spec?.claimRef.name === claim);
 
 describe("VmController (in-memory client)", () => {
   it("binds each pool-backed NIC: one Bound claim and one IPAllocation per NIC, none for the pod network", async () => {
     const w = await twoNetworks();
-    w.client.seed(Kinds.VirtualMachine, vmManifest("t", "web", [{ name: "default" }, { name: "ovs1", network: "vlan100" }, { name: "ovs2", network: "vlan200" }]));
+    w.client.seed(
+      Kinds.VirtualMachine,
+      vmManifest("t", "web", [{ name: "default" }, { name: "ovs1", network: "vlan100" }, { name: "ovs2", network: "vlan200" }]),
+    );
     await w.sync();
     await w.vms.reconcile(vmKey("t", "web"));
 
@@ -39,7 +43,10 @@ describe("VmController (in-memory client)", () => {
     const address = String(one.status?.addresses?.[0]);
     assert.notEqual(address, "10.1.0.1/24", "never the gateway");
     assert.equal(one.status?.gateway, "10.1.0.1");
-    assert.deepEqual(allocationsOf(w, "web.ovs1").map(a => `${a.spec?.pool} ${a.spec?.address}`), [`pa ${address.split("/")[0]}`]);
+    assert.deepEqual(
+      allocationsOf(w, "web.ovs1").map(a => `${a.spec?.pool} ${a.spec?.address}`),
+      [`pa ${address.split("/")[0]}`],
+    );
     assert.equal(allocationsOf(w, "web.ovs2").length, 1);
     assert.equal(w.claim("t", "web.default"), undefined, "the masquerade NIC has no claim");
     assert.equal(w.client.all(Kinds.IPClaim).length, 2);
@@ -83,7 +90,13 @@ describe("VmController (in-memory client)", () => {
 
   it("releases on VM deletion: claims deleted and addresses freed, but only once a live read finds no VM", async () => {
     const w = await twoNetworks();
-    w.client.seed(Kinds.VirtualMachine, vmManifest("t", "web", [{ name: "ovs1", network: "vlan100" }, { name: "ovs2", network: "vlan200" }]));
+    w.client.seed(
+      Kinds.VirtualMachine,
+      vmManifest("t", "web", [
+        { name: "ovs1", network: "vlan100" },
+        { name: "ovs2", network: "vlan200" },
+      ]),
+    );
     await w.sync();
     await w.vms.reconcile(vmKey("t", "web"));
     const address = w.claim("t", "web.ovs1")?.status?.addresses?.[0].split("/")[0] as string;

@@ -18,7 +18,10 @@ function context(): RouteContext & { view: ClusterView } {
   };
 }
 
-const route = (ctx: RouteContext, kind: WatchedKind, phase: Phase, obj: object): string[] => watched(kind).route(phase, obj as HasMeta, ctx).map(keyId);
+const route = (ctx: RouteContext, kind: WatchedKind, phase: Phase, obj: object): string[] =>
+  watched(kind)
+    .route(phase, obj as HasMeta, ctx)
+    .map(keyId);
 
 describe("watched kinds (one table)", () => {
   it("has one entry per kind, each with its own cache", () => {
@@ -30,7 +33,9 @@ describe("watched kinds (one table)", () => {
   it("routes a VM, a migration and a managed Service to their own keys", () => {
     const ctx = context();
     assert.deepEqual(route(ctx, "VirtualMachine", "MODIFIED", { metadata: { namespace: "t", name: "web" } }), ["vm/t/web"]);
-    assert.deepEqual(route(ctx, "VirtualMachineInstanceMigration", "MODIFIED", { metadata: { namespace: "t", name: "m" } }), ["migration/t/m"]);
+    assert.deepEqual(route(ctx, "VirtualMachineInstanceMigration", "MODIFIED", { metadata: { namespace: "t", name: "m" } }), [
+      "migration/t/m",
+    ]);
     assert.deepEqual(route(ctx, "Service", "DELETED", { metadata: { namespace: "t", name: "web" } }), ["vm/t/web"]);
   });
 
@@ -53,8 +58,14 @@ describe("watched kinds (one table)", () => {
 
   it("routes an allocation to its pool, and a freed one also to the VMs still waiting for an address", () => {
     const ctx = context();
-    ctx.view.caches.claims.upsert({ metadata: { namespace: "t", name: "w.ovs1", uid: "1", resourceVersion: "1" }, spec: { vm: "w" } } as never);
-    const alloc = { metadata: { name: "pa.10-0-0-2" }, spec: { pool: "pa", address: "10.0.0.2", claimRef: { namespace: "t", name: "x.ovs1" } } };
+    ctx.view.caches.claims.upsert({
+      metadata: { namespace: "t", name: "w.ovs1", uid: "1", resourceVersion: "1" },
+      spec: { vm: "w" },
+    } as never);
+    const alloc = {
+      metadata: { name: "pa.10-0-0-2" },
+      spec: { pool: "pa", address: "10.0.0.2", claimRef: { namespace: "t", name: "x.ovs1" } },
+    };
     assert.deepEqual(route(ctx, "IPAllocation", "MODIFIED", alloc), ["pool/pa"]);
     assert.deepEqual(route(ctx, "IPAllocation", "DELETED", alloc), ["pool/pa", "vm/t/w"]);
     assert.equal(watched("IPAllocation").routeUnchanged, true, "the binder may have cached it first");
@@ -62,7 +73,10 @@ describe("watched kinds (one table)", () => {
 
   it("routes a NAD to the pools serving its network, and a namespace to its VMs", () => {
     const ctx = context();
-    ctx.view.caches.pools.upsert({ metadata: { name: "pa", uid: "1", resourceVersion: "1" }, spec: { cidr: "10.0.0.0/24", networks: ["t/vlan100"] } } as never);
+    ctx.view.caches.pools.upsert({
+      metadata: { name: "pa", uid: "1", resourceVersion: "1" },
+      spec: { cidr: "10.0.0.0/24", networks: ["t/vlan100"] },
+    } as never);
     ctx.view.caches.vms.upsert({ metadata: { namespace: "t", name: "a", uid: "1", resourceVersion: "1" } });
     assert.deepEqual(route(ctx, "NetworkAttachmentDefinition", "MODIFIED", { metadata: { namespace: "t", name: "vlan100" } }), ["pool/pa"]);
     assert.deepEqual(route(ctx, "NetworkAttachmentDefinition", "MODIFIED", { metadata: { namespace: "t", name: "other" } }), []);
@@ -70,6 +84,9 @@ describe("watched kinds (one table)", () => {
   });
 
   it("resyncs the kinds with a reconcile of their own: pools, VMs, migrations", () => {
-    assert.deepEqual(WATCHED.filter(w => w.own).map(w => w.kind), ["IPPool", "VirtualMachine", "VirtualMachineInstanceMigration"]);
+    assert.deepEqual(
+      WATCHED.filter(w => w.own).map(w => w.kind),
+      ["IPPool", "VirtualMachine", "VirtualMachineInstanceMigration"],
+    );
   });
 });

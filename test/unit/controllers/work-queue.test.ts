@@ -19,13 +19,16 @@ describe("WorkQueue", () => {
     let active = 0;
     let maxActive = 0;
     let runs = 0;
-    const q = new WorkQueue(async () => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      runs++;
-      await new Promise(r => setTimeout(r, 20));
-      active--;
-    }, { concurrency: 4 });
+    const q = new WorkQueue(
+      async () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        runs++;
+        await new Promise(r => setTimeout(r, 20));
+        active--;
+      },
+      { concurrency: 4 },
+    );
     q.add("k");
     await new Promise(r => setTimeout(r, 5));
     q.add("k");
@@ -37,10 +40,13 @@ describe("WorkQueue", () => {
 
   it("retries a failing key with growing, jittered delays until it succeeds", async () => {
     const times: number[] = [];
-    const q = new WorkQueue(async () => {
-      times.push(Date.now());
-      if (times.length < 4) throw new Error("transient");
-    }, { baseDelayMs: 20 });
+    const q = new WorkQueue(
+      async () => {
+        times.push(Date.now());
+        if (times.length < 4) throw new Error("transient");
+      },
+      { baseDelayMs: 20 },
+    );
     q.add("flaky");
     await q.idle();
     assert.equal(times.length, 4);

@@ -7,8 +7,17 @@ import { parseAddressesAnnotation } from "../../../capabilities/domain/vm-addres
 import { requestedAddresses } from "../../../capabilities/controllers/render";
 import type { VirtualMachine } from "../../../capabilities/api/external/kubevirt";
 
-const bound = (status: string, addresses: string[] = ["10.0.0.5/24"]): { status: { addresses: string[]; conditions: { type: string; status: string }[] } } => ({
-  status: { addresses, conditions: [{ type: "Ready", status: "True" }, { type: "Bound", status }] },
+const bound = (
+  status: string,
+  addresses: string[] = ["10.0.0.5/24"],
+): { status: { addresses: string[]; conditions: { type: string; status: string }[] } } => ({
+  status: {
+    addresses,
+    conditions: [
+      { type: "Ready", status: "True" },
+      { type: "Bound", status },
+    ],
+  },
 });
 
 describe("domain/claims", () => {
@@ -37,7 +46,8 @@ describe("domain: one reading per rule", () => {
   });
 
   it("the controller reads vmnet.io/addresses with the webhook's parser: what the webhook refuses requests nothing", () => {
-    const vm = (value: string): VirtualMachine => ({ metadata: { name: "web", namespace: "t", annotations: { "vmnet.io/addresses": value } } }) as VirtualMachine;
+    const vm = (value: string): VirtualMachine =>
+      ({ metadata: { name: "web", namespace: "t", annotations: { "vmnet.io/addresses": value } } }) as VirtualMachine;
     for (const value of ['{"ovs1": ["10.0.0.1", "10.0.0.2", "10.0.0.3"]}', '{"": "10.0.0.1"}', '{"ovs1": 5}', "[1]", "{"]) {
       assert.equal(parseAddressesAnnotation(value).ok, false, value);
       const r = requestedAddresses(vm(value));
@@ -53,10 +63,22 @@ describe("domain: one reading per rule", () => {
   it("spells every vmnet.io/* key once, in domain/keys.ts", () => {
     const root = path.join(__dirname, "..", "..", "..", "capabilities");
     const files = (dir: string): string[] =>
-      fs.readdirSync(dir, { withFileTypes: true }).flatMap(e => (e.isDirectory() ? (e.name === "api" ? [] : files(path.join(dir, e.name))) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
+      fs
+        .readdirSync(dir, { withFileTypes: true })
+        .flatMap(e =>
+          e.isDirectory()
+            ? e.name === "api"
+              ? []
+              : files(path.join(dir, e.name))
+            : e.name.endsWith(".ts")
+              ? [path.join(dir, e.name)]
+              : [],
+        );
     const spelled = files(root)
       .filter(f => !f.endsWith(path.join("domain", "keys.ts")))
-      .flatMap(f => [...fs.readFileSync(f, "utf8").matchAll(/["'`]vmnet\.io\/[a-z-]+["'`]/g)].map(m => `${path.relative(root, f)}: ${m[0]}`));
+      .flatMap(f =>
+        [...fs.readFileSync(f, "utf8").matchAll(/["'`]vmnet\.io\/[a-z-]+["'`]/g)].map(m => `${path.relative(root, f)}: ${m[0]}`),
+      );
     assert.deepEqual(spelled, []);
   });
 });

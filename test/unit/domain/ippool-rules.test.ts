@@ -12,13 +12,40 @@ import type { ValidationResult } from "../../../capabilities/domain/findings";
 import { nad, pool, snapshot, tenantWorld } from "../admission/fixtures";
 
 type Held = { pool: string; address: string; namespace: string; claim: string; vm: string };
-const held = (address: string, i: number, namespace = "tenant-a"): Held => ({ pool: "p", address, namespace, claim: `web-${i}.ovs1`, vm: `web-${i}` });
-const ROUTED = JSON.stringify({ cniVersion: "0.4.0", type: "ovs", bridge: "br2", vlan: 200, ipam: { type: "static", routes: [{ dst: "0.0.0.0/0", gw: "10.200.0.1" }] }, capabilities: { ips: true } });
-const UNROUTED = JSON.stringify({ cniVersion: "0.4.0", type: "ovs", bridge: "br2", vlan: 201, ipam: { type: "static" }, capabilities: { ips: true } });
+const held = (address: string, i: number, namespace = "tenant-a"): Held => ({
+  pool: "p",
+  address,
+  namespace,
+  claim: `web-${i}.ovs1`,
+  vm: `web-${i}`,
+});
+const ROUTED = JSON.stringify({
+  cniVersion: "0.4.0",
+  type: "ovs",
+  bridge: "br2",
+  vlan: 200,
+  ipam: { type: "static", routes: [{ dst: "0.0.0.0/0", gw: "10.200.0.1" }] },
+  capabilities: { ips: true },
+});
+const UNROUTED = JSON.stringify({
+  cniVersion: "0.4.0",
+  type: "ovs",
+  bridge: "br2",
+  vlan: 201,
+  ipam: { type: "static" },
+  capabilities: { ips: true },
+});
 const world = (allocations: Held[] = [], extraPools: ReturnType<typeof pool>[] = []): ReturnType<typeof snapshot> =>
-  snapshot(tenantWorld({ nads: [nad("tenant-a", "vlan200", ROUTED), nad("tenant-a", "vlan201", UNROUTED), nad("tenant-b", "shared")], pools: extraPools, allocations }));
+  snapshot(
+    tenantWorld({
+      nads: [nad("tenant-a", "vlan200", ROUTED), nad("tenant-a", "vlan201", UNROUTED), nad("tenant-b", "shared")],
+      pools: extraPools,
+      allocations,
+    }),
+  );
 /** Pool "p", 10.200.0.0/24 on tenant-a/vlan200, its default route: no other rule speaks unless `extra` asks. */
-const p = (extra: Record<string, unknown> = {}): ReturnType<typeof pool> => pool("p", { cidr: "10.200.0.0/24", networks: ["tenant-a/vlan200"], defaultRoute: true, ...extra });
+const p = (extra: Record<string, unknown> = {}): ReturnType<typeof pool> =>
+  pool("p", { cidr: "10.200.0.0/24", networks: ["tenant-a/vlan200"], defaultRoute: true, ...extra });
 const fields = (r: ValidationResult): string[] => r.denials.map(d => d.field);
 const show = (r: ValidationResult): string => JSON.stringify(r, null, 1);
 
@@ -28,7 +55,11 @@ describe("validatePool: shapes, one denial each", () => {
       [{ ranges: "x" }, "spec.ranges", /^"x" must be a list such as \["10\.100\.0\.10-10\.100\.0\.200"\]$/],
       [{ exclude: "x" }, "spec.exclude", /^"x" must be a list of addresses and CIDRs$/],
       [{ ranges: [5] }, "spec.ranges[0]", /^range 5 must be a string such as "10\.100\.0\.10-10\.100\.0\.200"$/],
-      [{ exclude: ["10.200.0.9", 5] }, "spec.exclude[1]", /^exclusion 5 must be a string such as "10\.100\.0\.50" or "10\.100\.0\.64\/28"$/],
+      [
+        { exclude: ["10.200.0.9", 5] },
+        "spec.exclude[1]",
+        /^exclusion 5 must be a string such as "10\.100\.0\.50" or "10\.100\.0\.64\/28"$/,
+      ],
       [{ networks: "x" }, "spec.networks", /^"x" must be a list of "namespace\/name" network references$/],
     ];
     for (const [extra, field, message] of cases) {
@@ -55,10 +86,20 @@ describe("validatePool: a gateway nothing routes through", () => {
   it("is warned about unless defaultRoute or one of its NADs routes via it", () => {
     const noDefault = { defaultRoute: false, gateway: "10.200.0.1" };
     assert.deepEqual(validatePool(p(noDefault), world()).warnings, [], "vlan200's NAD routes via 10.200.0.1");
-    assert.deepEqual(validatePool(p({ ...noDefault, networks: ["tenant-a/vlan201", "tenant-a/vlan200"] }), world()).warnings, [], "one routing NAD is enough");
+    assert.deepEqual(
+      validatePool(p({ ...noDefault, networks: ["tenant-a/vlan201", "tenant-a/vlan200"] }), world()).warnings,
+      [],
+      "one routing NAD is enough",
+    );
     const r = validatePool(p({ ...noDefault, networks: ["tenant-a/vlan201", "tenant-a/gone"] }), world());
-    assert.deepEqual(r.warnings.map(w => w.field), ["spec.gateway"]);
-    assert.match(r.warnings[0].message, /give the static IPAM of tenant-a\/vlan201, tenant-a\/gone "routes" entries with "gw": "10\.200\.0\.1"$/);
+    assert.deepEqual(
+      r.warnings.map(w => w.field),
+      ["spec.gateway"],
+    );
+    assert.match(
+      r.warnings[0].message,
+      /give the static IPAM of tenant-a\/vlan201, tenant-a\/gone "routes" entries with "gw": "10\.200\.0\.1"$/,
+    );
     const invalid = validatePool(p({ ...noDefault, networks: ["tenant-a/vlan201", "Bad/Name"] }), world());
     assert.match(invalid.warnings[0]?.message ?? "", /give the static IPAM of tenant-a\/vlan201 "routes"/, show(invalid));
     const none = validatePool(p({ ...noDefault, networks: [] }), world());
@@ -72,10 +113,18 @@ describe("validatePool: a gateway nothing routes through", () => {
   });
 
   it("a NAD without spec routes nothing", () => {
-    const bare = { apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefinition", metadata: { namespace: "tenant-a", name: "bare" } } as never;
+    const bare = {
+      apiVersion: "k8s.cni.cncf.io/v1",
+      kind: "NetworkAttachmentDefinition",
+      metadata: { namespace: "tenant-a", name: "bare" },
+    } as never;
     const w = snapshot({ pools: [], nads: [bare], namespaces: { "tenant-a": {} } });
     const r = validatePool(p({ defaultRoute: false, gateway: "10.200.0.1", networks: ["tenant-a/bare"] }), w);
-    assert.deepEqual(r.warnings.map(x => x.field), ["spec.gateway"], show(r));
+    assert.deepEqual(
+      r.warnings.map(x => x.field),
+      ["spec.gateway"],
+      show(r),
+    );
   });
 });
 
@@ -103,10 +152,16 @@ describe("validatePool: pools sharing a network or a segment", () => {
 
   it("overlapping a pool of another network on the same bridge and VLAN: refused at spec.cidr", () => {
     const other = pool("b", { cidr: "10.100.0.128/25", networks: ["tenant-b/shared"] });
-    const r = validatePool(pool("p", { cidr: "10.100.0.0/24", networks: ["tenant-a/vlan100"], default: true, defaultRoute: true }), world([], [other]));
+    const r = validatePool(
+      pool("p", { cidr: "10.100.0.0/24", networks: ["tenant-a/vlan100"], default: true, defaultRoute: true }),
+      world([], [other]),
+    );
     const atCidr = r.denials.filter(d => d.field === "spec.cidr");
     assert.equal(atCidr.length, 1, show(r));
-    assert.match(atCidr[0].message, /on the same L2 segment \(Open vSwitch bridge "br1", VLAN 100\); one address would be handed out twice there/);
+    assert.match(
+      atCidr[0].message,
+      /on the same L2 segment \(Open vSwitch bridge "br1", VLAN 100\); one address would be handed out twice there/,
+    );
   });
 
   it("overlapping a pool of the same network is refused at that network, not also at spec.cidr", () => {
@@ -122,10 +177,17 @@ describe("validatePool on update: allocated addresses stay allocatable", () => {
     const narrowed = p({ ranges: ["10.200.0.100-10.200.0.200"] });
     const r10 = validatePool(narrowed, world(ten), p());
     assert.equal(r10.denials.length, 10, show(r10));
-    assert.ok(r10.denials.every(d => d.field === "spec.ranges"), show(r10));
+    assert.ok(
+      r10.denials.every(d => d.field === "spec.ranges"),
+      show(r10),
+    );
     const r11 = validatePool(narrowed, world([...ten, held("10.200.0.20", 10)]), p());
     assert.equal(r11.denials.length, 11);
-    assert.deepEqual(r11.denials[10], { field: "spec", value: 11, message: "1 more allocated addresses would leave the pool; list them with kubectl get ipallocations and keep them in the pool" });
+    assert.deepEqual(r11.denials[10], {
+      field: "spec",
+      value: 11,
+      message: "1 more allocated addresses would leave the pool; list them with kubectl get ipallocations and keep them in the pool",
+    });
   });
 
   it("a spec that cannot be laid out says so, and is not also checked against the allocations", () => {
@@ -138,7 +200,12 @@ describe("validatePool on update: allocated addresses stay allocatable", () => {
     const onlyB = p({ namespaceSelector: { matchLabels: { tenant: "b" } } });
     const r = validatePool(onlyB, world(mixed), p());
     assert.deepEqual(r.warnings, [
-      { field: "spec.namespaceSelector", value: ["tenant-a"], message: "namespaces tenant-a hold addresses of this pool but are no longer selected; their VMs keep their addresses, new VMs there are refused" },
+      {
+        field: "spec.namespaceSelector",
+        value: ["tenant-a"],
+        message:
+          "namespaces tenant-a hold addresses of this pool but are no longer selected; their VMs keep their addresses, new VMs there are refused",
+      },
     ]);
     assert.deepEqual(validatePool(p({ defaultRoute: true }), world(mixed), p()).warnings, []);
     const three = [...mixed, held("10.200.0.12", 3, "tenant-c")];
@@ -148,7 +215,10 @@ describe("validatePool on update: allocated addresses stay allocatable", () => {
 });
 
 describe("validatePoolDelete", () => {
-  const del = (n: number, spec: Record<string, unknown> | "no spec" = { cidr: "10.200.0.0/24", networks: ["tenant-a/vlan200", "tenant-a/vlan201"] }): ValidationResult =>
+  const del = (
+    n: number,
+    spec: Record<string, unknown> | "no spec" = { cidr: "10.200.0.0/24", networks: ["tenant-a/vlan200", "tenant-a/vlan201"] },
+  ): ValidationResult =>
     validatePoolDelete(
       spec === "no spec" ? { metadata: { name: "p" } } : pool("p", spec),
       world(Array.from({ length: n }, (_, i) => held(`10.200.0.${10 + i}`, i))),
@@ -166,7 +236,10 @@ describe("validatePoolDelete", () => {
   });
 
   it("up to three are named, more are elided; the plural; a pool without networks or spec says 'its networks'", () => {
-    assert.match(del(2).denials[0].message, /still has 2 allocated addresses \(10\.200\.0\.10 held by VM tenant-a\/web-0 interface "ovs1"; 10\.200\.0\.11 held by VM tenant-a\/web-1 interface "ovs1"\); drain/);
+    assert.match(
+      del(2).denials[0].message,
+      /still has 2 allocated addresses \(10\.200\.0\.10 held by VM tenant-a\/web-0 interface "ovs1"; 10\.200\.0\.11 held by VM tenant-a\/web-1 interface "ovs1"\); drain/,
+    );
     assert.match(del(3).denials[0].message, /interface "ovs1"\); drain/);
     const four = del(4).denials[0].message;
     assert.match(four, /still has 4 allocated addresses \(.*10\.200\.0\.12 held by VM tenant-a\/web-2 interface "ovs1"; \.\.\.\); drain/);

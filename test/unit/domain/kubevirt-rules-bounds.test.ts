@@ -19,7 +19,11 @@ const IF1 = `${T}.domain.devices.interfaces[1]`;
 function vmOf(interfaces: Obj[] | undefined, networks: Obj[] | undefined, spec: Obj = {}, devices: Obj = {}): Obj {
   return {
     metadata: { name: "vm", namespace: "tenant-a" },
-    spec: { template: { spec: { domain: { devices: { ...devices, ...(interfaces ? { interfaces } : {}) } }, ...(networks ? { networks } : {}), ...spec } } },
+    spec: {
+      template: {
+        spec: { domain: { devices: { ...devices, ...(interfaces ? { interfaces } : {}) } }, ...(networks ? { networks } : {}), ...spec },
+      },
+    },
   };
 }
 /** One masquerade NIC on the pod network, with `extra` fields. */
@@ -41,12 +45,14 @@ const withSecondary = (extra: Obj, first: Obj = {}): ValidationResult =>
   );
 const denied = (r: ValidationResult): string[] => r.denials.map(d => d.field);
 const warned = (r: ValidationResult): string[] => r.warnings.map(d => d.field);
-const clean = (r: ValidationResult, what: string): void => assert.deepEqual(r, { denials: [], warnings: [] }, `${what}: ${JSON.stringify(r)}`);
+const clean = (r: ValidationResult, what: string): void =>
+  assert.deepEqual(r, { denials: [], warnings: [] }, `${what}: ${JSON.stringify(r)}`);
 
 describe("KubeVirt network admission at the edges (kubevirtNetworkVerdict)", () => {
   it("ports: 1 to 65535, integers, a port is required", () => {
     for (const port of [1, 80, 65535]) clean(onPod({ ports: [{ port }] }), `port ${port}`);
-    for (const port of [0, -1, 65536, 1.5, "80"]) assert.deepEqual(denied(onPod({ ports: [{ port }] })), [`${IF0}.ports[0].port`], `port ${port}`);
+    for (const port of [0, -1, 65536, 1.5, "80"])
+      assert.deepEqual(denied(onPod({ ports: [{ port }] })), [`${IF0}.ports[0].port`], `port ${port}`);
     assert.deepEqual(denied(onPod({ ports: [{ name: "http" }] })), [`${IF0}.ports[0].port`]);
     assert.deepEqual(denied(onPod({ ports: [{ port: 80 }, "http"] })), [`${IF0}.ports[1]`]);
     assert.deepEqual(denied(onPod({ ports: { port: 80 } })), [`${IF0}.ports`]);
@@ -54,7 +60,8 @@ describe("KubeVirt network admission at the edges (kubevirtNetworkVerdict)", () 
 
   it("ports: protocol TCP or UDP in upper case, or none", () => {
     for (const protocol of ["TCP", "UDP", "", null]) clean(onPod({ ports: [{ port: 80, protocol }] }), `protocol ${protocol}`);
-    for (const protocol of ["tcp", "SCTP", 6]) assert.deepEqual(denied(onPod({ ports: [{ port: 80, protocol }] })), [`${IF0}.ports[0].protocol`], `protocol ${protocol}`);
+    for (const protocol of ["tcp", "SCTP", 6])
+      assert.deepEqual(denied(onPod({ ports: [{ port: 80, protocol }] })), [`${IF0}.ports[0].protocol`], `protocol ${protocol}`);
   });
 
   it("ports: IANA service names, each once", () => {
@@ -62,7 +69,15 @@ describe("KubeVirt network admission at the edges (kubevirtNetworkVerdict)", () 
     for (const name of ["abcdefghijklmnop", "a--b", "-ab", "ab-", "123", "Http", "we_b", 5])
       assert.deepEqual(denied(onPod({ ports: [{ port: 80, name }] })), [`${IF0}.ports[0].name`], String(name));
     assert.deepEqual(
-      denied(onPod({ ports: [{ port: 80, name: "web" }, { port: 81, name: "ssh" }, { port: 82, name: "web" }] })),
+      denied(
+        onPod({
+          ports: [
+            { port: 80, name: "web" },
+            { port: 81, name: "ssh" },
+            { port: 82, name: "web" },
+          ],
+        }),
+      ),
       [`${IF0}.ports[2].name`],
     );
   });
@@ -76,7 +91,8 @@ describe("KubeVirt network admission at the edges (kubevirtNetworkVerdict)", () 
   });
 
   it("DHCP private options 224 to 254, integers, each once", () => {
-    const opts = (...option: unknown[]): ValidationResult => onPod({ dhcpOptions: { privateOptions: option.map(o => ({ option: o, value: "x" })) } });
+    const opts = (...option: unknown[]): ValidationResult =>
+      onPod({ dhcpOptions: { privateOptions: option.map(o => ({ option: o, value: "x" })) } });
     clean(opts(224, 254), "224 and 254");
     for (const o of [223, 255, 240.5, "240"]) assert.deepEqual(denied(opts(o)), [`${IF0}.dhcpOptions.privateOptions[0].option`], String(o));
     assert.deepEqual(denied(opts(230, 231, 230)), [`${IF0}.dhcpOptions.privateOptions[2].option`]);
@@ -96,7 +112,12 @@ describe("KubeVirt network admission at the edges (kubevirtNetworkVerdict)", () 
     clean(onPod({ bootOrder: 1 }), "bootOrder 1");
     for (const bootOrder of [0, -2, 1.5, "1"]) assert.deepEqual(denied(onPod({ bootOrder })), [`${IF0}.bootOrder`], String(bootOrder));
     const withDisk = kubevirtNetworkVerdict(
-      vmOf([{ name: "default", masquerade: {}, bootOrder: 2 }], [{ name: "default", pod: {} }], {}, { disks: [{ name: "root", bootOrder: 2 }] }),
+      vmOf(
+        [{ name: "default", masquerade: {}, bootOrder: 2 }],
+        [{ name: "default", pod: {} }],
+        {},
+        { disks: [{ name: "root", bootOrder: 2 }] },
+      ),
     );
     assert.deepEqual(denied(withDisk), [`${IF0}.bootOrder`]);
     assert.match(withDisk.denials[0].message, /already taken by spec\.template\.spec\.domain\.devices\.disks\[0\]/);
@@ -128,7 +149,8 @@ describe("KubeVirt network admission at the edges (kubevirtNetworkVerdict)", () 
   });
 
   it("MAC address: Go's 48-bit forms with one kind of separator", () => {
-    for (const macAddress of ["02:00:00:00:00:01", "02-00-00-00-00-01", "0200.0000.0001", "02:AB:cd:00:00:01", ""]) clean(onPod({ macAddress }), macAddress);
+    for (const macAddress of ["02:00:00:00:00:01", "02-00-00-00-00-01", "0200.0000.0001", "02:AB:cd:00:00:01", ""])
+      clean(onPod({ macAddress }), macAddress);
     for (const macAddress of ["02:00-00:00:00:01", "02:00:00:00:00", "02:00:00:00:00:01:02", "0200.0000", "02.00.00.00.00.01", 2])
       assert.deepEqual(denied(onPod({ macAddress })), [`${IF0}.macAddress`], String(macAddress));
   });
@@ -141,7 +163,9 @@ describe("KubeVirt network admission at the edges (kubevirtNetworkVerdict)", () 
       `${T}.readinessProbe.httpGet`,
       `${T}.livenessProbe.tcpSocket`,
     ]);
-    const multusOnly = kubevirtNetworkVerdict(vmOf([{ name: "ovs1", bridge: {} }], [{ name: "ovs1", multus: { networkName: "tenant-a/vlan100" } }], probes));
+    const multusOnly = kubevirtNetworkVerdict(
+      vmOf([{ name: "ovs1", bridge: {} }], [{ name: "ovs1", multus: { networkName: "tenant-a/vlan100" } }], probes),
+    );
     assert.deepEqual(denied(multusOnly), [`${T}.readinessProbe.httpGet`, `${T}.livenessProbe.tcpSocket`]);
     const emptyLists = kubevirtNetworkVerdict(vmOf([], [], { readinessProbe: { httpGet: { port: 80 } } }));
     assert.deepEqual(denied(emptyLists), [], "empty lists are defaulted like absent ones");
@@ -149,10 +173,13 @@ describe("KubeVirt network admission at the edges (kubevirtNetworkVerdict)", () 
 
   it("a binding plugin the KubeVirt CR registers is silent; otherwise a warning says what it registers", () => {
     const plugin = (bindingPlugins?: string[]): ValidationResult =>
-      kubevirtNetworkVerdict(vmOf([{ name: "mv", binding: { name: "macvtap" } }], [{ name: "mv", multus: { networkName: "tenant-a/mv" } }]), {
-        creating: true,
-        bindingPlugins,
-      });
+      kubevirtNetworkVerdict(
+        vmOf([{ name: "mv", binding: { name: "macvtap" } }], [{ name: "mv", multus: { networkName: "tenant-a/mv" } }]),
+        {
+          creating: true,
+          bindingPlugins,
+        },
+      );
     clean(plugin(["passt", "macvtap"]), "registered");
     assert.deepEqual(warned(plugin(undefined)), [`${IF0}.binding.name`]);
     assert.doesNotMatch(plugin(undefined).warnings[0].message, /it registers/);
@@ -190,11 +217,25 @@ describe("KubeVirt network admission, more shapes (kubevirtNetworkVerdict)", () 
       { autoattachPodInterface: false },
     );
     const verdict = kubevirtNetworkVerdict(v);
-    assert.deepEqual(interfaceProblems(verdict, v, "ovs1").map(d => d.field), [`${T}.networks[1].multus.networkName`, `${IF1}.pciAddress`]);
-    assert.deepEqual(interfaceProblems(verdict, v, "default").map(d => d.field), [`${IF0}.model`]);
-    assert.deepEqual(interfaceProblems(verdict, v, "gone").map(d => d.field), []);
-    const noPod = vmOf([{ name: "ovs1", bridge: {}, model: "bogus" }], [{ name: "ovs1", multus: { networkName: "tenant-a/vlan100" } }], { readinessProbe: { httpGet: {} } });
-    assert.deepEqual(interfaceProblems(kubevirtNetworkVerdict(noPod), noPod, "ovs1").map(d => d.field), [`${IF0}.model`, `${T}.readinessProbe.httpGet`]);
+    assert.deepEqual(
+      interfaceProblems(verdict, v, "ovs1").map(d => d.field),
+      [`${T}.networks[1].multus.networkName`, `${IF1}.pciAddress`],
+    );
+    assert.deepEqual(
+      interfaceProblems(verdict, v, "default").map(d => d.field),
+      [`${IF0}.model`],
+    );
+    assert.deepEqual(
+      interfaceProblems(verdict, v, "gone").map(d => d.field),
+      [],
+    );
+    const noPod = vmOf([{ name: "ovs1", bridge: {}, model: "bogus" }], [{ name: "ovs1", multus: { networkName: "tenant-a/vlan100" } }], {
+      readinessProbe: { httpGet: {} },
+    });
+    assert.deepEqual(
+      interfaceProblems(kubevirtNetworkVerdict(noPod), noPod, "ovs1").map(d => d.field),
+      [`${IF0}.model`, `${T}.readinessProbe.httpGet`],
+    );
   });
 
   it("a Multus source without networkName names no NAD", () => {
@@ -214,14 +255,17 @@ describe("KubeVirt network admission, more shapes (kubevirtNetworkVerdict)", () 
   });
 
   it("a binding that is not an object, or names no plugin, is refused", () => {
-    const bind = (binding: unknown): ValidationResult => kubevirtNetworkVerdict(vmOf([{ name: "mv", binding }], [{ name: "mv", multus: { networkName: "tenant-a/mv" } }]));
+    const bind = (binding: unknown): ValidationResult =>
+      kubevirtNetworkVerdict(vmOf([{ name: "mv", binding }], [{ name: "mv", multus: { networkName: "tenant-a/mv" } }]));
     assert.deepEqual(denied(bind("macvtap")), [`${IF0}.binding`]);
-    for (const binding of [{}, { name: "" }, { name: 5 }]) assert.deepEqual(denied(bind(binding)), [`${IF0}.binding.name`], JSON.stringify(binding));
+    for (const binding of [{}, { name: "" }, { name: 5 }])
+      assert.deepEqual(denied(bind(binding)), [`${IF0}.binding.name`], JSON.stringify(binding));
     assert.match(bind({ name: "macvtap" }).warnings[0].message, /that plugin in spec\.configuration\.network\.binding; register it there/);
   });
 
   it("the dotted MAC form is the whole text", () => {
-    for (const macAddress of ["zz0200.0000.0001", "0200.0000.0001zz"]) assert.deepEqual(denied(onPod({ macAddress })), [`${IF0}.macAddress`], macAddress);
+    for (const macAddress of ["zz0200.0000.0001", "0200.0000.0001zz"])
+      assert.deepEqual(denied(onPod({ macAddress })), [`${IF0}.macAddress`], macAddress);
   });
 
   it("say what is wrong: a missing port, lists that are not lists", () => {
@@ -235,13 +279,34 @@ describe("KubeVirt network admission, more shapes (kubevirtNetworkVerdict)", () 
 
   it("a boot position taken by two disks is the first disk's", () => {
     const r = kubevirtNetworkVerdict(
-      vmOf([{ name: "default", masquerade: {}, bootOrder: 1 }], [{ name: "default", pod: {} }], {}, { disks: [{ name: "a", bootOrder: 1 }, { name: "b", bootOrder: 1 }] }),
+      vmOf(
+        [{ name: "default", masquerade: {}, bootOrder: 1 }],
+        [{ name: "default", pod: {} }],
+        {},
+        {
+          disks: [
+            { name: "a", bootOrder: 1 },
+            { name: "b", bootOrder: 1 },
+          ],
+        },
+      ),
     );
     assert.match(r.denials[0].message, /already taken by spec\.template\.spec\.domain\.devices\.disks\[0\]/);
   });
 
   it("state absent on an SR-IOV NIC is one denial (not a bridge), not two", () => {
-    const r = kubevirtNetworkVerdict(vmOf([{ name: "default", masquerade: {} }, { name: "sr", sriov: {}, state: "absent" }], [{ name: "default", pod: {} }, { name: "sr", multus: { networkName: "tenant-a/sriov" } }]));
+    const r = kubevirtNetworkVerdict(
+      vmOf(
+        [
+          { name: "default", masquerade: {} },
+          { name: "sr", sriov: {}, state: "absent" },
+        ],
+        [
+          { name: "default", pod: {} },
+          { name: "sr", multus: { networkName: "tenant-a/sriov" } },
+        ],
+      ),
+    );
     assert.deepEqual(denied(r), [`${IF1}.state`]);
   });
 

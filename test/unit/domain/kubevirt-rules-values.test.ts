@@ -78,15 +78,24 @@ describe("KubeVirt network denials: the value and the words (kubevirtNetworkVerd
   });
 
   it("masquerade off the pod network names the Multus network, qualified in the VM's namespace as Multus reads it", () => {
-    const d = only(verdict([{ name: "m", masquerade: {} }], [{ name: "m", multus: { networkName: "vlan100" } }]), `${IFACES}[0].masquerade`);
+    const d = only(
+      verdict([{ name: "m", masquerade: {} }], [{ name: "m", multus: { networkName: "vlan100" } }]),
+      `${IFACES}[0].masquerade`,
+    );
     assert.equal(d.value, "tenant-a/vlan100");
     assert.match(d.message, /^masquerade binding on Multus network "tenant-a\/vlan100" is not allowed/);
-    const qualified = only(verdict([{ name: "m", masquerade: {} }], [{ name: "m", multus: { networkName: "tenant-b/vlan7" } }]), `${IFACES}[0].masquerade`);
+    const qualified = only(
+      verdict([{ name: "m", masquerade: {} }], [{ name: "m", multus: { networkName: "tenant-b/vlan7" } }]),
+      `${IFACES}[0].masquerade`,
+    );
     assert.equal(qualified.value, "tenant-b/vlan7");
   });
 
   it("masquerade on a Multus name no NAD can have names that name as written", () => {
-    const d = only(verdict([{ name: "m", masquerade: {} }], [{ name: "m", multus: { networkName: "Tenant_A/x" } }]), `${IFACES}[0].masquerade`);
+    const d = only(
+      verdict([{ name: "m", masquerade: {} }], [{ name: "m", multus: { networkName: "Tenant_A/x" } }]),
+      `${IFACES}[0].masquerade`,
+    );
     assert.equal(d.value, "Tenant_A/x");
     assert.match(d.message, /^masquerade binding on Multus network "Tenant_A\/x" is not allowed/);
   });
@@ -105,9 +114,18 @@ describe("KubeVirt network denials: the value and the words (kubevirtNetworkVerd
     }
   });
 
-  it("a port name of \"\" is no name: not checked, and not counted as a duplicate", () => {
+  it('a port name of "" is no name: not checked, and not counted as a duplicate', () => {
     const r = verdict(
-      [{ name: "default", masquerade: {}, ports: [{ port: 80, name: "" }, { port: 81, name: "" }] }],
+      [
+        {
+          name: "default",
+          masquerade: {},
+          ports: [
+            { port: 80, name: "" },
+            { port: 81, name: "" },
+          ],
+        },
+      ],
       [{ name: "default", pod: {} }],
     );
     assert.deepEqual(r, { denials: [], warnings: [] });
@@ -123,18 +141,27 @@ describe("KubeVirt network denials: values of the wrong type (kubevirtNetworkVer
     assert.equal(at(onPod({ ports: [{ port: 80, name: ["http"] }] }), `${IFACES}[0].ports[0].name`).length, 1);
     assert.equal(at(onPod({ macAddress: ["02:00:00:00:00:01"] }), `${IFACES}[0].macAddress`).length, 1);
     assert.equal(at(onPod({ pciAddress: ["0000:81:00.1"] }), `${IFACES}[0].pciAddress`).length, 1);
-    assert.deepEqual(onPod({ ports: [{ port: 80, name: "http" }], macAddress: "02:00:00:00:00:01", pciAddress: "0000:81:00.1" }), { denials: [], warnings: [] });
+    assert.deepEqual(onPod({ ports: [{ port: 80, name: "http" }], macAddress: "02:00:00:00:00:01", pciAddress: "0000:81:00.1" }), {
+      denials: [],
+      warnings: [],
+    });
   });
 
   it("the reserved masquerade MAC: the note on spelling only when spelt otherwise", () => {
     const exact = only(onPod({ macAddress: "02:00:00:00:00:00" }), `${IFACES}[0].macAddress`);
-    assert.equal(exact.message, 'macAddress "02:00:00:00:00:00" of masquerade interface "default" is the MAC KubeVirt gives the pod-side bridge; choose another MAC, or omit it');
+    assert.equal(
+      exact.message,
+      'macAddress "02:00:00:00:00:00" of masquerade interface "default" is the MAC KubeVirt gives the pod-side bridge; choose another MAC, or omit it',
+    );
     const other = only(onPod({ macAddress: "02-00-00-00-00-00" }), `${IFACES}[0].macAddress`);
     assert.match(other.message, /KubeVirt refuses only the spelling 02:00:00:00:00:00\); choose another MAC/);
   });
 
   it("a binding that is not an object says what it must be", () => {
-    const d = only(verdict([{ name: "m", binding: "macvtap" }], [{ name: "m", multus: { networkName: "tenant-a/x" } }]), `${IFACES}[0].binding`);
+    const d = only(
+      verdict([{ name: "m", binding: "macvtap" }], [{ name: "m", multus: { networkName: "tenant-a/x" } }]),
+      `${IFACES}[0].binding`,
+    );
     assert.match(d.message, /^must be an object naming a network binding plugin, such as \{name: "macvtap"\}, not /);
   });
 });

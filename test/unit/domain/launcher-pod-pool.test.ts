@@ -11,7 +11,13 @@ const claim = (spec: Record<string, unknown>): ClaimLike => ({
   spec: { vm: "web-1", interface: "ovs1", network: "tenant-a/vlan100", ...spec },
   status: { addresses: ["10.100.0.23/24"], mac: "02:00:0a:64:00:17", conditions: [{ type: "Bound", status: "True" }] },
 });
-const routeOf = (c: ClaimLike): unknown => (JSON.parse(renderLauncherNetworks('[{"name":"vlan100"}]', "tenant-a", [c], new Set(), new Map([["v4", "10.100.0.1"]])).value) as Record<string, unknown>[])[0]["default-route"];
+const routeOf = (c: ClaimLike): unknown =>
+  (
+    JSON.parse(renderLauncherNetworks('[{"name":"vlan100"}]', "tenant-a", [c], new Set(), new Map([["v4", "10.100.0.1"]])).value) as Record<
+      string,
+      unknown
+    >[]
+  )[0]["default-route"];
 
 describe("renderLauncherNetworks: the pools of a claim, for its default route", () => {
   it("spec.pool alone is the claim's pool; empty spec.pools falls back to it; no pool, no route", () => {

@@ -8,7 +8,13 @@ import assert from "node:assert/strict";
 import { nadPoolReadiness, nadRoutesVia } from "../../../capabilities/domain/nad-readiness";
 
 const STATIC = { type: "static" };
-const ovs = (over: Record<string, unknown> = {}): Record<string, unknown> => ({ type: "ovs", bridge: "br1", ipam: STATIC, capabilities: { ips: true }, ...over });
+const ovs = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  type: "ovs",
+  bridge: "br1",
+  ipam: STATIC,
+  capabilities: { ips: true },
+  ...over,
+});
 const reasonOf = (config: unknown): string => {
   const r = nadPoolReadiness(config);
   assert.equal(r.ready, false, JSON.stringify(config));
@@ -40,7 +46,10 @@ describe("nadPoolReadiness (spec-derived cases)", () => {
     const bridge = { type: "bridge", ipam: STATIC, capabilities: { ips: true } };
     assert.match(reasonOf({ plugins: [bridge, { type: "tuning", capabilities: { mac: false } }] }), /chain \{"type": "tuning"/);
     // Multus hands "mac" to any plugin declaring it, but portmap does not touch the interface's MAC.
-    assert.match(reasonOf({ plugins: [bridge, { type: "portmap", capabilities: { mac: true, portMappings: true } }] }), /does not set the pool's MAC/);
+    assert.match(
+      reasonOf({ plugins: [bridge, { type: "portmap", capabilities: { mac: true, portMappings: true } }] }),
+      /does not set the pool's MAC/,
+    );
   });
 
   it("entries of a plugins list that are not objects are no plugins", () => {
@@ -63,7 +72,13 @@ describe("nadRoutesVia (static IPAM routes through a gateway)", () => {
     assert.equal(nadRoutesVia(JSON.stringify(config), "10.100.0.1"), true);
     assert.equal(nadRoutesVia(config, "10.100.0.1"), true);
     // The route sits on the second plugin: one plugin is enough.
-    assert.equal(nadRoutesVia({ plugins: [{ type: "tuning" }, { type: "ovs", ipam: { type: "static", routes: [{ dst: "10.0.0.0/8", gw: "10.100.0.1" }] } }] }, "10.100.0.1"), true);
+    assert.equal(
+      nadRoutesVia(
+        { plugins: [{ type: "tuning" }, { type: "ovs", ipam: { type: "static", routes: [{ dst: "10.0.0.0/8", gw: "10.100.0.1" }] } }] },
+        "10.100.0.1",
+      ),
+      true,
+    );
   });
 
   it("compares addresses, not text: another spelling of the gateway counts", () => {

@@ -12,7 +12,11 @@ import { VLAN100_POOL, nad, pool, snapshot, tenantWorld } from "../admission/fix
 
 const json = (x: unknown): string => JSON.stringify(x);
 const HOST_LOCAL = json({ type: "ovs", bridge: "br1", ipam: { type: "host-local" } });
-const held = (poolName: string, address: string, claim = "web-1.ovs1"): { pool: string; address: string; namespace: string; claim: string; vm: string } => ({
+const held = (
+  poolName: string,
+  address: string,
+  claim = "web-1.ovs1",
+): { pool: string; address: string; namespace: string; claim: string; vm: string } => ({
   pool: poolName,
   address,
   namespace: "tenant-a",
@@ -51,10 +55,21 @@ describe("validateNAD: what there is to check", () => {
 
 describe("validateNAD: a config that cannot carry the pools' addresses", () => {
   it("created while VMs hold addresses of the network: refused, naming each pool in use", () => {
-    const world = snapshot(tenantWorld({ allocations: [held("tenant-a-vlan100", "10.100.0.23"), held("tenant-a-vlan100-v6", "fd00:100::23"), held("tenant-a-vlan100-v6", "fd00:100::24", "web-2.ovs1")] }));
+    const world = snapshot(
+      tenantWorld({
+        allocations: [
+          held("tenant-a-vlan100", "10.100.0.23"),
+          held("tenant-a-vlan100-v6", "fd00:100::23"),
+          held("tenant-a-vlan100-v6", "fd00:100::24", "web-2.ovs1"),
+        ],
+      }),
+    );
     const r = validateNAD(nad("tenant-a", "vlan100", HOST_LOCAL), world);
     assert.equal(r.denials.length, 1, JSON.stringify(r));
-    assert.match(r.denials[0].message, /^network tenant-a\/vlan100 is served by IPPools "tenant-a-vlan100" and "tenant-a-vlan100-v6", whose VMs hold addresses \(1 in "tenant-a-vlan100", 2 in "tenant-a-vlan100-v6"\)/);
+    assert.match(
+      r.denials[0].message,
+      /^network tenant-a\/vlan100 is served by IPPools "tenant-a-vlan100" and "tenant-a-vlan100-v6", whose VMs hold addresses \(1 in "tenant-a-vlan100", 2 in "tenant-a-vlan100-v6"\)/,
+    );
   });
 
   it("served by one pool: the pool is named in the singular", () => {

@@ -26,7 +26,7 @@ describe("decodeNetworkSelection (Multus's rules)", () => {
     assert.equal(refused(undefined), "is not a string");
   });
 
-  it("null, without any of [ { \", is the short form naming network null, not JSON", () => {
+  it('null, without any of [ { ", is the short form naming network null, not JSON', () => {
     assert.deepEqual(decodeNetworkSelection("null", "pod-ns"), {
       ok: true,
       json: false,
@@ -62,7 +62,8 @@ describe("decodeNetworkSelection (Multus's rules)", () => {
   });
 
   it("takes interfaceRequest (before Multus 3.2) only when interface is empty", () => {
-    const iface = (el: Record<string, unknown>): string | undefined => decoded(JSON.stringify([{ name: "a", ...el }])).elements[0].interface;
+    const iface = (el: Record<string, unknown>): string | undefined =>
+      decoded(JSON.stringify([{ name: "a", ...el }])).elements[0].interface;
     assert.equal(iface({ interfaceRequest: "net2" }), "net2");
     assert.equal(iface({ interface: "", interfaceRequest: "net2" }), "net2");
     assert.equal(iface({ interface: "net1", interfaceRequest: "net2" }), "net1");
@@ -73,7 +74,8 @@ describe("decodeNetworkSelection (Multus's rules)", () => {
   });
 
   it("refuses an element without a name string or with a namespace that is not a string", () => {
-    for (const el of ['{"namespace": "a"}', '{"name": ""}', '{"name": 5}']) assert.match(refused(`[${el}]`), /^element 0 has no "name" string/, el);
+    for (const el of ['{"namespace": "a"}', '{"name": ""}', '{"name": 5}'])
+      assert.match(refused(`[${el}]`), /^element 0 has no "name" string/, el);
     assert.match(refused('[{"name": "a"}, {"name": "b", "namespace": 5}]'), /^element 1 has a "namespace" that is not a string/);
   });
 
@@ -83,11 +85,17 @@ describe("decodeNetworkSelection (Multus's rules)", () => {
   });
 
   it("says which keys to write when a key is not printable ASCII", () => {
-    assert.match(refused('[{"name": "a", "\u00e9": 1}]'), /outside printable ASCII; .* write keys exactly as name, namespace, ips, mac, \.\.\.$/);
+    assert.match(
+      refused('[{"name": "a", "\u00e9": 1}]'),
+      /outside printable ASCII; .* write keys exactly as name, namespace, ips, mac, \.\.\.$/,
+    );
   });
 
   it("reads each element's keys on their own, even after an element with nested objects", () => {
-    assert.match(refused('[{"name": "a", "cni-args": {"k": {"j": 1}}}, {"name": "b", "name": "c"}]'), /^element 1 has key "name" more than once/);
+    assert.match(
+      refused('[{"name": "a", "cni-args": {"k": {"j": 1}}}, {"name": "b", "name": "c"}]'),
+      /^element 1 has key "name" more than once/,
+    );
   });
 });
 

@@ -17,8 +17,16 @@ const at = (r: ValidationResult, field: string): ValidationResult["denials"] => 
 /** A VM with the pod NIC and bridge NICs ovs1 and ovs2 on tenant-a/vlan100, asking for `addresses`. */
 const twoNics = (addresses: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> =>
   vm({
-    interfaces: [{ name: "default", masquerade: {} }, { name: "ovs1", bridge: {} }, { name: "ovs2", bridge: {} }],
-    networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: NET } }, { name: "ovs2", multus: { networkName: NET } }],
+    interfaces: [
+      { name: "default", masquerade: {} },
+      { name: "ovs1", bridge: {} },
+      { name: "ovs2", bridge: {} },
+    ],
+    networks: [
+      { name: "default", pod: {} },
+      { name: "ovs1", multus: { networkName: NET } },
+      { name: "ovs2", multus: { networkName: NET } },
+    ],
     annotations: { "vmnet.io/addresses": JSON.stringify(addresses), ...extra },
   });
 
@@ -26,11 +34,18 @@ describe("validateVM: vmnet.io/addresses, one denial per problem", () => {
   it("two NICs asking for the same address that cannot be had: each its own denial, no duplicate on top", () => {
     for (const address of ["banana", "10.100.0.1", "10.100.0.50"]) {
       const r = validateVM(twoNics({ ovs1: address, ovs2: address }), snap);
-      assert.deepEqual(r.denials.map(d => d.field), [`${ADDR}.ovs1`, `${ADDR}.ovs2`], `${address}: ${show(r)}`);
+      assert.deepEqual(
+        r.denials.map(d => d.field),
+        [`${ADDR}.ovs1`, `${ADDR}.ovs2`],
+        `${address}: ${show(r)}`,
+      );
       assert.ok(!show(r).includes("every interface needs its own address"), show(r));
     }
     const same = validateVM(twoNics({ ovs1: "10.100.0.23", ovs2: "10.100.0.23" }), snap);
-    assert.deepEqual(same.denials.map(d => d.field), [`${ADDR}.ovs2`]);
+    assert.deepEqual(
+      same.denials.map(d => d.field),
+      [`${ADDR}.ovs2`],
+    );
     assert.match(same.denials[0].message, /requested for interfaces "ovs1" and "ovs2"/);
   });
 
@@ -49,7 +64,13 @@ describe("validateVM: vmnet.io/addresses, one denial per problem", () => {
 
   it("an IPv6 address whose MAC twin this NIC holds itself is its own MAC, no collision; another NIC's twin is", () => {
     const twin = (claim: string): AdmissionSnapshot =>
-      snapshot(tenantWorld({ allocations: [{ pool: "tenant-a-vlan100-v6", address: "fd00:100::1:0:0:23", namespace: "tenant-a", claim, vm: claim.split(".")[0] }] }));
+      snapshot(
+        tenantWorld({
+          allocations: [
+            { pool: "tenant-a-vlan100-v6", address: "fd00:100::1:0:0:23", namespace: "tenant-a", claim, vm: claim.split(".")[0] },
+          ],
+        }),
+      );
     const v = vm({ annotations: { "vmnet.io/addresses": '{"ovs1": ["10.100.0.23", "fd00:100::1:ab00:0:23"]}' } });
     assert.deepEqual(validateVM(v, twin("web-1.ovs1")).denials, []);
     const r = validateVM(v, twin("web-2.ovs1"));
@@ -58,11 +79,21 @@ describe("validateVM: vmnet.io/addresses, one denial per problem", () => {
 
   it("with vmnet.io/pools unreadable, the addresses are not checked: the pools' denial says why", () => {
     const r = validateVM(twoNics({ ovs1: "10.100.0.23" }, { "vmnet.io/pools": "{nope" }), snap);
-    assert.deepEqual(r.denials.map(d => d.field), ["metadata.annotations['vmnet.io/pools']"], show(r));
+    assert.deepEqual(
+      r.denials.map(d => d.field),
+      ["metadata.annotations['vmnet.io/pools']"],
+      show(r),
+    );
   });
 
   it("a network no pool serves yet: a warning naming that network", () => {
-    const v = vm({ annotations: { "vmnet.io/addresses": '{"ovs1": "10.9.0.5"}' }, networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: "tenant-a/lonely" } }] });
+    const v = vm({
+      annotations: { "vmnet.io/addresses": '{"ovs1": "10.9.0.5"}' },
+      networks: [
+        { name: "default", pod: {} },
+        { name: "ovs1", multus: { networkName: "tenant-a/lonely" } },
+      ],
+    });
     const r = validateVM(v, snap);
     assert.deepEqual(r.denials, [], show(r));
     const w = r.warnings.find(x => x.field === `${ADDR}.ovs1`);
@@ -72,7 +103,13 @@ describe("validateVM: vmnet.io/addresses, one denial per problem", () => {
   it("a pool that cannot lay out its addresses refuses the request, naming the pool", () => {
     const broken = pool("broken", { cidr: "10.7.0.0/24", ranges: ["10.8.0.1-10.8.0.5"], networks: ["tenant-a/other"] });
     const world = snapshot({ pools: [broken], nads: [nad("tenant-a", "other")], namespaces: { "tenant-a": {} } });
-    const v = vm({ annotations: { "vmnet.io/addresses": '{"ovs1": "10.7.0.5"}' }, networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: "tenant-a/other" } }] });
+    const v = vm({
+      annotations: { "vmnet.io/addresses": '{"ovs1": "10.7.0.5"}' },
+      networks: [
+        { name: "default", pod: {} },
+        { name: "ovs1", multus: { networkName: "tenant-a/other" } },
+      ],
+    });
     const r = validateVM(v, world);
     const d = at(r, `${ADDR}.ovs1`);
     assert.equal(d.length, 1, show(r));
@@ -80,14 +117,26 @@ describe("validateVM: vmnet.io/addresses, one denial per problem", () => {
   });
 
   it("an address another namespace's NIC holds is in use, even when its claim has this VM's name", () => {
-    const held = snapshot(tenantWorld({ allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-b", claim: "web-1.ovs1", vm: "web-1" }] }));
+    const held = snapshot(
+      tenantWorld({
+        allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-b", claim: "web-1.ovs1", vm: "web-1" }],
+      }),
+    );
     const r = validateVM(vm({ annotations: { "vmnet.io/addresses": '{"ovs1": "10.100.0.23"}' } }), held);
     const d = at(r, `${ADDR}.ovs1`);
     assert.equal(d.length, 1, show(r));
     assert.match(d[0].message, /is in use; pick another address/);
     assert.ok(!d[0].message.includes("tenant-b"), "names nobody");
-    const own = snapshot(tenantWorld({ allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-a", claim: "web-1.ovs1", vm: "web-1" }] }));
-    assert.deepEqual(validateVM(vm({ annotations: { "vmnet.io/addresses": '{"ovs1": "10.100.0.23"}' } }), own).denials, [], "its own address");
+    const own = snapshot(
+      tenantWorld({
+        allocations: [{ pool: "tenant-a-vlan100", address: "10.100.0.23", namespace: "tenant-a", claim: "web-1.ovs1", vm: "web-1" }],
+      }),
+    );
+    assert.deepEqual(
+      validateVM(vm({ annotations: { "vmnet.io/addresses": '{"ovs1": "10.100.0.23"}' } }), own).denials,
+      [],
+      "its own address",
+    );
   });
 
   it("a snapshot that cannot ask the allocator (no requestRefusal) still checks the rest", () => {

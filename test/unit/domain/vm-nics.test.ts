@@ -19,9 +19,17 @@ describe("vm-nics: the NIC model", () => {
   it("only a NIC whose one binding is bridge, on a Multus network, is a bridge NIC", () => {
     assert.equal(isBridgeNic(nic({ name: "a", bridge: {} }, { name: "a", multus: { networkName: "vlan100" } })), true);
     assert.equal(isBridgeNic(nic({ name: "a", bridge: {} }, { name: "a", pod: {} })), false, "bridge on the pod network");
-    assert.equal(isBridgeNic(nic({ name: "a", bridge: {} }, { name: "a", multus: { networkName: "" } })), false, "a Multus network naming nothing");
+    assert.equal(
+      isBridgeNic(nic({ name: "a", bridge: {} }, { name: "a", multus: { networkName: "" } })),
+      false,
+      "a Multus network naming nothing",
+    );
     assert.equal(isBridgeNic(nic({ name: "a", masquerade: {} }, { name: "a", multus: { networkName: "vlan100" } })), false, "masquerade");
-    assert.equal(isBridgeNic(nic({ name: "a", bridge: {}, sriov: {} }, { name: "a", multus: { networkName: "vlan100" } })), false, "two bindings");
+    assert.equal(
+      isBridgeNic(nic({ name: "a", bridge: {}, sriov: {} }, { name: "a", multus: { networkName: "vlan100" } })),
+      false,
+      "two bindings",
+    );
     assert.equal(isBridgeNic(vmNics(vmOf([{ name: "a", bridge: {} }], []))[0]), false, "no network");
   });
 
@@ -73,7 +81,10 @@ describe("vm-nics: the NIC model", () => {
 
   it("nicPorts: only the listed ports that give a port number", () => {
     const ports = [{ port: 22 }, { name: "http" }, "http", null, { port: "80" }, { port: 443, protocol: "TCP" }];
-    assert.deepEqual(nicPorts(nic({ name: "default", masquerade: {}, ports }, { name: "default", pod: {} })), [{ port: 22 }, { port: 443, protocol: "TCP" }]);
+    assert.deepEqual(nicPorts(nic({ name: "default", masquerade: {}, ports }, { name: "default", pod: {} })), [
+      { port: 22 },
+      { port: 443, protocol: "TCP" },
+    ]);
     assert.deepEqual(nicPorts(nic({ name: "default", masquerade: {}, ports: { port: 22 } }, { name: "default", pod: {} })), []);
   });
 });

@@ -17,7 +17,11 @@ const base = snapshot(
   tenantWorld({
     nads: [
       nad("tenant-b", "shared"),
-      nad("tenant-a", "vlan7", JSON.stringify({ cniVersion: "0.4.0", type: "ovs", bridge: "br1", vlan: 7, ipam: { type: "static" }, capabilities: { ips: true } })),
+      nad(
+        "tenant-a",
+        "vlan7",
+        JSON.stringify({ cniVersion: "0.4.0", type: "ovs", bridge: "br1", vlan: 7, ipam: { type: "static" }, capabilities: { ips: true } }),
+      ),
       nad("tenant-a", "plain", JSON.stringify({ type: "bridge", bridge: "br0" })),
     ],
     pools: [pool("vlan7", { cidr: "10.7.0.0/24", networks: ["tenant-a/vlan7"] })],
@@ -30,8 +34,14 @@ function world(holders: Record<string, MacHolder[]>): AdmissionSnapshot & { macH
 const withMac = (macAddress: unknown, network = "tenant-a/vlan100", namespace = "tenant-a"): Record<string, unknown> =>
   vm({
     namespace,
-    interfaces: [{ name: "default", masquerade: {} }, { name: "ovs1", bridge: {}, macAddress }],
-    networks: [{ name: "default", pod: {} }, { name: "ovs1", multus: { networkName: network } }],
+    interfaces: [
+      { name: "default", masquerade: {} },
+      { name: "ovs1", bridge: {}, macAddress },
+    ],
+    networks: [
+      { name: "default", pod: {} },
+      { name: "ovs1", multus: { networkName: network } },
+    ],
   });
 const macDenials = (r: ValidationResult): ValidationResult["denials"] => r.denials.filter(d => d.field === MAC);
 const show = (r: ValidationResult): string => JSON.stringify(r, null, 1);
@@ -51,18 +61,39 @@ describe("validateVM: a MAC is unique on its L2 segment", () => {
   });
 
   it("held on another network of the same bridge and VLAN: refused; on another VLAN: allowed", () => {
-    assert.equal(macDenials(validateVM(withMac(M), world({ [M]: [{ namespace: "tenant-b", claim: "x.ovs1", network: "tenant-b/shared" }] }))).length, 1);
-    assert.deepEqual(macDenials(validateVM(withMac(M), world({ [M]: [{ namespace: "tenant-a", claim: "x.ovs1", network: "tenant-a/vlan7" }] }))), []);
+    assert.equal(
+      macDenials(validateVM(withMac(M), world({ [M]: [{ namespace: "tenant-b", claim: "x.ovs1", network: "tenant-b/shared" }] }))).length,
+      1,
+    );
+    assert.deepEqual(
+      macDenials(validateVM(withMac(M), world({ [M]: [{ namespace: "tenant-a", claim: "x.ovs1", network: "tenant-a/vlan7" }] }))),
+      [],
+    );
   });
 
   it("held by this NIC's own IPClaim: allowed; by a claim of that name in another namespace: refused", () => {
-    assert.deepEqual(macDenials(validateVM(withMac(M), world({ [M]: [{ namespace: "tenant-a", claim: "web-1.ovs1", network: "tenant-a/vlan100" }] }))), []);
-    assert.equal(macDenials(validateVM(withMac(M), world({ [M]: [{ namespace: "tenant-b", claim: "web-1.ovs1", network: "tenant-a/vlan100" }] }))).length, 1);
-    assert.equal(macDenials(validateVM(withMac(M), world({ [M]: [{ namespace: "tenant-a", claim: "web-1.ovs2", network: "tenant-a/vlan100" }] }))).length, 1, "another NIC of the same VM");
+    assert.deepEqual(
+      macDenials(validateVM(withMac(M), world({ [M]: [{ namespace: "tenant-a", claim: "web-1.ovs1", network: "tenant-a/vlan100" }] }))),
+      [],
+    );
+    assert.equal(
+      macDenials(validateVM(withMac(M), world({ [M]: [{ namespace: "tenant-b", claim: "web-1.ovs1", network: "tenant-a/vlan100" }] })))
+        .length,
+      1,
+    );
+    assert.equal(
+      macDenials(validateVM(withMac(M), world({ [M]: [{ namespace: "tenant-a", claim: "web-1.ovs2", network: "tenant-a/vlan100" }] })))
+        .length,
+      1,
+      "another NIC of the same VM",
+    );
   });
 
   it("on a network whose NAD is no Open vSwitch one, the segment is the network itself", () => {
-    const r = validateVM(withMac(M, "tenant-a/plain"), world({ [M]: [{ namespace: "tenant-a", claim: "x.ovs1", network: "tenant-a/plain" }] }));
+    const r = validateVM(
+      withMac(M, "tenant-a/plain"),
+      world({ [M]: [{ namespace: "tenant-a", claim: "x.ovs1", network: "tenant-a/plain" }] }),
+    );
     assert.match(macDenials(r)[0]?.message ?? "", /is already in use on network "tenant-a\/plain"; pick another MAC/, show(r));
   });
 
@@ -70,7 +101,16 @@ describe("validateVM: a MAC is unique on its L2 segment", () => {
     const everywhere = world({ [M]: [{ namespace: "tenant-b", claim: "x.ovs1", network: "tenant-a/vlan100" }] });
     assert.deepEqual(macDenials(validateVM(withMac(undefined), everywhere)), []);
     assert.equal(macDenials(validateVM(withMac("zz"), everywhere)).length, 1, "the malformed MAC's own denial only");
-    const onPod = vm({ interfaces: [{ name: "default", masquerade: {} }, { name: "ovs1", bridge: {}, macAddress: M }], networks: [{ name: "default", pod: {} }, { name: "ovs1", pod: {} }] });
+    const onPod = vm({
+      interfaces: [
+        { name: "default", masquerade: {} },
+        { name: "ovs1", bridge: {}, macAddress: M },
+      ],
+      networks: [
+        { name: "default", pod: {} },
+        { name: "ovs1", pod: {} },
+      ],
+    });
     assert.ok(!show(validateVM(onPod, everywhere)).includes("already in use"));
     assert.deepEqual(macDenials(validateVM(withMac(M), base)), [], "no macHolders: nothing to compare with");
   });
@@ -80,7 +120,11 @@ describe("validateVM: a MAC the operator derives for a pool's address", () => {
   const none = world({});
   it("02:00:<IPv4> of an address inside an IPv4 pool of the segment is refused, naming the address", () => {
     const r = validateVM(withMac("02:00:0a:64:00:17"), none);
-    assert.match(macDenials(r)[0]?.message ?? "", /is the MAC vmnet-operator derives for 10\.100\.0\.23, an address a pool on this L2 segment hands out/, show(r));
+    assert.match(
+      macDenials(r)[0]?.message ?? "",
+      /is the MAC vmnet-operator derives for 10\.100\.0\.23, an address a pool on this L2 segment hands out/,
+      show(r),
+    );
     assert.equal(macDenials(r).length, 1);
   });
 
@@ -93,7 +137,11 @@ describe("validateVM: a MAC the operator derives for a pool's address", () => {
   });
 
   it("a pool of the segment whose CIDR does not parse derives nothing", () => {
-    const broken = snapshot({ pools: [pool("broken", { cidr: "nope", networks: ["tenant-a/vlan100"] }), VLAN100_POOL], nads: [nad("tenant-a", "vlan100")], namespaces: { "tenant-a": {} } });
+    const broken = snapshot({
+      pools: [pool("broken", { cidr: "nope", networks: ["tenant-a/vlan100"] }), VLAN100_POOL],
+      nads: [nad("tenant-a", "vlan100")],
+      namespaces: { "tenant-a": {} },
+    });
     const r = validateVM(withMac("02:00:0a:64:00:17"), { ...broken, macHolders: () => [] });
     assert.equal(macDenials(r).length, 1, "the valid pool's address still counts");
   });
@@ -111,15 +159,28 @@ describe("validateVM: NADs of other namespaces and the allowed Service types", (
     const w = r.warnings.filter(x => x.field === `${NETS}[1].multus.networkName`);
     assert.equal(w.length, 1, show(r));
     assert.equal(w[0].value, "tenant-b/shared");
-    assert.match(w[0].message, /^network "tenant-b\/shared" is a NetworkAttachmentDefinition of namespace "tenant-b", not of this VM's namespace "tenant-a"/);
+    assert.match(
+      w[0].message,
+      /^network "tenant-b\/shared" is a NetworkAttachmentDefinition of namespace "tenant-b", not of this VM's namespace "tenant-a"/,
+    );
     assert.deepEqual(validateVM(withMac(undefined), world({})).warnings, []);
   });
 
   it("a Service type the cluster does not allow names the allowed ones, or none", () => {
     const exposing = (type: unknown): Record<string, unknown> =>
-      vm({ interfaces: [{ name: "default", masquerade: {}, ports: [{ port: 22 }] }, { name: "ovs1", bridge: {} }], annotations: { "vmnet.io/expose": type } });
+      vm({
+        interfaces: [
+          { name: "default", masquerade: {}, ports: [{ port: 22 }] },
+          { name: "ovs1", bridge: {} },
+        ],
+        annotations: { "vmnet.io/expose": type },
+      });
     const some = validateVM(exposing("LoadBalancer"), base, undefined, { exposeTypes: ["ClusterIP", "NodePort"] });
-    assert.match(some.denials.find(d => d.field === EXPOSE)?.message ?? "", /^Service type LoadBalancer is not allowed on this cluster \(allowed: ClusterIP, NodePort\)/, show(some));
+    assert.match(
+      some.denials.find(d => d.field === EXPOSE)?.message ?? "",
+      /^Service type LoadBalancer is not allowed on this cluster \(allowed: ClusterIP, NodePort\)/,
+      show(some),
+    );
     const noneAllowed = validateVM(exposing("ClusterIP"), base, undefined, { exposeTypes: [] });
     assert.match(noneAllowed.denials.find(d => d.field === EXPOSE)?.message ?? "", /\(allowed: none\)/, show(noneAllowed));
     for (const bad of ["Foo", 5]) {

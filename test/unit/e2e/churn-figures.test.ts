@@ -7,9 +7,24 @@ describe("churn figures", () => {
     const denied =
       'admission webhook "pods.vmnet.io" denied the request: Pod churn/virt-launcher-vm-1-x of VirtualMachine vm-1: metadata.annotations["k8s.v1.cni.cncf.io/networks"]: no bound address for network ovs1 (no IPClaim yet); it is admitted once ...';
     assert.equal(classifyRefusal(denied), "not-bound-yet");
-    assert.equal(classifyRefusal('Internal error occurred: failed calling webhook "launcher-pods.vmnet.io": failed to call webhook: Post "https://vmnet-operator.x.svc:443/mutate/abc": dial tcp 10.215.0.7:443: connect: connection refused'), "webhook-unreachable");
-    assert.equal(classifyRefusal('admission webhook "launcher-pods.vmnet.io" denied the request: ...: carries addresses other than its VM\'s IPClaims hold; it is admitted once ...'), "mutation-missed");
-    assert.equal(classifyRefusal('admission webhook "pods.vmnet.io" denied the request: Pod a/b: metadata.annotations: "ips" on network a/vlan100 is for KubeVirt\'s launcher pods only'), "other");
+    assert.equal(
+      classifyRefusal(
+        'Internal error occurred: failed calling webhook "launcher-pods.vmnet.io": failed to call webhook: Post "https://vmnet-operator.x.svc:443/mutate/abc": dial tcp 10.215.0.7:443: connect: connection refused',
+      ),
+      "webhook-unreachable",
+    );
+    assert.equal(
+      classifyRefusal(
+        'admission webhook "launcher-pods.vmnet.io" denied the request: ...: carries addresses other than its VM\'s IPClaims hold; it is admitted once ...',
+      ),
+      "mutation-missed",
+    );
+    assert.equal(
+      classifyRefusal(
+        'admission webhook "pods.vmnet.io" denied the request: Pod a/b: metadata.annotations: "ips" on network a/vlan100 is for KubeVirt\'s launcher pods only',
+      ),
+      "other",
+    );
   });
 
   it("measures each handover from the old holder's last renewal, or its release, to the new holder's acquisition", () => {

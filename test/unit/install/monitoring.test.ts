@@ -24,7 +24,9 @@ async function knownSeries(): Promise<Set<string>> {
 describe("monitoring: alert and dashboard expressions", () => {
   it("extracts series names from PromQL, skipping functions, keywords, labels and durations", () => {
     assert.deepEqual(
-      seriesIn('histogram_quantile(0.99, sum by (le, name) (rate(apiserver_x_bucket{name=~".*vmnet", code!="200"}[5m]))) > 2 or absent(vmnet_queue_depth) and on (pool) max(vmnet_y > 0)'),
+      seriesIn(
+        'histogram_quantile(0.99, sum by (le, name) (rate(apiserver_x_bucket{name=~".*vmnet", code!="200"}[5m]))) > 2 or absent(vmnet_queue_depth) and on (pool) max(vmnet_y > 0)',
+      ),
       ["apiserver_x_bucket", "vmnet_queue_depth", "vmnet_y"],
     );
   });
@@ -32,15 +34,37 @@ describe("monitoring: alert and dashboard expressions", () => {
   it("name only series that vmnet-operator, Pepr or the API server export", async () => {
     const known = await knownSeries();
     const exprs = [...ALERTS.map(a => [a.alert, a.expr]), ...PANELS.map(p => [p.title, p.expr])];
-    const unknown = exprs.flatMap(([what, expr]) => seriesIn(expr).filter(s => !known.has(s) && !s.startsWith("apiserver_")).map(s => `${what}: ${s}`));
+    const unknown = exprs.flatMap(([what, expr]) =>
+      seriesIn(expr)
+        .filter(s => !known.has(s) && !s.startsWith("apiserver_"))
+        .map(s => `${what}: ${s}`),
+    );
     assert.deepEqual(unknown, []);
-    for (const want of ["vmnet_pool_allocated", "vmnet_claims", "vmnet_webhook_duration_seconds_bucket", "vmnet_watch_staleness_seconds", "vmnet_leader", "pepr_errors"]) {
-      assert.ok(exprs.some(([, e]) => seriesIn(e).includes(want)), `no alert or panel uses ${want}`);
+    for (const want of [
+      "vmnet_pool_allocated",
+      "vmnet_claims",
+      "vmnet_webhook_duration_seconds_bucket",
+      "vmnet_watch_staleness_seconds",
+      "vmnet_leader",
+      "pepr_errors",
+    ]) {
+      assert.ok(
+        exprs.some(([, e]) => seriesIn(e).includes(want)),
+        `no alert or panel uses ${want}`,
+      );
     }
   });
 
   it("alerts on a nearly full pool, unbound claims, webhook errors and latency, stale watches and a missing leader", () => {
     const names = ALERTS.map(a => a.alert);
-    for (const want of ["VmnetPoolNearlyFull", "VmnetClaimsUnbound", "VmnetWebhookErrors", "VmnetWebhookSlow", "VmnetWatchStale", "VmnetNoLeader"]) assert.ok(names.includes(want), want);
+    for (const want of [
+      "VmnetPoolNearlyFull",
+      "VmnetClaimsUnbound",
+      "VmnetWebhookErrors",
+      "VmnetWebhookSlow",
+      "VmnetWatchStale",
+      "VmnetNoLeader",
+    ])
+      assert.ok(names.includes(want), want);
   });
 });

@@ -49,7 +49,23 @@ describe("ipam/address", () => {
     });
 
     it("refuses everything that is not one bare address, naming the value", () => {
-      for (const bad of ["", "10.0.0", "10.0.0.256", "010.0.0.1", " 10.0.0.1", "10.0.0.1 ", "10.0.0.1/24", "fd00::1/64", "fe80::1%eth0", "[fd00::1]", "fd00::g", "1:2:3:4:5:6:7:8:9", "hello", "::ffff:10.0.0.1", "::ffff:a00:1"]) {
+      for (const bad of [
+        "",
+        "10.0.0",
+        "10.0.0.256",
+        "010.0.0.1",
+        " 10.0.0.1",
+        "10.0.0.1 ",
+        "10.0.0.1/24",
+        "fd00::1/64",
+        "fe80::1%eth0",
+        "[fd00::1]",
+        "fd00::g",
+        "1:2:3:4:5:6:7:8:9",
+        "hello",
+        "::ffff:10.0.0.1",
+        "::ffff:a00:1",
+      ]) {
         assertInvalid(() => parseIP(bad), bad);
       }
     });
@@ -89,10 +105,12 @@ describe("ipam/address", () => {
     });
 
     it("round-trips through parseIP for every address", () => {
-      fc.assert(fc.property(fc.oneof(ipv4Arb, ipv6Arb), s => {
-        const ip = parseIP(s);
-        assert.equal(formatIP(ip.family, ip.value), s);
-      }));
+      fc.assert(
+        fc.property(fc.oneof(ipv4Arb, ipv6Arb), s => {
+          const ip = parseIP(s);
+          assert.equal(formatIP(ip.family, ip.value), s);
+        }),
+      );
     });
   });
 
@@ -108,12 +126,15 @@ describe("ipam/address", () => {
     });
 
     it("refuses host bits, with the canonical CIDR as the fix", () => {
-      assert.throws(() => parseCIDR("10.100.0.7/24", "spec.cidr"), (e: unknown) => {
-        assert.ok(e instanceof InvalidAddressError);
-        assert.equal(e.fix, "write 10.100.0.0/24");
-        assert.equal(e.field, "spec.cidr");
-        return true;
-      });
+      assert.throws(
+        () => parseCIDR("10.100.0.7/24", "spec.cidr"),
+        (e: unknown) => {
+          assert.ok(e instanceof InvalidAddressError);
+          assert.equal(e.fix, "write 10.100.0.0/24");
+          assert.equal(e.field, "spec.cidr");
+          return true;
+        },
+      );
       assert.throws(() => parseCIDR("fd00::1/64"), /write fd00::\/64/);
     });
 
@@ -141,7 +162,19 @@ describe("ipam/address", () => {
     });
 
     it("refuses names it did not make", () => {
-      for (const bad of ["pool", "pool.", ".10-0-0-1", "pool.10-0-0", "pool.10-0-0-256", "pool.010-0-0-1", "Pool.10-0-0-1", "pool.FD00-0000-0000-0000-0000-0000-0000-0017", "pool.fd00-0-0-0-0-0-0-17", "pool.0000-0000-0000-0000-0000-ffff-0a00-0001", "pool.10.0.0.1"]) {
+      for (const bad of [
+        "pool",
+        "pool.",
+        ".10-0-0-1",
+        "pool.10-0-0",
+        "pool.10-0-0-256",
+        "pool.010-0-0-1",
+        "Pool.10-0-0-1",
+        "pool.FD00-0000-0000-0000-0000-0000-0000-0017",
+        "pool.fd00-0-0-0-0-0-0-17",
+        "pool.0000-0000-0000-0000-0000-ffff-0a00-0001",
+        "pool.10.0.0.1",
+      ]) {
         assertInvalid(() => parseAllocationName(bad), bad);
       }
     });
@@ -166,9 +199,11 @@ describe("ipam/address", () => {
     });
 
     it("never gives two addresses one name", () => {
-      fc.assert(fc.property(fc.oneof(ipv4Arb, ipv6Arb), fc.oneof(ipv4Arb, ipv6Arb), (a, b) => {
-        assert.equal(allocationName("p", a) === allocationName("p", b), a === b);
-      }));
+      fc.assert(
+        fc.property(fc.oneof(ipv4Arb, ipv6Arb), fc.oneof(ipv4Arb, ipv6Arb), (a, b) => {
+          assert.equal(allocationName("p", a) === allocationName("p", b), a === b);
+        }),
+      );
     });
   });
 });

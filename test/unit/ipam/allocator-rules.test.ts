@@ -5,8 +5,6 @@ import assert from "node:assert/strict";
 import { InvalidAddressError, PoolAllocator, poolLayout } from "../../../capabilities/ipam";
 import { pool } from "./pool-fixture";
 
-
-
 describe("ipam/PoolAllocator, edge cases", () => {
   it("names itself after the CIDR unless given a name", () => {
     assert.equal(new PoolAllocator(poolLayout({ cidr: "10.0.0.0/30" })).name, "10.0.0.0/30");
@@ -20,7 +18,9 @@ describe("ipam/PoolAllocator, edge cases", () => {
     a.allocate("a");
     a.markTaken("10.0.0.0", "outside-usable"); // the network address: held but not usable
     assert.deepEqual([a.allocatedCount, a.freeCount], [2, 5n]);
-    assert.throws(() => ["b", "c", "d", "e", "f", "g"].forEach(o => a.allocate(o)), { message: "pool p has no free address: 7 held, capacity 6" });
+    assert.throws(() => ["b", "c", "d", "e", "f", "g"].forEach(o => a.allocate(o)), {
+      message: "pool p has no free address: 7 held, capacity 6",
+    });
   });
 
   it("refuses empty or non-string owners with a TypeError, also through tryAllocate", () => {
@@ -35,22 +35,37 @@ describe("ipam/PoolAllocator, edge cases", () => {
   it("the other family: requests are out of range, releases and lookups find nothing", () => {
     const a = pool({ cidr: "10.0.0.0/29" });
     a.allocate("a");
-    assert.throws(() => a.allocate("b", "fd00::1"), { message: "fd00::1 cannot be taken from pool p: it is IPv6 but the pool is IPv4 (10.0.0.0/29)" });
+    assert.throws(() => a.allocate("b", "fd00::1"), {
+      message: "fd00::1 cannot be taken from pool p: it is IPv6 but the pool is IPv4 (10.0.0.0/29)",
+    });
     assert.equal(a.release("fd00::1"), false);
     assert.equal(a.holderOf("::a00:1"), undefined);
     assert.equal(a.holderOf("10.0.0.1"), "a");
     assert.throws(() => a.release("nope"), InvalidAddressError);
     const v6 = pool({ cidr: "fd00::/120" });
-    assert.throws(() => v6.markTaken("10.0.0.1", "x"), { message: "10.0.0.1 cannot be taken from pool p: it is IPv4 but the pool is IPv6 (fd00::/120)" });
+    assert.throws(() => v6.markTaken("10.0.0.1", "x"), {
+      message: "10.0.0.1 cannot be taken from pool p: it is IPv4 but the pool is IPv6 (fd00::/120)",
+    });
   });
 
   it("values beyond the family's range are invalid addresses", () => {
     const a = pool({ cidr: "10.0.0.0/29" });
-    assert.throws(() => a.allocateValue("a", -1n), (e: unknown) => e instanceof InvalidAddressError && e.value === "-1" && e.reason === "is not an IPv4 address value");
-    assert.throws(() => a.allocateValue("a", 1n << 32n), (e: unknown) => e instanceof InvalidAddressError && e.reason === "is not an IPv4 address value");
-    assert.throws(() => a.allocateValue("a", 0xffffffffn), { message: "255.255.255.255 cannot be taken from pool p: it is outside 10.0.0.0/29" });
+    assert.throws(
+      () => a.allocateValue("a", -1n),
+      (e: unknown) => e instanceof InvalidAddressError && e.value === "-1" && e.reason === "is not an IPv4 address value",
+    );
+    assert.throws(
+      () => a.allocateValue("a", 1n << 32n),
+      (e: unknown) => e instanceof InvalidAddressError && e.reason === "is not an IPv4 address value",
+    );
+    assert.throws(() => a.allocateValue("a", 0xffffffffn), {
+      message: "255.255.255.255 cannot be taken from pool p: it is outside 10.0.0.0/29",
+    });
     const v6 = pool({ cidr: "fd00::/120" });
-    assert.throws(() => v6.allocateValue("a", 1n << 128n), (e: unknown) => e instanceof InvalidAddressError && e.reason === "is not an IPv6 address value");
+    assert.throws(
+      () => v6.allocateValue("a", 1n << 128n),
+      (e: unknown) => e instanceof InvalidAddressError && e.reason === "is not an IPv6 address value",
+    );
     assert.equal(a.allocateValue("a", 0x0a000003n), 0x0a000003n);
     assert.equal(a.addressValueOf("a"), 0x0a000003n);
     assert.equal(a.addressValueOf("b"), undefined);
@@ -61,7 +76,9 @@ describe("ipam/PoolAllocator, edge cases", () => {
     a.allocate("a", "10.0.0.2");
     assert.throws(() => a.allocate("b", "10.0.0.1"), { message: "10.0.0.1 cannot be taken from pool p: it is the gateway of the pool" });
     assert.throws(() => a.allocate("b", "10.0.0.2"), { message: "10.0.0.2 is already held by a in pool p" });
-    assert.throws(() => a.allocate("a", "10.0.0.3"), { message: "a already holds 10.0.0.2 in pool p and cannot also take 10.0.0.3; release 10.0.0.2 first" });
+    assert.throws(() => a.allocate("a", "10.0.0.3"), {
+      message: "a already holds 10.0.0.2 in pool p and cannot also take 10.0.0.3; release 10.0.0.2 first",
+    });
     assert.equal(a.checkRequest("a", "10.0.0.3")?.code, "Conflict");
     assert.equal(a.checkRequest("b", "10.0.0.9")?.code, "OutOfRange");
     assert.equal(a.checkRequest("b", "10.0.0.1")?.code, "Excluded");
@@ -93,7 +110,10 @@ describe("ipam/PoolAllocator, edge cases", () => {
     assert.equal(a.addressOf("old"), undefined);
     assert.equal(a.allocate("n1"), "10.0.0.5", "the cursor continues above 10.0.0.4");
     // The release history is gone: .2 (released before the rebuild) waits for a second lap.
-    assert.deepEqual(["n2", "n3", "n4"].map(o => a.allocate(o)), ["10.0.0.6", "10.0.0.7", "10.0.0.8"]);
+    assert.deepEqual(
+      ["n2", "n3", "n4"].map(o => a.allocate(o)),
+      ["10.0.0.6", "10.0.0.7", "10.0.0.8"],
+    );
     const empty = pool({ cidr: "10.0.0.0/28" });
     empty.allocate("x");
     assert.deepEqual(empty.rebuild([]), { loaded: 0, skipped: [] });
@@ -107,7 +127,10 @@ describe("ipam/PoolAllocator, edge cases", () => {
     assert.equal(a.release("10.0.0.6"), true);
     assert.equal(a.holderOf("10.0.0.6"), undefined);
     assert.deepEqual([a.allocatedCount, a.freeCount], [0, 5n]);
-    assert.deepEqual(["a", "b", "c", "d", "e"].map(o => a.allocate(o)), ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"]);
+    assert.deepEqual(
+      ["a", "b", "c", "d", "e"].map(o => a.allocate(o)),
+      ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"],
+    );
     assert.equal(a.tryAllocate("f").ok, false, "the excluded address never comes back");
   });
 
@@ -122,7 +145,10 @@ describe("ipam/PoolAllocator, edge cases", () => {
     a.markTaken("10.0.0.1", "c");
     assert.deepEqual([a.allocatedCount, a.freeCount], [1, 5n]);
     // .1 is held, not queued: the next five are the never-used ones, then the pool is full.
-    assert.deepEqual(["d", "e", "f", "g", "h"].map(o => a.allocate(o)), ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]);
+    assert.deepEqual(
+      ["d", "e", "f", "g", "h"].map(o => a.allocate(o)),
+      ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"],
+    );
     assert.equal(a.tryAllocate("i").ok, false);
   });
 
@@ -148,7 +174,11 @@ describe("ipam/PoolAllocator, edge cases", () => {
       a.release("10.0.0.3");
       a.release("10.0.0.1");
       // Nothing remembered: after the never-used .4-.6, the second lap hands out the lowest free first.
-      assert.deepEqual(["d", "e", "f", "g", "h"].map(o => a.allocate(o)), ["10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.1", "10.0.0.3"], String(n));
+      assert.deepEqual(
+        ["d", "e", "f", "g", "h"].map(o => a.allocate(o)),
+        ["10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.1", "10.0.0.3"],
+        String(n),
+      );
     }
   });
 
@@ -159,7 +189,9 @@ describe("ipam/PoolAllocator, edge cases", () => {
     assert.equal(wide.tryAllocate("b", "fd00::100:0:1").ok, false);
     const narrow = pool({ cidr: "fd00::/88" });
     narrow.allocate("a", "fd00::1");
-    assert.throws(() => narrow.allocate("b", "fd00::100:0:1"), { message: "fd00::100:0:1 cannot be taken from pool p: it is outside fd00::/88" });
+    assert.throws(() => narrow.allocate("b", "fd00::100:0:1"), {
+      message: "fd00::100:0:1 cannot be taken from pool p: it is outside fd00::/88",
+    });
     // A MAC twin released frees its MAC too.
     wide.release("fd00::1");
     assert.equal(wide.allocate("b", "fd00::100:0:1"), "fd00::100:0:1");

@@ -18,7 +18,6 @@ import {
   poolLayout,
 } from "../../../capabilities/ipam";
 
-
 function code(fn: () => unknown): string {
   try {
     fn();
@@ -31,11 +30,19 @@ function code(fn: () => unknown): string {
 
 describe("ipam/PoolAllocator", () => {
   describe("IPv4 /24 with ranges, exclusions and gateway", () => {
-    const spec: PoolSpecInput = { cidr: "10.100.0.0/24", ranges: ["10.100.0.10-10.100.0.200"], exclude: ["10.100.0.12", "10.100.0.64/28"], gateway: "10.100.0.11" };
+    const spec: PoolSpecInput = {
+      cidr: "10.100.0.0/24",
+      ranges: ["10.100.0.10-10.100.0.200"],
+      exclude: ["10.100.0.12", "10.100.0.64/28"],
+      gateway: "10.100.0.11",
+    };
 
     it("hands out first-free from the low end, skipping exclusions and the gateway", () => {
       const a = pool(spec);
-      assert.deepEqual(["a", "b", "c"].map(o => a.allocate(o)), ["10.100.0.10", "10.100.0.13", "10.100.0.14"]);
+      assert.deepEqual(
+        ["a", "b", "c"].map(o => a.allocate(o)),
+        ["10.100.0.10", "10.100.0.13", "10.100.0.14"],
+      );
       assert.equal(a.allocatedCount, 3);
       assert.equal(a.capacity, 191n - 2n - 16n);
       assert.equal(a.freeCount, a.capacity - 3n);
@@ -50,7 +57,10 @@ describe("ipam/PoolAllocator", () => {
       assert.equal(a.allocate("vm-2", "10.100.0.100"), "10.100.0.100");
       assert.equal(a.allocate("vm-2"), "10.100.0.100");
       assert.equal(a.allocatedCount, 2);
-      assert.throws(() => a.allocate("vm-2", "10.100.0.101"), (e: unknown) => e instanceof OwnerConflictError && e.code === "Conflict" && e.held === "10.100.0.100");
+      assert.throws(
+        () => a.allocate("vm-2", "10.100.0.101"),
+        (e: unknown) => e instanceof OwnerConflictError && e.code === "Conflict" && e.held === "10.100.0.100",
+      );
     });
 
     it("checks a requested address, with the reason and the holder", () => {
@@ -84,7 +94,10 @@ describe("ipam/PoolAllocator", () => {
 
     it("reuses released addresses only when never-used ones run out, least recently freed first", () => {
       const a = pool({ cidr: "10.0.0.0/29", ranges: ["10.0.0.1-10.0.0.4"] });
-      assert.deepEqual(["a", "b", "c"].map(o => a.allocate(o)), ["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
+      assert.deepEqual(
+        ["a", "b", "c"].map(o => a.allocate(o)),
+        ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
+      );
       assert.equal(a.release("10.0.0.2"), true);
       assert.equal(a.release("10.0.0.1"), true);
       assert.equal(a.release("10.0.0.1"), false, "already free");
@@ -93,7 +106,10 @@ describe("ipam/PoolAllocator", () => {
       a.release("10.0.0.3");
       assert.equal(a.allocate("f"), "10.0.0.1");
       assert.equal(a.allocate("g"), "10.0.0.3", "freed last, handed out last");
-      assert.throws(() => a.allocate("h"), (e: unknown) => e instanceof PoolExhaustedError && e.code === "Exhausted" && /no free address/.test(e.message));
+      assert.throws(
+        () => a.allocate("h"),
+        (e: unknown) => e instanceof PoolExhaustedError && e.code === "Exhausted" && /no free address/.test(e.message),
+      );
       const r = a.tryAllocate("h");
       assert.equal(r.ok, false);
       assert.equal(!r.ok && r.error.code, "Exhausted");
@@ -105,7 +121,10 @@ describe("ipam/PoolAllocator", () => {
       assert.equal(a.allocate("b", "10.0.0.4"), "10.0.0.4");
       a.release("10.0.0.4");
       a.release("10.0.0.1");
-      assert.deepEqual(["c", "d", "e", "f", "g", "h"].map(o => a.allocate(o)), ["10.0.0.2", "10.0.0.3", "10.0.0.5", "10.0.0.6", "10.0.0.4", "10.0.0.1"]);
+      assert.deepEqual(
+        ["c", "d", "e", "f", "g", "h"].map(o => a.allocate(o)),
+        ["10.0.0.2", "10.0.0.3", "10.0.0.5", "10.0.0.6", "10.0.0.4", "10.0.0.1"],
+      );
     });
 
     it("a released address can be requested back at once", () => {
@@ -121,7 +140,10 @@ describe("ipam/PoolAllocator", () => {
         assert.ok(!seen.has(y), y);
         seen.add(y);
       }
-      assert.equal(code(() => a.allocate("last")), "Exhausted");
+      assert.equal(
+        code(() => a.allocate("last")),
+        "Exhausted",
+      );
     });
 
     it("markTaken follows the API server: the loser of a race takes the next address", () => {
@@ -155,10 +177,16 @@ describe("ipam/PoolAllocator", () => {
   it("/31 and /32 pools hand out every address", () => {
     const a31 = pool({ cidr: "10.0.0.0/31" });
     assert.deepEqual([a31.allocate("a"), a31.allocate("b")], ["10.0.0.0", "10.0.0.1"]);
-    assert.equal(code(() => a31.allocate("c")), "Exhausted");
+    assert.equal(
+      code(() => a31.allocate("c")),
+      "Exhausted",
+    );
     const a32 = pool({ cidr: "192.168.7.9/32" });
     assert.equal(a32.allocate("a"), "192.168.7.9");
-    assert.equal(code(() => a32.allocate("b")), "Exhausted");
+    assert.equal(
+      code(() => a32.allocate("b")),
+      "Exhausted",
+    );
     a32.release("192.168.7.9");
     assert.equal(a32.allocate("b"), "192.168.7.9");
     const a128 = pool({ cidr: "fd00::9/128" });
@@ -168,7 +196,10 @@ describe("ipam/PoolAllocator", () => {
   it("an empty usable set is exhausted at once", () => {
     const a = pool({ cidr: "10.0.0.0/30", exclude: ["10.0.0.0/30"] });
     assert.equal(a.capacity, 0n);
-    assert.equal(code(() => a.allocate("a")), "Exhausted");
+    assert.equal(
+      code(() => a.allocate("a")),
+      "Exhausted",
+    );
   });
 
   describe("IPv6 /64", () => {
@@ -185,7 +216,10 @@ describe("ipam/PoolAllocator", () => {
       const a = pool({ cidr: "fd00::/64" });
       // fd00::100:0:3 has bit 40 set: its low 40 bits (the MAC key) are 3, like fd00::3.
       assert.equal(a.allocate("far", "fd00::100:0:3"), "fd00::100:0:3");
-      assert.deepEqual(["a", "b", "c"].map(o => a.allocate(o)), ["fd00::1", "fd00::2", "fd00::4"]);
+      assert.deepEqual(
+        ["a", "b", "c"].map(o => a.allocate(o)),
+        ["fd00::1", "fd00::2", "fd00::4"],
+      );
       const r = a.tryAllocate("x", "fd00::200:0:4");
       assert.ok(!r.ok && r.error instanceof AddressTakenError);
       assert.equal(r.error.holder, "c");
@@ -217,7 +251,11 @@ describe("ipam/PoolAllocator", () => {
       const small = best(1_000);
       const large = best(10_000);
       // Under mutation testing (Stryker sets globalThis.__stryker__) only the results count.
-      if (!("__stryker__" in globalThis)) assert.ok(large / small < 40, `10,000 took ${large.toFixed(1)} ms, 1,000 took ${small.toFixed(1)} ms (ratio ${(large / small).toFixed(1)}; linear is 10)`);
+      if (!("__stryker__" in globalThis))
+        assert.ok(
+          large / small < 40,
+          `10,000 took ${large.toFixed(1)} ms, 1,000 took ${small.toFixed(1)} ms (ratio ${(large / small).toFixed(1)}; linear is 10)`,
+        );
     });
   });
 
@@ -233,7 +271,10 @@ describe("ipam/PoolAllocator", () => {
         { address: "garbage", owner: "g" },
       ]);
       assert.equal(result.loaded, 3);
-      assert.deepEqual(result.skipped.map(s => s.owner), ["dup", "v6", "g"]);
+      assert.deepEqual(
+        result.skipped.map(s => s.owner),
+        ["dup", "v6", "g"],
+      );
       assert.match(result.skipped[0].reason, /already held by b/);
       assert.equal(a.holderOf("10.0.0.1"), "on-gateway", "records are authoritative even where the layout disagrees");
       assert.equal(a.freeCount, 253n - 2n);
@@ -244,9 +285,10 @@ describe("ipam/PoolAllocator", () => {
     it("fills the holes below the cursor once everything above is used", () => {
       const a = pool({ cidr: "10.0.0.0/29" });
       a.rebuild([{ address: "10.0.0.3", owner: "x" }]);
-      assert.deepEqual(["a", "b", "c", "d", "e", "f"].map(o => a.tryAllocate(o)).map(r => (r.ok ? r.address : r.error.code)), [
-        "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.1", "10.0.0.2", "Exhausted",
-      ]);
+      assert.deepEqual(
+        ["a", "b", "c", "d", "e", "f"].map(o => a.tryAllocate(o)).map(r => (r.ok ? r.address : r.error.code)),
+        ["10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.1", "10.0.0.2", "Exhausted"],
+      );
     });
   });
 
@@ -257,7 +299,10 @@ describe("ipam/PoolAllocator", () => {
     a.release("10.0.0.2");
     a.release("10.0.0.4");
     // .5 was forgotten: remembered .2 and .4 go first, then the forgotten one.
-    assert.deepEqual(["x", "y", "z"].map(o => a.allocate(o)), ["10.0.0.2", "10.0.0.4", "10.0.0.5"]);
+    assert.deepEqual(
+      ["x", "y", "z"].map(o => a.allocate(o)),
+      ["10.0.0.2", "10.0.0.4", "10.0.0.5"],
+    );
   });
 
   it("keeps FIFO order through long churn (queue compaction, out-of-order removals)", () => {
@@ -267,7 +312,7 @@ describe("ipam/PoolAllocator", () => {
     for (let i = 0; i < cap; i++) held.push(a.allocate(`init-${i}`));
     const fifo: string[] = [];
     let seed = 42;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     for (let i = 0; i < 30_000; i++) {
       const r = rnd(10);
       if (r < 5 && held.length > 0) {
@@ -283,7 +328,10 @@ describe("ipam/PoolAllocator", () => {
         assert.equal(a.allocate(`new-${i}`), fifo.shift());
         held.push(a.addressOf(`new-${i}`) as string);
       } else {
-        assert.equal(code(() => a.allocate(`new-${i}`)), "Exhausted");
+        assert.equal(
+          code(() => a.allocate(`new-${i}`)),
+          "Exhausted",
+        );
       }
     }
     assert.equal(a.allocatedCount, held.length);
@@ -305,7 +353,10 @@ describe("ipam/PoolAllocator", () => {
         fc.property(scenarioArb, fc.infiniteStream(fc.nat()), (scenario, shuffle) => {
           const { allocator } = runAgainstModel(scenario);
           const records = [...allocator.entries()];
-          const order = records.map(r => ({ r, k: shuffle.next().value as number })).sort((x, y) => x.k - y.k).map(x => x.r);
+          const order = records
+            .map(r => ({ r, k: shuffle.next().value as number }))
+            .sort((x, y) => x.k - y.k)
+            .map(x => x.r);
           const b = new PoolAllocator(allocator.layout, { name: "p" });
           assert.deepEqual(b.rebuild(order), { loaded: records.length, skipped: [] });
           const holders = (p: PoolAllocator): string[] => [...p.entries()].map(e => `${e.address}=${e.owner}`).sort();
@@ -319,7 +370,10 @@ describe("ipam/PoolAllocator", () => {
             assert.equal(refWhyNot(scenario.spec, x), undefined, `${x} is one the pool may hand out`);
             handed.add(x);
           }
-          assert.equal(code(() => b.allocate("one-more")), "Exhausted");
+          assert.equal(
+            code(() => b.allocate("one-more")),
+            "Exhausted",
+          );
         }),
         { numRuns: 200 },
       );
@@ -392,10 +446,16 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
     ops: fc.array(
       fc.oneof(
         { weight: 4, arbitrary: fc.record({ t: fc.constant("alloc" as const), owner: fc.nat(OWNERS - 1) }) },
-        { weight: 3, arbitrary: fc.record({ t: fc.constant("req" as const), owner: fc.nat(OWNERS - 1), off: fc.integer({ min: -2, max: 34 }) }) },
+        {
+          weight: 3,
+          arbitrary: fc.record({ t: fc.constant("req" as const), owner: fc.nat(OWNERS - 1), off: fc.integer({ min: -2, max: 34 }) }),
+        },
         { weight: 3, arbitrary: fc.record({ t: fc.constant("rel" as const), off: fc.integer({ min: 0, max: 31 }) }) },
         { weight: 1, arbitrary: fc.record({ t: fc.constant("relOwner" as const), owner: fc.nat(OWNERS - 1) }) },
-        { weight: 1, arbitrary: fc.record({ t: fc.constant("mark" as const), owner: fc.nat(OWNERS - 1), off: fc.integer({ min: 0, max: 31 }) }) },
+        {
+          weight: 1,
+          arbitrary: fc.record({ t: fc.constant("mark" as const), owner: fc.nat(OWNERS - 1), off: fc.integer({ min: 0, max: 31 }) }),
+        },
       ),
       { maxLength: 80 },
     ),
@@ -515,7 +575,13 @@ class Harness {
 
   relOwner(owner: string): void {
     const offs = [...(this.m.owners.get(owner) ?? [])];
-    assert.deepEqual(this.a.releaseOwner(owner).map(t => this.offOf(t)).sort(), [...offs].sort());
+    assert.deepEqual(
+      this.a
+        .releaseOwner(owner)
+        .map(t => this.offOf(t))
+        .sort(),
+      [...offs].sort(),
+    );
     offs.forEach(o => this.m.release(o));
   }
 

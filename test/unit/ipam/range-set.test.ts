@@ -4,7 +4,9 @@ import { RangeSet } from "../../../capabilities/ipam";
 
 // Properties run against a plain Set over a small universe, where brute force is the truth.
 const U = 64;
-const intervalArb = fc.tuple(fc.integer({ min: 0, max: U - 1 }), fc.integer({ min: 0, max: U - 1 })).map(([a, b]) => [BigInt(Math.min(a, b)), BigInt(Math.max(a, b))] as [bigint, bigint]);
+const intervalArb = fc
+  .tuple(fc.integer({ min: 0, max: U - 1 }), fc.integer({ min: 0, max: U - 1 }))
+  .map(([a, b]) => [BigInt(Math.min(a, b)), BigInt(Math.max(a, b))] as [bigint, bigint]);
 const intervalsArb = fc.array(intervalArb, { maxLength: 6 });
 
 function model(intervals: [bigint, bigint][]): Set<number> {
@@ -20,7 +22,11 @@ function members(set: RangeSet): number[] {
 describe("ipam/RangeSet", () => {
   it("normalises overlapping, adjacent and unsorted intervals", () => {
     const s = RangeSet.fromRanges([[20n, 30n], [1n, 5n], [6n, 9n], [25n, 40n], { first: 50n, last: 50n }]);
-    assert.deepEqual(s.intervals(), [{ first: 1n, last: 9n }, { first: 20n, last: 40n }, { first: 50n, last: 50n }]);
+    assert.deepEqual(s.intervals(), [
+      { first: 1n, last: 9n },
+      { first: 20n, last: 40n },
+      { first: 50n, last: 50n },
+    ]);
     assert.equal(s.size, 9n + 21n + 1n);
     assert.equal(s.rangeCount, 3);
     assert.equal(s.toString(), "1-9, 20-40, 50");
@@ -66,7 +72,10 @@ describe("ipam/RangeSet", () => {
         const rank = sorted.filter(v => v < probe).length;
         assert.equal(s.rankOf(BigInt(probe)), BigInt(rank));
         assert.equal(s.nth(BigInt(probe)), probe >= 0 && probe < sorted.length ? BigInt(sorted[probe]) : undefined);
-        assert.deepEqual(Array.from(s.values(BigInt(probe)), Number), sorted.filter(v => v >= probe));
+        assert.deepEqual(
+          Array.from(s.values(BigInt(probe)), Number),
+          sorted.filter(v => v >= probe),
+        );
         // Disjoint, sorted, non-adjacent: one representation per set.
         const iv = s.intervals();
         for (let i = 1; i < iv.length; i++) assert.ok(iv[i].first > iv[i - 1].last + 1n);
@@ -90,7 +99,10 @@ describe("ipam/RangeSet", () => {
         assert.deepEqual(members(sa.union(sb)), sorted([...ma, ...mb]));
         assert.deepEqual(members(sa.difference(sb)), sorted([...ma].filter(v => !mb.has(v))));
         assert.equal(sa.overlaps(lo, hi), [...ma].some(inHole));
-        assert.equal(sa.containsRange(lo, hi), [...model([[lo, hi]])].every(v => ma.has(v)));
+        assert.equal(
+          sa.containsRange(lo, hi),
+          [...model([[lo, hi]])].every(v => ma.has(v)),
+        );
         assert.ok(sa.union(sb).equals(sb.union(sa)));
         // Immutable: the operands did not change.
         assert.deepEqual(members(sa), sorted(ma));

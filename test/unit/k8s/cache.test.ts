@@ -32,9 +32,21 @@ describe("ObjectCache", () => {
     c.upsert(obj("a.ovs1", 1, "a"));
     c.upsert(obj("a.ovs2", 1, "a"));
     c.upsert(obj("b.ovs1", 1, "b"));
-    assert.deepEqual(c.by("vm", "a").map(o => o.metadata.name).sort(), ["a.ovs1", "a.ovs2"]);
+    assert.deepEqual(
+      c
+        .by("vm", "a")
+        .map(o => o.metadata.name)
+        .sort(),
+      ["a.ovs1", "a.ovs2"],
+    );
     c.upsert(obj("a.ovs2", 2, "b")); // moved
-    assert.deepEqual(c.by("vm", "b").map(o => o.metadata.name).sort(), ["a.ovs2", "b.ovs1"]);
+    assert.deepEqual(
+      c
+        .by("vm", "b")
+        .map(o => o.metadata.name)
+        .sort(),
+      ["a.ovs2", "b.ovs1"],
+    );
     c.remove(obj("a.ovs1", 3, "a"));
     assert.deepEqual(c.by("vm", "a"), []);
     const changed = c.replace([obj("c.ovs1", 1, "c")]);
@@ -47,17 +59,32 @@ describe("ObjectCache", () => {
     const c = new ObjectCache<Obj>().index("vm", o => o.spec?.vm);
     c.upsert(obj("x.1", 1, "x"));
     c.upsert(obj("x.1", 2, "x"));
-    assert.deepEqual(c.by("vm", "x").map(o => o.metadata.name), ["x.1"]);
+    assert.deepEqual(
+      c.by("vm", "x").map(o => o.metadata.name),
+      ["x.1"],
+    );
     c.upsert(obj("x.2", 1, "x"));
     c.upsert(obj("x.3", 1, "x"));
     c.remove(obj("x.2", 2, "x"));
-    assert.deepEqual(c.by("vm", "x").map(o => o.metadata.name).sort(), ["x.1", "x.3"]);
+    assert.deepEqual(
+      c
+        .by("vm", "x")
+        .map(o => o.metadata.name)
+        .sort(),
+      ["x.1", "x.3"],
+    );
     c.remove(obj("x.1", 3, "x"));
-    assert.deepEqual(c.by("vm", "x").map(o => o.metadata.name), ["x.3"]);
+    assert.deepEqual(
+      c.by("vm", "x").map(o => o.metadata.name),
+      ["x.3"],
+    );
     c.remove(obj("x.3", 3, "x"));
     assert.deepEqual(c.by("vm", "x"), []);
     c.upsert(obj("x.4", 1, "x"));
-    assert.deepEqual(c.by("vm", "x").map(o => o.metadata.name), ["x.4"]);
+    assert.deepEqual(
+      c.by("vm", "x").map(o => o.metadata.name),
+      ["x.4"],
+    );
   });
 
   it("keeps across a List what is newer than the List: an object created after it, a newer copy", () => {
@@ -69,7 +96,10 @@ describe("ObjectCache", () => {
     assert.deepEqual([...c.keys()].sort(), ["ns/created-after-list", "ns/listed", "ns/updated"]);
     assert.equal(c.get("ns/updated")?.metadata.resourceVersion, "11", "the newer copy stays");
     assert.deepEqual(changed.sort(), ["ns/listed", "ns/old"]);
-    assert.deepEqual(c.by("vm", "a").map(o => o.metadata.name), ["created-after-list"]);
+    assert.deepEqual(
+      c.by("vm", "a").map(o => o.metadata.name),
+      ["created-after-list"],
+    );
     // A re-created object (other uid) in the List wins over the held one, however new.
     c.upsert(obj("x", 20, undefined, "first"));
     c.replace([obj("x", 15, undefined, "second")], "16");

@@ -11,7 +11,11 @@ describe("Event aggregation keys", () => {
     assert.notEqual(eventName(vm, eventKey(vm, "Warning", "Exhausted", "other")), a, "another message is another Event");
     assert.notEqual(eventName(vm, eventKey(vm, "Normal", "Exhausted", "no address")), a);
     const recreated = eventTarget("kubevirt.io/v1", "VirtualMachine", { metadata: { name: "web-1", namespace: "t", uid: "u-2" } });
-    assert.notEqual(eventName(recreated, eventKey(recreated, "Warning", "Exhausted", "no address")), a, "a re-created VM (new uid) starts its own count");
+    assert.notEqual(
+      eventName(recreated, eventKey(recreated, "Warning", "Exhausted", "no address")),
+      a,
+      "a re-created VM (new uid) starts its own count",
+    );
   });
 
   it("keeps names within 253 characters and carries the involved object's uid", () => {

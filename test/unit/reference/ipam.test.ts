@@ -16,13 +16,19 @@ describe("reference model of the address rules", () => {
     assert.deepEqual(refParse("::1"), { family: 6, value: 1n });
     assert.deepEqual(refParse("::ffff:10.0.0.1"), { family: 6, value: 0xffff0a000001n });
     assert.deepEqual(refParse("fd00:0:0:0:0:0:0:17"), refParse("FD00::17"));
-    for (const junk of ["10.0.0.256", "10.0.0", "1::2::3", "fd00::g", "", "1:2:3:4:5:6:7:8:9"]) assert.equal(refParse(junk), undefined, junk);
+    for (const junk of ["10.0.0.256", "10.0.0", "1::2::3", "fd00::g", "", "1:2:3:4:5:6:7:8:9"])
+      assert.equal(refParse(junk), undefined, junk);
     assert.ok(sameIP("fd00:0::17", "FD00::17/64"));
     assert.ok(!sameIP("10.0.0.1", "::a00:1"));
   });
 
   it("keeps the pool rules of the IPPool example: cidr, ranges, gateway, exclude, network and broadcast", () => {
-    const pool = { cidr: "10.100.0.0/24", ranges: ["10.100.0.10-10.100.0.200"], exclude: ["10.100.0.50", "10.100.0.64/28"], gateway: "10.100.0.1" };
+    const pool = {
+      cidr: "10.100.0.0/24",
+      ranges: ["10.100.0.10-10.100.0.200"],
+      exclude: ["10.100.0.50", "10.100.0.64/28"],
+      gateway: "10.100.0.1",
+    };
     assert.equal(refWhyNot(pool, "10.100.0.23"), undefined);
     assert.equal(refWhyNot(pool, "10.100.0.1"), "is the gateway");
     assert.match(String(refWhyNot(pool, "10.100.0.50")), /excluded/);

@@ -19,18 +19,33 @@ function claim(vm: string, pools: string[], addresses: string[], mac: string, ex
   return {
     metadata: { name: `${vm}.ovs1`, namespace: NS, uid: `uid-${vm}` },
     spec: { vm, interface: "ovs1", network: `${NS}/vlan100`, pools },
-    status: { addresses, mac, conditions: [{ type: "Bound", status: "True", reason: "Allocated", message: "", lastTransitionTime: new Date(0) }], ...extra },
+    status: {
+      addresses,
+      mac,
+      conditions: [{ type: "Bound", status: "True", reason: "Allocated", message: "", lastTransitionTime: new Date(0) }],
+      ...extra,
+    },
   } as unknown as IPClaim;
 }
 
 function record(name: string, pool: string, address: string, claimName: string, uid?: string): IPAllocation {
-  return { metadata: { name }, spec: { pool, address, claimRef: { namespace: NS, name: claimName, ...(uid ? { uid } : {}) } } } as IPAllocation;
+  return {
+    metadata: { name },
+    spec: { pool, address, claimRef: { namespace: NS, name: claimName, ...(uid ? { uid } : {}) } },
+  } as IPAllocation;
 }
 
 function vm(name: string, network = "vlan100", macAddress?: string): KubeObject {
   return {
     metadata: { name, namespace: NS },
-    spec: { template: { spec: { domain: { devices: { interfaces: [{ name: "ovs1", bridge: {}, ...(macAddress ? { macAddress } : {}) }] } }, networks: [{ name: "ovs1", multus: { networkName: network } }] } } },
+    spec: {
+      template: {
+        spec: {
+          domain: { devices: { interfaces: [{ name: "ovs1", bridge: {}, ...(macAddress ? { macAddress } : {}) }] } },
+          networks: [{ name: "ovs1", multus: { networkName: network } }],
+        },
+      },
+    },
   };
 }
 
@@ -38,7 +53,17 @@ function vm(name: string, network = "vlan100", macAddress?: string): KubeObject 
 function clean(): Snapshot {
   return {
     pools: [
-      pool("p4", { cidr: "10.1.0.0/24", gateway: "10.1.0.1", ranges: ["10.1.0.10-10.1.0.200"], exclude: ["10.1.0.50", "10.1.0.64/28"], networks: [`${NS}/vlan100`] }, 1),
+      pool(
+        "p4",
+        {
+          cidr: "10.1.0.0/24",
+          gateway: "10.1.0.1",
+          ranges: ["10.1.0.10-10.1.0.200"],
+          exclude: ["10.1.0.50", "10.1.0.64/28"],
+          networks: [`${NS}/vlan100`],
+        },
+        1,
+      ),
       pool("q4", { cidr: "10.2.0.0/24", networks: [`${NS}/vlan200`] }, 1),
       pool("p6", { cidr: "fd00:1::/64", networks: [`${NS}/vlan200`] }, 1),
     ],
@@ -47,7 +72,11 @@ function clean(): Snapshot {
       // IPv6 first: matched by CIDR, and the MAC still comes from the IPv4 address.
       claim("d", ["q4", "p6"], ["fd00:1::17/64", "10.2.0.9/24"], "02:00:0a:02:00:09"),
     ],
-    allocations: [record("p4.10-1-0-23", "p4", "10.1.0.23", "a.ovs1", "uid-a"), record("q4.10-2-0-9", "q4", "10.2.0.9", "d.ovs1"), record("p6.fd00-0001-0000-0000-0000-0000-0000-0017", "p6", "fd00:1::17", "d.ovs1")],
+    allocations: [
+      record("p4.10-1-0-23", "p4", "10.1.0.23", "a.ovs1", "uid-a"),
+      record("q4.10-2-0-9", "q4", "10.2.0.9", "d.ovs1"),
+      record("p6.fd00-0001-0000-0000-0000-0000-0000-0017", "p6", "fd00:1::17", "d.ovs1"),
+    ],
     vms: [vm("a"), vm("d", "vlan200")],
   };
 }
@@ -97,7 +126,10 @@ describe("invariant checker rules (findProblems)", () => {
     const s = clean();
     s.vms.push(vm("b"));
     expectOne(s, "missing", "t/b", "ovs1", "no IPClaim b.ovs1");
-    s.claims.push({ ...claim("b", ["p4"], [], ""), status: { conditions: [{ type: "Bound", status: "False", reason: "Exhausted", message: "", lastTransitionTime: new Date(0) }] } } as unknown as IPClaim);
+    s.claims.push({
+      ...claim("b", ["p4"], [], ""),
+      status: { conditions: [{ type: "Bound", status: "False", reason: "Exhausted", message: "", lastTransitionTime: new Date(0) }] },
+    } as unknown as IPClaim);
     expectOne(s, "missing", "t/b.ovs1", "not Bound");
   });
 
@@ -105,7 +137,9 @@ describe("invariant checker rules (findProblems)", () => {
     const s = clean();
     s.vms.push(vm("x", "other-net"));
     const masq = vm("m");
-    (masq.spec as { template: { spec: { domain: { devices: { interfaces: object[] } } } } }).template.spec.domain.devices.interfaces = [{ name: "ovs1", masquerade: {} }];
+    (masq.spec as { template: { spec: { domain: { devices: { interfaces: object[] } } } } }).template.spec.domain.devices.interfaces = [
+      { name: "ovs1", masquerade: {} },
+    ];
     s.vms.push(masq);
     assert.deepEqual(check(s), []);
   });
@@ -226,15 +260,25 @@ describe("invariant checker rules (findProblems)", () => {
     const s = clean();
     s.vms = s.vms.filter(v => v.metadata?.name !== "a");
     const a = claimOf(s, "a");
-    a.status = { ...a.status, released: true, conditions: [{ type: "Bound", status: "False", reason: "Released", message: "", lastTransitionTime: new Date(0) }] } as IPClaim["status"];
+    a.status = {
+      ...a.status,
+      released: true,
+      conditions: [{ type: "Bound", status: "False", reason: "Released", message: "", lastTransitionTime: new Date(0) }],
+    } as IPClaim["status"];
     assert.deepEqual(check(s), []);
   });
 
   it("fails empty listings where objects are expected", () => {
     const empty: Snapshot = { claims: [], allocations: [], pools: [], vms: [] };
     const problems = check(empty, { namespace: NS, pools: ["p4"], expectBound: 2 });
-    assert.ok(problems.some(p => p.startsWith("count:") && p.includes("p4 is not listed")), problems.join("\n"));
-    assert.ok(problems.some(p => p.startsWith("expected:") && p.includes("2 bound") && p.includes("found 0")), problems.join("\n"));
+    assert.ok(
+      problems.some(p => p.startsWith("count:") && p.includes("p4 is not listed")),
+      problems.join("\n"),
+    );
+    assert.ok(
+      problems.some(p => p.startsWith("expected:") && p.includes("2 bound") && p.includes("found 0")),
+      problems.join("\n"),
+    );
   });
 
   it("reports a pool count that differs from its records", () => {

@@ -52,7 +52,10 @@ function applyMerge(target: unknown, obj: unknown): unknown {
 
 /** The parent and last token of a JSON pointer, for the JSON-patch ops the controllers send. */
 function pointer(doc: unknown, path: string): { parent: Json | unknown[]; token: string } {
-  const tokens = path.split("/").slice(1).map(t => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const tokens = path
+    .split("/")
+    .slice(1)
+    .map(t => t.replace(/~1/g, "/").replace(/~0/g, "~"));
   let parent = doc as Json | unknown[];
   for (const t of tokens.slice(0, -1)) parent = (parent as Json)[t] as Json | unknown[];
   if (parent === undefined || parent === null) throw new Error(`path ${path} does not exist`);
@@ -165,7 +168,9 @@ export class MemoryClient implements KubeApi {
   async list<T>(kind: KindRef, opts: ListOptions = {}): Promise<{ items: T[]; resourceVersion: string }> {
     this.#call({ verb: "list", kind: kind.kind, namespace: opts.namespace });
     if (opts.fieldSelector) throw new Error("the memory client does not evaluate field selectors");
-    const items = this.all<KubeObject>(kind).filter(o => (!opts.namespace || o.metadata?.namespace === opts.namespace) && selects(opts.labelSelector, o.metadata?.labels));
+    const items = this.all<KubeObject>(kind).filter(
+      o => (!opts.namespace || o.metadata?.namespace === opts.namespace) && selects(opts.labelSelector, o.metadata?.labels),
+    );
     return { items: items as T[], resourceVersion: String(this.#version) };
   }
 
@@ -173,7 +178,8 @@ export class MemoryClient implements KubeApi {
     const o = clone(obj) as KubeObject;
     const { name, namespace } = o.metadata ?? {};
     this.#call({ verb: "create", kind: kind.kind, name, namespace });
-    if (this.#objects.has(this.#key(kind, name, namespace))) throw apiError(409, "AlreadyExists", `create ${kind.kind} ${name}: 409 AlreadyExists: ${kind.plural} "${name}" already exists`);
+    if (this.#objects.has(this.#key(kind, name, namespace)))
+      throw apiError(409, "AlreadyExists", `create ${kind.kind} ${name}: 409 AlreadyExists: ${kind.plural} "${name}" already exists`);
     return clone(this.#insert(kind, o)) as T;
   }
 
@@ -188,7 +194,14 @@ export class MemoryClient implements KubeApi {
     }
     const { metadata, ...rest } = o;
     const body = opts.subresource ? { status: o.status } : rest;
-    return clone(this.#update(kind, have, applyMerge(have, { ...body, metadata: applyMerge(have.metadata, metadata) }) as KubeObject, opts.subresource)) as T;
+    return clone(
+      this.#update(
+        kind,
+        have,
+        applyMerge(have, { ...body, metadata: applyMerge(have.metadata, metadata) }) as KubeObject,
+        opts.subresource,
+      ),
+    ) as T;
   }
 
   async mergePatch<T>(kind: KindRef, name: string, namespace: string | undefined, patch: unknown, subresource?: "status"): Promise<T> {
@@ -196,7 +209,11 @@ export class MemoryClient implements KubeApi {
     const have = this.#must(kind, name, namespace);
     const wantVersion = (patch as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
     if (wantVersion !== undefined && wantVersion !== have.metadata?.resourceVersion) {
-      throw apiError(409, "Conflict", `patch ${kind.kind} ${name}: 409 Conflict: the object has been modified; please apply your changes to the latest version and try again`);
+      throw apiError(
+        409,
+        "Conflict",
+        `patch ${kind.kind} ${name}: 409 Conflict: the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     return clone(this.#update(kind, have, mergePatch(have, patch) as KubeObject, subresource)) as T;
   }
@@ -219,11 +236,16 @@ export class MemoryClient implements KubeApi {
     const have = this.#objects.get(key);
     if (!have) return;
     if (opts.uid && opts.uid !== have.metadata?.uid) {
-      throw apiError(409, "Conflict", `delete ${kind.kind} ${name}: 409 Conflict: Precondition failed: UID in precondition: ${opts.uid}, UID in object meta: ${have.metadata?.uid}`);
+      throw apiError(
+        409,
+        "Conflict",
+        `delete ${kind.kind} ${name}: 409 Conflict: Precondition failed: UID in precondition: ${opts.uid}, UID in object meta: ${have.metadata?.uid}`,
+      );
     }
     if (have.metadata?.finalizers?.length) {
       // Deletion waits for the finalizers: the object stays, marked.
-      if (!have.metadata.deletionTimestamp) this.#update(kind, have, mergePatch(have, { metadata: { deletionTimestamp: new Date().toISOString() } }) as KubeObject);
+      if (!have.metadata.deletionTimestamp)
+        this.#update(kind, have, mergePatch(have, { metadata: { deletionTimestamp: new Date().toISOString() } }) as KubeObject);
       return;
     }
     this.#objects.delete(key);
@@ -272,7 +294,12 @@ export class MemoryClient implements KubeApi {
     const merged: KubeObject = subresource ? { ...clone(have), status: next.status } : { ...next, status: have.status };
     if (merged.status === undefined) delete merged.status;
     const body = (o: KubeObject): string => JSON.stringify({ ...o, metadata: undefined, status: undefined });
-    const meta = { ...(subresource ? have.metadata : next.metadata), uid: have.metadata?.uid, name: have.metadata?.name, namespace: have.metadata?.namespace };
+    const meta = {
+      ...(subresource ? have.metadata : next.metadata),
+      uid: have.metadata?.uid,
+      name: have.metadata?.name,
+      namespace: have.metadata?.namespace,
+    };
     meta.resourceVersion = String(++this.#version);
     meta.generation = (have.metadata?.generation ?? 1) + (body(merged) !== body(have) ? 1 : 0);
     const stored = { ...merged, metadata: meta, apiVersion: kind.apiVersion, kind: kind.kind };

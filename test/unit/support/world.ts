@@ -33,7 +33,15 @@ export interface RecordedEvent {
 
 /** A NAD spec.config that can carry fixed addresses (ovs with static IPAM and both capabilities). */
 export const OVS_CONFIG = (name: string): string =>
-  JSON.stringify({ cniVersion: "0.4.0", name, type: "ovs", bridge: "br-vmnet", vlan: 100, ipam: { type: "static" }, capabilities: { ips: true, mac: true } });
+  JSON.stringify({
+    cniVersion: "0.4.0",
+    name,
+    type: "ovs",
+    bridge: "br-vmnet",
+    vlan: 100,
+    ipam: { type: "static" },
+    capabilities: { ips: true, mac: true },
+  });
 
 export interface Nic {
   name: string;
@@ -52,7 +60,13 @@ export function vmManifest(namespace: string, name: string, nics: Nic[]): Virtua
       template: {
         spec: {
           domain: {
-            devices: { interfaces: nics.map(n => ({ name: n.name, [n.network ? "bridge" : "masquerade"]: {}, ...(n.model ? { model: n.model } : {}) })) },
+            devices: {
+              interfaces: nics.map(n => ({
+                name: n.name,
+                [n.network ? "bridge" : "masquerade"]: {},
+                ...(n.model ? { model: n.model } : {}),
+              })),
+            },
           },
           networks: nics.map(n => (n.network ? { name: n.name, multus: { networkName: n.network } } : { name: n.name, pod: {} })),
         },
@@ -68,7 +82,13 @@ export class World {
   readonly event: EventSink = (target, type, reason, message) =>
     void this.events.push({ kind: target.kind, name: target.metadata.name, uid: target.metadata.uid, type, reason, message });
   readonly binder = new Binder(this.client, this.view);
-  readonly vms = new VmController(this.client, this.view, this.binder, this.event, new ServiceController(this.client, this.view.caches.services, this.event));
+  readonly vms = new VmController(
+    this.client,
+    this.view,
+    this.binder,
+    this.event,
+    new ServiceController(this.client, this.view.caches.services, this.event),
+  );
   readonly pools = new PoolController(this.client, this.view);
   readonly migrations = new MigrationController(this.client, this.view, this.binder, this.event);
 

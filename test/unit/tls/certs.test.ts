@@ -2,7 +2,17 @@
 // kept, renewed or replaced.
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { checkMaterial, createCa, createServingCert, dueForRenewal, fromSecretData, plan, serviceDnsNames, toSecretData, UnusableCertificateError } from "../../../capabilities/tls/certs";
+import {
+  checkMaterial,
+  createCa,
+  createServingCert,
+  dueForRenewal,
+  fromSecretData,
+  plan,
+  serviceDnsNames,
+  toSecretData,
+  UnusableCertificateError,
+} from "../../../capabilities/tls/certs";
 
 const DAY = 86400_000;
 const names = serviceDnsNames(["vmnet-operator"], "tenant-ops");
@@ -14,7 +24,12 @@ describe("self-managed TLS material", function () {
   const first = plan(undefined, names, t0, lifetimes)!;
 
   it("names the Service in every form the API server may dial", () => {
-    assert.deepEqual(names, ["vmnet-operator", "vmnet-operator.tenant-ops", "vmnet-operator.tenant-ops.svc", "vmnet-operator.tenant-ops.svc.cluster.local"]);
+    assert.deepEqual(names, [
+      "vmnet-operator",
+      "vmnet-operator.tenant-ops",
+      "vmnet-operator.tenant-ops.svc",
+      "vmnet-operator.tenant-ops.svc.cluster.local",
+    ]);
   });
 
   it("makes a CA and a serving certificate for those names, signed by it, for server auth only", () => {
