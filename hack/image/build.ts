@@ -100,9 +100,9 @@ function operatorSpec(env: NodeJS.ProcessEnv, cache: string, bundleFiles: string
     created: created(env),
     config: {
       User: `${IMAGE_UID}:${IMAGE_UID}`,
-      Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "NODE_ENV=production", `NODE_OPTIONS=${OPERATOR_NODE_OPTIONS.join(" ")}`],
-      // config/manager runs `node /app/module.js` (PATH finds it); an empty command runs the same.
-      Entrypoint: ["/usr/local/bin/node", "/app/module.js"],
+      Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "NODE_ENV=production"],
+      // config/manager runs `node <flags> /app/module.js` (PATH finds it); an empty command runs the same.
+      Entrypoint: ["/usr/local/bin/node", ...OPERATOR_NODE_OPTIONS, "/app/module.js"],
       WorkingDir: "/app",
       ExposedPorts: { "3000/tcp": {}, "9464/tcp": {} },
       Labels: labels(env, "vmnet-operator", pkg.version),

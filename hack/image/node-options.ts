@@ -1,6 +1,9 @@
-// The Node flags the operator image runs with. They go into the image's NODE_OPTIONS (not its
-// entrypoint), so the manifests' `command: ["node", "/app/module.js"]` gets them as well, and
-// `npm run bench` runs the bundle with the same flags, so its memory figures are the image's.
+// The Node flags the operator image runs with. They go on node's command line: the image's
+// entrypoint and the manifests' `command` (hack/install/objects.ts), not NODE_OPTIONS, because
+// Node refuses V8 flags outside its NODE_OPTIONS allow-list ("--optimize-for-size is not allowed
+// in NODE_OPTIONS"), and an image-wide NODE_OPTIONS would reach every `node` run in the image
+// (the e2e metrics scrape pod, `ctr run ... node -e`). `npm run bench` runs the bundle with the
+// same flags, so its memory figures are the image's.
 // Why each flag, with the figures: BENCHMARKS.md, issue 15 (memory).
 export const OPERATOR_NODE_OPTIONS: readonly string[] = [
   // V8's young generation is three semi-spaces (16 MiB each by default on x64): a bind burst fills

@@ -7,6 +7,7 @@ import pkg from "../../package.json";
 import type { KubeObject } from "../../capabilities/k8s/client";
 import { renderAdmissionPolicy, renderWebhooks } from "../webhooks";
 import { OPERATOR_REPOSITORY } from "../image/reference";
+import { OPERATOR_NODE_OPTIONS } from "../image/node-options";
 import { monitoringObjects } from "./monitoring";
 
 // The image names have one home (hack/image/reference.ts); the default tag is the package version
@@ -281,8 +282,9 @@ function deployment(p: InstallParams, watch: boolean): KubeObject {
                 name: watch ? "watcher" : "server",
                 image: p.image,
                 imagePullPolicy: "IfNotPresent",
-                // The bundled module (the image's entrypoint): no module Secret, no CRD writes at start.
-                command: ["node", "/app/module.js"],
+                // The bundled module with the image's node flags (its entrypoint): no module Secret,
+                // no CRD writes at start.
+                command: ["node", ...OPERATOR_NODE_OPTIONS, "/app/module.js"],
                 env: env(p, watch),
                 ports: [
                   { name: "https", containerPort: WEBHOOK_PORT },

@@ -13,6 +13,7 @@ import path from "node:path";
 import { buildImage, BuiltImage, IMAGE_UID } from "../../hack/image/build";
 import { layerPaths, OciImage, readArchive, rootfsCommand, unpackRootfs } from "../../hack/image/inspect";
 import { imageReference, operatorImage } from "../../hack/image/reference";
+import { OPERATOR_NODE_OPTIONS } from "../../hack/image/node-options";
 import { freePort } from "../../hack/operator-process";
 import { servingCert, waitUntilServing } from "../../hack/serving";
 import pkg from "../../package.json";
@@ -135,7 +136,9 @@ describe("the operator image", function () {
   it("runs as 65532 with the bundle as entrypoint, and carries no TypeScript, tsx, node_modules or build-host path", () => {
     const { config } = image.config;
     assert.equal(config.User, `${IMAGE_UID}:${IMAGE_UID}`);
-    assert.deepEqual(config.Entrypoint, ["/usr/local/bin/node", "/app/module.js"]);
+    assert.deepEqual(config.Entrypoint, ["/usr/local/bin/node", ...OPERATOR_NODE_OPTIONS, "/app/module.js"]);
+    // No NODE_OPTIONS: Node refuses V8 flags there, and it would reach every node run in the image.
+    assert.ok(!config.Env?.some(e => e.startsWith("NODE_OPTIONS=")), String(config.Env));
     assert.equal(image.config.created, "1970-01-01T00:00:00Z");
     const paths = layerPaths(image);
     assert.ok(paths.includes("usr/local/bin/node") && paths.includes("app/module.js"), paths.join(" "));
@@ -154,7 +157,7 @@ describe("the operator image", function () {
     assert.equal(execFileSync(loader, nodeArgs, { encoding: "utf8", env: {} }).trim(), "v20.20.2");
     const cfg = podConfig(path.join(work, "host"));
     const [port, metricsPort] = [await freePort(), await freePort()];
-    const [cmd, ...args] = rootfsCommand(rootfs, "usr/local/bin/node", [path.join(rootfs, "app/module.js")]);
+    const [cmd, ...args] = rootfsCommand(rootfs, "usr/local/bin/node", [...OPERATOR_NODE_OPTIONS, path.join(rootfs, "app/module.js")]);
     // An admission replica as config/manager runs it; the shared test operator keeps the watches.
     const child = spawn(cmd, args, {
       env: {
