@@ -152,3 +152,15 @@ export function uniqueSubnet(): { cidr: string; prefix: string } {
   const second = 100 + (poolSeq % 100);
   return { cidr: `10.${second}.${third}.0/24`, prefix: `10.${second}.${third}` };
 }
+
+/** The MAC DESIGN derives from an IPv4 address (02:00 and its four octets), written from the spec
+ *  as the tests' oracle, not taken from capabilities/ipam/mac.ts. */
+export function macOf(ipv4: string): string {
+  return (
+    "02:00:" +
+    ipv4
+      .split(".")
+      .map(o => Number(o).toString(16).padStart(2, "0"))
+      .join(":")
+  );
+}

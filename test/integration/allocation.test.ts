@@ -7,7 +7,7 @@ import type { IPPool } from "../../capabilities/api/ippool-v1alpha1";
 import type { VirtualMachine } from "../../capabilities/api/external/kubevirt";
 import { KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { boundClaim, claimCondition, createNad, createPool, eventually, gone, uniqueSubnet, vmManifest } from "../helpers";
+import { boundClaim, claimCondition, createNad, createPool, eventually, gone, macOf, uniqueSubnet, vmManifest } from "../helpers";
 import { cluster, duringWebhookOutage, freshNamespace, restartOperator } from "../setup/cluster";
 
 const client = (): ReturnType<typeof cluster>["client"] => cluster().client;
@@ -271,13 +271,3 @@ describe("fixed addresses for bridge NICs", () => {
     await poolStatus(pool, 0);
   });
 });
-
-function macOf(ipv4: string): string {
-  return (
-    "02:00:" +
-    ipv4
-      .split(".")
-      .map(o => Number(o).toString(16).padStart(2, "0"))
-      .join(":")
-  );
-}

@@ -6,22 +6,12 @@ import assert from "node:assert/strict";
 import type { IPClaim } from "../../capabilities/api/ipclaim-v1alpha1";
 import { ApiError } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { OVS_STATIC_CONFIG, boundClaim, claimCondition, createNad, eventually, poolNetwork, vmManifest } from "../helpers";
+import { OVS_STATIC_CONFIG, boundClaim, claimCondition, createNad, eventually, macOf, poolNetwork, vmManifest } from "../helpers";
 import { cluster, duringWebhookOutage } from "../setup/cluster";
 
 const client = (): ReturnType<typeof cluster>["client"] => cluster().client;
 
 const network = (): Promise<{ ns: string; pool: string; prefix: string }> => poolNetwork("c11");
-
-function macOf(ipv4: string): string {
-  return (
-    "02:00:" +
-    ipv4
-      .split(".")
-      .map(o => Number(o).toString(16).padStart(2, "0"))
-      .join(":")
-  );
-}
 
 async function warnings(ns: string, vm: string): Promise<{ reason: string; message: string }[]> {
   const list = await client().list<{ reason: string; message: string; type: string }>(Kinds.Event, {
