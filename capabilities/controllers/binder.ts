@@ -17,8 +17,6 @@ import { domainOfNetwork } from "../domain/l2";
 import { ClusterView, claimNameParts, ownerOf } from "./cluster-view";
 import { MacUse, macClash, specMacUses } from "./mac-guard";
 import { claimMac, sameStatus, statusFor } from "./claim-status";
-// Their home is claim-status.ts; still exported here for the callers that import them from the binder.
-export { claimMac, sameStatus, statusFor };
 import { Condition, renderAllocation } from "./render";
 
 export interface BindRequest {
