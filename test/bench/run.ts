@@ -8,6 +8,7 @@ import { startLocalCluster } from "../../hack/cluster-setup";
 import { benchAdmission, MAX_RATE_P99_MS } from "./admission";
 import { cpuLine } from "./cpu";
 import { operatorBuild } from "./operator-build";
+import { removeScaleObjects } from "./cleanup";
 import { benchScale, ScaleResult } from "./scale";
 import { benchWhereabouts } from "./whereabouts";
 
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     const s = await benchScale({ vms, concurrency, log, profileDir, settleSeconds: arg("settle-seconds", 30), controlPlaneDir: cp.dir });
     printScale(s, vms, concurrency);
     if (process.argv.includes("--only-scale")) return;
+    await removeScaleObjects(log);
     const wb = await benchWhereabouts({ kubeconfig: cp.kubeconfig, count: vms, concurrency: 8 });
     console.log(`\n## Whereabouts ${"v0.9.4"} IPAM, ${vms} CNI ADDs at concurrency 8, same API server`);
     console.log(
