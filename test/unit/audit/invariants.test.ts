@@ -96,6 +96,22 @@ describe("invariant checker: scope and wording (audit/findProblems)", () => {
     assert.deepEqual([r.claims, r.bound, r.allocations], [2, 2, 2]);
   });
 
+  it("a Bound claim naming no pool is reported as unpooled (no record can back it); a pending one, or another namespace's, is not", () => {
+    const s = clean();
+    s.claims.push(claim("b", {}, { addresses: ["10.1.0.40/24"], mac: "02:00:0a:01:00:28" }));
+    s.claims.push(claim("c", { pool: "", pools: [] }, { addresses: [], mac: "" }));
+    s.claims.push(claim("d", {}, { conditions: [{ type: "Bound", status: "False", reason: "NetworkNotReady" }] }));
+    s.claims.push(claim("e", {}, { addresses: ["10.1.0.41/24"], mac: "02:00:0a:01:00:29" }, "elsewhere"));
+    s.vms.push(vm("b", "vlan900"), vm("c", "vlan900"), vm("d", "vlan900"));
+    assert.deepEqual(problems(s), [
+      "unpooled: t/b.ovs1 is Bound showing 10.1.0.40/24 but names no pool, so no IPAllocation backs it",
+      "unpooled: t/c.ovs1 is Bound showing no address but names no pool, so no IPAllocation backs it",
+    ]);
+    assert.deepEqual(problems(s, { namespace: "elsewhere", pools: [] }), [
+      "unpooled: elsewhere/e.ovs1 is Bound showing 10.1.0.41/24 but names no pool, so no IPAllocation backs it",
+    ]);
+  });
+
   it("a VM NIC on a network served only by a pool out of scope is not missing; a namespaced network name counts", () => {
     const s = clean();
     s.pools.push(pool("other", "10.5.0.0/24", 0, { networks: [`${NS}/vlan500`] }));
