@@ -146,16 +146,17 @@ function checkLayout(ctx: PoolCtx, out: Findings): void {
  * or two addresses at most, and its NICs get a prefix with no on-link neighbour: a warning.
  */
 function checkCapacity(ctx: PoolCtx, out: Findings): void {
-  if (ctx.refused?.size) return; // the layout's own denials say what to fix
   const layout = layoutOf(ctx.pool);
-  if ("error" in layout) return;
+  if ("error" in layout) return; // checkLayout's denials say what to fix
   const cidr = ctx.spec.cidr;
   if (layout.capacity === 0n) {
     const by = reservers(layout);
+    const last = by.pop();
+    const who = by.length ? `${by.join(", ")} and ${last} take` : `${last} takes`;
     out.deny(
       "spec.cidr",
       cidr,
-      `spec.cidr ${show(cidr)} leaves this pool no address to hand out: ${joinAnd(by)} take${by.length === 1 ? "s" : ""} out every address of its ranges; widen spec.cidr or spec.ranges, or reserve less`,
+      `spec.cidr ${show(cidr)} leaves this pool no address to hand out: ${who} out every address of its ranges; widen spec.cidr or spec.ranges, or reserve less`,
     );
   } else if ((layout.family === 4 ? 32 : 128) - layout.prefix <= 1) {
     const n = Number(layout.capacity);
@@ -171,8 +172,6 @@ function checkCapacity(ctx: PoolCtx, out: Findings): void {
 function reservers(layout: PoolLayout): string[] {
   return [...new Set(layout.reserved.filter(r => layout.ranges.overlaps(r.first, r.last)).map(r => r.field))];
 }
-
-const joinAnd = (items: string[]): string => (items.length > 1 ? `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}` : items.join(""));
 
 /** Stricter than the layout, which clips an exclusion to the CIDR: at admission it is a mistake worth naming. */
 function checkExcludes(ctx: PoolCtx, cidr: CIDR, out: Findings): void {

@@ -61,6 +61,8 @@ describe("validatePool: shapes, one denial each", () => {
         /^exclusion 5 must be a string such as "10\.100\.0\.50" or "10\.100\.0\.64\/28"$/,
       ],
       [{ networks: "x" }, "spec.networks", /^"x" must be a list of "namespace\/name" network references$/],
+      [{ gateway: 5 }, "spec.gateway", /^gateway 5 must be a string such as "10\.100\.0\.1"$/],
+      [{ gateway: {} }, "spec.gateway", /^gateway \{\} must be a string such as "10\.100\.0\.1"$/],
     ];
     for (const [extra, field, message] of cases) {
       const r = validatePool(p(extra), world());
