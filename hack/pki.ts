@@ -13,7 +13,22 @@ export function openssl(args: string[], cwd: string): void {
 /** ca.key and ca.crt in `dir`: an RSA-2048 CA with `subject` (such as "/CN=vmnet-local-ca"), valid `days`. */
 export function selfSignedCa(dir: string, subject: string, days: number): void {
   openssl(
-    ["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", String(days), "-subj", subject],
+    [
+      "req",
+      "-x509",
+      "-new",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-days",
+      String(days),
+      "-subj",
+      subject,
+    ],
     dir,
   );
 }

@@ -121,17 +121,19 @@ describe("validatePool: a pool that holds one or two addresses, or none", () => 
       empty("10.200.0.0/30", "spec.gateway, spec.cidr and spec.exclude[0]", ""),
     ]);
     // Reservations outside spec.ranges (the gateway, network and broadcast here) are not named.
-    assert.deepEqual(
-      findings(at({ cidr: "10.200.0.0/24", gateway: "10.200.0.1", ranges: ["10.200.0.10"], exclude: ["10.200.0.10"] })),
-      [empty("10.200.0.0/24", "spec.exclude[0]")],
-    );
+    assert.deepEqual(findings(at({ cidr: "10.200.0.0/24", gateway: "10.200.0.1", ranges: ["10.200.0.10"], exclude: ["10.200.0.10"] })), [
+      empty("10.200.0.0/24", "spec.exclude[0]"),
+    ]);
   });
 
   it("on update, a pool that was already empty is only warned about; a layout error is not also an empty pool", () => {
     const old = p({ cidr: "10.200.0.5/32", gateway: "10.200.0.5" });
     const r = validatePool(p({ cidr: "10.200.0.5/32", gateway: "10.200.0.5", defaultRoute: false }), world(), old);
     assert.deepEqual(r.denials, [], show(r));
-    assert.ok(r.warnings.some(w => w.field === "spec.cidr" && w.message.includes("leaves this pool no address")), show(r));
+    assert.ok(
+      r.warnings.some(w => w.field === "spec.cidr" && w.message.includes("leaves this pool no address")),
+      show(r),
+    );
     assert.deepEqual(fields(at({ cidr: "10.200.0.5/32", ranges: ["10.200.0.6"] })), ["spec.ranges[0]"]);
   });
 });

@@ -62,7 +62,7 @@ describe("validateVM: vmnet.io/addresses, one denial per problem", () => {
     assert.match(at(bare, `${ADDR}.ovs9`)[0]?.message ?? "", /which the VM does not have \(interfaces: none\)/, show(bare));
   });
 
-  it("an empty interface name is refused at the annotation with our own message, not zod's \"Invalid key in record\"", () => {
+  it('an empty interface name is refused at the annotation with our own message, not zod\'s "Invalid key in record"', () => {
     for (const value of [{ "": "10.100.0.23" }, { ovs1: "10.100.0.23", "": ["10.100.0.24"] }]) {
       const r = validateVM(twoNics(value), snap);
       assert.deepEqual(
