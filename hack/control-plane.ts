@@ -8,6 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { openssl, selfSignedCa, signedByCa } from "./pki";
 
 export interface ControlPlane {
   kubeconfig: string;
@@ -61,55 +62,36 @@ async function freePort(): Promise<number> {
   });
 }
 
-function openssl(args: string[], cwd: string): void {
-  execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+/**
+ * What kube-controller-manager and kube-scheduler share: the admin kubeconfig for the API and for
+ * delegated authentication and authorization, no leader election (one instance of each), and no
+ * serving port (nothing scrapes or probes them here).
+ */
+function componentFlags(kubeconfig: string): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    "--leader-elect=false",
+    "--secure-port=0",
+  ];
 }
+
+/** The cluster's certificates live a year (a local cluster is re-made long before). */
+const CERT_DAYS = 365;
 
 /** CA, API server serving cert (127.0.0.1, localhost and `ips`), admin client cert, SA signing key. */
 function makePki(dir: string, ips: string[]): void {
-  const sign = (name: string, subj: string, ext: string): void => {
-    fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
-    openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj], dir);
-    openssl(
-      ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "365"].concat([
-        "-out",
-        `${name}.crt`,
-        "-extfile",
-        `${name}.ext`,
-      ]),
-      dir,
-    );
-  };
-  openssl(
-    [
-      "req",
-      "-x509",
-      "-new",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.crt",
-      "-days",
-      "365",
-      "-subj",
-      "/CN=vmnet-local-ca",
-    ],
+  selfSignedCa(dir, "/CN=vmnet-local-ca", CERT_DAYS);
+  signedByCa(
     dir,
-  );
-  sign(
     "apiserver",
     "/CN=kube-apiserver",
     "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" +
       `subjectAltName=${["127.0.0.1", ...ips].map(ip => `IP:${ip}`).join(",")},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n`,
+    CERT_DAYS,
   );
-  sign(
-    "admin",
-    "/O=system:masters/CN=vmnet-admin",
-    "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
-  );
+  signCert(dir, "admin", { commonName: "vmnet-admin", groups: ["system:masters"] });
   openssl(["genrsa", "-out", "sa.key", "2048"], dir);
   openssl(["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
 }
@@ -118,28 +100,7 @@ function signCert(dir: string, name: string, spec: CertificateSpec): void {
   const subj = [...(spec.groups ?? []).map(g => `/O=${g}`), `/CN=${spec.commonName}`].join("");
   const sans = [...(spec.serverIps ?? []).map(ip => `IP:${ip}`), ...(spec.dnsNames ?? []).map(d => `DNS:${d}`)];
   const usage = sans.length > 0 ? `extendedKeyUsage=serverAuth\nsubjectAltName=${sans.join(",")}\n` : "extendedKeyUsage=clientAuth\n";
-  fs.writeFileSync(path.join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n${usage}`);
-  openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj], dir);
-  openssl(
-    [
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.crt",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-days",
-      "365",
-      "-out",
-      `${name}.crt`,
-      "-extfile",
-      `${name}.ext`,
-    ],
-    dir,
-  );
+  signedByCa(dir, name, subj, `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n${usage}`, CERT_DAYS);
 }
 
 function writeKubeconfig(dir: string, server: string, name = "admin"): string {
@@ -403,11 +364,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   const kcm: Proc = {
     name: "kube-controller-manager",
     args: [
-      `--kubeconfig=${kubeconfig}`,
-      `--authentication-kubeconfig=${kubeconfig}`,
-      `--authorization-kubeconfig=${kubeconfig}`,
-      "--leader-elect=false",
-      "--secure-port=0",
+      ...componentFlags(kubeconfig),
       `--service-account-private-key-file=${f("sa.key")}`,
       `--root-ca-file=${f("ca.crt")}`,
       `--controllers=${[...BASE_CONTROLLERS, ...(opts.forNode ? NODE_CONTROLLERS : [])].join(",")}`,
@@ -416,13 +373,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   };
   const scheduler: Proc = {
     name: "kube-scheduler",
-    args: [
-      `--kubeconfig=${kubeconfig}`,
-      `--authentication-kubeconfig=${kubeconfig}`,
-      `--authorization-kubeconfig=${kubeconfig}`,
-      "--leader-elect=false",
-      "--secure-port=0",
-    ],
+    args: componentFlags(kubeconfig),
   };
 
   const startEtcd = async (): Promise<void> => {

@@ -2,49 +2,15 @@
 // localhost signed by a fresh CA (cert-manager's job there), and a wait until Pepr has bound its
 // admission routes (the readiness probe's). Used by hack/run-operator.ts (the operator under tsx)
 // and by the image test (the bundle under plain node).
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { selfSignedCa, signedByCa } from "./pki";
 
 /** tls.key and tls.crt for localhost/127.0.0.1 in `dir`, and the base64 CA for a caBundle. */
 export function servingCert(dir: string): { key: string; cert: string; ca: string } {
-  const run = (args: string[]): void => void execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  run([
-    "req",
-    "-x509",
-    "-new",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-    "-days",
-    "30",
-    "-subj",
-    "/CN=vmnet-webhook-ca",
-  ]);
-  run(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=localhost"]);
+  selfSignedCa(dir, "/CN=vmnet-webhook-ca", 30);
   // Both SANs: the API server dials https://localhost, and IP SANs keep 127.0.0.1 working too.
-  fs.writeFileSync(path.join(dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  run([
-    "x509",
-    "-req",
-    "-in",
-    "tls.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-days",
-    "30",
-    "-out",
-    "tls.crt",
-    "-extfile",
-    "san.ext",
-  ]);
+  signedByCa(dir, "tls", "/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n", 30);
   return {
     key: path.join(dir, "tls.key"),
     cert: path.join(dir, "tls.crt"),

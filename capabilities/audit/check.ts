@@ -16,6 +16,8 @@ export const ADVICE: Record<string, string> = {
   duplicate: "two NICs show one address (or MAC): stop one of the VMs, delete its IPClaim and start it again to re-address it",
   mac: "the MAC differs from the rules: delete the IPClaim and restart the VM (or set macAddress in the VM spec)",
   gateway: "the pool's gateway changed: restart the VM so its claim is re-rendered",
+  unpooled:
+    "the claim names no pool, so nothing protects its addresses from being handed out twice: delete the IPClaim and restart the VM to re-address it",
   unrecorded: "nothing protects this address from being handed out twice: restart the operator (its rebuild records every bound address)",
   mismatch: "a record disagrees with its name: delete that IPAllocation after checking which claim holds the address",
   stale: "the address is recorded for another claim: check both claims, then delete the IPAllocation of the one that should not hold it",

@@ -10,6 +10,8 @@
 //              the ranges, network/broadcast), shown by a claim or recorded
 // - duplicate: one address of a pool shown by two claims; one MAC shown by two claims of a pool
 // - mac / gateway: a claim's MAC or gateway differing from what the rules give
+// - unpooled:  a Bound claim of the namespace naming no pool (spec.pool/pools may be empty when no
+//              pool serves the network, but then the claim is not Bound): no record can back it
 // - unrecorded / mismatch / stale: a claim address without its IPAllocation, a record whose spec
 //              disagrees with its name or the claim, a record for another claim (or incarnation)
 // - leak:      an IPAllocation whose claim is gone or shows another address
@@ -251,6 +253,7 @@ export function findProblems(s: Snapshot, opts: InvariantOptions, r: AddressRule
   for (const p of opts.pools) if (!pools.has(p)) problems.push(`count: pool ${p} is not listed`);
   const claims = new Map(s.claims.map(c => [ownerOf(c), c]));
   const held = heldClaims(s, opts, pools, problems, r);
+  checkUnpooled(s, opts, problems);
   checkVms(s, opts, claims, problems);
   const records = new Map(s.allocations.map(a => [a.metadata?.name as string, a]));
   checkHeldAddresses(held, pools, records, problems, r);
@@ -278,6 +281,17 @@ function heldClaims(s: Snapshot, opts: InvariantOptions, pools: Map<string, IPPo
     if (h.bound && c.metadata?.namespace === opts.namespace) checkBoundClaim(c, pools, vms.get(c.spec?.vm as string), problems, r);
   }
   return held;
+}
+
+/**
+ * A Bound claim of the namespace that names no pool is in no pool's scope, so heldClaims skips it;
+ * but the addresses it shows are exactly what no IPAllocation backs (records are per pool).
+ */
+function checkUnpooled(s: Snapshot, opts: InvariantOptions, problems: string[]): void {
+  for (const c of s.claims.filter(x => x.metadata?.namespace === opts.namespace && isBound(x) && !claimPools(x).length)) {
+    const shown = c.status?.addresses?.join(",") || "no address";
+    problems.push(`unpooled: ${ownerOf(c)} is Bound showing ${shown} but names no pool, so no IPAllocation backs it`);
+  }
 }
 
 /** Each scoped pool's status.allocated equals its records. */

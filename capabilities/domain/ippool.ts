@@ -8,6 +8,7 @@ import { nadRoutesVia } from "./nad-readiness";
 import { isMarkedDefault, isSpecInput, layoutOf, listOf, poolName, whyNotAllocatable } from "./pool-view";
 import { effectiveNamespaceLabels, selectorMatches, selectorProblems } from "./selector";
 import type { AdmissionSnapshot, AllocationLike, IPPoolLike } from "./snapshot";
+import type { PoolLayout } from "../ipam/pool-layout";
 
 /** At most this many held addresses are named one by one in a denial; the rest are counted. */
 const MAX_NAMED_HOLDERS = 10;
@@ -66,6 +67,7 @@ function checkPool(pool: unknown, snapshot: AdmissionSnapshot, oldPool: unknown)
   checkImmutableCIDR(ctx, oldPool, out);
   if (ctx.cidr && checkShapes(ctx, out)) {
     checkLayout(ctx, out);
+    checkCapacity(ctx, out);
     checkExcludes(ctx, ctx.cidr, out);
     checkGateway(ctx, out);
     checkGatewayRouted(ctx, snapshot, out);
@@ -136,6 +138,39 @@ function checkLayout(ctx: PoolCtx, out: Findings): void {
     ctx.refused.add(e.field);
     out.deny(e.field, e.value, `${show(e.value)} ${e.reason}; ${e.fix}`);
   }
+}
+
+/**
+ * A pool that can hand out nothing is a mistake: refused. A /31, /32, /127 or /128 is served
+ * whole (pool-layout reserves no network or broadcast address there, RFC 3021), so it holds one
+ * or two addresses at most, and its NICs get a prefix with no on-link neighbour: a warning.
+ */
+function checkCapacity(ctx: PoolCtx, out: Findings): void {
+  const layout = layoutOf(ctx.pool);
+  if ("error" in layout) return; // checkLayout's denials say what to fix
+  const cidr = ctx.spec.cidr;
+  if (layout.capacity === 0n) {
+    const by = reservers(layout);
+    const last = by.pop();
+    const who = by.length ? `${by.join(", ")} and ${last} take` : `${last} takes`;
+    out.deny(
+      "spec.cidr",
+      cidr,
+      `spec.cidr ${show(cidr)} leaves this pool no address to hand out: ${who} out every address of its ranges; widen spec.cidr or spec.ranges, or reserve less`,
+    );
+  } else if ((layout.family === 4 ? 32 : 128) - layout.prefix <= 1) {
+    const n = Number(layout.capacity);
+    out.warn(
+      "spec.cidr",
+      cidr,
+      `spec.cidr ${show(cidr)} is a /${layout.prefix}, a point-to-point subnet: the pool holds ${n} address${n === 1 ? "" : "es"} and so serves ${n === 1 ? "one NIC" : `${n} NICs`} at most; use a wider CIDR (spec.ranges can narrow what is handed out) unless that is meant`,
+    );
+  }
+}
+
+/** The spec fields whose reservations cover the pool's ranges, each named once: "spec.gateway and spec.exclude[0]". */
+function reservers(layout: PoolLayout): string[] {
+  return [...new Set(layout.reserved.filter(r => layout.ranges.overlaps(r.first, r.last)).map(r => r.field))];
 }
 
 /** Stricter than the layout, which clips an exclusion to the CIDR: at admission it is a mistake worth naming. */

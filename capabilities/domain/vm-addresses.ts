@@ -16,8 +16,10 @@ export { ADDRESSES_ANNOTATION };
 
 const EXAMPLE = '{"ovs1": "10.100.0.23"} or {"ovs1": ["10.100.0.23", "fd00:100::23"]}';
 
+const EMPTY_KEY = 'has an empty interface name (""): each key must name one of the VM\'s interfaces';
+
 const addressesSchema = z.record(
-  z.string().min(1, { error: "interface names must not be empty" }),
+  z.string().min(1),
   z.union([z.string(), z.array(z.string()).min(1).max(2)], {
     error: "must be an address or a list of one or two addresses (one per IP family)",
   }),
@@ -35,6 +37,9 @@ export function parseAddressesAnnotation(value: unknown): AddressesParse {
   const parsed = addressesSchema.safeParse(json.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    // zod words a refused key (only the empty one is) "Invalid key in record", at a path that
+    // names no field: say what is wrong, at the annotation.
+    if (issue.code === "invalid_key") return { ok: false, field: base, message: `${EMPTY_KEY}; write it as ${EXAMPLE}` };
     const field = issue.path.length > 0 ? `${base}.${issue.path.map(String).join(".")}` : base;
     return { ok: false, field, message: `${issue.message}; write it as ${EXAMPLE}` };
   }

@@ -9,7 +9,7 @@ import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeObject } from "../../capabilities/k8s/client";
 import { ApiError } from "../../capabilities/k8s/errors";
 import { Kinds } from "../../capabilities/k8s/kinds";
-import { boundClaim, poolNetwork, vmManifest } from "../helpers";
+import { boundClaim, poolNetwork, uniqueSubnet, vmManifest } from "../helpers";
 import { cluster, freshNamespace, launcherClient } from "../setup/cluster";
 
 const run = promisify(execFile);
@@ -146,11 +146,12 @@ describe("admission webhooks over TLS", () => {
   });
 
   it("never admits a pool-backed launcher pod without its address", async () => {
-    const { ns, pool } = await network();
-    // A pool with no free address (its whole CIDR excluded): the claim cannot be bound, so the pod must be refused.
-    await cluster().client.mergePatch(Kinds.IPPool, pool, undefined, {
-      spec: { exclude: [(await cluster().client.get<KubeObject & { spec: { cidr: string } }>(Kinds.IPPool, pool)).spec.cidr] },
-    });
+    const { ns, pool, prefix } = await network();
+    // A pool with no free address (its one address held by another VM): the claim cannot be
+    // bound, so the pod must be refused. (Excluding the whole CIDR is refused at admission.)
+    await cluster().client.mergePatch(Kinds.IPPool, pool, undefined, { spec: { ranges: [`${prefix}.10`] } });
+    await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "first", [{ name: "ovs1", network: "vlan100" }]));
+    await boundClaim(ns, "first.ovs1");
     await cluster().client.create(Kinds.VirtualMachine, vmManifest(ns, "nowhere", [{ name: "ovs1", network: "vlan100" }]));
     try {
       await launcherClient().create(Kinds.Pod, launcherPod(ns, "nowhere", [{ name: "vlan100", interface: launcherInterfaceName("ovs1") }]));
@@ -160,6 +161,24 @@ describe("admission webhooks over TLS", () => {
       assert.match(err.message, /no bound address for network .*vlan100/);
       assert.match(err.message, /kubectl get ipclaims/);
     }
+  });
+
+  it("refuses a pool that can hand out no address and warns about a /32, each at spec.cidr", async () => {
+    const ns = await freshNamespace("adm");
+    const { prefix } = uniqueSubnet();
+    const ippool = (name: string, spec: Record<string, unknown>): KubeObject => ({
+      apiVersion: "vmnet.io/v1alpha1",
+      kind: "IPPool",
+      metadata: { name: `${name}-${ns}` },
+      spec: { networks: [`${ns}/vlan100`], ...spec },
+    });
+    const empty = await kubectl(["apply", "-f", "-"], yaml(ippool("empty", { cidr: `${prefix}.5/32`, gateway: `${prefix}.5` })));
+    assert.notEqual(empty.code, 0, empty.out);
+    assert.match(empty.out, /spec\.cidr ".*\/32" leaves this pool no address to hand out: spec\.gateway takes out every address/);
+    const single = await kubectl(["apply", "-f", "-"], yaml(ippool("single", { cidr: `${prefix}.6/32` })));
+    assert.equal(single.code, 0, single.out);
+    assert.match(single.out, /Warning: .*spec\.cidr ".*\/32" is a \/32, a point-to-point subnet: the pool holds 1 address/);
+    await cluster().client.delete(Kinds.IPPool, `single-${ns}`);
   });
 
   it("lets only the operator write IPAllocations (admission policy), even for a cluster admin", async () => {

@@ -1,9 +1,10 @@
 // The kubectl plugin run as kubectl runs it (bin/kubectl-vmnet as a child process) against the real
 // API server and the operator: tables of pools and NICs, and `why` for a bound VM, a VM whose
 // pool is exhausted, a VM on a network no pool serves and one whose NAD lacks static IPAM; the
-// audit (check) clean on a healthy namespace and failing on a leak planted through the API, and
-// launcher pods compared with the claims (an address and MAC planted in a pod's annotations), and
-// the bundled single file run from a directory with no checkout.
+// audit (check) clean on a healthy namespace and failing on a leak and on a Bound claim naming no
+// pool, each planted through the API, and launcher pods compared with the claims (an address and
+// MAC planted in a pod's annotations), and the bundled single file run from a directory with no
+// checkout.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import fs from "node:fs";
@@ -308,6 +309,41 @@ describe("kubectl vmnet plugin", () => {
           new RegExp(`^fixed: deleted IPAllocation ${name.replace(/\./g, "\\.")}, whose claim no longer exists$`, "m"),
         );
         assert.equal(await cluster().client.getOrUndefined(Kinds.IPAllocation, name), undefined);
+      });
+      await eventually("clean again", async () => (await plugin(["check", "-n", audit])).code === 0);
+    });
+
+    it("finds a Bound claim that names no pool, planted through the API (exit 2, one unpooled line with what to do)", async function () {
+      this.timeout(600_000);
+      // With the operator down: it would re-bind the planted claim (NetworkNotReady: no pool).
+      await restartOperator("SIGTERM", async () => {
+        const name = "stray.ovs1";
+        await cluster().client.create(Kinds.IPClaim, {
+          apiVersion: "vmnet.io/v1alpha1",
+          kind: "IPClaim",
+          metadata: { name, namespace: audit },
+          spec: { vm: "stray", interface: "ovs1", network: `${audit}/vlan100` },
+        });
+        const bound = { type: "Bound", status: "True", reason: "Allocated", message: "", lastTransitionTime: new Date().toISOString() };
+        await cluster().client.mergePatch(
+          Kinds.IPClaim,
+          name,
+          audit,
+          { status: { addresses: [`${prefix}.201/24`], mac: "02:00:0a:00:00:c9", conditions: [bound] } },
+          "status",
+        );
+        try {
+          const out = await problems(["check", "-n", audit]);
+          const lines = out.split("\n").filter(l => l.startsWith("unpooled: "));
+          assert.equal(lines.length, 1, out);
+          assert.ok(
+            lines[0].includes(`${audit}/${name} is Bound showing ${prefix}.201/24 but names no pool, so no IPAllocation backs it`) &&
+              lines[0].includes("delete the IPClaim and restart the VM"),
+            out,
+          );
+        } finally {
+          await cluster().client.delete(Kinds.IPClaim, name, audit);
+        }
       });
       await eventually("clean again", async () => (await plugin(["check", "-n", audit])).code === 0);
     });

@@ -67,6 +67,7 @@ describe("kubectl vmnet check findings and advice (audit/check)", () => {
       "duplicate",
       "mac",
       "gateway",
+      "unpooled",
       "unrecorded",
       "mismatch",
       "stale",
@@ -114,6 +115,24 @@ describe("kubectl vmnet check findings and advice (audit/check)", () => {
       ["count"],
     );
     assert.match(inB[0].message, /pool pb says allocated=2, records say 1/);
+    assert.deepEqual(checkSnapshot(s, { namespace: "a" }), []);
+  });
+
+  it("a Bound claim naming no pool, in a namespace no pool serves, is found scoped and unscoped, once, with its advice", () => {
+    const s = listing();
+    const stray = claim("c", "app", "", "10.1.0.7/24", "02:00:0a:01:00:07");
+    stray.spec = { vm: "app", interface: "ovs1", network: "c/vlan" };
+    s.claims.push(stray);
+    s.vms.push(vm("c", "app"));
+    const want = [
+      {
+        kind: "unpooled",
+        message: "c/app.ovs1 is Bound showing 10.1.0.7/24 but names no pool, so no IPAllocation backs it",
+        advice: ADVICE.unpooled,
+      },
+    ];
+    assert.deepEqual(checkSnapshot(s, { namespace: "c" }), want);
+    assert.deepEqual(checkSnapshot(s, {}), want);
     assert.deepEqual(checkSnapshot(s, { namespace: "a" }), []);
   });
 

@@ -96,6 +96,22 @@ describe("invariant checker: scope and wording (audit/findProblems)", () => {
     assert.deepEqual([r.claims, r.bound, r.allocations], [2, 2, 2]);
   });
 
+  it("a Bound claim naming no pool is reported as unpooled (no record can back it); a pending one, or another namespace's, is not", () => {
+    const s = clean();
+    s.claims.push(claim("b", {}, { addresses: ["10.1.0.40/24", "fd00:1::28/64"], mac: "02:00:0a:01:00:28" }));
+    s.claims.push(claim("c", { pool: "", pools: [] }, { addresses: [], mac: "" }));
+    s.claims.push(claim("d", {}, { conditions: [{ type: "Bound", status: "False", reason: "NetworkNotReady" }] }));
+    s.claims.push(claim("e", {}, { addresses: ["10.1.0.41/24"], mac: "02:00:0a:01:00:29" }, "elsewhere"));
+    s.vms.push(vm("b", "vlan900"), vm("c", "vlan900"), vm("d", "vlan900"));
+    assert.deepEqual(problems(s), [
+      "unpooled: t/b.ovs1 is Bound showing 10.1.0.40/24,fd00:1::28/64 but names no pool, so no IPAllocation backs it",
+      "unpooled: t/c.ovs1 is Bound showing no address but names no pool, so no IPAllocation backs it",
+    ]);
+    assert.deepEqual(problems(s, { namespace: "elsewhere", pools: [] }), [
+      "unpooled: elsewhere/e.ovs1 is Bound showing 10.1.0.41/24 but names no pool, so no IPAllocation backs it",
+    ]);
+  });
+
   it("a VM NIC on a network served only by a pool out of scope is not missing; a namespaced network name counts", () => {
     const s = clean();
     s.pools.push(pool("other", "10.5.0.0/24", 0, { networks: [`${NS}/vlan500`] }));
@@ -156,6 +172,12 @@ describe("invariant checker: scope and wording (audit/findProblems)", () => {
     const t = clean();
     t.claims[0] = claim("a", { pools: ["p4"] }, { addresses: ["10.2.0.1/24"], mac: "02:00:0a:02:00:01" });
     assert.ok(problems(t).includes("leak: p4/10.1.0.23 recorded for t/a.ovs1, which shows no address"), problems(t).join("\n"));
+
+    const u = clean(); // dual-stack: the leak names every address the claim shows
+    u.pools.push(pool("p6", "fd00:1::/64", 0));
+    u.claims[0] = claim("a", { pools: ["p4", "p6"] }, { addresses: ["10.1.0.24/24", "fd00:1::17/64"], mac: "02:00:0a:01:00:18" });
+    const leak = problems(u, { namespace: NS, pools: ["p4", "p6"] });
+    assert.ok(leak.includes("leak: p4/10.1.0.23 recorded for t/a.ovs1, which shows p4/10.1.0.24,p6/fd00:1::17"), leak.join("\n"));
   });
 
   it("a record whose address no pool may hand out, and a record with a name no pool and address give", () => {

@@ -61,6 +61,8 @@ describe("validatePool: shapes, one denial each", () => {
         /^exclusion 5 must be a string such as "10\.100\.0\.50" or "10\.100\.0\.64\/28"$/,
       ],
       [{ networks: "x" }, "spec.networks", /^"x" must be a list of "namespace\/name" network references$/],
+      [{ gateway: 5 }, "spec.gateway", /^gateway 5 must be a string such as "10\.100\.0\.1"$/],
+      [{ gateway: {} }, "spec.gateway", /^gateway \{\} must be a string such as "10\.100\.0\.1"$/],
     ];
     for (const [extra, field, message] of cases) {
       const r = validatePool(p(extra), world());
@@ -79,6 +81,60 @@ describe("validatePool: shapes, one denial each", () => {
     assert.deepEqual(fields(wrongFamily), ["spec.exclude[0]"], show(wrongFamily));
     const outside = validatePool(p({ gateway: "10.9.0.1", ranges: ["10.9.0.0-10.9.0.10"] }), world());
     assert.deepEqual(fields(outside).sort(), ["spec.gateway", "spec.ranges[0]"], show(outside));
+  });
+});
+
+describe("validatePool: a pool that holds one or two addresses, or none", () => {
+  // pool-layout serves a /31, /32, /127 and /128 whole (no network or broadcast address, RFC 3021).
+  const at = (extra: Record<string, unknown>): ValidationResult => validatePool(p(extra), world());
+  const findings = (r: ValidationResult): string[][] => [
+    ...r.denials.map(d => ["deny", d.field, d.message]),
+    ...r.warnings.map(w => ["warn", w.field, w.message]),
+  ];
+  const pointToPoint = (cidr: string, n: number): string[] => [
+    "warn",
+    "spec.cidr",
+    `spec.cidr "${cidr}" is a /${cidr.split("/")[1]}, a point-to-point subnet: the pool holds ${n} address${n === 1 ? "" : "es"} and so serves ${n === 1 ? "one NIC" : `${n} NICs`} at most; use a wider CIDR (spec.ranges can narrow what is handed out) unless that is meant`,
+  ];
+  const empty = (cidr: string, by: string, s = "s"): string[] => [
+    "deny",
+    "spec.cidr",
+    `spec.cidr "${cidr}" leaves this pool no address to hand out: ${by} take${s} out every address of its ranges; widen spec.cidr or spec.ranges, or reserve less`,
+  ];
+
+  it("a /32, /31, /128 or /127 is admitted with a warning at spec.cidr saying how many NICs it serves", () => {
+    assert.deepEqual(findings(at({ cidr: "10.200.0.5/32" })), [pointToPoint("10.200.0.5/32", 1)]);
+    assert.deepEqual(findings(at({ cidr: "10.200.0.4/31" })), [pointToPoint("10.200.0.4/31", 2)]);
+    assert.deepEqual(findings(at({ cidr: "10.200.0.4/31", gateway: "10.200.0.4" })), [pointToPoint("10.200.0.4/31", 1)]);
+    assert.deepEqual(findings(at({ cidr: "fd00:200::5/128" })), [pointToPoint("fd00:200::5/128", 1)]);
+    assert.deepEqual(findings(at({ cidr: "fd00:200::4/127" })), [pointToPoint("fd00:200::4/127", 2)]);
+    assert.deepEqual(findings(at({ cidr: "10.200.0.0/30" })), [], "a /30 keeps network and broadcast and serves two");
+    assert.deepEqual(findings(at({ cidr: "fd00:200::/126" })), []);
+  });
+
+  it("a pool whose reservations take out every address is refused at spec.cidr, naming the fields that do", () => {
+    assert.deepEqual(findings(at({ cidr: "10.200.0.5/32", gateway: "10.200.0.5" })), [empty("10.200.0.5/32", "spec.gateway")]);
+    assert.deepEqual(findings(at({ cidr: "fd00:200::4/127", exclude: ["fd00:200::4/127"] })), [
+      empty("fd00:200::4/127", "spec.exclude[0]"),
+    ]);
+    assert.deepEqual(findings(at({ cidr: "10.200.0.0/30", gateway: "10.200.0.1", exclude: ["10.200.0.2"] })), [
+      empty("10.200.0.0/30", "spec.gateway, spec.cidr and spec.exclude[0]", ""),
+    ]);
+    // Reservations outside spec.ranges (the gateway, network and broadcast here) are not named.
+    assert.deepEqual(findings(at({ cidr: "10.200.0.0/24", gateway: "10.200.0.1", ranges: ["10.200.0.10"], exclude: ["10.200.0.10"] })), [
+      empty("10.200.0.0/24", "spec.exclude[0]"),
+    ]);
+  });
+
+  it("on update, a pool that was already empty is only warned about; a layout error is not also an empty pool", () => {
+    const old = p({ cidr: "10.200.0.5/32", gateway: "10.200.0.5" });
+    const r = validatePool(p({ cidr: "10.200.0.5/32", gateway: "10.200.0.5", defaultRoute: false }), world(), old);
+    assert.deepEqual(r.denials, [], show(r));
+    assert.ok(
+      r.warnings.some(w => w.field === "spec.cidr" && w.message.includes("leaves this pool no address")),
+      show(r),
+    );
+    assert.deepEqual(fields(at({ cidr: "10.200.0.5/32", ranges: ["10.200.0.6"] })), ["spec.ranges[0]"]);
   });
 });
 

@@ -62,6 +62,22 @@ describe("validateVM: vmnet.io/addresses, one denial per problem", () => {
     assert.match(at(bare, `${ADDR}.ovs9`)[0]?.message ?? "", /which the VM does not have \(interfaces: none\)/, show(bare));
   });
 
+  it('an empty interface name is refused at the annotation with our own message, not zod\'s "Invalid key in record"', () => {
+    for (const value of [{ "": "10.100.0.23" }, { ovs1: "10.100.0.23", "": ["10.100.0.24"] }]) {
+      const r = validateVM(twoNics(value), snap);
+      assert.deepEqual(
+        r.denials.map(d => [d.field, d.message]),
+        [
+          [
+            ADDR,
+            `annotation vmnet.io/addresses ${JSON.stringify(JSON.stringify(value))} has an empty interface name (""): each key must name one of the VM's interfaces; write it as {"ovs1": "10.100.0.23"} or {"ovs1": ["10.100.0.23", "fd00:100::23"]}`,
+          ],
+        ],
+        show(r),
+      );
+    }
+  });
+
   it("an IPv6 address whose MAC twin this NIC holds itself is its own MAC, no collision; another NIC's twin is", () => {
     const twin = (claim: string): AdmissionSnapshot =>
       snapshot(
