@@ -46,7 +46,10 @@ export function parseCounts(text: string): Counts {
   const out: Counts = {};
   const add = (key: string, v: number): void => void (out[key] = (out[key] ?? 0) + v);
   for (const line of text.split("\n")) {
-    const m = /^(apiserver_request_total|apiserver_watch_events_total|apiserver_watch_events_sizes_sum|apiserver_admission_webhook_admission_duration_seconds_count)\{([^}]*)\} ([0-9.e+-]+)$/.exec(line);
+    const m =
+      /^(apiserver_request_total|apiserver_watch_events_total|apiserver_watch_events_sizes_sum|apiserver_admission_webhook_admission_duration_seconds_count)\{([^}]*)\} ([0-9.e+-]+)$/.exec(
+        line,
+      );
     if (!m) continue;
     const l = labelsOf(m[2]);
     const value = Number(m[3]);

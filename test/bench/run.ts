@@ -57,7 +57,10 @@ async function main(): Promise<void> {
     });
     printScale(s, vms, concurrency);
     for (const [window, files] of Object.entries(s.apiServerProfiles))
-      if (files.length) log(`kube-apiserver CPU profile while ${window === "bind" ? "binding" : "replaying"} (${files.join(" ")}):\n${pprofTop(files, 25, true)}`);
+      if (files.length)
+        log(
+          `kube-apiserver CPU profile while ${window === "bind" ? "binding" : "replaying"} (${files.join(" ")}):\n${pprofTop(files, 25, true)}`,
+        );
     if (process.argv.includes("--only-scale")) return;
     const wb = await benchWhereabouts({ kubeconfig: cp.kubeconfig, count: vms, concurrency: 8 });
     console.log(`\n## Whereabouts ${"v0.9.4"} IPAM, ${vms} CNI ADDs at concurrency 8, same API server`);

@@ -365,7 +365,10 @@ async function bindWindow(
   let profile = profileApiServer(undefined, undefined, "");
   const firstClaimAt = await waitAllBound(metricsPort, opts.vms, async () => {
     profile = profileApiServer(opts.apiServer, opts.profileDir, `bind-${opts.vms}`);
-    [cpuAtFirstClaim, requestsAtFirstClaim] = await Promise.all([bindCpu(opts.controlPlaneDir, metricsPort), requestCounts(opts.apiServer)]);
+    [cpuAtFirstClaim, requestsAtFirstClaim] = await Promise.all([
+      bindCpu(opts.controlPlaneDir, metricsPort),
+      requestCounts(opts.apiServer),
+    ]);
   });
   const boundAt = Date.now();
   const [cpuAtBound, requestsAtBound] = await Promise.all([bindCpu(opts.controlPlaneDir, metricsPort), requestCounts(opts.apiServer)]);
