@@ -42,8 +42,9 @@ export async function installCrds(client: KubeClient): Promise<void> {
 }
 
 /** A local control plane with our CRDs installed before kube-controller-manager starts; sets KUBECONFIG. */
-export async function startLocalCluster(): Promise<ControlPlane> {
+export async function startLocalCluster(opts: { apiServerFlags?: string[] } = {}): Promise<ControlPlane> {
   return startControlPlane({
+    ...opts,
     beforeControllerManager: async kubeconfig => {
       process.env.KUBECONFIG = kubeconfig;
       const client = await KubeClient.fromDefault();

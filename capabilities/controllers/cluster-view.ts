@@ -17,7 +17,7 @@ import { KubeObject } from "../k8s/client";
 import type { ServiceObject } from "./service-controller";
 import { ObjectCache } from "../k8s/cache";
 import { hasDerivedFormMac } from "./mac-guard";
-import { claimNameParts, ownerOf } from "../domain/claims";
+import { claimNameParts, hasBoundCondition, ownerOf } from "../domain/claims";
 import { projectAllocation, projectClaim, projectVm } from "./projections";
 
 export type Namespace = KubeObject;
@@ -38,7 +38,9 @@ export class ClusterView implements AdmissionSnapshot {
     pools: new ObjectCache<IPPool>(),
     claims: new ObjectCache<IPClaim>(projectClaim)
       .index("vm", c => `${c.metadata?.namespace}/${c.spec?.vm}`)
-      .index("mac", c => c.status?.mac?.toLowerCase().replace(/-/g, ":")),
+      .index("mac", c => c.status?.mac?.toLowerCase().replace(/-/g, ":"))
+      // Kept on every event, so the claims metric and the claims waiting for an address need no scan of all claims.
+      .index("bound", c => (hasBoundCondition(c) ? "yes" : "no")),
     allocations: new ObjectCache<IPAllocation>(projectAllocation)
       .index("pool", a => a.spec?.pool)
       .index("claim", a => (a.spec ? `${a.spec.claimRef.namespace}/${a.spec.claimRef.name}` : undefined)),
@@ -136,6 +138,21 @@ export class ClusterView implements AdmissionSnapshot {
 
   allocationsOfPool(pool: string): IPAllocation[] {
     return this.caches.allocations.by("pool", pool);
+  }
+
+  /** How many IPAllocations the pool has: a count kept by the index, not a List of them. */
+  allocationCount(pool: string): number {
+    return this.caches.allocations.count("pool", pool);
+  }
+
+  /** Bound claims (Bound condition True) and the rest: counts kept by the index on every event. */
+  claimCounts(): { bound: number; unbound: number } {
+    return { bound: this.caches.claims.count("bound", "yes"), unbound: this.caches.claims.count("bound", "no") };
+  }
+
+  /** Claims whose Bound condition is not True: those waiting for an address. */
+  unboundClaims(): IPClaim[] {
+    return this.caches.claims.by("bound", "no");
   }
 
   allocationsOfClaim(namespace: string, name: string): IPAllocation[] {

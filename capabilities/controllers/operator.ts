@@ -22,7 +22,6 @@ import { ServiceController } from "./service-controller";
 import { VmController } from "./vm-controller";
 import { MANAGED_SELECTOR, Phase, RouteContext, watched, WATCHED, Watched, WatchedKind } from "./watched";
 import { WorkQueue } from "./work-queue";
-import { hasBoundCondition } from "../domain/claims";
 
 export type { Phase, WatchedKind } from "./watched";
 
@@ -124,14 +123,10 @@ export class Operator {
         this.view.pools().map(p => ({
           name: p.metadata!.name as string,
           capacity: Number((p.status as { capacity?: number } | undefined)?.capacity ?? 0),
-          allocated: this.view.allocationsOfPool(p.metadata!.name as string).length,
+          allocated: this.view.allocationCount(p.metadata!.name as string),
         })),
       queueDepth: () => this.queue.depth,
-      claims: () => {
-        let bound = 0;
-        for (const c of this.view.caches.claims.values()) if (hasBoundCondition(c)) bound++;
-        return { bound, unbound: this.view.caches.claims.size - bound };
-      },
+      claims: () => this.view.claimCounts(),
       staleness: () =>
         Object.fromEntries(WATCHED.map(w => [w.kind, (Date.now() - (this.#lastWatchEvent.get(w.kind) ?? this.#startedAt)) / 1000])),
     });

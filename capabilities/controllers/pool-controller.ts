@@ -44,7 +44,7 @@ export class PoolController {
   desiredStatus(pool: IPPool, now = new Date().toISOString()): PoolStatus {
     const name = pool.metadata!.name as string;
     const state = this.view.poolState(name);
-    const allocated = this.view.allocationsOfPool(name).length;
+    const allocated = this.view.allocationCount(name);
     const capacity = safeNumber(state?.layout?.capacity ?? 0n);
     const generation = pool.metadata?.generation as number | undefined;
     const prev = (pool.status as PoolStatus | undefined)?.conditions;

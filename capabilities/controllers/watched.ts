@@ -9,7 +9,6 @@ import { IPClaim } from "../api/ipclaim-v1alpha1";
 import { IPPool } from "../api/ippool-v1alpha1";
 import { VirtualMachine, VirtualMachineInstanceMigration } from "../api/external/kubevirt";
 import { NetworkAttachmentDefinition } from "../api/external/multus";
-import { hasBoundCondition } from "../domain/claims";
 import { HasMeta, ObjectCache } from "../k8s/cache";
 import { KindRef, Kinds } from "../k8s/kinds";
 import type { ClusterView } from "./cluster-view";
@@ -71,7 +70,7 @@ const everyVm = (view: ClusterView): WorkKey[] => [...view.caches.vms.values()].
 
 /** VMs whose claims wait for an address: a freed address may now serve them. */
 function waitingVms(view: ClusterView): WorkKey[] {
-  return [...view.caches.claims.values()].filter(c => !hasBoundCondition(c)).map(c => vmKey(nsOf(c), String(c.spec?.vm)));
+  return view.unboundClaims().map(c => vmKey(nsOf(c), String(c.spec?.vm)));
 }
 
 /** The pool's own status, and every VM when its spec changed (a deleted pool counts as a change). */

@@ -55,6 +55,12 @@ export class ObjectCache<T extends HasMeta> {
     return (typeof keys === "string" ? [keys] : [...keys]).map(k => this.#items.get(k)).filter((o): o is T => o !== undefined);
   }
 
+  /** How many objects `by(name, value)` would return, without building them: O(1), for metrics and status counts. */
+  count(name: string, value: string): number {
+    const keys = this.#indexes.get(name)?.map.get(value);
+    return keys === undefined ? 0 : typeof keys === "string" ? 1 : keys.size;
+  }
+
   #link(key: string, obj: T, add: boolean): void {
     for (const { keyOf: indexKey, map } of this.#indexes.values()) {
       const v = indexKey(obj);

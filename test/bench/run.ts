@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { startLocalCluster } from "../../hack/cluster-setup";
 import { benchAdmission, MAX_RATE_P99_MS } from "./admission";
+import { perVmLine, pprofTop } from "./apiserver";
 import { cpuLine } from "./cpu";
 import { operatorBuild } from "./operator-build";
 import { removeScaleObjects } from "./cleanup";
@@ -41,11 +42,26 @@ async function main(): Promise<void> {
       execFileSync(process.execPath, ["--expose-gc", tsx, path.join(__dirname, "allocator.bench.ts")], { encoding: "utf8" }).trim(),
     );
   }
-  const cp = await startLocalCluster();
+  // Profiling (on by default in a real cluster, off in our test control plane) only to profile it.
+  const cp = await startLocalCluster(profileDir ? { apiServerFlags: ["--profiling=true"] } : {});
   try {
     if (process.argv.includes("--only-admission")) return await admission(profileDir);
-    const s = await benchScale({ vms, concurrency, log, profileDir, settleSeconds: arg("settle-seconds", 30), controlPlaneDir: cp.dir });
+    const apiServer = { server: cp.server, dir: cp.dir, profileSeconds: profileDir ? arg("apiserver-profile-seconds", 3) : undefined };
+    const s = await benchScale({
+      vms,
+      concurrency,
+      log,
+      profileDir,
+      settleSeconds: arg("settle-seconds", 30),
+      controlPlaneDir: cp.dir,
+      apiServer,
+    });
     printScale(s, vms, concurrency);
+    for (const [window, files] of Object.entries(s.apiServerProfiles))
+      if (files.length)
+        log(
+          `kube-apiserver CPU profile while ${window === "bind" ? "binding" : "replaying"} (${files.join(" ")}):\n${pprofTop(files, 25, true)}`,
+        );
     if (process.argv.includes("--only-scale")) return;
     await removeScaleObjects(log);
     const wb = await benchWhereabouts({ kubeconfig: cp.kubeconfig, count: vms, concurrency: 8 });
@@ -77,6 +93,8 @@ function printScale(s: ScaleResult, vms: number, concurrency: number): void {
     `API server ceiling (same writes, concurrency ${concurrency}): ${s.ceilingSeconds.toFixed(1)} s; ratio operator/ceiling = ${s.ratio.toFixed(2)}`,
   );
   console.log(`CPU seconds while binding: ${cpuLine(s.cpu.bind)}; while replaying for the ceiling: ${cpuLine(s.cpu.ceiling)}`);
+  console.log(`API server while binding: ${perVmLine(s.requests.bind, vms)}`);
+  console.log(`API server while replaying: ${perVmLine(s.requests.ceiling, vms)}`);
   console.log(
     `operator memory with ${vms} VMs, claims and allocations cached: RSS ${s.rssMiB.toFixed(0)} MiB, heap used ${s.heapMiB.toFixed(0)} MiB`,
   );

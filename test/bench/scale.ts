@@ -6,6 +6,7 @@ import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { freePort, type OperatorProcess, startOperator } from "../../hack/operator-process";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
+import { apiCounts, Counts, countsDelta, profileWindow } from "./apiserver";
 import { bindCpu, cpuDelta, CpuSplit, measured } from "./cpu";
 import { Inspector } from "./inspector";
 
@@ -28,6 +29,18 @@ export interface ScaleResult {
   settled: { seconds: number; rssMiB: number; heapMiB: number };
   /** CPU seconds by process while binding (first claim to all Bound) and while replaying for the ceiling. */
   cpu: { bind: CpuSplit; ceiling: CpuSplit };
+  /** Every request the API server served (reads and watches included) and the watch events it sent, in the same two windows. */
+  requests: { bind: Counts; ceiling: Counts };
+  /** kube-apiserver's CPU profiles (pprof files, back to back) of each window, when profiling. */
+  apiServerProfiles: { bind: string[]; ceiling: string[] };
+}
+
+/** The API server the scale run measures: where its admin certificate is, and whether to profile it. */
+export interface ApiServerProbe {
+  server: string;
+  dir: string;
+  /** Profile kube-apiserver over each window in chunks of this many seconds (needs --profiling=true); none when absent. */
+  profileSeconds?: number;
 }
 
 const MiB = 2 ** 20;
@@ -113,12 +126,18 @@ async function network(client: KubeClient, ns: string, cidr: string): Promise<vo
   await client.apply(Kinds.IPPool, { metadata: { name: `pool-${ns}` }, spec: { cidr, networks: [`${ns}/vlan100`] } });
 }
 
-/** Replays `writes` (verb and kind as counted by the operator) on throwaway objects. */
-async function replay(client: KubeClient, writes: Record<string, number>, vms: number, concurrency: number): Promise<number> {
-  const ns = "bench-ceiling";
-  await network(client, ns, "10.230.0.0/16");
+const REPLAY_NS = "bench-ceiling";
+
+/** The replay's namespace, network, pool and VMs: made before its timed (and CPU-measured) window. */
+async function prepareReplay(client: KubeClient, vms: number): Promise<void> {
+  await network(client, REPLAY_NS, "10.230.0.0/16");
   const names = Array.from({ length: vms }, (_, i) => `r-${i}`);
-  await pool(names, 32, name => client.create(Kinds.VirtualMachine, vmManifest(ns, name, [{ name: "default" }])));
+  await pool(names, 32, name => client.create(Kinds.VirtualMachine, vmManifest(REPLAY_NS, name, [{ name: "default" }])));
+}
+
+/** Replays `writes` (verb and kind as counted by the operator) on throwaway objects (see prepareReplay). */
+async function replay(client: KubeClient, writes: Record<string, number>, vms: number, concurrency: number): Promise<number> {
+  const ns = REPLAY_NS;
   const ops: (() => Promise<unknown>)[] = [];
   const count = (key: string): number => writes[key] ?? 0;
   const claim = (i: number): KubeObject => ({
@@ -277,6 +296,7 @@ export async function benchScale(opts: {
   profileDir?: string;
   settleSeconds?: number;
   controlPlaneDir?: string;
+  apiServer?: ApiServerProbe;
 }): Promise<ScaleResult> {
   const client = await KubeClient.fromDefault(64);
   const ns = "bench-scale";
@@ -292,15 +312,9 @@ export async function benchScale(opts: {
   // The process start (Node, Pepr, the initial List) is reported apart.
   const inspector = await Inspector.connect(inspectPort);
   if (opts.profileDir) await inspector.startCpuProfile();
-  let cpuAtFirstClaim: CpuSplit = {};
-  const firstClaimAt = await waitAllBound(
-    metricsPort,
-    opts.vms,
-    async () => void (cpuAtFirstClaim = await bindCpu(opts.controlPlaneDir, metricsPort)),
-  );
-  const operatorSeconds = (Date.now() - spawned) / 1000;
-  const bindSeconds = (Date.now() - firstClaimAt) / 1000;
-  const cpuBind = cpuDelta(cpuAtFirstClaim, await bindCpu(opts.controlPlaneDir, metricsPort));
+  const bind = await bindWindow(metricsPort, opts);
+  const operatorSeconds = (bind.boundAt - spawned) / 1000;
+  const bindSeconds = (bind.boundAt - bind.firstClaimAt) / 1000;
   // The API server agrees (the cache could only run ahead of it if a write were lost).
   await assertApiAgrees(client, ns, opts.vms);
   const { op, startupSeconds } = await starting;
@@ -316,9 +330,7 @@ export async function benchScale(opts: {
   opts.log(
     `operator done: ${operatorSeconds.toFixed(1)} s (startup ${startupSeconds.toFixed(1)} s), ${total} writes; replaying them for the ceiling`,
   );
-  const { result: ceilingSeconds, cpu: cpuCeiling } = await measured(opts.controlPlaneDir, () =>
-    replay(client, writes, opts.vms, opts.concurrency),
-  );
+  const ceiling = await ceilingRun(client, writes, opts);
   await client.close();
   return {
     vms: opts.vms,
@@ -327,13 +339,72 @@ export async function benchScale(opts: {
     bindSeconds,
     writes,
     writesPerVm: total / opts.vms,
-    ceilingSeconds,
-    ratio: bindSeconds / ceilingSeconds,
+    ceilingSeconds: ceiling.seconds,
+    ratio: bindSeconds / ceiling.seconds,
     rssMiB,
     heapMiB,
     gc,
     settled,
     base: { rssMiB: base.rss / MiB, gcRssMiB: base.gcRss / MiB },
-    cpu: { bind: cpuBind, ceiling: cpuCeiling },
+    cpu: { bind: bind.cpu, ceiling: ceiling.cpu },
+    requests: { bind: bind.requests, ceiling: ceiling.requests },
+    apiServerProfiles: { bind: bind.profiles, ceiling: ceiling.profiles },
   };
+}
+
+/**
+ * Waits until all VMs are Bound; CPU by process, the API server's requests and its profile from
+ * the first claim the operator cached to the last one Bound.
+ */
+async function bindWindow(
+  metricsPort: number,
+  opts: { vms: number; controlPlaneDir?: string; apiServer?: ApiServerProbe; profileDir?: string },
+): Promise<{ firstClaimAt: number; boundAt: number; cpu: CpuSplit; requests: Counts; profiles: string[] }> {
+  let cpuAtFirstClaim: CpuSplit = {};
+  let requestsAtFirstClaim: Counts = {};
+  let profile = profileApiServer(undefined, undefined, "");
+  const firstClaimAt = await waitAllBound(metricsPort, opts.vms, async () => {
+    profile = profileApiServer(opts.apiServer, opts.profileDir, `bind-${opts.vms}`);
+    [cpuAtFirstClaim, requestsAtFirstClaim] = await Promise.all([
+      bindCpu(opts.controlPlaneDir, metricsPort),
+      requestCounts(opts.apiServer),
+    ]);
+  });
+  const boundAt = Date.now();
+  const [cpuAtBound, requestsAtBound] = await Promise.all([bindCpu(opts.controlPlaneDir, metricsPort), requestCounts(opts.apiServer)]);
+  return {
+    firstClaimAt,
+    boundAt,
+    cpu: cpuDelta(cpuAtFirstClaim, cpuAtBound),
+    requests: countsDelta(requestsAtFirstClaim, requestsAtBound),
+    profiles: await profile.stop(),
+  };
+}
+
+/**
+ * The ceiling: the operator's writes replayed. Its objects (namespace, pool, VMs) are made first,
+ * outside the window: CPU, requests and profiles count the timed writes only.
+ */
+async function ceilingRun(
+  client: KubeClient,
+  writes: Record<string, number>,
+  opts: { vms: number; concurrency: number; controlPlaneDir?: string; apiServer?: ApiServerProbe; profileDir?: string },
+): Promise<{ seconds: number; cpu: CpuSplit; requests: Counts; profiles: string[] }> {
+  await prepareReplay(client, opts.vms);
+  const before = await requestCounts(opts.apiServer);
+  const profile = profileApiServer(opts.apiServer, opts.profileDir, `replay-${opts.vms}`);
+  const { result: seconds, cpu } = await measured(opts.controlPlaneDir, () => replay(client, writes, opts.vms, opts.concurrency));
+  const requests = countsDelta(before, await requestCounts(opts.apiServer));
+  return { seconds, cpu, requests, profiles: await profile.stop() };
+}
+
+/** The API server's request and watch-event counters (none without a probe). */
+async function requestCounts(probe: ApiServerProbe | undefined): Promise<Counts> {
+  return probe ? apiCounts(probe.server, probe.dir) : {};
+}
+
+/** Profiles kube-apiserver over the window named `label` until stop() (nothing unless profiling both). */
+function profileApiServer(probe: ApiServerProbe | undefined, dir: string | undefined, label: string): { stop(): Promise<string[]> } {
+  if (!probe?.profileSeconds || !dir) return { stop: async () => [] };
+  return profileWindow(probe.server, probe.dir, probe.profileSeconds, `${dir}/kube-apiserver-${label}`);
 }

@@ -71,6 +71,31 @@ describe("watched kinds (one table)", () => {
     assert.equal(watched("IPAllocation").routeUnchanged, true, "the binder may have cached it first");
   });
 
+  it("keeps the claims waiting for an address and the bound count as each claim's Bound condition changes, with no scan", () => {
+    const ctx = context();
+    const claim = (vm: string, rv: number, bound?: "True" | "False"): never =>
+      ({
+        metadata: { namespace: "t", name: `${vm}.ovs1`, uid: vm, resourceVersion: String(rv) },
+        spec: { vm },
+        ...(bound ? { status: { conditions: [{ type: "Bound", status: bound }] } } : {}),
+      }) as never;
+    const claims = ctx.view.caches.claims;
+    claims.upsert(claim("a", 1));
+    claims.upsert(claim("b", 1, "False"));
+    claims.upsert(claim("c", 1, "True"));
+    assert.deepEqual(ctx.view.claimCounts(), { bound: 1, unbound: 2 });
+    const freed = {
+      metadata: { name: "pa.10-0-0-9" },
+      spec: { pool: "pa", address: "10.0.0.9", claimRef: { namespace: "t", name: "z.ovs1" } },
+    };
+    assert.deepEqual(route(ctx, "IPAllocation", "DELETED", freed).sort(), ["pool/pa", "vm/t/a", "vm/t/b"]);
+    claims.upsert(claim("a", 2, "True")); // a bind's status write
+    claims.upsert(claim("c", 2, "False")); // lost its address
+    claims.remove(claim("b", 2, "False"));
+    assert.deepEqual(ctx.view.claimCounts(), { bound: 1, unbound: 1 });
+    assert.deepEqual(route(ctx, "IPAllocation", "DELETED", freed).sort(), ["pool/pa", "vm/t/c"]);
+  });
+
   it("routes a NAD to the pools serving its network, and a namespace to its VMs", () => {
     const ctx = context();
     ctx.view.caches.pools.upsert({

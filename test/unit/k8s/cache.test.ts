@@ -87,6 +87,29 @@ describe("ObjectCache", () => {
     );
   });
 
+  it("counts an index value's objects as by() lists them, through upsert, a value moved, remove and replace", () => {
+    const c = new ObjectCache<Obj>().index("vm", o => o.spec?.vm);
+    const agree = (value: string, n: number): void => {
+      assert.equal(c.count("vm", value), n, `count of ${value}`);
+      assert.equal(c.by("vm", value).length, n, `by of ${value}`);
+    };
+    agree("x", 0);
+    c.upsert(obj("a", 1, "x"));
+    agree("x", 1);
+    c.upsert(obj("b", 1, "x"));
+    c.upsert(obj("b", 2, "x")); // the same key again counts once
+    agree("x", 2);
+    c.upsert(obj("b", 3, "y")); // moved to another value
+    agree("x", 1);
+    agree("y", 1);
+    c.remove(obj("a", 4, "x"));
+    agree("x", 0);
+    c.replace([obj("c", 5, "y"), obj("d", 5, "y"), obj("e", 5, "z")]);
+    agree("y", 2);
+    agree("z", 1);
+    assert.equal(c.count("nope", "y"), 0, "no such index");
+  });
+
   it("keeps across a List what is newer than the List: an object created after it, a newer copy", () => {
     const c = new ObjectCache<Obj>().index("vm", o => o.spec?.vm);
     c.upsert(obj("old", 5, "a"));
