@@ -1,7 +1,7 @@
 // Scale benchmark: N VMs (default 1,000) waiting while the operator is down; the operator starts
 // and binds them all. Compared in the same run with the API server's own ceiling: the same writes
-// the operator made (counted from its vmnet_api_writes_total metric), replayed at the same client
-// concurrency. Also reports the operator's RSS and heap once everything is cached.
+// the operator made (counted from its vmnet_api_writes_total metric), replayed with the operator's
+// own bodies (replay.ts) at the same client concurrency. Also reports the operator's RSS and heap once everything is cached.
 import { KubeClient, KubeObject } from "../../capabilities/k8s/client";
 import { Kinds } from "../../capabilities/k8s/kinds";
 import { freePort, type OperatorProcess, startOperator } from "../../hack/operator-process";
@@ -9,6 +9,10 @@ import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
 import { apiCounts, Counts, countsDelta, profileWindow } from "./apiserver";
 import { bindCpu, cpuDelta, CpuSplit, measured } from "./cpu";
 import { Inspector } from "./inspector";
+import { readTemplates, REPLAY_CIDR, REPLAY_NS, replayVms, replayWrites } from "./replay";
+
+/** The scale run's namespace; its pool is pool-bench-scale, 10.220.0.0/16 (the replay moves names and addresses from these). */
+const SCALE_NS = "bench-scale";
 
 export interface ScaleResult {
   vms: number;
@@ -126,73 +130,6 @@ async function network(client: KubeClient, ns: string, cidr: string): Promise<vo
   await client.apply(Kinds.IPPool, { metadata: { name: `pool-${ns}` }, spec: { cidr, networks: [`${ns}/vlan100`] } });
 }
 
-const REPLAY_NS = "bench-ceiling";
-
-/** The replay's namespace, network, pool and VMs: made before its timed (and CPU-measured) window. */
-async function prepareReplay(client: KubeClient, vms: number): Promise<void> {
-  await network(client, REPLAY_NS, "10.230.0.0/16");
-  const names = Array.from({ length: vms }, (_, i) => `r-${i}`);
-  await pool(names, 32, name => client.create(Kinds.VirtualMachine, vmManifest(REPLAY_NS, name, [{ name: "default" }])));
-}
-
-/** Replays `writes` (verb and kind as counted by the operator) on throwaway objects (see prepareReplay). */
-async function replay(client: KubeClient, writes: Record<string, number>, vms: number, concurrency: number): Promise<number> {
-  const ns = REPLAY_NS;
-  const ops: (() => Promise<unknown>)[] = [];
-  const count = (key: string): number => writes[key] ?? 0;
-  const claim = (i: number): KubeObject => ({
-    metadata: { name: `r-${i % vms}.ovs1`, namespace: ns, labels: { "vmnet.io/vm": `r-${i % vms}` } },
-    spec: { vm: `r-${i % vms}`, interface: "ovs1", network: `${ns}/vlan100`, pool: `pool-${ns}`, pools: [`pool-${ns}`] },
-  });
-  // Creates beyond one per VM were attempts that met AlreadyExists: replay those as applies.
-  for (let i = 0; i < count("create IPClaim"); i++)
-    ops.push(() => (i < vms ? client.create(Kinds.IPClaim, claim(i)) : client.apply(Kinds.IPClaim, claim(i))));
-  const t0 = Date.now();
-  await pool(ops.splice(0), concurrency, op => op()); // claims first: status patches need them
-  for (let i = 0; i < count("apply IPClaim"); i++) ops.push(() => client.apply(Kinds.IPClaim, claim(i)));
-  for (let i = 0; i < count("create IPAllocation"); i++) {
-    const addr = `10.230.${Math.floor(i / 250)}.${(i % 250) + 2}`;
-    ops.push(() =>
-      client.create(Kinds.IPAllocation, {
-        metadata: { name: `pool-${ns}.${addr.replace(/\./g, "-")}` },
-        spec: { pool: `pool-${ns}`, address: addr, claimRef: { namespace: ns, name: `r-${i % vms}.ovs1` } },
-      }),
-    );
-  }
-  for (let i = 0; i < count("patch-status IPClaim"); i++) {
-    ops.push(() =>
-      client.mergePatch(
-        Kinds.IPClaim,
-        `r-${i % vms}.ovs1`,
-        ns,
-        { status: { addresses: [`10.230.0.${i % 250}/16`], mac: "02:00:00:00:00:01" } },
-        "status",
-      ),
-    );
-  }
-  for (let i = 0; i < count("patch VirtualMachine"); i++) {
-    ops.push(() =>
-      client.jsonPatch(Kinds.VirtualMachine, `r-${i % vms}`, ns, [{ op: "add", path: "/metadata/finalizers", value: ["vmnet.io/bench"] }]),
-    );
-  }
-  for (let i = 0; i < count("create Event"); i++) {
-    ops.push(() =>
-      client.create(Kinds.Event, {
-        metadata: { name: `r-${i}.${Date.now()}`, namespace: ns },
-        involvedObject: { kind: "VirtualMachine", name: `r-${i % vms}`, namespace: ns },
-        reason: "Bound",
-        message: "bench",
-        type: "Normal",
-      }),
-    );
-  }
-  for (let i = 0; i < count("patch-status IPPool"); i++) {
-    ops.push(() => client.mergePatch(Kinds.IPPool, `pool-${ns}`, undefined, { status: { allocated: i } }, "status"));
-  }
-  await pool(ops, concurrency, op => op());
-  return (Date.now() - t0) / 1000;
-}
-
 /** The VMs (one pool-backed NIC each), created while the operator is down. */
 async function createVms(client: KubeClient, ns: string, opts: { vms: number; log: (s: string) => void }): Promise<void> {
   const names = Array.from({ length: opts.vms }, (_, i) => `vm-${i}`);
@@ -299,7 +236,7 @@ export async function benchScale(opts: {
   apiServer?: ApiServerProbe;
 }): Promise<ScaleResult> {
   const client = await KubeClient.fromDefault(64);
-  const ns = "bench-scale";
+  const ns = SCALE_NS;
   await network(client, ns, "10.220.0.0/16");
   opts.log("operator baseline: heap after GC with no VM");
   const base = await baselineMemory();
@@ -390,10 +327,14 @@ async function ceilingRun(
   writes: Record<string, number>,
   opts: { vms: number; concurrency: number; controlPlaneDir?: string; apiServer?: ApiServerProbe; profileDir?: string },
 ): Promise<{ seconds: number; cpu: CpuSplit; requests: Counts; profiles: string[] }> {
-  await prepareReplay(client, opts.vms);
+  const templates = await readTemplates(client, SCALE_NS);
+  await network(client, REPLAY_NS, REPLAY_CIDR);
+  const vmUids = await replayVms(client, templates, (ns, name) => vmManifest(ns, name, [{ name: "default" }]), pool);
   const before = await requestCounts(opts.apiServer);
   const profile = profileApiServer(opts.apiServer, opts.profileDir, `replay-${opts.vms}`);
-  const { result: seconds, cpu } = await measured(opts.controlPlaneDir, () => replay(client, writes, opts.vms, opts.concurrency));
+  const { result: seconds, cpu } = await measured(opts.controlPlaneDir, () =>
+    replayWrites(client, writes, templates, vmUids, opts.concurrency, pool),
+  );
   const requests = countsDelta(before, await requestCounts(opts.apiServer));
   return { seconds, cpu, requests, profiles: await profile.stop() };
 }
