@@ -294,7 +294,6 @@ function familyOf(address: string): 4 | 6 {
   }
 }
 
-/** The address the claim holds in the allocator, else a fresh pick (the requested one if free). */
 /** The address held for the claim (`held`, from #heldAddress), else a fresh pick honouring the request. */
 function pick(
   allocator: PoolAllocator,
