@@ -8,6 +8,7 @@ import { Kinds } from "../../capabilities/k8s/kinds";
 import { freePort, startOperator } from "../../hack/operator-process";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
 import { KUBEVIRT_USER } from "../kubevirt-sim/identity";
+import { operatorCpu } from "./cpu";
 import { Inspector } from "./inspector";
 
 export interface LatencyResult {
@@ -21,6 +22,13 @@ export interface LatencyResult {
   /** The highest rate of the search steps with p99 <= MAX_RATE_P99_MS and no error (0: none). */
   maxRate?: number;
   maxRateP99?: number;
+  /**
+   * CPU milliseconds per request over the constant-rate window: the operator's (its metrics) and
+   * this process's, the load generator's, which shares the cores with the server it measures.
+   */
+  cpuMsPerRequest: { operator: number; loadGenerator: number };
+  /** The operator's CPU seconds per second of that window (1 = one core busy). */
+  operatorBusy: number;
 }
 
 /** The latency bound of the highest-rate search. */
@@ -150,7 +158,8 @@ export async function benchAdmission(opts: AdmissionBenchOptions): Promise<Laten
       ["/validate/bench (VirtualMachine)", vmReview],
       ["/mutate/bench (virt-launcher Pod)", podReview],
     ] as const) {
-      results.push(await measurePath(`https://localhost:${op.port}${path.split(" ")[0]}`, path, body, agent, inspector, opts));
+      const url = `https://localhost:${op.port}${path.split(" ")[0]}`;
+      results.push(await measurePath(url, path, body, agent, { inspector, metricsPort: op.metricsPort }, opts));
     }
     await agent.close();
     inspector?.close();
@@ -207,14 +216,17 @@ async function measurePath(
   path: string,
   body: string,
   agent: Agent,
-  inspector: Inspector | undefined,
+  operator: { inspector: Inspector | undefined; metricsPort: number },
   opts: AdmissionBenchOptions,
 ): Promise<LatencyResult> {
+  const { inspector } = operator;
   await constantRate(url, body, 50, 2, agent); // warm-up: JIT, TLS sessions
   opts.log(`${path}: ${opts.rate}/s for ${opts.seconds} s`);
   const name = path.split(" ")[0].split("/")[1];
   await inspector?.startCpuProfile();
+  const cpu = await cpuWindow(operator.metricsPort);
   const { latencies, errors } = await constantRate(url, body, opts.rate, opts.seconds, agent);
+  const used = await cpu.end(latencies.length);
   if (inspector) await inspector.stopCpuProfile(`${opts.profileDir}/admission-${opts.label ?? "direct"}-${name}-${opts.rate}.cpuprofile`);
   latencies.sort((a, b) => a - b);
   const result: LatencyResult = {
@@ -225,9 +237,29 @@ async function measurePath(
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: latencies[latencies.length - 1],
+    ...used,
   };
   if (opts.searchSeconds) Object.assign(result, await highestRate(url, body, agent, opts.searchSeconds, opts.log));
   return result;
+}
+
+/** CPU of the operator and of this process from now until end(). */
+async function cpuWindow(metricsPort: number): Promise<{ end(requests: number): Promise<Pick<LatencyResult, "cpuMsPerRequest" | "operatorBusy">> }> {
+  const t0 = performance.now();
+  const op0 = await operatorCpu(metricsPort);
+  const self0 = process.cpuUsage();
+  return {
+    async end(requests) {
+      const self = process.cpuUsage(self0);
+      const op = (await operatorCpu(metricsPort)) - op0;
+      const seconds = (performance.now() - t0) / 1000;
+      const perRequest = (s: number): number => (s * 1000) / Math.max(1, requests);
+      return {
+        cpuMsPerRequest: { operator: perRequest(op), loadGenerator: perRequest((self.user + self.system) / 1e6) },
+        operatorBusy: op / seconds,
+      };
+    },
+  };
 }
 
 /** Steps up the rate until p99 passes MAX_RATE_P99_MS or a request fails; the last rate that held. */

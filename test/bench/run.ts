@@ -118,6 +118,10 @@ async function admissionRun(profileDir: string | undefined, title: string, env: 
       `${r.path}: ${r.requests} requests, ${r.errors} errors, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms`,
     );
   for (const r of lat)
+    console.log(
+      `${r.path}: CPU per request at ${rate}/s: operator ${r.cpuMsPerRequest.operator.toFixed(2)} ms, load generator ${r.cpuMsPerRequest.loadGenerator.toFixed(2)} ms (operator busy ${(r.operatorBusy * 100).toFixed(0)}% of a core)`,
+    );
+  for (const r of lat)
     if (r.maxRate !== undefined)
       console.log(
         `${r.path}: highest rate with p99 <= ${MAX_RATE_P99_MS} ms: ${r.maxRate}/s (p99 ${r.maxRateP99?.toFixed(2)} ms; steps of ${searchSeconds} s)`,
