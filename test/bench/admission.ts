@@ -29,7 +29,11 @@ export interface LatencyResult {
   cpuMsPerRequest: { operator: number; loadGenerator: number };
   /** The operator's CPU seconds per second of that window (1 = one core busy). */
   operatorBusy: number;
+  /** The same, idle (no request) for IDLE_SECONDS just before the window: its own background work. */
+  operatorIdleBusy: number;
 }
+
+const IDLE_SECONDS = 2;
 
 /** The latency bound of the highest-rate search. */
 export const MAX_RATE_P99_MS = 25;
@@ -223,6 +227,9 @@ async function measurePath(
   await constantRate(url, body, 50, 2, agent); // warm-up: JIT, TLS sessions
   opts.log(`${path}: ${opts.rate}/s for ${opts.seconds} s`);
   const name = path.split(" ")[0].split("/")[1];
+  const idle = await cpuWindow(operator.metricsPort);
+  await new Promise(r => setTimeout(r, IDLE_SECONDS * 1000));
+  const operatorIdleBusy = (await idle.end(0)).operatorBusy;
   await inspector?.startCpuProfile();
   const cpu = await cpuWindow(operator.metricsPort);
   const { latencies, errors } = await constantRate(url, body, opts.rate, opts.seconds, agent);
@@ -238,6 +245,7 @@ async function measurePath(
     p99: percentile(latencies, 99),
     max: latencies[latencies.length - 1],
     ...used,
+    operatorIdleBusy,
   };
   if (opts.searchSeconds) Object.assign(result, await highestRate(url, body, agent, opts.searchSeconds, opts.log));
   return result;

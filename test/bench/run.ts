@@ -119,7 +119,7 @@ async function admissionRun(profileDir: string | undefined, title: string, env: 
     );
   for (const r of lat)
     console.log(
-      `${r.path}: CPU per request at ${rate}/s: operator ${r.cpuMsPerRequest.operator.toFixed(2)} ms, load generator ${r.cpuMsPerRequest.loadGenerator.toFixed(2)} ms (operator busy ${(r.operatorBusy * 100).toFixed(0)}% of a core)`,
+      `${r.path}: CPU per request at ${rate}/s: operator ${r.cpuMsPerRequest.operator.toFixed(2)} ms, load generator ${r.cpuMsPerRequest.loadGenerator.toFixed(2)} ms (operator busy ${(r.operatorBusy * 100).toFixed(0)}% of a core; idle just before: ${(r.operatorIdleBusy * 100).toFixed(1)}%)`,
     );
   for (const r of lat)
     if (r.maxRate !== undefined)
