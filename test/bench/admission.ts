@@ -8,7 +8,7 @@ import { Kinds } from "../../capabilities/k8s/kinds";
 import { freePort, startOperator } from "../../hack/operator-process";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
 import { KUBEVIRT_USER } from "../kubevirt-sim/identity";
-import { operatorCpu } from "./cpu";
+import { controlPlaneCpu, cpuDelta, CpuSplit, operatorCpu } from "./cpu";
 import { Inspector } from "./inspector";
 
 export interface LatencyResult {
@@ -31,6 +31,10 @@ export interface LatencyResult {
   operatorBusy: number;
   /** The same, idle (no request) for IDLE_SECONDS just before the window: its own background work. */
   operatorIdleBusy: number;
+  /** CPU seconds of the control plane's processes during the window (the machine's other load). */
+  controlPlane: CpuSplit;
+  /** Seconds waited before the window for the control plane to settle (see settle()). */
+  settledAfter: number;
 }
 
 const IDLE_SECONDS = 2;
@@ -120,6 +124,8 @@ export interface AdmissionBenchOptions {
   env?: Record<string, string>;
   /** Distinguishes the profile files of several runs. */
   label?: string;
+  /** The control plane's directory (its pids), to read its CPU and wait for it to settle. */
+  controlPlaneDir?: string;
 }
 
 export async function benchAdmission(opts: AdmissionBenchOptions): Promise<LatencyResult[]> {
@@ -227,13 +233,16 @@ async function measurePath(
   await constantRate(url, body, 50, 2, agent); // warm-up: JIT, TLS sessions
   opts.log(`${path}: ${opts.rate}/s for ${opts.seconds} s`);
   const name = path.split(" ")[0].split("/")[1];
+  const settledAfter = await settle(opts.controlPlaneDir);
   const idle = await cpuWindow(operator.metricsPort);
   await new Promise(r => setTimeout(r, IDLE_SECONDS * 1000));
   const operatorIdleBusy = (await idle.end(0)).operatorBusy;
   await inspector?.startCpuProfile();
   const cpu = await cpuWindow(operator.metricsPort);
+  const plane = controlPlaneCpu(opts.controlPlaneDir);
   const { latencies, errors } = await constantRate(url, body, opts.rate, opts.seconds, agent);
   const used = await cpu.end(latencies.length);
+  const controlPlane = cpuDelta(plane, controlPlaneCpu(opts.controlPlaneDir));
   if (inspector) await inspector.stopCpuProfile(`${opts.profileDir}/admission-${opts.label ?? "direct"}-${name}-${opts.rate}.cpuprofile`);
   latencies.sort((a, b) => a - b);
   const result: LatencyResult = {
@@ -246,9 +255,32 @@ async function measurePath(
     max: latencies[latencies.length - 1],
     ...used,
     operatorIdleBusy,
+    controlPlane,
+    settledAfter,
   };
   if (opts.searchSeconds) Object.assign(result, await highestRate(url, body, agent, opts.searchSeconds, opts.log));
   return result;
+}
+
+/** The control plane may use at most this share of a core before a window (its start-up syncs used more). */
+const SETTLED_CORES = 0.15;
+const SETTLE_MAX_SECONDS = 60;
+
+/**
+ * Waits until the control plane's processes together use less than SETTLED_CORES over a second
+ * (at most SETTLE_MAX_SECONDS): just after start the controller manager's and API server's own
+ * start-up work shares the two cores with the first window. Returns the seconds waited.
+ */
+async function settle(dir: string | undefined): Promise<number> {
+  if (!dir) return 0;
+  const t0 = performance.now();
+  for (;;) {
+    const before = controlPlaneCpu(dir);
+    await new Promise(r => setTimeout(r, 1000));
+    const used = Object.values(cpuDelta(before, controlPlaneCpu(dir))).reduce((a, b) => a + b, 0);
+    const waited = (performance.now() - t0) / 1000;
+    if (used < SETTLED_CORES || waited >= SETTLE_MAX_SECONDS) return waited;
+  }
 }
 
 /** CPU of the operator and of this process from now until end(). */
