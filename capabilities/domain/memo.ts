@@ -12,6 +12,7 @@ export class TextMemo<V> {
   ) {}
 
   get(text: string, compute: (text: string) => V): V {
+    if (underMutationTesting()) return compute(text);
     if (this.#values.has(text)) return this.#values.get(text) as V;
     const value = compute(text);
     if (text.length > this.maxKeyChars) return value;
@@ -23,4 +24,13 @@ export class TextMemo<V> {
   get size(): number {
     return this.#values.size;
   }
+}
+
+/**
+ * Stryker switches mutants inside one loaded program (its global __stryker__ names the active
+ * one), so a memo would carry a result computed under one mutant into the runs of the next (a
+ * mutant of ipam's parser hidden, or a later one "killed" by a stale value): no memo then.
+ */
+function underMutationTesting(): boolean {
+  return (globalThis as { __stryker__?: unknown }).__stryker__ !== undefined;
 }
