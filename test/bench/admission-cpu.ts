@@ -26,9 +26,16 @@ const boundClaim = {
 
 /** The bench's cluster as the rules see it: one pool on one OVS NAD, the bench VM's claim bound. */
 function view(): AdmissionView {
-  const pools = [{ metadata: { name: "bench-admission" }, spec: { cidr: "10.240.0.0/24", gateway: "10.240.0.1", networks: [`${ns}/vlan100`] } }];
+  const pools = [
+    { metadata: { name: "bench-admission" }, spec: { cidr: "10.240.0.0/24", gateway: "10.240.0.1", networks: [`${ns}/vlan100`] } },
+  ];
   const base = snapshot({ pools, nads: [nad(ns, "vlan100", OVS_STATIC_CONFIG("vlan100"))], namespaces: { [ns]: {} } });
-  return { ...base, pools: () => pools, claimsOfVm: (n, vm) => (n === ns && vm === "web" ? [boundClaim] : []), macHolders: () => [] } as AdmissionView;
+  return {
+    ...base,
+    pools: () => pools,
+    claimsOfVm: (n, vm) => (n === ns && vm === "web" ? [boundClaim] : []),
+    macHolders: () => [],
+  } as AdmissionView;
 }
 
 function reviewText(kind: AdmissionRequest["kind"], resource: string, object: unknown, username: string): string {
@@ -54,7 +61,15 @@ async function main(): Promise<void> {
   const v = view();
   const port: AdmissionPort = { view: async () => v, refreshPools: async () => {}, bindNow: async () => {} };
   const direct = directAdmission([admissionCapability(port)], { uuid: "vmnet-operator", ignoredNamespaces: [] });
-  const vm = vmManifest(ns, "web", [{ name: "default", ports: [{ port: 80 }] }, { name: "ovs1", network: "vlan100" }], {});
+  const vm = vmManifest(
+    ns,
+    "web",
+    [
+      { name: "default", ports: [{ port: 80 }] },
+      { name: "ovs1", network: "vlan100" },
+    ],
+    {},
+  );
   const vmText = reviewText(
     { group: "kubevirt.io", version: "v1", kind: "VirtualMachine" },
     "virtualmachines",
@@ -85,7 +100,8 @@ async function main(): Promise<void> {
       return direct(which, verdict.review!.request as AdmissionRequest);
     };
     const answer = JSON.parse(await once()) as { response: { allowed: boolean; patch?: string } };
-    if (!answer.response.allowed || (which === "mutate" && !answer.response.patch)) throw new Error(`${name}: unexpected answer ${JSON.stringify(answer)}`);
+    if (!answer.response.allowed || (which === "mutate" && !answer.response.patch))
+      throw new Error(`${name}: unexpected answer ${JSON.stringify(answer)}`);
     for (let i = 0; i < reviews; i++) await once(); // warm-up (JIT)
     const figures: number[] = [];
     for (let r = 0; r < arg("rounds", 5); r++) {

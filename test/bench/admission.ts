@@ -288,7 +288,9 @@ async function settle(dir: string | undefined): Promise<number> {
 }
 
 /** CPU of the operator and of this process from now until end(). */
-async function cpuWindow(metricsPort: number): Promise<{ end(requests: number): Promise<Pick<LatencyResult, "cpuMsPerRequest" | "operatorBusy">> }> {
+async function cpuWindow(
+  metricsPort: number,
+): Promise<{ end(requests: number): Promise<Pick<LatencyResult, "cpuMsPerRequest" | "operatorBusy">> }> {
   const t0 = performance.now();
   const op0 = await operatorCpu(metricsPort);
   const self0 = process.cpuUsage();

@@ -99,7 +99,13 @@ async function admission(profileDir: string | undefined, controlPlaneDir: string
   // --compare-pepr: first every review through Pepr's server (VMNET_DIRECT_ADMISSION=false, the
   // path before the front server answered them itself), then as configured; same run, same cluster.
   if (process.argv.includes("--compare-pepr"))
-    await admissionRun(profileDir, "through Pepr (VMNET_DIRECT_ADMISSION=false)", { VMNET_DIRECT_ADMISSION: "false" }, "pepr", controlPlaneDir);
+    await admissionRun(
+      profileDir,
+      "through Pepr (VMNET_DIRECT_ADMISSION=false)",
+      { VMNET_DIRECT_ADMISSION: "false" },
+      "pepr",
+      controlPlaneDir,
+    );
   await admissionRun(profileDir, "", {}, "direct", controlPlaneDir);
 }
 

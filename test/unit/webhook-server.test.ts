@@ -59,7 +59,14 @@ function get(port: number, agent?: https.Agent): Promise<Answer> {
 function post(port: number, urlPath: string, body: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: "127.0.0.1", port, path: urlPath, method: "POST", rejectUnauthorized: false, headers: { "content-type": "application/json" } },
+      {
+        host: "127.0.0.1",
+        port,
+        path: urlPath,
+        method: "POST",
+        rejectUnauthorized: false,
+        headers: { "content-type": "application/json" },
+      },
       res => {
         let text = "";
         res.on("data", (c: Buffer) => (text += c.toString()));

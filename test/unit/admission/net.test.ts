@@ -167,7 +167,11 @@ describe("domain/json", () => {
       }
       return text.length - 1;
     };
-    const text = fc.oneof(fc.json(), fc.stringMatching(/^[\\"ab]{0,12}$/).map(t => `"${t}`), fc.string().map(t => `"${t}`));
+    const text = fc.oneof(
+      fc.json(),
+      fc.stringMatching(/^[\\"ab]{0,12}$/).map(t => `"${t}`),
+      fc.string().map(t => `"${t}`),
+    );
     fc.assert(
       fc.property(text, t => {
         for (let i = t.indexOf('"'); i >= 0; i = t.indexOf('"', i + 1)) assert.equal(stringEnd(t, i), reference(t, i), `${t} at ${i}`);
