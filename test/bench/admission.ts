@@ -1,6 +1,7 @@
 // Admission latency at the webhook: AdmissionReviews sent over TLS on loopback at a fixed rate
 // (default 200/s) to the operator's Pepr server, for VM validation and launcher-pod mutation.
 import crypto from "node:crypto";
+import fs from "node:fs";
 import { Agent } from "undici";
 import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeClient } from "../../capabilities/k8s/client";
@@ -176,6 +177,8 @@ export async function benchAdmission(opts: AdmissionBenchOptions): Promise<Laten
     inspector?.close();
     return results;
   } finally {
+    // VMNET_BENCH_OPERATOR_LOG=file keeps the operator's output (with VMNET_OPERATOR_NODE_ARGS=--trace-gc: its GC pauses).
+    if (process.env.VMNET_BENCH_OPERATOR_LOG) fs.writeFileSync(process.env.VMNET_BENCH_OPERATOR_LOG, op.output());
     await op.stop();
     await client.close();
   }
