@@ -180,9 +180,12 @@ function exponentError(s: string, at: number): number {
 
 /** The index of the closing quote of the JSON string that opens at `start` (the text's last index if none). */
 export function stringEnd(text: string, start: number): number {
-  for (let i = start + 1; i < text.length; i++) {
-    if (text[i] === "\\") i++;
-    else if (text[i] === '"') return i;
+  // indexOf scans natively (the gate runs this over every string of every review): a quote ends
+  // the string when an even number of backslashes precedes it (the opening quote stops the count).
+  for (let i = text.indexOf('"', start + 1); i >= 0; i = text.indexOf('"', i + 1)) {
+    let slashes = 0;
+    while (text.charCodeAt(i - 1 - slashes) === 0x5c /* \\ */) slashes++;
+    if (slashes % 2 === 0) return i;
   }
   return text.length - 1;
 }

@@ -3,11 +3,22 @@
 // unique across all of them, whichever NAD and pool a NIC came through. Pure.
 import { isRecord } from "./findings";
 import { parseJson } from "./json";
+import { TextMemo } from "./memo";
 import { pluginsOf } from "./nad-readiness";
 import type { AdmissionSnapshot, IPPoolLike } from "./snapshot";
 
+/**
+ * Domains by config text: pool conflicts ask for the domain of every pool's NADs on every NIC of
+ * every review, and each ask parsed the NAD's JSON. A CNI config of a NAD is a few hundred bytes.
+ */
+const domainMemo = new TextMemo<string | undefined>(256, 8 * 1024);
+
 /** "ovs:br1:vlan100" for an ovs NAD, undefined when the config names no bridge we can compare. */
 export function l2Domain(config: unknown): string | undefined {
+  return typeof config === "string" ? domainMemo.get(config, domainOfConfig) : domainOfConfig(config);
+}
+
+function domainOfConfig(config: unknown): string | undefined {
   const parsed = typeof config === "string" ? parseJson(config) : { ok: true as const, value: config };
   if (!parsed.ok || !isRecord(parsed.value)) return undefined;
   const main = pluginsOf(parsed.value).find(p => p.type === "ovs");

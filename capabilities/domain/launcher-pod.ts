@@ -11,6 +11,7 @@ import type { NetworkSelectionElement } from "../api/external/multus";
 import type { Spec as ClaimSpec, StatusObject as ClaimStatus } from "../api/ipclaim-v1alpha1";
 import { isRecord } from "./findings";
 import { parseJson } from "./json";
+import { TextMemo } from "./memo";
 import { isClaimBound } from "./claims";
 
 export const LAUNCHER_LABEL = "kubevirt.io";
@@ -69,6 +70,13 @@ export { isClaimBound };
  * sha256 of the VM network's name (which equals its interface's name).
  */
 export function launcherInterfaceName(vmNetworkName: string): string {
+  return hashedNames.get(vmNetworkName, hashedName);
+}
+
+/** The renderer hashes every claim's interface name per element of every launcher pod: kept per name. */
+const hashedNames = new TextMemo<string>(4096, 253);
+
+function hashedName(vmNetworkName: string): string {
   return `pod${createHash("sha256").update(vmNetworkName).digest("hex").slice(0, 11)}`;
 }
 

@@ -4,38 +4,40 @@
 // ipam's reason, and adds the span arithmetic the rules compare pools with. Pure.
 import { IPFamily, formatCIDR, formatIP, parseCIDR as parseCIDRText, parseIP as parseIPText } from "../ipam/address";
 import { InvalidAddressError } from "../ipam/errors";
+import { TextMemo } from "./memo";
 
 export type Family = IPFamily;
 
+// Read-only: readIP and readCIDR hand the same (frozen) object to every caller (see the memos).
 export interface IP {
-  family: Family;
-  value: bigint;
+  readonly family: Family;
+  readonly value: bigint;
   /** Canonical text: dotted quad, or RFC 5952 compressed lowercase IPv6. */
-  text: string;
+  readonly text: string;
 }
 
 export interface Span {
-  family: Family;
-  first: bigint;
-  last: bigint;
+  readonly family: Family;
+  readonly first: bigint;
+  readonly last: bigint;
 }
 
 export interface CIDR extends Span {
-  prefix: number;
+  readonly prefix: number;
   /** Canonical text of the network, e.g. 10.100.0.0/24. */
-  text: string;
+  readonly text: string;
 }
 
 /** Why a text is not what was asked for: ipam's reason (phrased to follow the value) and its fix, when there is one. */
 export interface AddressProblem {
-  error: string;
-  fix?: string;
+  readonly error: string;
+  readonly fix?: string;
 }
 
 /** Reads a bare IPv4 or IPv6 address by ipam's rules, or says why it is not one. */
 export function readIP(text: unknown): IP | AddressProblem {
   if (typeof text !== "string") return { error: "is not an IP address (not a string)" };
-  return attempt(() => {
+  return memoized(ipMemo, text, () => {
     const { family, value } = parseIPText(text);
     return { family, value, text: formatIP(family, value) };
   });
@@ -44,7 +46,7 @@ export function readIP(text: unknown): IP | AddressProblem {
 /** Reads "address/prefix" by ipam's rules (host bits must be zero), or says why it is not one. */
 export function readCIDR(text: unknown): CIDR | AddressProblem {
   if (typeof text !== "string") return { error: "is not a CIDR (not a string)" };
-  return attempt(() => {
+  return memoized(cidrMemo, text, () => {
     const c = parseCIDRText(text);
     return { family: c.family, first: c.base, last: c.last, prefix: c.prefix, text: formatCIDR(c.family, c.base, c.prefix) };
   });
@@ -91,6 +93,25 @@ export function overlaps(a: Span, b: Span): boolean {
 
 export function familyName(family: Family): string {
   return family === 4 ? "IPv4" : "IPv6";
+}
+
+// Memos of readIP and readCIDR by text. The rules read every pool's CIDR for every NIC of every
+// review (pool conflicts, family checks, MAC scopes), and ipam's parser (the ip-address library)
+// was 6% of a VM review's CPU at 200/s. The result is frozen: every caller gets the same object.
+// No address or CIDR text ipam accepts is longer than its 64-character limit plus "/128".
+/** Entries per memo: far more CIDRs and gateways than a cluster has pools. */
+export const MEMO_ENTRIES = 4096;
+const MEMO_KEY_CHARS = 72;
+const ipMemo = new TextMemo<IP | AddressProblem>(MEMO_ENTRIES, MEMO_KEY_CHARS);
+const cidrMemo = new TextMemo<CIDR | AddressProblem>(MEMO_ENTRIES, MEMO_KEY_CHARS);
+
+function memoized<T extends object>(memo: TextMemo<T | AddressProblem>, text: string, parse: () => T): T | AddressProblem {
+  return memo.get(text, () => Object.freeze(attempt(parse)));
+}
+
+/** Entries held by the memos (for tests of the bound). */
+export function memoSizes(): { ip: number; cidr: number } {
+  return { ip: ipMemo.size, cidr: cidrMemo.size };
 }
 
 function attempt<T>(parse: () => T): T | AddressProblem {

@@ -1,6 +1,7 @@
 // Admission latency at the webhook: AdmissionReviews sent over TLS on loopback at a fixed rate
 // (default 200/s) to the operator's Pepr server, for VM validation and launcher-pod mutation.
 import crypto from "node:crypto";
+import fs from "node:fs";
 import { Agent } from "undici";
 import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { KubeClient } from "../../capabilities/k8s/client";
@@ -8,6 +9,7 @@ import { Kinds } from "../../capabilities/k8s/kinds";
 import { freePort, startOperator } from "../../hack/operator-process";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
 import { KUBEVIRT_USER } from "../kubevirt-sim/identity";
+import { controlPlaneCpu, cpuDelta, CpuSplit, operatorCpu } from "./cpu";
 import { Inspector } from "./inspector";
 
 export interface LatencyResult {
@@ -21,7 +23,23 @@ export interface LatencyResult {
   /** The highest rate of the search steps with p99 <= MAX_RATE_P99_MS and no error (0: none). */
   maxRate?: number;
   maxRateP99?: number;
+  /**
+   * CPU milliseconds per request over the constant-rate window: the operator's (its metrics) and
+   * this process's, the load generator's, which shares the cores with the server it measures.
+   */
+  cpuMsPerRequest: { operator: number; loadGenerator: number };
+  /** The operator's CPU seconds per second of that window (1 = one core busy). */
+  operatorBusy: number;
+  /** The same, idle (no request) for IDLE_SECONDS just before the window: its own background work. */
+  operatorIdleBusy: number;
+  /** CPU seconds of the control plane's processes during the window (the machine's other load). */
+  controlPlane: CpuSplit;
+  /** Seconds waited before the window for the control plane to settle (see settle()). */
+  settledAfter: number;
 }
+
+const IDLE_SECONDS = 2;
+const WARM_SECONDS = 3;
 
 /** The latency bound of the highest-rate search. */
 export const MAX_RATE_P99_MS = 25;
@@ -108,6 +126,8 @@ export interface AdmissionBenchOptions {
   env?: Record<string, string>;
   /** Distinguishes the profile files of several runs. */
   label?: string;
+  /** The control plane's directory (its pids), to read its CPU and wait for it to settle. */
+  controlPlaneDir?: string;
 }
 
 export async function benchAdmission(opts: AdmissionBenchOptions): Promise<LatencyResult[]> {
@@ -150,12 +170,15 @@ export async function benchAdmission(opts: AdmissionBenchOptions): Promise<Laten
       ["/validate/bench (VirtualMachine)", vmReview],
       ["/mutate/bench (virt-launcher Pod)", podReview],
     ] as const) {
-      results.push(await measurePath(`https://localhost:${op.port}${path.split(" ")[0]}`, path, body, agent, inspector, opts));
+      const url = `https://localhost:${op.port}${path.split(" ")[0]}`;
+      results.push(await measurePath(url, path, body, agent, { inspector, metricsPort: op.metricsPort }, opts));
     }
     await agent.close();
     inspector?.close();
     return results;
   } finally {
+    // VMNET_BENCH_OPERATOR_LOG=file keeps the operator's output (with VMNET_OPERATOR_NODE_ARGS=--trace-gc: its GC pauses).
+    if (process.env.VMNET_BENCH_OPERATOR_LOG) fs.writeFileSync(process.env.VMNET_BENCH_OPERATOR_LOG, op.output());
     await op.stop();
     await client.close();
   }
@@ -207,14 +230,26 @@ async function measurePath(
   path: string,
   body: string,
   agent: Agent,
-  inspector: Inspector | undefined,
+  operator: { inspector: Inspector | undefined; metricsPort: number },
   opts: AdmissionBenchOptions,
 ): Promise<LatencyResult> {
-  await constantRate(url, body, 50, 2, agent); // warm-up: JIT, TLS sessions
+  const { inspector } = operator;
+  // Warm-up: TLS sessions, and the JIT at the measured rate (with 100 reviews at 50/s the first
+  // window's p99 was several times that of the same rate measured after it, in the search).
+  await constantRate(url, body, 50, 2, agent);
+  await constantRate(url, body, opts.rate, WARM_SECONDS, agent);
   opts.log(`${path}: ${opts.rate}/s for ${opts.seconds} s`);
   const name = path.split(" ")[0].split("/")[1];
+  const settledAfter = await settle(opts.controlPlaneDir);
+  const idle = await cpuWindow(operator.metricsPort);
+  await new Promise(r => setTimeout(r, IDLE_SECONDS * 1000));
+  const operatorIdleBusy = (await idle.end(0)).operatorBusy;
   await inspector?.startCpuProfile();
+  const cpu = await cpuWindow(operator.metricsPort);
+  const plane = controlPlaneCpu(opts.controlPlaneDir);
   const { latencies, errors } = await constantRate(url, body, opts.rate, opts.seconds, agent);
+  const used = await cpu.end(latencies.length);
+  const controlPlane = cpuDelta(plane, controlPlaneCpu(opts.controlPlaneDir));
   if (inspector) await inspector.stopCpuProfile(`${opts.profileDir}/admission-${opts.label ?? "direct"}-${name}-${opts.rate}.cpuprofile`);
   latencies.sort((a, b) => a - b);
   const result: LatencyResult = {
@@ -225,9 +260,55 @@ async function measurePath(
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: latencies[latencies.length - 1],
+    ...used,
+    operatorIdleBusy,
+    controlPlane,
+    settledAfter,
   };
   if (opts.searchSeconds) Object.assign(result, await highestRate(url, body, agent, opts.searchSeconds, opts.log));
   return result;
+}
+
+/** The control plane may use at most this share of a core before a window (its start-up syncs used more). */
+const SETTLED_CORES = 0.15;
+const SETTLE_MAX_SECONDS = 60;
+
+/**
+ * Waits until the control plane's processes together use less than SETTLED_CORES over a second
+ * (at most SETTLE_MAX_SECONDS): just after start the controller manager's and API server's own
+ * start-up work shares the two cores with the first window. Returns the seconds waited.
+ */
+async function settle(dir: string | undefined): Promise<number> {
+  if (!dir) return 0;
+  const t0 = performance.now();
+  for (;;) {
+    const before = controlPlaneCpu(dir);
+    await new Promise(r => setTimeout(r, 1000));
+    const used = Object.values(cpuDelta(before, controlPlaneCpu(dir))).reduce((a, b) => a + b, 0);
+    const waited = (performance.now() - t0) / 1000;
+    if (used < SETTLED_CORES || waited >= SETTLE_MAX_SECONDS) return waited;
+  }
+}
+
+/** CPU of the operator and of this process from now until end(). */
+async function cpuWindow(
+  metricsPort: number,
+): Promise<{ end(requests: number): Promise<Pick<LatencyResult, "cpuMsPerRequest" | "operatorBusy">> }> {
+  const t0 = performance.now();
+  const op0 = await operatorCpu(metricsPort);
+  const self0 = process.cpuUsage();
+  return {
+    async end(requests) {
+      const self = process.cpuUsage(self0);
+      const op = (await operatorCpu(metricsPort)) - op0;
+      const seconds = (performance.now() - t0) / 1000;
+      const perRequest = (s: number): number => (s * 1000) / Math.max(1, requests);
+      return {
+        cpuMsPerRequest: { operator: perRequest(op), loadGenerator: perRequest((self.user + self.system) / 1e6) },
+        operatorBusy: op / seconds,
+      };
+    },
+  };
 }
 
 /** Steps up the rate until p99 passes MAX_RATE_P99_MS or a request fails; the last rate that held. */

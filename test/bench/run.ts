@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   // Profiling (on by default in a real cluster, off in our test control plane) only to profile it.
   const cp = await startLocalCluster(profileDir ? { apiServerFlags: ["--profiling=true"] } : {});
   try {
-    if (process.argv.includes("--only-admission")) return await admission(profileDir);
+    if (process.argv.includes("--only-admission")) return await admission(profileDir, cp.dir);
     const apiServer = { server: cp.server, dir: cp.dir, profileSeconds: profileDir ? arg("apiserver-profile-seconds", 3) : undefined };
     const s = await benchScale({
       vms,
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     console.log(
       `vmnet-operator is ${(wb.seconds / s.bindSeconds).toFixed(1)}x faster (first claim to all Bound), ${(wb.seconds / s.operatorSeconds).toFixed(1)}x counting its process start`,
     );
-    await admission(profileDir);
+    await admission(profileDir, cp.dir);
   } finally {
     await cp.stop();
   }
@@ -115,18 +115,30 @@ function printScale(s: ScaleResult, vms: number, concurrency: number): void {
   );
 }
 
-async function admission(profileDir: string | undefined): Promise<void> {
+async function admission(profileDir: string | undefined, controlPlaneDir: string): Promise<void> {
   // --compare-pepr: first every review through Pepr's server (VMNET_DIRECT_ADMISSION=false, the
   // path before the front server answered them itself), then as configured; same run, same cluster.
   if (process.argv.includes("--compare-pepr"))
-    await admissionRun(profileDir, "through Pepr (VMNET_DIRECT_ADMISSION=false)", { VMNET_DIRECT_ADMISSION: "false" }, "pepr");
-  await admissionRun(profileDir, "", {}, "direct");
+    await admissionRun(
+      profileDir,
+      "through Pepr (VMNET_DIRECT_ADMISSION=false)",
+      { VMNET_DIRECT_ADMISSION: "false" },
+      "pepr",
+      controlPlaneDir,
+    );
+  await admissionRun(profileDir, "", {}, "direct", controlPlaneDir);
 }
 
-async function admissionRun(profileDir: string | undefined, title: string, env: Record<string, string>, label: string): Promise<void> {
+async function admissionRun(
+  profileDir: string | undefined,
+  title: string,
+  env: Record<string, string>,
+  label: string,
+  controlPlaneDir: string,
+): Promise<void> {
   const rate = arg("rate", 200);
   const searchSeconds = arg("search-seconds", 5);
-  const lat = await benchAdmission({ rate, seconds: arg("seconds", 10), log, profileDir, searchSeconds, env, label });
+  const lat = await benchAdmission({ rate, seconds: arg("seconds", 10), log, profileDir, searchSeconds, env, label, controlPlaneDir });
   console.log(
     `\n## Admission latency at the webhook, ${rate} requests/s over TLS on loopback${title ? `, ${title}` : ""} (load average ${os
       .loadavg()
@@ -136,6 +148,10 @@ async function admissionRun(profileDir: string | undefined, title: string, env: 
   for (const r of lat)
     console.log(
       `${r.path}: ${r.requests} requests, ${r.errors} errors, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms`,
+    );
+  for (const r of lat)
+    console.log(
+      `${r.path}: CPU per request at ${rate}/s: operator ${r.cpuMsPerRequest.operator.toFixed(2)} ms, load generator ${r.cpuMsPerRequest.loadGenerator.toFixed(2)} ms (operator busy ${(r.operatorBusy * 100).toFixed(0)}% of a core; idle just before: ${(r.operatorIdleBusy * 100).toFixed(1)}%); control plane in the window: ${cpuLine(r.controlPlane)} CPU-s, after waiting ${r.settledAfter.toFixed(0)} s for it to settle`,
     );
   for (const r of lat)
     if (r.maxRate !== undefined)

@@ -56,6 +56,28 @@ function get(port: number, agent?: https.Agent): Promise<Answer> {
   });
 }
 
+function post(port: number, urlPath: string, body: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: urlPath,
+        method: "POST",
+        rejectUnauthorized: false,
+        headers: { "content-type": "application/json" },
+      },
+      res => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 async function listening(front: AdmissionServer): Promise<void> {
   if (!front.server.listening) await new Promise(r => front.server.once("listening", r));
 }
@@ -135,6 +157,17 @@ describe("admission front server lifecycle", () => {
     assert.deepEqual([a.status, a.body, a.headers.connection], [200, "slow ok", "close"]);
     const took = await drained;
     assert.ok(took >= 200 && took < 5000, `drain waited for the answer, not for its bound (${took} ms)`);
+  });
+
+  it("answers a review on the direct path with its length, not chunked (header and body in one write)", async () => {
+    pepr = await upstream(socket, (_req, res) => res.end("ok"));
+    const answer = '{"response":{"uid":"u-1","allowed":true,"status":{"message":"é"}}}';
+    front = startAdmissionServer({ port, upstream: socket, token: "tok", keyFile, certFile, direct: async () => answer });
+    await listening(front);
+    const a = await post(port, "/validate/tok", JSON.stringify({ request: { uid: "u-1", kind: { kind: "Pod" } } }));
+    assert.deepEqual([a.status, a.body, a.headers["content-type"]], [200, answer, "application/json"]);
+    assert.equal(a.headers["content-length"], String(Buffer.byteLength(answer)));
+    assert.equal(a.headers["transfer-encoding"], undefined);
   });
 
   it("cuts what is still open when the drain's bound passes", async () => {
