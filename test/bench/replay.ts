@@ -2,8 +2,9 @@
 // kinds and counts, same concurrency, same API server. "The same writes" means the same bodies:
 // the operator's claims carry labels and an ownerReference, its allocations a claimRef with the
 // claim's uid, its status patches the whole status with a resourceVersion precondition, its
-// Events client-go's aggregation fields. A replay of smaller stand-ins cost kube-apiserver about a
-// fifth less CPU per write (its profiles, 2026-12-02 evening) and so made the ceiling optimistic.
+// Events client-go's aggregation fields. A replay of smaller stand-ins cost kube-apiserver less
+// CPU (its profiles of 2026-12-02 evening: the status patch 21% less, the creates 9%), so it made
+// the ceiling optimistic.
 // The bodies are read back from the API server after the scale run and re-homed: same names in
 // another namespace, the same addresses in another /16, references pointing at the replay's own
 // objects (the garbage collector deletes a dependent whose owner uid does not exist).
