@@ -17,6 +17,8 @@ export interface LatencyResult {
   requests: number;
   errors: number;
   rate: number;
+  /** The rate the load generator really sent at (requests over the seconds it took to send them). */
+  sentPerSecond: number;
   p50: number;
   p99: number;
   max: number;
@@ -79,7 +81,7 @@ async function constantRate(
   rate: number,
   seconds: number,
   agent: Agent,
-): Promise<{ latencies: number[]; errors: number }> {
+): Promise<{ latencies: number[]; errors: number; sentPerSecond: number }> {
   const latencies: number[] = [];
   let errors = 0;
   const total = rate * seconds;
@@ -112,8 +114,11 @@ async function constantRate(
       })(),
     );
   }
+  // The rate the requests really left at: a load generator short of CPU sends late, and a rate it
+  // never reached must not be reported as one the server sustained.
+  const sentPerSecond = total / Math.max((performance.now() - started) / 1000, seconds);
   await Promise.all(inflight);
-  return { latencies, errors };
+  return { latencies, errors, sentPerSecond };
 }
 
 export interface AdmissionBenchOptions {
@@ -247,7 +252,7 @@ async function measurePath(
   await inspector?.startCpuProfile();
   const cpu = await cpuWindow(operator.metricsPort);
   const plane = controlPlaneCpu(opts.controlPlaneDir);
-  const { latencies, errors } = await constantRate(url, body, opts.rate, opts.seconds, agent);
+  const { latencies, errors, sentPerSecond } = await constantRate(url, body, opts.rate, opts.seconds, agent);
   const used = await cpu.end(latencies.length);
   const controlPlane = cpuDelta(plane, controlPlaneCpu(opts.controlPlaneDir));
   if (inspector) await inspector.stopCpuProfile(`${opts.profileDir}/admission-${opts.label ?? "direct"}-${name}-${opts.rate}.cpuprofile`);
@@ -257,6 +262,7 @@ async function measurePath(
     requests: latencies.length,
     errors,
     rate: opts.rate,
+    sentPerSecond,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: latencies[latencies.length - 1],
@@ -311,7 +317,10 @@ async function cpuWindow(
   };
 }
 
-/** Steps up the rate until p99 passes MAX_RATE_P99_MS or a request fails; the last rate that held. */
+/** A search step counts only if the load generator sent at least this share of its rate. */
+const MIN_SENT_SHARE = 0.95;
+
+/** Steps up the rate until p99 passes MAX_RATE_P99_MS, a request fails or the rate was not reached; the last rate that held. */
 async function highestRate(
   url: string,
   body: string,
@@ -321,11 +330,11 @@ async function highestRate(
 ): Promise<{ maxRate: number; maxRateP99: number }> {
   let best = { maxRate: 0, maxRateP99: 0 };
   for (const rate of SEARCH_RATES) {
-    const { latencies, errors } = await constantRate(url, body, rate, seconds, agent);
+    const { latencies, errors, sentPerSecond } = await constantRate(url, body, rate, seconds, agent);
     latencies.sort((a, b) => a - b);
     const p99 = percentile(latencies, 99);
-    log(`  ${rate}/s: p99 ${p99.toFixed(2)} ms, ${errors} errors`);
-    if (errors || p99 > MAX_RATE_P99_MS) break;
+    log(`  ${rate}/s (sent at ${sentPerSecond.toFixed(0)}/s): p99 ${p99.toFixed(2)} ms, ${errors} errors`);
+    if (errors || p99 > MAX_RATE_P99_MS || sentPerSecond < MIN_SENT_SHARE * rate) break;
     best = { maxRate: rate, maxRateP99: p99 };
     await new Promise(r => setTimeout(r, 1000)); // let the queues drain between steps
   }

@@ -147,7 +147,7 @@ async function admissionRun(
   );
   for (const r of lat)
     console.log(
-      `${r.path}: ${r.requests} requests, ${r.errors} errors, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms`,
+      `${r.path}: ${r.requests} requests (sent at ${r.sentPerSecond.toFixed(0)}/s), ${r.errors} errors, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms`,
     );
   for (const r of lat)
     console.log(
