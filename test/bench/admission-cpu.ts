@@ -5,11 +5,11 @@
 //   npx tsx test/bench/admission-cpu.ts [--reviews N] [--rounds R]
 import { admissionCapability } from "../../capabilities/admission";
 import type { AdmissionPort, AdmissionView } from "../../capabilities/domain/admission-port";
-import { launcherInterfaceName } from "../../capabilities/domain/launcher-pod";
 import { AdmissionRequest, directAdmission } from "../../capabilities/webhook-server/dispatch";
 import { gate } from "../../capabilities/webhook-server/gate";
 import { OVS_STATIC_CONFIG, vmManifest } from "../helpers";
 import { KUBEVIRT_USER } from "../kubevirt-sim/identity";
+import { launcherPod } from "./admission";
 import { nad, snapshot } from "../unit/admission/fixtures";
 
 const arg = (name: string, fallback: number): number => {
@@ -76,19 +76,7 @@ async function main(): Promise<void> {
     { ...vm, metadata: { ...vm.metadata, name: "web-2", annotations: {} } },
     "bench",
   );
-  const pod = {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      name: "virt-launcher-web-abcde",
-      namespace: ns,
-      labels: { "kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": "web" },
-      annotations: {
-        "k8s.v1.cni.cncf.io/networks": JSON.stringify([{ name: "vlan100", namespace: ns, interface: launcherInterfaceName("ovs1") }]),
-      },
-    },
-    spec: { containers: [{ name: "compute", image: "virt-launcher" }] },
-  };
+  const pod = launcherPod(ns);
   const podText = reviewText({ group: "", version: "v1", kind: "Pod" }, "pods", pod, KUBEVIRT_USER);
   const reviews = arg("reviews", 5000);
   for (const [name, which, text] of [

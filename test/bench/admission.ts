@@ -213,7 +213,7 @@ async function waitBound(client: KubeClient, ns: string): Promise<void> {
 }
 
 /** The bench VM's virt-launcher pod as virt-controller creates it. */
-function launcherPod(ns: string): object {
+export function launcherPod(ns: string): object {
   return {
     apiVersion: "v1",
     kind: "Pod",
